@@ -1,0 +1,65 @@
+# One entry point. Every target brings the environment up to date itself, so on a
+# fresh clone `make demo` and `make test` are all a user needs to type.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(BIN)):$(PATH)
+
+RUST_SOURCES := $(shell find src -name '*.rs' 2>/dev/null) Cargo.toml
+NATIVE_STAMP := $(VENV)/.native-stamp
+DEPS_STAMP := $(VENV)/.deps-stamp
+INFRA_STAMP := infra/node_modules/.stamp
+
+.PHONY: setup build test demo demo-aws bench bench-pipeline lint fmt clean
+
+setup: $(NATIVE_STAMP) $(INFRA_STAMP)
+
+$(DEPS_STAMP): pyproject.toml infra/requirements.txt
+	@command -v cargo >/dev/null || { echo "error: a Rust toolchain (cargo) is required: https://rustup.rs" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "maturin>=1.9,<2"
+	$(BIN)/python -m pip install --quiet -r infra/requirements.txt
+	touch $@
+
+# maturin develop installs the package editable-style (Python sources live in python/)
+# and builds the native module in release mode; the dev extra brings the test tools.
+$(NATIVE_STAMP): $(DEPS_STAMP) $(RUST_SOURCES)
+	$(BIN)/maturin develop --release --quiet --extras dev
+	touch $@
+
+build: $(NATIVE_STAMP)
+
+# --- infra (CDK app: node CLI for `cdk synth`) ---
+$(INFRA_STAMP): infra/package.json
+	@command -v npm >/dev/null || { echo "error: Node.js with npm is required for the infrastructure tests" >&2; exit 1; }
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+# --- end infra ---
+
+test: setup
+	cargo test --quiet --release
+	$(BIN)/pytest -q
+
+demo: $(NATIVE_STAMP)
+	$(BIN)/wordfreq count samples/snelling-photography.txt
+
+bench: $(NATIVE_STAMP)
+	$(BIN)/python bench/bench_count.py
+
+lint: setup
+	$(BIN)/ruff check python tests bench infra tools
+	$(BIN)/ruff format --check python tests bench infra tools
+	$(BIN)/mypy
+	cargo clippy --release --all-targets -- -D warnings
+	cargo fmt --check
+
+fmt: $(DEPS_STAMP)
+	$(BIN)/ruff format python tests bench infra tools
+	$(BIN)/ruff check --fix python tests bench infra tools
+	cargo fmt
+
+clean:
+	rm -rf $(VENV) target infra/node_modules infra/cdk.out

@@ -1,0 +1,1 @@
+"""wordfreq: event-driven word-frequency counting."""

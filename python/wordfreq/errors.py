@@ -1,0 +1,53 @@
+"""Every error wordfreq raises on purpose, under one root.
+
+    WordfreqError
+    ├── InputError          bad user input: unreadable file, corrupt stream, bad option
+    ├── ConfigError         missing or contradictory configuration (CLI exit 2)
+    └── BackendError        an object store or queue failed
+        ├── InvalidKey          a key that could escape the store or is malformed
+        ├── NoSuchKey           the object is not there (permanent for that job)
+        ├── NoSuchQueue         the queue does not exist
+        ├── ReceiptHandleInvalid  the receipt handle is stale or unknown
+        └── TransientError      unavailable right now; retrying later may work
+
+The CLI prints ``TypeName: message`` on one line for any of these and exits non-zero;
+services log them and carry on.
+"""
+
+from __future__ import annotations
+
+
+class WordfreqError(Exception):
+    """Root of wordfreq's own errors."""
+
+
+class InputError(WordfreqError):
+    """The user's input cannot be read or counted."""
+
+
+class ConfigError(WordfreqError):
+    """Configuration is missing or inconsistent."""
+
+
+class BackendError(WordfreqError):
+    """An object store or message queue operation failed."""
+
+
+class InvalidKey(BackendError):
+    """An object key that is empty, absolute, contains NUL or escapes the store."""
+
+
+class NoSuchKey(BackendError):
+    """The object does not exist."""
+
+
+class NoSuchQueue(BackendError):
+    """The queue does not exist."""
+
+
+class ReceiptHandleInvalid(BackendError):
+    """The receipt handle does not name a message currently received."""
+
+
+class TransientError(BackendError):
+    """The backend is unavailable; the operation may succeed if retried later."""
