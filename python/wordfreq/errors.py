@@ -3,6 +3,7 @@
     WordfreqError
     ├── InputError          bad user input: unreadable file, corrupt stream, bad option
     ├── ConfigError         missing or contradictory configuration (CLI exit 2)
+    ├── BadMessage          a queue message that is not what its producer promised
     └── BackendError        an object store or queue failed
         ├── InvalidKey          a key that could escape the store or is malformed
         ├── NoSuchKey           the object is not there (permanent for that job)
@@ -27,6 +28,12 @@ class InputError(WordfreqError):
 
 class ConfigError(WordfreqError):
     """Configuration is missing or inconsistent."""
+
+
+class BadMessage(WordfreqError):
+    """A queue message body is not valid JSON or not the expected shape or version.
+
+    Permanent for that message: services log it and delete or dead-letter it."""
 
 
 class BackendError(WordfreqError):
