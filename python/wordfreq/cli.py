@@ -121,6 +121,235 @@ def count(
     sys.stdout.write(text)
 
 
+def backend_options(func: F) -> F:
+    decorators = [
+        click.option(
+            "--backend",
+            type=click.Choice(["embedded", "aws"]),
+            default="embedded",
+            show_default=True,
+            help="embedded: files + SQLite on this machine; aws: S3 + SQS.",
+        ),
+        click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Embedded stack's data directory [env WORDFREQ_DATA_DIR; default: the "
+            "per-user data directory].",
+        ),
+        click.option("--region", default=None, help="AWS region [env AWS_REGION, AWS config]."),
+        click.option("--debug", is_flag=True, help="Debug logs [env WORKER_DEBUG=1]."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@cli.command()
+@backend_options
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: the number of cores].",
+)
+@click.option("--queue-url", default=None, help="Work queue URL (aws) [env WORKER_QUEUE_URL].")
+@click.option(
+    "--result-queue-url", default=None, help="Result queue URL (aws) [env WORKER_RESULT_QUEUE_URL]."
+)
+@click.option(
+    "--drain-seconds",
+    type=click.FloatRange(min=0),
+    default=25.0,
+    show_default=True,
+    help="On SIGTERM/SIGINT, how long in-flight jobs may take to finish.",
+)
+@click.option(
+    "--visibility-timeout",
+    type=click.IntRange(min=1, max=43200),
+    default=30,
+    show_default=True,
+    help="Seconds a received message stays hidden; extended while its job runs.",
+)
+@click.option(
+    "--default-mode",
+    type=click.Choice(["words", "seed"]),
+    default="words",
+    show_default=True,
+    help="Mode for objects uploaded without wordfreq metadata (the seed's Go uploader sets none).",
+)
+def worker(
+    backend: str,
+    data_dir: str | None,
+    region: str | None,
+    debug: bool,
+    concurrency: int | None,
+    queue_url: str | None,
+    result_queue_url: str | None,
+    drain_seconds: float,
+    visibility_timeout: int,
+    default_mode: str,
+) -> None:
+    """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
+    from wordfreq import logs
+    from wordfreq.config import BackendSpec, env_first, resolve_data_dir
+    from wordfreq.pool import run_processes
+    from wordfreq.task_protection import hook_from_env
+    from wordfreq.worker import WorkerSettings
+
+    logs.configure(service=True, debug=debug)
+    if backend == "aws":
+        work = env_first(queue_url, "WORKER_QUEUE_URL")
+        result = env_first(result_queue_url, "WORKER_RESULT_QUEUE_URL")
+        missing = [
+            n for n, v in (("WORKER_QUEUE_URL", work), ("WORKER_RESULT_QUEUE_URL", result)) if not v
+        ]
+        if missing:
+            raise ConfigError(
+                f"missing configuration: {', '.join(missing)} "
+                "(environment or --queue-url/--result-queue-url)"
+            )
+        spec = BackendSpec(
+            kind="aws",
+            work_queue_url=work,
+            result_queue_url=result,
+            region=env_first(region, "AWS_REGION", "AWS_DEFAULT_REGION"),
+        )
+        wait = 20.0
+    else:
+        spec = BackendSpec(kind="embedded", data_dir=resolve_data_dir(data_dir))
+        wait = 1.0
+    settings = WorkerSettings(
+        visibility_timeout=visibility_timeout,
+        wait_seconds=wait,
+        drain_seconds=drain_seconds,
+        default_mode=default_mode,
+    )
+    run_processes(spec, settings, concurrency or _cores(), debug=debug, hook=hook_from_env)
+
+
+@cli.command()
+@backend_options
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: the number of cores].",
+)
+def up(
+    backend: str, data_dir: str | None, region: str | None, debug: bool, workers: int | None
+) -> None:
+    """Run the embedded stack in the foreground until SIGTERM/SIGINT."""
+    from wordfreq import logs
+    from wordfreq.config import BackendSpec, resolve_data_dir
+    from wordfreq.pool import run_processes
+    from wordfreq.stack import StackLock
+    from wordfreq.worker import WorkerSettings
+
+    del region
+    if backend != "embedded":
+        raise ConfigError("`wordfreq up` runs the embedded stack; on AWS the stack is deployed")
+    logs.configure(service=True, debug=debug)
+    directory = resolve_data_dir(data_dir)
+    spec = BackendSpec(kind="embedded", data_dir=directory)
+    spec.open()  # create the data directory, queues and notification before announcing
+    count = workers or _cores()
+    with StackLock(directory) as lock:
+        lock.acquire(count)
+        run_processes(spec, WorkerSettings(wait_seconds=1.0), count, debug=debug)
+
+
+@cli.command()
+@counting_options
+@backend_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, a line each.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for all results.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="In-process workers when no stack is running [default: cores].",
+)
+@click.option(
+    "--bucket",
+    "-bucket",
+    "bucket",
+    default=None,
+    help="Upload bucket (aws) [env UPLOAD_BUCKET_NAME].",
+)
+@click.option(
+    "--queue-url",
+    "-queueUrl",
+    "queue_url",
+    default=None,
+    help="Result queue URL (aws) [env RESULT_QUEUE_URL].",
+)
+@click.option(
+    "--submitter-role",
+    "-submitterRole",
+    "submitter_role",
+    default=None,
+    help="Role to assume for the upload (aws) [env SUBMITTER_ROLE].",
+)
+@click.option(
+    "--stack-name",
+    default=None,
+    help="Read bucket, result queue and role from this CloudFormation stack.",
+)
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+def submit(
+    mode: str,
+    top: int,
+    min_length: int | None,
+    stopwords: str | None,
+    encoding: str | None,
+    backend: str,
+    data_dir: str | None,
+    region: str | None,
+    debug: bool,
+    as_json: bool,
+    timeout: float,
+    workers: int | None,
+    bucket: str | None,
+    queue_url: str | None,
+    submitter_role: str | None,
+    stack_name: str | None,
+    files: tuple[str, ...],
+) -> None:
+    """Upload FILE... and print each file's top words when its job is done."""
+    from wordfreq import logs
+    from wordfreq.submit_command import SubmitRequest, run_submit
+
+    logs.configure(service=False, debug=debug)
+    options = build_options(mode, top, min_length, stopwords, encoding)
+    request = SubmitRequest(
+        files=list(files),
+        options=options,
+        stopwords_spec=stopwords,
+        as_json=as_json,
+        timeout=timeout,
+        workers=workers or _cores(),
+        backend=backend,
+        data_dir=data_dir,
+        region=region,
+        bucket=bucket,
+        queue_url=queue_url,
+        submitter_role=submitter_role,
+        stack_name=stack_name,
+    )
+    sys.exit(run_submit(request))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     try:

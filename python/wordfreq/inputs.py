@@ -114,9 +114,56 @@ def open_path(path: str) -> BinaryIO:
     if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a directory")
     try:
-        return open(path, "rb")  # noqa: SIM115 - closed by the caller
+        return open(path, "rb")  # closed by the caller
     except OSError as exc:
         raise InputError(f"{path}: {describe_os_error(exc)}") from exc
+
+
+class _IterRaw(io.RawIOBase):
+    """A raw stream over an iterator of byte chunks (an object body, for instance)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        while not self._pending:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                return 0
+            self._pending = nxt
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def _read_all(stream: BinaryIO, kind: str | None, name: str, chunk_size: int) -> Iterator[bytes]:
+    while True:
+        try:
+            chunk = stream.read(chunk_size)
+        except _corrupt_errors() as exc:
+            what = f"corrupt {kind} stream" if kind else "read failed"
+            raise InputError(f"{name}: {what}: {exc}") from exc
+        if not chunk:
+            return
+        yield chunk
+
+
+def decompress_chunks(
+    chunks: Iterator[bytes], name: str, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
+    """Decompressed chunks of a stream given as chunks; failures name ``name``."""
+    raw = io.BufferedReader(_IterRaw(chunks), chunk_size)
+    try:
+        stream, kind = decompressing(raw)
+    except _corrupt_errors() as exc:
+        raise InputError(f"{name}: read failed: {exc}") from exc
+    yield from _read_all(stream, kind, name, chunk_size)
 
 
 def iter_chunks(path: str | Path, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -128,15 +175,7 @@ def iter_chunks(path: str | Path, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
             stream, kind = decompressing(raw)
         except OSError as exc:
             raise InputError(f"{name}: {describe_os_error(exc)}") from exc
-        while True:
-            try:
-                chunk = stream.read(chunk_size)
-            except _corrupt_errors() as exc:
-                what = f"corrupt {kind} stream" if kind else "read failed"
-                raise InputError(f"{name}: {what}: {exc}") from exc
-            if not chunk:
-                return
-            yield chunk
+        yield from _read_all(stream, kind, name, chunk_size)
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()

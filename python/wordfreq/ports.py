@@ -129,3 +129,12 @@ class Backend:
     result_queue: MessageQueue
     dead_letter_queue: MessageQueue | None = None
     name: str = "embedded"
+    #: Opens the store of another bucket named by an event (the AWS worker reads
+    #: whichever bucket notifies it, as the seed's did); None: only ``store``'s bucket.
+    open_store: Callable[[str], ObjectStore] | None = None
+
+    def store_for(self, bucket: str) -> ObjectStore | None:
+        """The store holding ``bucket``'s objects, or None when this backend has none."""
+        if bucket == self.store.bucket:
+            return self.store
+        return self.open_store(bucket) if self.open_store is not None else None
