@@ -1,0 +1,83 @@
+"""Shared helpers for the benchmarks: inputs, timing child processes, the results file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+
+
+def corpus_files() -> list[Path]:
+    files = sorted(CORPUS.glob("*.txt"))
+    if not files:
+        raise SystemExit(f"benchmark corpus not found in {CORPUS}")
+    return files
+
+
+def build_input(name: str, repeat: int) -> Path:
+    """The corpus concatenated ``repeat`` times (generated, never committed)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / name
+    blob = b"".join(f.read_bytes() for f in corpus_files())
+    if not path.exists() or path.stat().st_size != len(blob) * repeat:
+        with open(path, "wb") as out:
+            for _ in range(repeat):
+                out.write(blob)
+    return path
+
+
+def run_child(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process; its output is discarded."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {err}")
+    return elapsed, usage.ru_maxrss
+
+
+def median_time(argv: Sequence[str], runs: int) -> float:
+    return statistics.median(run_child(argv)[0] for _ in range(runs))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores{mem}, {cpu}, Python {platform.python_version()}"
+    )
+
+
+def record(section: str, lines: Sequence[str]) -> None:
+    """Append one run's figures to bench/RESULTS.md, dated and with the machine."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n\nEach run appends its figures below.\n")
+    with open(RESULTS, "a") as out:
+        out.write(f"\n## {section}: {stamp}\n\nMachine: {machine()}\n\n")
+        out.writelines(f"{line}\n" for line in lines)
