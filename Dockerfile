@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# The wordfreq worker image: `wordfreq worker --backend aws`, run by ECS Fargate.
+# Build context: the repository root, filtered by .dockerignore (only the package sources).
+
+# Stage 0: the Rust toolchain, taken from the official image of the same Debian release.
+FROM rust:1.95.0-slim-trixie AS rust
+
+# Stage 1: build the wheel (native core + Python package) with maturin, against the same
+# CPython as the runtime stage so the wheel's cp311 tag and glibc match.
+FROM python:3.11-slim-trixie AS build
+ENV RUSTUP_HOME=/usr/local/rustup \
+    CARGO_HOME=/usr/local/cargo \
+    PATH=/usr/local/cargo/bin:$PATH \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY --from=rust /usr/local/rustup /usr/local/rustup
+COPY --from=rust /usr/local/cargo /usr/local/cargo
+# rustc links with the system C compiler. Versions are not pinned: the base image tag fixes
+# the Debian release, whose archive replaces superseded versions (a pin would break builds).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+RUN pip install --no-cache-dir "maturin==1.16.0"
+WORKDIR /src
+COPY Cargo.toml Cargo.lock pyproject.toml ./
+COPY src ./src
+COPY python ./python
+RUN maturin build --release --locked --out /dist
+
+# Stage 2: the runtime, with the wheel and its dependencies only.
+FROM python:3.11-slim-trixie
+ENV PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY --from=build /dist /tmp/dist
+RUN pip install --no-cache-dir /tmp/dist/*.whl \
+    && rm -rf /tmp/dist \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin wordfreq
+USER 10001
+ENTRYPOINT ["wordfreq", "worker", "--backend", "aws"]
