@@ -45,6 +45,7 @@ from wordfreq.errors import (
 from wordfreq.inputs import decompress_chunks
 from wordfreq.ports import Backend, Message, ObjectStore
 from wordfreq.results import FAILURE, SUCCESS, JobResult
+from wordfreq.s3event import S3Record, parse_message
 from wordfreq.snowflake import Snowflake
 
 log = structlog.get_logger("wordfreq.worker")
@@ -248,8 +249,6 @@ class Worker:
     # -- one message ------------------------------------------------------------------
 
     def handle(self, message: Message) -> None:
-        from wordfreq.s3event import parse_message
-
         bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
         try:
             parsed = parse_message(message.body)
@@ -281,10 +280,8 @@ class Worker:
             # Our hold lapsed and someone else received it; they will finish the job.
             log.warning("message already taken back by the queue", message_id=message.message_id)
 
-    def handle_record(self, record: object) -> None:
-        key: str = getattr(record, "key")  # noqa: B009 - record type comes from s3event
-        bucket: str = getattr(record, "bucket")  # noqa: B009
-        event_time: datetime = getattr(record, "event_time")  # noqa: B009
+    def handle_record(self, record: S3Record) -> None:
+        key, bucket, event_time = record.key, record.bucket, record.event_time
         store = self.backend.store_for(bucket)
         if store is None:
             raise Unprocessable(f"event for bucket {bucket!r}, which this worker cannot read")
@@ -293,6 +290,7 @@ class Worker:
             return
         job_id = self._ids.next_base36()
         bound = log.bind(job_id=job_id, key=key)
+        bound.info("job started", bucket=bucket, size=record.size)
         started = time.monotonic()
         result = self.count_object(store, key, job_id)
         result.duration_ns = max(0, int((datetime.now(UTC) - event_time).total_seconds() * 1e9))

@@ -1,0 +1,189 @@
+"""The embedded stack end to end, through the real command line and real processes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from wordfreq.adapters.embedded import open_embedded
+from wordfreq.client import Client
+
+from tests.helpers import CORPUS, WORDFREQ, parse_top_words, run_wordfreq
+
+
+def start(args: list[str], data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "WORDFREQ_DATA_DIR": str(data_dir)}
+    return subprocess.Popen(
+        [WORDFREQ, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def wait_for_log(
+    proc: subprocess.Popen[bytes], event: str, timeout: float = 60
+) -> dict[str, object]:
+    """Read the service's JSON log lines until one has ``event``."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            raise AssertionError(f"process exited (rc={proc.poll()}) before logging {event!r}")
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("event") == event:
+            return dict(record)
+    raise AssertionError(f"no {event!r} log line within {timeout}s")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start(["up", "--workers", "2"], tmp_path)
+    wait_for_log(proc, "workers started")
+    yield proc
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+
+
+def slow_job(tmp_path: Path, megabytes: int = 400) -> Path:
+    """A small upload that takes seconds to count: highly repetitive text, gzipped."""
+    path = tmp_path / "slow.txt.gz"
+    block = b"alpha beta gamma delta epsilon " * 32768  # ~1 MB
+    with gzip.open(path, "wb", compresslevel=6) as out:
+        for _ in range(megabytes):
+            out.write(block)
+    return path
+
+
+def test_submit_on_a_fresh_data_dir_without_a_stack(tmp_path: Path) -> None:
+    book = CORPUS / "pg1342.txt"
+    data_dir = tmp_path / "fresh"
+    assert not data_dir.exists()
+    proc = run_wordfreq(["submit", "--data-dir", str(data_dir), str(book)])
+    assert proc.returncode == 0, proc.stderr
+    assert "in-process workers" in proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Job Results completed in ") and " for " in lines[0]
+    direct = run_wordfreq(["count", str(book)])
+    assert parse_top_words(proc.stdout) == parse_top_words(direct.stdout)
+    # The worker deleted the object: nothing of the upload is left in the store.
+    backend = open_embedded(data_dir)
+    assert backend.work_queue.approximate_count() == 0
+
+
+def test_submit_json_and_seed_mode(tmp_path: Path) -> None:
+    from tests.helpers import SEED_SAMPLE, SEED_TOP_TEN
+
+    proc = run_wordfreq(
+        ["submit", "--data-dir", str(tmp_path), "--json", "--mode", "seed", str(SEED_SAMPLE)]
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = json.loads(proc.stdout)
+    assert set(line) == {
+        "file", "key", "job_id", "status", "status_message", "duration_ms", "total",
+        "unique", "words",
+    }  # fmt: skip
+    assert line["status"] == "success" and line["file"] == str(SEED_SAMPLE)
+    assert [(w["word"], w["count"]) for w in line["words"]] == SEED_TOP_TEN
+
+
+def test_failed_job_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(gzip.compress(b"words " * 5000)[:-30] + b"\x00\x01broken")
+    proc = run_wordfreq(["submit", "--data-dir", str(tmp_path / "d"), str(bad)])
+    assert proc.returncode == 1
+    assert "failed" in proc.stderr and "gzip" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_file_uploads_nothing(tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("hello")
+    proc = run_wordfreq(["submit", "--data-dir", str(tmp_path / "d"), str(good), "/nope.txt"])
+    assert proc.returncode == 1 and "/nope.txt" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert open_embedded(tmp_path / "d").work_queue.approximate_count() == 0
+
+
+def test_two_clients_each_get_exactly_their_own_results(
+    tmp_path: Path, stack: subprocess.Popen[bytes]
+) -> None:
+    files: dict[str, list[Path]] = {"a": [], "b": []}
+    for client in files:
+        folder = tmp_path / client
+        folder.mkdir()
+        for i in range(100):
+            f = folder / f"{i}.txt"
+            marker = "marker" + client + "".join("abcdefghij"[int(d)] for d in f"{i:03d}")
+            f.write_text(f"{marker} " * (i + 1) + "common words here\n")
+            files[client].append(f)
+
+    def run(client: str) -> subprocess.CompletedProcess[str]:
+        args = ["submit", "--json", "--top", "1", *map(str, files[client])]
+        return run_wordfreq(args, env={"WORDFREQ_DATA_DIR": str(tmp_path)}, timeout=240)
+
+    with ThreadPoolExecutor(2) as pool:
+        procs = dict(zip(files, pool.map(run, files), strict=True))
+    for client, proc in procs.items():
+        assert proc.returncode == 0, proc.stderr
+        assert "in-process" not in proc.stderr  # the running stack did the work
+        results = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert sorted(r["file"] for r in results) == sorted(map(str, files[client]))
+        assert len({r["key"] for r in results}) == 100
+        for r in results:
+            i = int(Path(r["file"]).stem)
+            assert r["status"] == "success"
+            assert r["words"][0]["count"] == max(i + 1, 1)
+    assert open_embedded(tmp_path).result_queue.approximate_count() == 0
+
+
+def test_worker_killed_mid_job_does_not_lose_it(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    first = start(["worker", "--concurrency", "1", "--visibility-timeout", "2"], tmp_path)
+    with open(slow_job(tmp_path), "rb") as fh:
+        info = backend.store.put("slow-job", fh, {"mode": "words", "top": "3"})
+    started = wait_for_log(first, "job started")
+    assert started["key"] == info.key
+    first.kill()  # SIGKILL: no chance to clean up
+    first.wait()
+    second = start(["worker", "--concurrency", "1", "--visibility-timeout", "2"], tmp_path)
+    try:
+        results = []
+        client = Client(backend, poll_seconds=1)
+        from wordfreq.client import Submission
+
+        pending = client.collect([Submission("slow", "slow-job")], 120, results.append)
+        assert not pending
+        result = results[0].result
+        assert result.ok and result.words[0] == ("alpha", 400 * 32768)
+        # Exactly once: no second result shows up.
+        time.sleep(3)
+        assert backend.result_queue.receive(10, wait_seconds=0.5) == []
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=60) == 0
+
+
+def test_sigterm_drains_the_running_job(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    worker = start(["worker", "--concurrency", "2"], tmp_path)
+    wait_for_log(worker, "workers started")
+    with open(slow_job(tmp_path, 250), "rb") as fh:
+        backend.store.put("drain-me", fh, {"mode": "words", "top": "1"})
+    wait_for_log(worker, "job started")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=40) == 0
+    messages = backend.result_queue.receive(10, wait_seconds=1)
+    assert len(messages) == 1
+    body = json.loads(messages[0].body)
+    assert body["FileKey"] == "drain-me" and body["Status"] == "success"
+    assert body["Words"] == [{"Word": "alpha", "Count": 250 * 32768}]
