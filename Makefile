@@ -43,11 +43,19 @@ test: setup
 	cargo test --quiet --release
 	$(BIN)/pytest -q
 
+# The main job: upload the sample through the embedded stack (no account, no server;
+# `submit` brings its own workers when no `wordfreq up` is running on the data directory).
 demo: $(NATIVE_STAMP)
-	$(BIN)/wordfreq count samples/snelling-photography.txt
+	$(BIN)/wordfreq submit samples/snelling-photography.txt
+
+demo-aws: $(NATIVE_STAMP)
+	$(BIN)/python tools/demo_aws.py samples/snelling-photography.txt
 
 bench: $(NATIVE_STAMP)
-	$(BIN)/python bench/bench_count.py
+	cd bench && ../$(BIN)/python bench_count.py
+
+bench-pipeline: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_pipeline.py
 
 lint: setup
 	$(BIN)/ruff check python tests bench infra tools
