@@ -243,8 +243,6 @@ class Counter:
     ) -> tuple[int, int, list[tuple[str, int]]]:
         self.finish()
         stop = frozenset(stopwords or ())
-        kept = {
-            w: c for w, c in self._counts.items() if len(w) >= min_length and w not in stop
-        }
+        kept = {w: c for w, c in self._counts.items() if len(w) >= min_length and w not in stop}
         ranked = rank(kept)
         return sum(kept.values()), len(kept), ranked if top is None else ranked[:top]
