@@ -10,8 +10,8 @@ from constructs import Node
 
 # The retention periods CloudWatch Logs accepts (AWS::Logs::LogGroup RetentionInDays).
 VALID_LOG_RETENTION_DAYS = frozenset(
-    (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557)
-    + (2922, 3288, 3653)
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557}
+    | {2922, 3288, 3653}
 )
 # Fargate task sizes: CPU units -> allowed memory in MiB (1024 units = 1 vCPU).
 FARGATE_MEMORY_MIB: dict[int, range] = {
