@@ -15,7 +15,7 @@ import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from wordfreq.errors import InputError
 
@@ -75,16 +75,16 @@ def decompressing(raw: BinaryIO) -> tuple[BinaryIO, str | None]:
     stream: BinaryIO = io.BufferedReader(_Prefixed(head, raw), CHUNK_SIZE)
     kind = sniff_compression(head)
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=stream, mode="rb"), kind
+        return cast(BinaryIO, gzip.GzipFile(fileobj=stream, mode="rb")), kind
     if kind == "bzip2":
-        return bz2.BZ2File(stream, mode="rb"), kind
+        return cast(BinaryIO, bz2.BZ2File(stream, mode="rb")), kind
     if kind == "xz":
-        return lzma.LZMAFile(stream, mode="rb"), kind
+        return cast(BinaryIO, lzma.LZMAFile(stream, mode="rb")), kind
     if kind == "zstd":
         import zstandard
 
         reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-        return reader, kind  # type: ignore[return-value]
+        return cast(BinaryIO, reader), kind
     return stream, None
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -360,7 +360,7 @@ class Worker:
             mode=options.mode,
         )
 
-    def _guarded(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
+    def _guarded(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
             if self._deadline is not None and time.monotonic() > self._deadline:
                 raise Abandoned("drain deadline passed")
