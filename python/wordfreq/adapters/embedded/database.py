@@ -1,0 +1,178 @@
+"""The embedded backend's SQLite database: connections, transactions, schema, errors.
+
+Many processes share one database file. WAL mode lets readers run beside the single
+writer; every write is one short ``BEGIN IMMEDIATE`` transaction, which takes the write
+lock up front so two writers queue on the busy timeout instead of failing mid-way
+(a deferred transaction that upgrades to a writer can fail at once with SQLITE_BUSY).
+
+Each thread gets its own connection, and a forked child opens fresh ones: SQLite
+connections must not cross a fork.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from wordfreq.adapters.embedded.doorbell import Doorbells
+from wordfreq.errors import BackendError, ConfigError, TransientError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY,
+    visibility_timeout INTEGER NOT NULL,
+    retention_s REAL NOT NULL,
+    dead_letter_queue TEXT REFERENCES queues(name),
+    max_receive_count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    visible_at REAL NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt_handle TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at);
+CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_at);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_receipt
+    ON messages (receipt_handle) WHERE receipt_handle IS NOT NULL;
+CREATE TABLE IF NOT EXISTS bucket_notifications (
+    bucket TEXT PRIMARY KEY,
+    queue TEXT NOT NULL REFERENCES queues(name)
+);
+"""
+
+# Primary result codes that mean "not now" rather than "never": busy or locked past the
+# timeout, I/O errors, a read-only or full disk, a file that cannot be opened yet.
+_UNAVAILABLE = {
+    5,  # SQLITE_BUSY
+    6,  # SQLITE_LOCKED
+    8,  # SQLITE_READONLY
+    10,  # SQLITE_IOERR
+    13,  # SQLITE_FULL
+    14,  # SQLITE_CANTOPEN
+    15,  # SQLITE_PROTOCOL
+}
+
+
+def translate(exc: sqlite3.Error) -> BackendError:
+    """The wordfreq error for an SQLite failure."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _UNAVAILABLE:
+        return TransientError(f"queue database unavailable: {exc}")
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return TransientError(f"queue database unavailable: {exc}")
+    return BackendError(f"queue database failed: {exc}")
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+
+
+class SqliteDatabase:
+    """One database file shared by every queue of an embedded backend."""
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 10.0) -> None:
+        self.path = path
+        self.busy_timeout_s = busy_timeout_s
+        #: Long-poll wake-ups for the queues in this database.
+        self.doorbells = Doorbells(path.parent / "doorbells")
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+
+    def initialize(self) -> None:
+        """Create the file and schema if missing; refuse a schema from the future."""
+        with self.write() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"{self.path} has schema version {version}; this wordfreq knows "
+                    f"{SCHEMA_VERSION}: upgrade wordfreq or use another data directory"
+                )
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        if os.getpid() != self._pid:
+            self._forget_inherited()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: committed if the block succeeds, else rolled back."""
+        with translated():
+            conn = self.connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for single-statement reads (each is its own snapshot)."""
+        with translated():
+            yield self.connection()
+
+    def close(self) -> None:
+        """Close every connection this object opened in this process."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            with suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
+
+    def _open(self) -> sqlite3.Connection:
+        with translated():
+            # Autocommit mode (isolation_level=None): transactions are the explicit ones
+            # in write(), never the module's implicit BEGIN before DML.
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                # In WAL mode NORMAL never corrupts; a power cut may lose the last
+                # commits. Objects themselves are fsynced before their event is sent.
+                conn.execute("PRAGMA synchronous = NORMAL")
+            except BaseException:
+                conn.close()
+                raise
+        with self._lock:
+            self._opened.append(conn)
+        return conn
+
+    def _forget_inherited(self) -> None:
+        # The parent still uses these; closing them here could disturb its locks.
+        with self._lock:
+            self._opened = []
+            self._pid = os.getpid()
+        self._local = threading.local()

@@ -1,0 +1,150 @@
+"""Doorbells: wake long-polling receivers in any process the moment a queue has work.
+
+A receiver about to wait creates a named pipe (FIFO) in ``<dir>/<queue>/`` and polls
+it; a sender that has just committed a message writes one byte into every pipe of that
+queue. Waking takes a few system calls instead of a polling loop, so an idle receiver
+costs nothing and a busy one hears about a message within tens of microseconds.
+
+Ringing is best effort: a sender that crashes between its commit and its ring leaves
+receivers asleep, so they also re-check the queue at a modest interval. A pipe whose
+receiver died has no reader; the next ring notices (ENXIO) and removes it.
+
+Where named pipes are unavailable (no ``os.mkfifo``, or a file system refusing them),
+``listen`` falls back to short sleeps.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import secrets
+import select
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Protocol
+
+#: Sleep between checks when named pipes are unavailable.
+FALLBACK_POLL_S = 0.005
+_SUFFIX = ".bell"
+#: mkfifo errors meaning "this file system has no named pipes" rather than "not now".
+_NO_FIFOS = {errno.EPERM, errno.EACCES, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
+
+
+class Listener(Protocol):
+    def wait(self, timeout: float) -> bool:
+        """Block until rung or ``timeout`` seconds pass; True if rung. May wake early."""
+        ...
+
+
+class Doorbells:
+    """The doorbells of every queue in one data directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._fifo_supported = hasattr(os, "mkfifo")
+
+    def ring(self, queue: str) -> None:
+        """Wake every receiver waiting on ``queue``. Never raises."""
+        try:
+            entries = os.scandir(self.directory / queue)
+        except OSError:
+            return
+        with entries:
+            for entry in entries:
+                # d_type tells a FIFO apart without a stat call: it is none of these.
+                if not entry.name.endswith(_SUFFIX) or entry.is_file() or entry.is_dir():
+                    continue
+                _ring_one(entry.path)
+
+    @contextmanager
+    def listen(self, queue: str) -> Iterator[Listener]:
+        """Register a waiter on ``queue`` for the duration of the block.
+
+        Register before checking the queue: a message committed after the check then
+        rings this listener, and one committed before it is found by the check."""
+        listener = self._fifo_listener(queue) if self._fifo_supported else None
+        if listener is None:
+            yield _SleepingListener()
+            return
+        try:
+            yield listener
+        finally:
+            listener.close()
+
+    def _fifo_listener(self, queue: str) -> _FifoListener | None:
+        folder = self.directory / queue
+        name = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}{_SUFFIX}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return _FifoListener(folder / name)
+        except OSError as exc:
+            if exc.errno in _NO_FIFOS:  # remember, so we do not retry each time
+                self._fifo_supported = False
+            return None
+
+
+class _FifoListener:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        # Made under a name ringers ignore, and named a bell only once it has a reader:
+        # a ringer finding a bell without one takes it for a dead receiver's.
+        pending = path.with_suffix(".new")
+        os.mkfifo(pending, 0o600)
+        fds: list[int] = []
+        try:
+            fds.append(os.open(pending, os.O_RDONLY | os.O_NONBLOCK))
+            # Our own write end keeps poll() from reporting hang-up forever once a
+            # ringer has opened and closed the pipe.
+            fds.append(os.open(pending, os.O_WRONLY | os.O_NONBLOCK))
+            os.rename(pending, path)
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            with suppress(OSError):
+                pending.unlink()
+            raise
+        self._read_fd, self._hold_fd = fds
+        self._poller = select.poll()
+        self._poller.register(self._read_fd, select.POLLIN)
+
+    def wait(self, timeout: float) -> bool:
+        ready = self._poller.poll(max(0, math.ceil(timeout * 1000)))
+        if not ready:
+            return False
+        with suppress(BlockingIOError):
+            while os.read(self._read_fd, 4096):
+                pass
+        return True
+
+    def close(self) -> None:
+        with suppress(OSError):
+            self._path.unlink()
+        for fd in (self._read_fd, self._hold_fd):
+            with suppress(OSError):
+                os.close(fd)
+
+
+class _SleepingListener:
+    def wait(self, timeout: float) -> bool:
+        time.sleep(max(0.0, min(timeout, FALLBACK_POLL_S)))
+        return False
+
+
+def _ring_one(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # no reader: its receiver died without cleaning up
+            with suppress(OSError):
+                os.unlink(path)
+        return
+    try:
+        os.write(fd, b"\x01")
+    except OSError:
+        pass  # a full pipe has been rung already
+    finally:
+        os.close(fd)
