@@ -1,0 +1,371 @@
+//! `seed` mode: the exact behaviour of the original Go worker.
+//!
+//! Tokens are split like Go's `bufio.ScanWords` (Go's `unicode.IsSpace` set; an invalid
+//! UTF-8 byte is never a space), lowercased like `strings.ToLower`, skipped when the
+//! lowercased token is at most 4 bytes long, then trimmed of `.,"'?!` on both ends (an
+//! empty result is still counted).
+//!
+//! Go decodes UTF-8 one rune at a time and an invalid byte has width 1, so every lead
+//! byte starts a rune of its own: a multi-byte space is recognised wherever its exact
+//! byte sequence occurs, with no state but a space cut at the end of a chunk.
+
+use crate::chars::{lower_simple, REPLACEMENT};
+use crate::decode::{utf8_step, Utf8Step};
+use crate::tally::Tally;
+
+const TOKEN: u8 = 0;
+const SPACE: u8 = 1;
+const LEAD: u8 = 2;
+
+/// Class of each byte: ASCII space, lead byte of a multi-byte space, or anything else.
+static CLASS: [u8; 256] = {
+    let mut t = [TOKEN; 256];
+    t[b'\t' as usize] = SPACE;
+    t[b'\n' as usize] = SPACE;
+    t[0x0B] = SPACE;
+    t[0x0C] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[b' ' as usize] = SPACE;
+    t[0xC2] = LEAD; // U+0085, U+00A0
+    t[0xE1] = LEAD; // U+1680
+    t[0xE2] = LEAD; // U+2000..U+200A, U+2028, U+2029, U+202F, U+205F
+    t[0xE3] = LEAD; // U+3000
+    t
+};
+
+/// True for an ASCII space: a safe place to split `seed` input.
+#[inline]
+pub fn is_safe_split_byte(b: u8) -> bool {
+    CLASS[b as usize] == SPACE
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum SpaceMatch {
+    /// A multi-byte space of this length.
+    Space(usize),
+    /// Not a space.
+    No,
+    /// A proper prefix of a multi-byte space ends the input.
+    Incomplete,
+}
+
+/// Whether a multi-byte Go space starts `s` (whose first byte is a `LEAD`).
+fn space_at(s: &[u8]) -> SpaceMatch {
+    let need = |n: usize, ok: bool| {
+        if !ok {
+            SpaceMatch::No
+        } else if s.len() < n {
+            SpaceMatch::Incomplete
+        } else {
+            SpaceMatch::Space(n)
+        }
+    };
+    match s {
+        [0xC2] | [0xE1] | [0xE2] | [0xE3] => SpaceMatch::Incomplete,
+        [0xC2, b, ..] => need(2, *b == 0x85 || *b == 0xA0),
+        [0xE1, 0x9A] | [0xE2, 0x80] | [0xE2, 0x81] | [0xE3, 0x80] => SpaceMatch::Incomplete,
+        [0xE1, 0x9A, 0x80, ..] => SpaceMatch::Space(3),
+        [0xE2, 0x80, b, ..] => need(3, matches!(b, 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)),
+        [0xE2, 0x81, 0x9F, ..] => SpaceMatch::Space(3),
+        [0xE3, 0x80, 0x80, ..] => SpaceMatch::Space(3),
+        _ => SpaceMatch::No,
+    }
+}
+
+/// Where the token starting at `i` ends.
+enum Stop {
+    /// A space of this many bytes at the end position.
+    Space(usize),
+    /// The chunk ends inside the token.
+    End,
+    /// The chunk ends with a proper prefix of a multi-byte space, at the end position.
+    Incomplete,
+}
+
+#[inline]
+fn token_end(buf: &[u8], mut i: usize) -> (usize, Stop) {
+    let n = buf.len();
+    while i < n {
+        match CLASS[buf[i] as usize] {
+            TOKEN => i += 1,
+            SPACE => return (i, Stop::Space(1)),
+            _ => match space_at(&buf[i..]) {
+                SpaceMatch::Space(len) => return (i, Stop::Space(len)),
+                SpaceMatch::No => i += 1,
+                SpaceMatch::Incomplete => return (i, Stop::Incomplete),
+            },
+        }
+    }
+    (n, Stop::End)
+}
+
+/// Go's `strings.ToLower` of a token into `out`: ASCII lowercase when the token is all
+/// ASCII, else each rune by its simple lowercase mapping and each invalid byte as U+FFFD.
+pub fn go_to_lower(token: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    if token.is_ascii() {
+        out.extend(token.iter().map(|b| b.to_ascii_lowercase()));
+        return;
+    }
+    let mut i = 0;
+    let mut buf = [0u8; 4];
+    while i < token.len() {
+        let (c, len) = match utf8_step(&token[i..]) {
+            Utf8Step::Char(c, len) => (lower_simple(c), len),
+            Utf8Step::Invalid | Utf8Step::Incomplete => (REPLACEMENT, 1),
+        };
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        i += len;
+    }
+}
+
+/// Go's `strings.Trim(s, ".,\"'?!")`.
+fn trim(s: &[u8]) -> &[u8] {
+    let cut = |b: &u8| matches!(b, b'.' | b',' | b'"' | b'\'' | b'?' | b'!');
+    let start = s.iter().position(|b| !cut(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !cut(b)).map_or(start, |p| p + 1);
+    &s[start..end]
+}
+
+/// Streaming `seed` tokenizer.
+#[derive(Clone, Debug, Default)]
+pub struct SeedWords {
+    /// The token in progress (raw bytes) when a chunk ended inside it.
+    token: Vec<u8>,
+    /// A prefix of a multi-byte space cut at the end of the last chunk.
+    pending: [u8; 2],
+    pending_len: usize,
+    lower: Vec<u8>,
+}
+
+impl SeedWords {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A scanner in the state right after a safe split byte (nothing pending).
+    pub fn fresh(&self) -> Self {
+        Self::new()
+    }
+
+    /// Nothing carried.
+    pub fn is_clean(&self) -> bool {
+        self.token.is_empty() && self.pending_len == 0
+    }
+
+    /// Count the tokens of the next chunk of input.
+    pub fn feed(&mut self, buf: &[u8], tally: &mut Tally) {
+        let mut start = 0;
+        if self.pending_len > 0 {
+            let plen = self.pending_len;
+            let take = buf.len().min(3 - plen);
+            let mut tmp = [0u8; 3];
+            tmp[..plen].copy_from_slice(&self.pending[..plen]);
+            tmp[plen..plen + take].copy_from_slice(&buf[..take]);
+            self.pending_len = 0;
+            match space_at(&tmp[..plen + take]) {
+                SpaceMatch::Space(len) => {
+                    self.end_token(tally);
+                    start = len - plen;
+                }
+                SpaceMatch::No => {
+                    // The lead byte and the continuation bytes after it belong to the token.
+                    self.token.extend_from_slice(&tmp[..plen]);
+                }
+                SpaceMatch::Incomplete => {
+                    // The whole (short) chunk is still a prefix of a space.
+                    self.pending[..plen + take].copy_from_slice(&tmp[..plen + take]);
+                    self.pending_len = plen + take;
+                    return;
+                }
+            }
+        }
+        self.scan(buf, start, tally);
+    }
+
+    /// End of input: count the last token.
+    pub fn finish(&mut self, tally: &mut Tally) {
+        let plen = std::mem::take(&mut self.pending_len);
+        self.token.extend_from_slice(&self.pending[..plen]);
+        self.end_token(tally);
+    }
+
+    fn end_token(&mut self, tally: &mut Tally) {
+        if !self.token.is_empty() {
+            let token = std::mem::take(&mut self.token);
+            self.count(&token, tally);
+            self.token = token;
+            self.token.clear();
+        }
+    }
+
+    fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
+        let n = buf.len();
+        while i < n {
+            let (end, stop) = token_end(buf, i);
+            match stop {
+                Stop::Space(len) => {
+                    if self.token.is_empty() {
+                        if end > i {
+                            self.count(&buf[i..end], tally);
+                        }
+                    } else {
+                        self.token.extend_from_slice(&buf[i..end]);
+                        self.end_token(tally);
+                    }
+                    i = end + len;
+                }
+                Stop::End => {
+                    self.token.extend_from_slice(&buf[i..]);
+                    return;
+                }
+                Stop::Incomplete => {
+                    self.token.extend_from_slice(&buf[i..end]);
+                    let rest = &buf[end..];
+                    self.pending[..rest.len()].copy_from_slice(rest);
+                    self.pending_len = rest.len();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Count one raw token (not empty) the way the Go worker did.
+    #[inline]
+    fn count(&mut self, token: &[u8], tally: &mut Tally) {
+        if token.is_ascii() {
+            if token.len() <= 4 {
+                return;
+            }
+            // Trimming and ASCII lowercasing commute (the trimmed bytes are not letters).
+            let word = trim(token);
+            if word.iter().any(u8::is_ascii_uppercase) {
+                tally.add_ascii_lowercased(word);
+            } else {
+                tally.add(word);
+            }
+        } else {
+            go_to_lower(token, &mut self.lower);
+            if self.lower.len() <= 4 {
+                return;
+            }
+            tally.add(trim(&self.lower));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count_chunks(chunks: &[&[u8]]) -> Vec<(String, u64)> {
+        let mut t = Tally::new();
+        let mut s = SeedWords::new();
+        for c in chunks {
+            s.feed(c, &mut t);
+        }
+        s.finish(&mut t);
+        let mut v: Vec<_> = t.iter().map(|(w, n)| (w.to_string(), n)).collect();
+        v.sort();
+        v
+    }
+
+    fn count(s: &[u8]) -> Vec<(String, u64)> {
+        count_chunks(&[s])
+    }
+
+    fn expect(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = pairs.iter().map(|&(w, n)| (w.to_string(), n)).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn go_worker_examples() {
+        assert_eq!(
+            count(b"Hello, World!!"),
+            expect(&[("hello", 1), ("world", 1)])
+        );
+        assert_eq!(count(b"\"quoted\""), expect(&[("quoted", 1)]));
+        assert_eq!(count(b"It's the end"), expect(&[]));
+        assert_eq!(count(b"'....' x"), expect(&[("", 1)]));
+        assert_eq!(count("ÀÉÎ".as_bytes()), expect(&[("àéî", 1)]));
+        assert_eq!(count(b"ab\xffc"), expect(&[("ab\u{FFFD}c", 1)]));
+        assert_eq!(count(b"ABCD\xff"), expect(&[("abcd\u{FFFD}", 1)]));
+        assert_eq!(count(b"\xff\xfe"), expect(&[("\u{FFFD}\u{FFFD}", 1)]));
+        assert_eq!(
+            count("\u{FEFF}the end".as_bytes()),
+            expect(&[("\u{FEFF}the", 1)])
+        );
+        assert_eq!(count(b"don't!? don't."), expect(&[("don't", 2)]));
+        assert_eq!(count("İSTANBUL".as_bytes()), expect(&[("istanbul", 1)]));
+    }
+
+    #[test]
+    fn go_space_set() {
+        let spaces = [
+            "\t", "\n", "\u{0B}", "\u{0C}", "\r", " ", "\u{85}", "\u{A0}", "\u{1680}", "\u{2000}",
+            "\u{2005}", "\u{200A}", "\u{2028}", "\u{2029}", "\u{202F}", "\u{205F}", "\u{3000}",
+        ];
+        for sp in spaces {
+            let s = format!("alpha{sp}bravo{sp}{sp}");
+            assert_eq!(
+                count(s.as_bytes()),
+                expect(&[("alpha", 1), ("bravo", 1)]),
+                "{sp:?}"
+            );
+        }
+        for not in [
+            "\u{200B}", "\u{180E}", "\u{FEFF}", "\u{1C}", "\u{2060}", "\u{200C}",
+        ] {
+            let s = format!("alpha{not}bravo");
+            assert_eq!(count(s.as_bytes()), expect(&[(s.as_str(), 1)]), "{not:?}");
+        }
+        // Invalid bytes are never spaces, and a broken space is part of the token.
+        assert_eq!(count(b"abcde\xC2\x20fgh"), expect(&[("abcde\u{FFFD}", 1)]));
+        assert_eq!(
+            count(b"abc\xE2\x80\xE2\x80\x80defgh"),
+            expect(&[("abc\u{FFFD}\u{FFFD}", 1), ("defgh", 1)])
+        );
+    }
+
+    #[test]
+    fn length_is_measured_after_lowercasing() {
+        // U+212A KELVIN SIGN (3 bytes) lowercases to ASCII k: "kelvin" words shrink.
+        assert_eq!(count("\u{212A}ab".as_bytes()), expect(&[]));
+        assert_eq!(count("\u{212A}abc".as_bytes()), expect(&[]));
+        assert_eq!(count("\u{212A}abcd".as_bytes()), expect(&[("kabcd", 1)]));
+        // One invalid byte becomes three bytes.
+        assert_eq!(count(b"ab\xff"), expect(&[("ab\u{FFFD}", 1)]));
+        assert_eq!(count(b"\xff\xff!!"), expect(&[("\u{FFFD}\u{FFFD}", 1)]));
+    }
+
+    #[test]
+    fn every_split_gives_the_same_counts() {
+        let mut text = "Hello, World!! \u{3000}ÀÉÎÔÛ naïve\u{85}quoted\u{2028}x"
+            .as_bytes()
+            .to_vec();
+        text.extend_from_slice(
+            b" abcd\xE2\x80 \xE2\x81\x9Fseven\xE1\x9A\x80eight\xC2\xA0ninety \xC2",
+        );
+        let whole = count(&text);
+        for a in 0..=text.len() {
+            assert_eq!(count_chunks(&[&text[..a], &text[a..]]), whole, "cut {a}");
+            let b = (a + 1).min(text.len());
+            assert_eq!(
+                count_chunks(&[&text[..a], &text[a..b], &[], &text[b..]]),
+                whole
+            );
+        }
+        let bytewise: Vec<&[u8]> = text.chunks(1).collect();
+        assert_eq!(count_chunks(&bytewise), whole);
+    }
+
+    #[test]
+    fn trims_like_go() {
+        assert_eq!(trim(b"..a.b,,"), b"a.b");
+        assert_eq!(trim(b"?!'\""), b"");
+        assert_eq!(trim(b""), b"");
+        assert_eq!(trim(b"-x-"), b"-x-");
+    }
+}

@@ -1,0 +1,60 @@
+//! Safe split points for counting one chunk on several threads.
+//!
+//! A safe point is just after a byte that, in the current mode and decoding, always ends
+//! a word and leaves no state behind (an ASCII separator): the piece after it can be
+//! counted by a fresh tokenizer and the counts add up exactly.
+
+/// Cut `buf` into at most `parts` pieces of roughly equal size, each but the last ending
+/// just after a safe byte. Returns the pieces in order; they cover `buf` exactly.
+pub fn split(buf: &[u8], parts: usize, is_safe: impl Fn(u8) -> bool) -> Vec<&[u8]> {
+    let n = buf.len();
+    let parts = parts.max(1);
+    let mut pieces = Vec::with_capacity(parts);
+    let mut start = 0;
+    for k in 1..parts {
+        let target = (n / parts) * k;
+        let limit = ((n / parts) * (k + 1)).min(n);
+        if target < start {
+            continue;
+        }
+        if let Some(p) = buf[target..limit].iter().position(|&b| is_safe(b)) {
+            let cut = target + p + 1;
+            pieces.push(&buf[start..cut]);
+            start = cut;
+        }
+    }
+    pieces.push(&buf[start..]);
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_end_after_a_safe_byte_and_cover_the_input() {
+        let buf = b"aaaa bbbb cccc dddd eeee ffff";
+        let pieces = split(buf, 3, |b| b == b' ');
+        assert_eq!(
+            pieces,
+            vec![&b"aaaa bbbb "[..], b"cccc dddd ", b"eeee ffff"]
+        );
+        assert_eq!(pieces.concat(), buf.to_vec());
+    }
+
+    #[test]
+    fn no_safe_byte_means_fewer_pieces() {
+        let buf = b"aaaaaaaaaaaaaaaaaaaa bbb";
+        let pieces = split(buf, 4, |b| b == b' ');
+        assert_eq!(pieces, vec![&b"aaaaaaaaaaaaaaaaaaaa "[..], b"bbb"]);
+        assert_eq!(split(b"xyz", 2, |b| b == b' '), vec![&b"xyz"[..]]);
+        assert_eq!(split(b"", 2, |b| b == b' '), vec![&b""[..]]);
+        assert_eq!(split(b"a b", 1, |b| b == b' '), vec![&b"a b"[..]]);
+    }
+
+    #[test]
+    fn a_safe_last_byte_leaves_an_empty_last_piece() {
+        let pieces = split(b"abc ", 2, |b| b == b' ');
+        assert_eq!(pieces, vec![&b"abc "[..], b""]);
+    }
+}

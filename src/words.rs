@@ -1,0 +1,563 @@
+//! `words` mode: the tokenizer (runs of letters and marks, joined by a single apostrophe
+//! between letters) and the normalisation of each word (U+2019 -> U+0027, Python's
+//! `str.lower()` with its final-sigma rule, NFC).
+//!
+//! Two streaming scanners feed the same [`WordState`]: [`ByteWords`] for the decodings
+//! where ASCII bytes stand for themselves (with an ASCII fast path that looks words up
+//! straight from the input), and [`Utf16Words`].
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+use crate::chars::{is_alpha, is_case_ignorable, is_cased, push_lower_full};
+use crate::decode::{decode_byte_char, ByteDecoding, Utf16Decoder};
+use crate::tally::Tally;
+
+const SEP: u8 = 0;
+const LETTER: u8 = 1;
+const APOS: u8 = 2;
+const HIGH: u8 = 3;
+
+/// Class of each byte for the ASCII fast path.
+static CLASS: [u8; 256] = {
+    let mut t = [SEP; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = if b >= 0x80 {
+            HIGH
+        } else if (b as u8).is_ascii_alphabetic() {
+            LETTER
+        } else if b == b'\'' as usize {
+            APOS
+        } else {
+            SEP
+        };
+        b += 1;
+    }
+    t
+};
+
+#[inline]
+fn is_letter(b: u8) -> bool {
+    (b | 0x20).wrapping_sub(b'a') < 26
+}
+
+/// True for an ASCII byte that always ends a word in `words` mode (any decoding where
+/// ASCII bytes stand for themselves): a safe place to split the input.
+#[inline]
+pub fn is_safe_split_byte(b: u8) -> bool {
+    CLASS[b as usize] == SEP
+}
+
+/// Scratch buffers for normalising non-ASCII words.
+#[derive(Clone, Debug, Default)]
+struct Normalizer {
+    chars: Vec<char>,
+    lower: String,
+    nfc: String,
+}
+
+impl Normalizer {
+    /// Lowercase (full mapping, final sigma in the context of the word) and NFC-compose
+    /// `word`, which already has U+2019 replaced and ASCII letters lowercased.
+    fn normalize<'a>(&'a mut self, word: &str) -> &'a str {
+        self.chars.clear();
+        self.chars.extend(word.chars());
+        self.lower.clear();
+        for (i, &c) in self.chars.iter().enumerate() {
+            if c == '\u{03A3}' {
+                self.lower.push(if final_sigma(&self.chars, i) {
+                    '\u{03C2}'
+                } else {
+                    '\u{03C3}'
+                });
+            } else {
+                push_lower_full(c, &mut self.lower);
+            }
+        }
+        if is_nfc_quick(self.lower.chars()) == IsNormalized::Yes {
+            &self.lower
+        } else {
+            self.nfc.clear();
+            self.nfc.extend(self.lower.nfc());
+            &self.nfc
+        }
+    }
+}
+
+/// CPython's `handle_capital_sigma`: Σ at `i` is final when a cased letter precedes it
+/// (skipping case-ignorables) and none follows it (skipping case-ignorables).
+fn final_sigma(chars: &[char], i: usize) -> bool {
+    let before = chars[..i].iter().rev().find(|&&c| !is_case_ignorable(c));
+    if !before.is_some_and(|&c| is_cased(c)) {
+        return false;
+    }
+    let after = chars[i + 1..].iter().find(|&&c| !is_case_ignorable(c));
+    !after.is_some_and(|&c| is_cased(c))
+}
+
+/// The word being built, carried across chunks.
+#[derive(Clone, Debug, Default)]
+pub struct WordState {
+    /// The word so far in UTF-8: ASCII letters lowercased, U+2019 stored as `'`.
+    word: Vec<u8>,
+    /// The word holds a non-ASCII character (it needs the full normalisation).
+    non_ascii: bool,
+    /// The word is followed by one apostrophe that joins if a letter comes next.
+    apos: bool,
+    norm: Normalizer,
+}
+
+impl WordState {
+    /// No word in progress.
+    #[inline]
+    pub fn is_clean(&self) -> bool {
+        self.word.is_empty()
+    }
+
+    #[inline]
+    fn join(&mut self) {
+        if self.apos {
+            self.word.push(b'\'');
+            self.apos = false;
+        }
+    }
+
+    #[inline]
+    fn apostrophe(&mut self, tally: &mut Tally) {
+        if !self.word.is_empty() && !self.apos {
+            self.apos = true;
+        } else {
+            self.end_word(tally);
+        }
+    }
+
+    /// Feed one ASCII character.
+    #[inline]
+    pub fn push_ascii(&mut self, b: u8, tally: &mut Tally) {
+        match CLASS[b as usize] {
+            LETTER => {
+                self.join();
+                self.word.push(b | 0x20);
+            }
+            APOS => self.apostrophe(tally),
+            _ => self.end_word(tally),
+        }
+    }
+
+    /// Feed one character.
+    #[inline]
+    pub fn push_char(&mut self, c: char, tally: &mut Tally) {
+        if c.is_ascii() {
+            self.push_ascii(c as u8, tally);
+        } else if c == '\u{2019}' {
+            self.apostrophe(tally);
+        } else if is_alpha(c) {
+            self.join();
+            let mut buf = [0u8; 4];
+            self.word
+                .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            self.non_ascii = true;
+        } else {
+            self.end_word(tally);
+        }
+    }
+
+    /// A separator (or the end of input): count the word in progress, if any.
+    pub fn end_word(&mut self, tally: &mut Tally) {
+        self.apos = false;
+        if self.word.is_empty() {
+            return;
+        }
+        if self.non_ascii {
+            match std::str::from_utf8(&self.word) {
+                Ok(word) => tally.add(self.norm.normalize(word).as_bytes()),
+                Err(_) => debug_assert!(false, "word buffer is built from chars"),
+            }
+            self.non_ascii = false;
+        } else {
+            tally.add(&self.word);
+        }
+        self.word.clear();
+    }
+
+    /// Start a word from ASCII letters and apostrophes (the fast path hands over).
+    fn take_ascii(&mut self, part: &[u8]) {
+        self.word.extend(part.iter().map(|&b| b | 0x20));
+    }
+}
+
+/// Streaming `words` tokenizer over a decoding in which ASCII bytes stand for themselves.
+#[derive(Clone, Debug)]
+pub struct ByteWords {
+    dec: ByteDecoding,
+    state: WordState,
+    /// An unfinished UTF-8 sequence at the end of the last chunk.
+    pending: [u8; 4],
+    pending_len: usize,
+}
+
+impl ByteWords {
+    pub fn new(dec: ByteDecoding) -> Self {
+        ByteWords {
+            dec,
+            state: WordState::default(),
+            pending: [0; 4],
+            pending_len: 0,
+        }
+    }
+
+    /// A scanner in the state right after a safe split byte (nothing pending).
+    pub fn fresh(&self) -> Self {
+        Self::new(self.dec)
+    }
+
+    /// Nothing carried: no word in progress and no unfinished sequence.
+    pub fn is_clean(&self) -> bool {
+        self.state.is_clean() && self.pending_len == 0
+    }
+
+    /// Count the words of the next chunk of input.
+    pub fn feed(&mut self, buf: &[u8], tally: &mut Tally) {
+        let mut start = 0;
+        if self.pending_len > 0 {
+            // Finish the sequence cut at the end of the last chunk.
+            let plen = self.pending_len;
+            let take = buf.len().min(3);
+            let mut tmp = [0u8; 7];
+            tmp[..plen].copy_from_slice(&self.pending[..plen]);
+            tmp[plen..plen + take].copy_from_slice(&buf[..take]);
+            let tmp = &tmp[..plen + take];
+            self.pending_len = 0;
+            let mut pos = 0;
+            while pos < plen {
+                match decode_byte_char(self.dec, &tmp[pos..], false) {
+                    Some((c, len)) => {
+                        self.state.push_char(c, tally);
+                        pos += len;
+                    }
+                    None => {
+                        // Still unfinished: the whole (short) chunk is in `tmp`.
+                        self.stash(&tmp[pos..]);
+                        return;
+                    }
+                }
+            }
+            start = pos - plen;
+        }
+        self.scan(buf, start, tally);
+    }
+
+    /// End of input: decode what is pending and count the last word.
+    pub fn finish(&mut self, tally: &mut Tally) {
+        let plen = std::mem::take(&mut self.pending_len);
+        let pending = self.pending;
+        let mut pos = 0;
+        while pos < plen {
+            match decode_byte_char(self.dec, &pending[pos..plen], true) {
+                Some((c, len)) => {
+                    self.state.push_char(c, tally);
+                    pos += len;
+                }
+                None => break,
+            }
+        }
+        self.state.end_word(tally);
+    }
+
+    fn stash(&mut self, rest: &[u8]) {
+        let n = rest.len().min(self.pending.len());
+        self.pending[..n].copy_from_slice(&rest[..n]);
+        self.pending_len = n;
+    }
+
+    fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
+        let n = buf.len();
+        while i < n {
+            if self.state.is_clean() {
+                // Fast path: ASCII words are looked up straight from the input.
+                loop {
+                    while i < n && CLASS[buf[i] as usize] == SEP {
+                        i += 1;
+                    }
+                    if i >= n {
+                        return;
+                    }
+                    if CLASS[buf[i] as usize] != LETTER {
+                        break; // an apostrophe or a non-ASCII byte: slow path
+                    }
+                    let start = i;
+                    let mut and_all = 0xFFu8; // bit 0x20 clear somewhere: an uppercase letter
+                    loop {
+                        while i < n && is_letter(buf[i]) {
+                            and_all &= buf[i];
+                            i += 1;
+                        }
+                        if i + 1 < n && buf[i] == b'\'' && is_letter(buf[i + 1]) {
+                            i += 1;
+                            continue;
+                        }
+                        break;
+                    }
+                    let ends_here = i < n
+                        && match CLASS[buf[i] as usize] {
+                            SEP => true,
+                            APOS => i + 1 < n && buf[i + 1] < 0x80,
+                            _ => false,
+                        };
+                    if !ends_here {
+                        // The word may go on (end of chunk, a non-ASCII character, an
+                        // apostrophe before one): hand it to the slow path.
+                        self.state.take_ascii(&buf[start..i]);
+                        break;
+                    }
+                    if and_all & 0x20 != 0 {
+                        tally.add(&buf[start..i]);
+                    } else {
+                        tally.add_ascii_lowercased(&buf[start..i]);
+                    }
+                    i += 1;
+                }
+            }
+            // Slow path: one character at a time until no word is in progress and the
+            // next byte is ASCII.
+            while i < n {
+                let b = buf[i];
+                if b < 0x80 {
+                    self.state.push_ascii(b, tally);
+                    i += 1;
+                } else {
+                    match decode_byte_char(self.dec, &buf[i..], false) {
+                        Some((c, len)) => {
+                            self.state.push_char(c, tally);
+                            i += len;
+                        }
+                        None => {
+                            self.stash(&buf[i..]);
+                            return;
+                        }
+                    }
+                }
+                if self.state.is_clean() && i < n && buf[i] < 0x80 {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Streaming `words` tokenizer over UTF-16 (counted sequentially).
+#[derive(Clone, Debug)]
+pub struct Utf16Words {
+    dec: Utf16Decoder,
+    state: WordState,
+}
+
+impl Utf16Words {
+    pub fn new(big_endian: bool) -> Self {
+        Utf16Words {
+            dec: Utf16Decoder::new(big_endian),
+            state: WordState::default(),
+        }
+    }
+
+    pub fn feed(&mut self, buf: &[u8], tally: &mut Tally) {
+        let state = &mut self.state;
+        self.dec.decode(buf, |c| state.push_char(c, tally));
+    }
+
+    pub fn finish(&mut self, tally: &mut Tally) {
+        let state = &mut self.state;
+        self.dec.finish(|c| state.push_char(c, tally));
+        self.state.end_word(tally);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count_chunks(dec: ByteDecoding, chunks: &[&[u8]]) -> Vec<(String, u64)> {
+        let mut t = Tally::new();
+        let mut w = ByteWords::new(dec);
+        for c in chunks {
+            w.feed(c, &mut t);
+        }
+        w.finish(&mut t);
+        let mut v: Vec<_> = t.iter().map(|(w, n)| (w.to_string(), n)).collect();
+        v.sort();
+        v
+    }
+
+    fn count(s: &[u8]) -> Vec<(String, u64)> {
+        count_chunks(ByteDecoding::Utf8Fallback, &[s])
+    }
+
+    fn expect(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = pairs.iter().map(|&(w, n)| (w.to_string(), n)).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn apostrophes_join_letters_only() {
+        assert_eq!(
+            count("Don’t don't DON'T".as_bytes()),
+            expect(&[("don't", 3)])
+        );
+        assert_eq!(
+            count(b"o'clock rock'n'roll 'tis dogs' a''b"),
+            expect(&[
+                ("o'clock", 1),
+                ("rock'n'roll", 1),
+                ("tis", 1),
+                ("dogs", 1),
+                ("a", 1),
+                ("b", 1)
+            ])
+        );
+        assert_eq!(count(b"don\x92t"), expect(&[("don't", 1)]));
+        assert_eq!(
+            count("l’été x'é é'x".as_bytes()),
+            expect(&[("l'été", 1), ("x'é", 1), ("é'x", 1)])
+        );
+        assert_eq!(
+            count(b"a'1 b' c '' d'\x00"),
+            expect(&[("a", 1), ("b", 1), ("c", 1), ("d", 1)])
+        );
+    }
+
+    #[test]
+    fn separators() {
+        assert_eq!(count(b"abc123def"), expect(&[("abc", 1), ("def", 1)]));
+        assert_eq!(
+            count("zero\u{200B}width soft\u{00AD}hyphen x\u{FFFD}y".as_bytes()),
+            expect(&[
+                ("zero", 1),
+                ("width", 1),
+                ("soft", 1),
+                ("hyphen", 1),
+                ("x", 1),
+                ("y", 1)
+            ])
+        );
+        assert_eq!(
+            count("a😀b—c".as_bytes()),
+            expect(&[("a", 1), ("b", 1), ("c", 1)])
+        );
+        assert_eq!(count(b""), expect(&[]));
+        assert_eq!(count(b" \r\n\t.,;"), expect(&[]));
+    }
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(
+            count("café cafe\u{0301} CAFÉ".as_bytes()),
+            expect(&[("café", 3)])
+        );
+        assert_eq!(count("ΟΔΟΣ".as_bytes()), expect(&[("οδος", 1)]));
+        assert_eq!(count("ΣΑΣ".as_bytes()), expect(&[("σας", 1)]));
+        assert_eq!(count("Σ".as_bytes()), expect(&[("σ", 1)]));
+        // Case-ignorable marks are skipped on both sides of the sigma.
+        assert_eq!(count("ΑΣ\u{0301}".as_bytes()), expect(&[("ας\u{0301}", 1)]));
+        assert_eq!(count("Α\u{0301}ΣΑ".as_bytes()), expect(&[("ά\u{3c3}α", 1)]));
+        assert_eq!(count("Straße".as_bytes()), expect(&[("straße", 1)]));
+        assert_eq!(
+            count("İstanbul".as_bytes()),
+            expect(&[("i\u{0307}stanbul", 1)])
+        );
+        assert_eq!(
+            count("ÀÉÎ ÅNGSTRÖM".as_bytes()),
+            expect(&[("àéî", 1), ("ångström", 1)])
+        );
+    }
+
+    #[test]
+    fn windows_1252_fallback() {
+        // 0x8A Š, 0x9A š, 0x8C Œ, 0x9C œ: letters; 0x97 em dash and 0x81: separators.
+        assert_eq!(
+            count(b"\x8Aa\x9A \x8Cuvre\x9C x\x97y z\x81w"),
+            expect(&[
+                ("šaš", 1),
+                ("œuvreœ", 1),
+                ("x", 1),
+                ("y", 1),
+                ("z", 1),
+                ("w", 1)
+            ])
+        );
+        // E2 80 41: â € A.
+        assert_eq!(count(b"\xE2\x80A"), expect(&[("â", 1), ("a", 1)]));
+        assert_eq!(count("na\u{EF}ve".as_bytes()), expect(&[("naïve", 1)]));
+    }
+
+    #[test]
+    fn forced_decodings() {
+        let all = |dec, s: &[u8]| count_chunks(dec, &[s]);
+        assert_eq!(
+            all(ByteDecoding::Cp1252, "é".as_bytes()),
+            expect(&[("ã", 1)])
+        );
+        assert_eq!(
+            all(ByteDecoding::Latin1, b"don\x92t"),
+            expect(&[("don", 1), ("t", 1)])
+        );
+        assert_eq!(
+            all(ByteDecoding::Cp1252, b"don\x92t"),
+            expect(&[("don't", 1)])
+        );
+        assert_eq!(
+            all(ByteDecoding::Utf8Replace, b"ab\xE9cd"),
+            expect(&[("ab", 1), ("cd", 1)])
+        );
+    }
+
+    #[test]
+    fn every_split_of_a_chunk_gives_the_same_counts() {
+        let text = "Don’t stop—the CAFÉ’s ΟΔΟΣ; rock'n'roll ab\u{0301}c \x7f dogs' x".as_bytes();
+        let mut text = text.to_vec();
+        text.extend_from_slice(b" don\x92t \xE2\x80A \xC3");
+        for dec in [
+            ByteDecoding::Utf8Fallback,
+            ByteDecoding::Utf8Replace,
+            ByteDecoding::Cp1252,
+        ] {
+            let whole = count_chunks(dec, &[&text]);
+            for a in 0..text.len() {
+                assert_eq!(
+                    count_chunks(dec, &[&text[..a], &text[a..]]),
+                    whole,
+                    "{dec:?} cut {a}"
+                );
+                let b = (a + 1).min(text.len());
+                let parts = [&text[..a], &text[a..b], &[][..], &text[b..]];
+                assert_eq!(count_chunks(dec, &parts), whole, "{dec:?} cuts {a} {b}");
+            }
+            let bytewise: Vec<&[u8]> = text.chunks(1).collect();
+            assert_eq!(count_chunks(dec, &bytewise), whole);
+        }
+    }
+
+    #[test]
+    fn utf16_words() {
+        let s: Vec<u8> = "Don’t ΟΔΟΣ 😀x"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        let mut t = Tally::new();
+        let mut w = Utf16Words::new(false);
+        for c in s.chunks(3) {
+            w.feed(c, &mut t);
+        }
+        w.finish(&mut t);
+        let mut v: Vec<_> = t.iter().collect();
+        v.sort();
+        assert_eq!(v, vec![("don't", 1), ("x", 1), ("οδος", 1)]);
+    }
+
+    #[test]
+    fn safe_split_bytes() {
+        assert!(is_safe_split_byte(b' ') && is_safe_split_byte(b'1') && is_safe_split_byte(b'-'));
+        assert!(!is_safe_split_byte(b'a') && !is_safe_split_byte(b'\''));
+        assert!(!is_safe_split_byte(0x92) && !is_safe_split_byte(0xC3));
+    }
+}
