@@ -60,15 +60,14 @@ class SqliteQueue:
     """One queue of a :class:`SqliteDatabase`; implements ``ports.MessageQueue``."""
 
     def __init__(self, db: SqliteDatabase, name: str) -> None:
-        with db.read() as conn:
-            row = conn.execute(
-                "SELECT visibility_timeout, retention_s, dead_letter_queue, max_receive_count"
-                " FROM queues WHERE name = ?",
-                (name,),
-            ).fetchone()
-        if row is None:
+        rows = db.query(
+            "SELECT visibility_timeout, retention_s, dead_letter_queue, max_receive_count"
+            " FROM queues WHERE name = ?",
+            (name,),
+        )
+        if not rows:
             raise NoSuchQueue(f"no queue {name!r} in {db.path}")
-        self.config = QueueConfig(name, *row)
+        self.config = QueueConfig(name, *rows[0])
         self._db = db
 
     @classmethod
@@ -143,27 +142,22 @@ class SqliteQueue:
         )
         _check_visibility(hide_for)
 
-        messages = self._take(max_messages, hide_for)
+        messages, _ = self._try_take(max_messages, hide_for)
         if messages or wait_seconds <= 0:
             return messages
         deadline = time.monotonic() + wait_seconds
         with self._db.doorbells.listen(self.name) as bell:
             while True:
-                next_visible = self._next_visible_at()
-                now = time.time()
-                if next_visible is not None and next_visible <= now:
-                    messages = self._take(max_messages, hide_for)
-                    if messages:
-                        return messages
-                    # Lost the race to another consumer, or only expired or dead-lettered
-                    # messages were there: the queue changed, so look again.
-                    continue
+                # Listening now: a message sent after this check rings the bell.
+                messages, next_visible = self._try_take(max_messages, hide_for)
+                if messages:
+                    return messages
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return []
                 nap = min(remaining, RECHECK_S)
                 if next_visible is not None:
-                    nap = min(nap, next_visible - now)
+                    nap = min(nap, next_visible - time.time())
                 bell.wait(nap)
 
     def delete(self, receipt_handle: str) -> None:
@@ -194,13 +188,11 @@ class SqliteQueue:
 
     def approximate_count(self) -> int:
         now = time.time()
-        with self._db.read() as conn:
-            count: int = conn.execute(
-                "SELECT count(*) FROM messages WHERE queue = ? AND visible_at <= ?"
-                " AND sent_at >= ?",
-                (self.name, now, now - self.config.retention_s),
-            ).fetchone()[0]
-        return count
+        [(count,)] = self._db.query(
+            "SELECT count(*) FROM messages WHERE queue = ? AND visible_at <= ? AND sent_at >= ?",
+            (self.name, now, now - self.config.retention_s),
+        )
+        return int(count)
 
     def purge_expired(self) -> int:
         """Drop messages older than the retention period; returns how many."""
@@ -208,6 +200,21 @@ class SqliteQueue:
             return self._expire(conn, time.time())
 
     # -- internals --------------------------------------------------------------------
+
+    def _try_take(self, max_messages: int, hide_for: int) -> tuple[list[Message], float | None]:
+        """Messages if any are visible, else when the next one will be (None: empty).
+
+        A read comes first, so only a receiver with something to take contends for
+        the write lock."""
+        while True:
+            next_visible = self._next_visible_at()
+            if next_visible is None or next_visible > time.time():
+                return [], next_visible
+            messages = self._take(max_messages, hide_for)
+            if messages:
+                return messages, None
+            # Another consumer won the race, or only expired or dead-lettered messages
+            # were visible: the queue has changed, so look again.
 
     def _take(self, max_messages: int, hide_for: int) -> list[Message]:
         config = self.config
@@ -271,11 +278,10 @@ class SqliteQueue:
     def _next_visible_at(self) -> float | None:
         """When the next message becomes visible (maybe already): one index probe,
         without the write lock."""
-        with self._db.read() as conn:
-            moment: float | None = conn.execute(
-                "SELECT min(visible_at) FROM messages WHERE queue = ?", (self.name,)
-            ).fetchone()[0]
-        return moment
+        [(moment,)] = self._db.query(
+            "SELECT min(visible_at) FROM messages WHERE queue = ?", (self.name,)
+        )
+        return None if moment is None else float(moment)
 
 
 def _delete(conn: sqlite3.Connection, queue: str, receipt_handle: str) -> bool:
