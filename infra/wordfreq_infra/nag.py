@@ -5,7 +5,7 @@ Everything else the checks report is an error that fails `cdk synth`.
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnElement, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -98,9 +98,9 @@ def _suppress(
 def _logical_id(construct: IConstruct) -> str:
     """The final logical ID of an L2's CloudFormation resource, as cdk-nag prints it."""
     resource = construct.node.default_child
-    assert resource is not None
+    assert isinstance(resource, CfnElement)
     stack = Stack.of(construct)
-    return str(stack.resolve(stack.get_logical_id(resource)))  # type: ignore[arg-type]
+    return str(stack.resolve(stack.get_logical_id(resource)))
 
 
 def _bucket_notification_handlers(stack: Stack) -> list[IConstruct]:

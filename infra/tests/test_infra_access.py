@@ -1,0 +1,150 @@
+"""Least privilege: the exact permissions of the worker task role and the submitter role."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from infra_support import (
+    Resources,
+    Synthesized,
+    allow,
+    find,
+    get_att,
+    grants,
+    objects_of,
+    only,
+    role_statements,
+    synthesize,
+)
+
+CONSUME = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+]
+ACCOUNT_ROOT = {
+    "Fn::Join": [
+        "",
+        ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"],
+    ]
+}
+
+
+def _ids(resources: Resources) -> dict[str, str]:
+    return {
+        "bucket": only(resources, "AWS::S3::Bucket")[0],
+        "work": only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=345_600)[0],
+        "results": only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=7_200)[0],
+        "cluster": only(resources, "AWS::ECS::Cluster")[0],
+    }
+
+
+def _task_role(resources: Resources) -> str:
+    _, task = only(resources, "AWS::ECS::TaskDefinition")
+    return str(task["TaskRoleArn"]["Fn::GetAtt"][0])
+
+
+def _submitter_role(resources: Resources) -> str:
+    [role_id] = [
+        logical_id
+        for logical_id, role in find(resources, "AWS::IAM::Role").items()
+        if "AWS" in role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+    ]
+    return role_id
+
+
+def _assert_no_wildcards(statements: list[dict[str, Any]], allowed: list[object]) -> None:
+    for effect, action, resource in grants(statements):
+        assert effect == "Allow"
+        assert "*" not in action, action
+        assert "*" not in resource or json.loads(resource) in allowed, resource
+
+
+def test_worker_task_role_exactly(resources: Resources) -> None:
+    ids = _ids(resources)
+    role_id = _task_role(resources)
+    tasks_of_cluster = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":ecs:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":task/",
+                {"Ref": ids["cluster"]},
+                "/*",
+            ],
+        ]
+    }
+    statements = role_statements(resources, role_id)
+    assert grants(statements) == (
+        # Granted by QueueProcessingFargateService on its queue.
+        allow(CONSUME, get_att(ids["work"]))
+        | allow(["sqs:SendMessage"], get_att(ids["results"]))
+        | allow(["s3:GetObject", "s3:DeleteObject"], objects_of(ids["bucket"]))
+        | allow(["ecs:UpdateTaskProtection"], tasks_of_cluster)
+    )
+    _assert_no_wildcards(statements, allowed=[objects_of(ids["bucket"]), tasks_of_cluster])
+    role = resources[role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        }
+    ]
+
+
+def test_submitter_role_exactly(resources: Resources) -> None:
+    ids = _ids(resources)
+    role_id = _submitter_role(resources)
+    statements = role_statements(resources, role_id)
+    assert grants(statements) == (
+        allow(["s3:PutObject"], objects_of(ids["bucket"])) | allow(CONSUME, get_att(ids["results"]))
+    )
+    _assert_no_wildcards(statements, allowed=[objects_of(ids["bucket"])])
+    role = resources[role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("principal", "expected"),
+    [
+        (
+            "arn:aws:iam::123456789012:role/uploader",
+            "arn:aws:iam::123456789012:role/uploader",
+        ),
+        (
+            "210987654321",
+            {
+                "Fn::Join": [
+                    "",
+                    ["arn:", {"Ref": "AWS::Partition"}, ":iam::210987654321:root"],
+                ]
+            },
+        ),
+    ],
+)
+def test_submitter_principal_from_context(tmp_path: Path, principal: str, expected: object) -> None:
+    synthesized: Synthesized = synthesize(tmp_path, {"submitterPrincipal": principal})
+    resources = synthesized.resources
+    role = resources[_submitter_role(resources)]["Properties"]
+    [statement] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"AWS": expected}
+
+
+def test_submitter_principal_is_validated(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="submitterPrincipal"):
+        synthesize(tmp_path, {"submitterPrincipal": "uploader"})

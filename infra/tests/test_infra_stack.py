@@ -1,0 +1,90 @@
+"""Stack outputs, context parameters and the Docker build context of the worker image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Template
+from infra_support import CDK_JSON, REPO_ROOT, Resources, Synthesized, only, synthesize
+from wordfreq_infra import WordfreqConfig
+
+
+def test_outputs_keep_the_original_names(template: Template, resources: Resources) -> None:
+    bucket_id, _ = only(resources, "AWS::S3::Bucket")
+    work_id, _ = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=345_600)
+    results_id, _ = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=7_200)
+    outputs = template.to_json()["Outputs"]
+    assert outputs["InputQueueUrl"]["Value"] == {"Ref": work_id}
+    assert outputs["bucketName"]["Value"] == {"Ref": bucket_id}
+    assert outputs["resultQueueUrl"]["Value"] == {"Ref": results_id}
+    submit_role = outputs["submitRoleArn"]["Value"]["Fn::GetAtt"]
+    assert resources[submit_role[0]]["Type"] == "AWS::IAM::Role"
+    assert submit_role[1] == "Arn"
+
+
+def test_context_overrides_change_the_template(tmp_path: Path) -> None:
+    # `cdk synth -c key=value` passes every value as a string.
+    overrides = {
+        "maxTasks": "7",
+        "taskCpu": "1024",
+        "taskMemoryMiB": "3072",
+        "logRetentionDays": "7",
+        "workerDebug": "true",
+    }
+    resources = synthesize(tmp_path, overrides).resources
+    _, target = only(resources, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 7)
+    _, task = only(resources, "AWS::ECS::TaskDefinition")
+    assert (task["Cpu"], task["Memory"]) == ("1024", "3072")
+    [container] = task["ContainerDefinitions"]
+    assert {"Name": "WORKER_DEBUG", "Value": "1"} in container["Environment"]
+    _, log_group = only(resources, "AWS::Logs::LogGroup")
+    assert log_group["RetentionInDays"] == 7
+
+
+def test_cdk_json_context_matches_the_code_defaults() -> None:
+    context = CDK_JSON["context"]
+    defaults = WordfreqConfig()
+    for field, key in WordfreqConfig.CONTEXT_KEYS.items():
+        if key in context:
+            assert getattr(defaults, field) == context[key], key
+    assert CDK_JSON["app"] == "python3 app.py"
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"maxTasks": "0"}, "maxTasks"),
+        ({"maxTasks": "many"}, "maxTasks"),
+        ({"taskCpu": "300"}, "taskCpu"),
+        ({"taskCpu": "256", "taskMemoryMiB": "4096"}, "taskMemoryMiB"),
+        ({"logRetentionDays": "10"}, "logRetentionDays"),
+        ({"workerDebug": "maybe"}, "workerDebug"),
+    ],
+)
+def test_invalid_context_is_refused(context: dict[str, str], message: str) -> None:
+    from aws_cdk import App
+
+    with pytest.raises(ValueError, match=message):
+        WordfreqConfig.from_context(App(context=context).node)
+
+
+def test_image_build_context_holds_the_package_sources_only(synthesized: Synthesized) -> None:
+    assets = json.loads(next(synthesized.outdir.glob("*.assets.json")).read_text())
+    [image] = assets["dockerImages"].values()
+    assert image["source"]["dockerFile"] == "Dockerfile"
+    staged = synthesized.outdir / image["source"]["directory"]
+    names = {str(p.relative_to(staged)) for p in staged.rglob("*")}
+    for needed in ("Dockerfile", "Cargo.toml", "pyproject.toml", "src/lib.rs"):
+        assert needed in names
+    assert "python/wordfreq/__init__.py" in names
+    if (REPO_ROOT / "Cargo.lock").exists():
+        assert "Cargo.lock" in names
+    tops = {name.split("/")[0] for name in names}
+    assert tops <= {"Dockerfile", ".dockerignore", "Cargo.toml", "Cargo.lock", "pyproject.toml"} | {
+        "src",
+        "python",
+    }
+    assert not [n for n in names if n.endswith((".so", ".pyc")) or "__pycache__" in n]
