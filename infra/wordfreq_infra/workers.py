@@ -30,7 +30,7 @@ SCALING_STEPS = [
 
 
 class Workers(Construct):
-    """Runs `wordfreq worker --backend aws` on Fargate, one job at a time per task."""
+    """Runs the worker image (`wordfreq worker --backend aws`) as a Fargate service."""
 
     def __init__(
         self,
