@@ -1,0 +1,1 @@
+"""One contract suite for the ports, run against every backend."""

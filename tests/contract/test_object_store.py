@@ -1,0 +1,155 @@
+"""The ObjectStore contract, for every backend."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import threading
+
+import pytest
+from wordfreq.errors import InvalidKey, NoSuchKey
+from wordfreq.ports import Backend
+
+MIB = 1 << 20
+
+
+class RecordingBody(io.BytesIO):
+    """A body that remembers how much each read asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads.append(-1 if size is None else size)
+        return super().read(size)
+
+
+def test_multi_megabyte_round_trip_is_streamed_in_chunks(backend: Backend) -> None:
+    # Given a body above the AWS adapter's multipart threshold (8 MiB)
+    data = random.Random(7).randbytes(9 * MIB + 12345)
+    body = RecordingBody(data)
+    sent: list[int] = []
+
+    # When it is stored and read back
+    info = backend.store.put("big/blob.bin", body, progress=sent.append)
+    with backend.store.get("big/blob.bin") as reader:
+        chunks = list(reader.iter_chunks(MIB))
+
+    # Then it was read, reported and returned in pieces, and arrives whole
+    assert all(0 < n < len(data) for n in body.reads), body.reads
+    assert sum(sent) == len(data)
+    assert len(chunks) > 1 and max(map(len, chunks)) <= MIB
+    assert b"".join(chunks) == data
+    assert reader.info.size == info.size == len(data)
+    # and what put reported is what the store reports (a multipart ETag on S3)
+    assert backend.store.head("big/blob.bin") == info
+
+
+def test_metadata_round_trip_with_lower_case_keys(backend: Backend) -> None:
+    info = backend.store.put(
+        "meta.txt", io.BytesIO(b"x"), {"Origin": "cli", "job-id": "42", "content-md5x": "a"}
+    )
+    expected = {"origin": "cli", "job-id": "42", "content-md5x": "a"}
+    assert info.metadata == expected
+    assert backend.store.head("meta.txt").metadata == expected
+    with backend.store.get("meta.txt") as reader:
+        assert reader.info.metadata == expected
+
+
+def test_head_reports_size_and_md5_etag(backend: Backend) -> None:
+    data = b"the quick brown fox\n" * 100
+    info = backend.store.put("fox.txt", io.BytesIO(data))
+    head = backend.store.head("fox.txt")
+    assert head.key == "fox.txt"
+    assert head.size == len(data)
+    assert head.etag == hashlib.md5(data).hexdigest() == info.etag
+    assert head.metadata == {}
+
+
+def test_empty_object(backend: Backend) -> None:
+    info = backend.store.put("empty", io.BytesIO(b""))
+    assert (info.size, info.etag) == (0, hashlib.md5(b"").hexdigest())
+    with backend.store.get("empty") as reader:
+        assert b"".join(reader.iter_chunks()) == b""
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "file with spaces.txt",
+        "a/b/c.txt",
+        "8c6f0b3e-2d7a-4f3e-9a51-0c2a8e1d3b47",
+        "ünï/日本語 ☃.txt",
+    ],
+)
+def test_ordinary_s3_keys_round_trip(backend: Backend, key: str) -> None:
+    backend.store.put(key, io.BytesIO(key.encode()))
+    with backend.store.get(key) as reader:
+        assert b"".join(reader.iter_chunks()) == key.encode()
+        assert reader.info.key == key
+
+
+def test_get_and_head_of_missing_key_raise_no_such_key(backend: Backend) -> None:
+    with pytest.raises(NoSuchKey):
+        backend.store.head("missing.txt")
+    with pytest.raises(NoSuchKey):
+        backend.store.get("missing.txt")
+
+
+def test_delete_is_idempotent(backend: Backend) -> None:
+    backend.store.put("doomed.txt", io.BytesIO(b"bye"))
+    backend.store.delete("doomed.txt")
+    backend.store.delete("doomed.txt")
+    backend.store.delete("never-existed.txt")
+    with pytest.raises(NoSuchKey):
+        backend.store.head("doomed.txt")
+
+
+def test_overwrite_replaces_the_object(backend: Backend) -> None:
+    backend.store.put("v.txt", io.BytesIO(b"first version"), {"v": "1"})
+    backend.store.put("v.txt", io.BytesIO(b"second"), {"v": "2"})
+    with backend.store.get("v.txt") as reader:
+        assert b"".join(reader.iter_chunks()) == b"second"
+        assert reader.info.metadata == {"v": "2"}
+
+
+def test_a_reader_never_sees_a_partial_or_mixed_object(backend: Backend) -> None:
+    # Given versions of different sizes, each made of one repeated byte
+    versions = [bytes([65 + i]) * (1000 * (i + 1) ** 3) for i in range(6)]
+    backend.store.put("hot.bin", io.BytesIO(versions[0]))
+    stop = threading.Event()
+
+    def overwrite() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            backend.store.put("hot.bin", io.BytesIO(versions[i % len(versions)]))
+
+    writer = threading.Thread(target=overwrite)
+    writer.start()
+    try:
+        # When readers race the writer, each read is one whole version
+        for _ in range(30):
+            with backend.store.get("hot.bin") as reader:
+                data = b"".join(reader.iter_chunks(4096))
+            assert data in versions
+            assert len(data) == reader.info.size
+    finally:
+        stop.set()
+        writer.join()
+
+
+@pytest.mark.only_backend("embedded", reason="S3 accepts these keys; a file store must not")
+@pytest.mark.parametrize(
+    "key",
+    ["", "../escape", "a/../../b", "a/./b", "..", "/etc/passwd", "a\\b", "nul\x00byte", "C:/x"],
+)
+def test_keys_that_could_escape_are_rejected(backend: Backend, key: str) -> None:
+    with pytest.raises(InvalidKey):
+        backend.store.put(key, io.BytesIO(b"x"))
+    with pytest.raises(InvalidKey):
+        backend.store.head(key)
+    with pytest.raises(InvalidKey):
+        backend.store.delete(key)
