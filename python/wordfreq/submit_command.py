@@ -37,7 +37,9 @@ class SubmitRequest:
 
 
 def resolve_spec(req: SubmitRequest) -> BackendSpec:
-    if req.backend == "embedded":
+    # The AWS-only flags imply the AWS backend: `submit --stack-name WordfreqStack FILE`.
+    aws_flags = (req.stack_name, req.bucket, req.queue_url, req.submitter_role)
+    if req.backend == "embedded" and not any(aws_flags):
         return BackendSpec(kind="embedded", data_dir=resolve_data_dir(req.data_dir))
     region = env_first(req.region, "AWS_REGION", "AWS_DEFAULT_REGION")
     bucket = env_first(req.bucket, "UPLOAD_BUCKET_NAME")
