@@ -115,7 +115,7 @@ impl PyCounter {
         let report = py.detach(|| inner.report(top, min_length, |w| stop.contains(w)));
         let words = PyList::empty(py);
         for (word, n) in &report.words {
-            words.append((*word, *n))?;
+            words.append((word.as_str(), *n))?;
         }
         (report.total, report.unique, words).into_pyobject(py)
     }
@@ -126,7 +126,7 @@ impl PyCounter {
         let tally = py.detach(|| inner.tally());
         let dict = PyDict::new(py);
         for (word, n) in tally.iter() {
-            dict.set_item(word, n)?;
+            dict.set_item(word.as_str(), n)?;
         }
         Ok(dict)
     }

@@ -119,12 +119,18 @@ pub fn go_to_lower(token: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Go's `strings.Trim(s, ".,\"'?!")`.
-fn trim(s: &[u8]) -> &[u8] {
+/// Go's `strings.Trim(s, ".,\"'?!")`, as the range of `s` that is kept.
+fn trim_range(s: &[u8]) -> (usize, usize) {
     let cut = |b: &u8| matches!(b, b'.' | b',' | b'"' | b'\'' | b'?' | b'!');
     let start = s.iter().position(|b| !cut(b)).unwrap_or(s.len());
     let end = s.iter().rposition(|b| !cut(b)).map_or(start, |p| p + 1);
-    &s[start..end]
+    (start, end)
+}
+
+#[cfg(test)]
+fn trim(s: &[u8]) -> &[u8] {
+    let (a, b) = trim_range(s);
+    &s[a..b]
 }
 
 /// Streaming `seed` tokenizer.
@@ -193,7 +199,7 @@ impl SeedWords {
     fn end_token(&mut self, tally: &mut Tally) {
         if !self.token.is_empty() {
             let token = std::mem::take(&mut self.token);
-            self.count(&token, tally);
+            self.count(&token, 0, token.len(), tally);
             self.token = token;
             self.token.clear();
         }
@@ -207,7 +213,7 @@ impl SeedWords {
                 Stop::Space(len) => {
                     if self.token.is_empty() {
                         if end > i {
-                            self.count(&buf[i..end], tally);
+                            self.count(buf, i, end, tally);
                         }
                     } else {
                         self.token.extend_from_slice(&buf[i..end]);
@@ -230,26 +236,24 @@ impl SeedWords {
         }
     }
 
-    /// Count one raw token (not empty) the way the Go worker did.
+    /// Count one raw token, `buf[start..end]` (not empty), the way the Go worker did.
     #[inline]
-    fn count(&mut self, token: &[u8], tally: &mut Tally) {
+    fn count(&mut self, buf: &[u8], start: usize, end: usize, tally: &mut Tally) {
+        let token = &buf[start..end];
         if token.is_ascii() {
             if token.len() <= 4 {
                 return;
             }
             // Trimming and ASCII lowercasing commute (the trimmed bytes are not letters).
-            let word = trim(token);
-            if word.iter().any(u8::is_ascii_uppercase) {
-                tally.add_ascii_lowercased(word);
-            } else {
-                tally.add(word);
-            }
+            let (a, b) = trim_range(token);
+            tally.add_ascii_token(buf, start + a, start + b);
         } else {
             go_to_lower(token, &mut self.lower);
             if self.lower.len() <= 4 {
                 return;
             }
-            tally.add(trim(&self.lower));
+            let (a, b) = trim_range(&self.lower);
+            tally.add(&self.lower[a..b]);
         }
     }
 }
@@ -265,7 +269,7 @@ mod tests {
             s.feed(c, &mut t);
         }
         s.finish(&mut t);
-        let mut v: Vec<_> = t.iter().map(|(w, n)| (w.to_string(), n)).collect();
+        let mut v: Vec<_> = t.iter().map(|(w, n)| (w.as_str().to_string(), n)).collect();
         v.sort();
         v
     }

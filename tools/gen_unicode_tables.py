@@ -129,7 +129,7 @@ def generate() -> str:
         f"(Unicode {unicodedata.unidata_version}) and str.lower().",
         "//! Unicode data tables (generated; see `tools/gen_unicode_tables.py`).",
         "",
-        f"/// Bits per chunk of the letter-or-mark bitmap (64 code points per `u64`).",
+        "/// Bits per chunk of the letter-or-mark bitmap (64 code points per `u64`).",
         f"pub const ALPHA_CHUNK_BITS: u32 = {CHUNK_BITS};",
         "",
         "/// Chunk number (into `ALPHA_CHUNKS`) for each run of 64 code points; code points",
@@ -155,10 +155,7 @@ def generate() -> str:
         "#[rustfmt::skip]",
         f"pub static LOWER_MULTI: [(u32, &[char]); {len(multi)}] = [",
         fmt_list(
-            (
-                f"(0x{a:05x}, &[{', '.join(repr_char(c) for c in b)}])"
-                for a, b in multi
-            ),
+            (f"(0x{a:05x}, &[{', '.join(repr_char(c) for c in b)}])" for a, b in multi),
             1,
         ),
         "];",

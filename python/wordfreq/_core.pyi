@@ -24,8 +24,10 @@ class Counter:
     def mode(self) -> str: ...
     @property
     def finished(self) -> bool: ...
-    def feed(self, data: bytes) -> None:
-        """Count a chunk. Releases the GIL; large chunks are split across all cores."""
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Count a chunk (any bytes-like object; ``bytes`` is not copied).
+
+        Releases the GIL; large chunks are split across all cores."""
     def finish(self) -> None:
         """End of input: count whatever is still pending. Idempotent."""
     def merge(self, other: Counter) -> None:
