@@ -1,0 +1,186 @@
+"""The AWS adapter beyond the port contract: sessions and roles, stack outputs, the
+translation of boto errors, and backends for a single role."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ReadTimeoutError,
+)
+from structlog.testing import capture_logs
+from wordfreq.adapters.aws import S3Store, SqsQueue, make_session, open_aws, stack_outputs
+from wordfreq.adapters.aws import session as session_module
+from wordfreq.adapters.aws.boto_errors import translate
+from wordfreq.errors import (
+    BackendError,
+    ConfigError,
+    NoSuchKey,
+    NoSuchQueue,
+    ReceiptHandleInvalid,
+    TransientError,
+)
+
+from tests.aws_fixtures import AwsStack
+
+
+def _client_error(code: str, status: int = 400, message: str = "") -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {
+                "HTTPStatusCode": status,
+                "HTTPHeaders": {},
+                "HostId": "",
+                "RequestId": "",
+                "RetryAttempts": 0,
+            },
+        },
+        "Operation",
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (_client_error("NoSuchKey", 404), NoSuchKey),
+        (_client_error("404", 404), NoSuchKey),
+        (_client_error("ReceiptHandleIsInvalid"), ReceiptHandleInvalid),
+        (
+            _client_error("InvalidParameterValue", message="The receipt handle has expired"),
+            ReceiptHandleInvalid,
+        ),
+        (_client_error("AWS.SimpleQueueService.NonExistentQueue"), NoSuchQueue),
+        (_client_error("QueueDoesNotExist"), NoSuchQueue),
+        (_client_error("ThrottlingException"), TransientError),
+        (_client_error("SlowDown", 503), TransientError),
+        (_client_error("Whatever", 500), TransientError),
+        (_client_error("Whatever", 429), TransientError),
+        (_client_error("AccessDenied", 403), BackendError),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), TransientError),
+        (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), TransientError),
+        (NoCredentialsError(), ConfigError),
+        (NoRegionError(), ConfigError),
+    ],
+)
+def test_boto_errors_are_translated(exc: Exception, expected: type[Exception]) -> None:
+    translated = translate(exc, "testing")
+    assert type(translated) is expected
+    assert "testing" in str(translated)
+
+
+def test_access_denied_is_not_transient() -> None:
+    assert not isinstance(translate(_client_error("AccessDenied", 403), "x"), TransientError)
+
+
+def test_unreachable_endpoint_is_transient(moto_endpoint: str) -> None:
+    client = boto3.Session().client(
+        "sqs",
+        endpoint_url="http://127.0.0.1:1",
+        config=Config(connect_timeout=1, retries={"max_attempts": 1}),
+    )
+    with pytest.raises(TransientError) as caught:
+        SqsQueue(client, "http://127.0.0.1:1/123456789012/nowhere").send("x")
+    assert isinstance(caught.value.__cause__, EndpointConnectionError)
+
+
+def test_missing_queue_is_no_such_queue(aws_session: boto3.Session, moto_endpoint: str) -> None:
+    queue = SqsQueue(aws_session.client("sqs"), f"{moto_endpoint}/123456789012/no-such-queue")
+    with pytest.raises(NoSuchQueue):
+        queue.send("x")
+
+
+def test_assumed_role_credentials_refresh_through_sts(
+    aws_stack: AwsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # STS's shortest session (15 min) is inside botocore's refresh window, so every
+    # use of the credentials renews them: a refresh we can watch without waiting.
+    monkeypatch.setattr(session_module, "ROLE_SESSION_SECONDS", 900)
+    with capture_logs() as logs:
+        session = make_session(role_arn=aws_stack.submit_role_arn)
+        backend = open_aws(
+            bucket=aws_stack.bucket,
+            work_queue_url=None,
+            result_queue_url=aws_stack.result_queue_url,
+            session=session,
+        )
+        backend.store.put("as-submitter.txt", io.BytesIO(b"hello"))
+        backend.store.put("again.txt", io.BytesIO(b"hello"))
+
+    credentials = session.get_credentials()
+    assert isinstance(credentials, RefreshableCredentials)
+    assert credentials.get_frozen_credentials().access_key != "testing"
+    events = [entry["event"] for entry in logs]
+    assert events.count("Creating new role provider for role") == 1
+    assert events.count("Requesting config from STS") >= 2
+    assert all(e.get("role_arn") == aws_stack.submit_role_arn for e in logs)
+
+
+def test_session_without_role_uses_standard_configuration(moto_endpoint: str) -> None:
+    session = make_session()
+    assert session.region_name == "us-east-1"  # from AWS_DEFAULT_REGION
+    assert make_session(region="eu-west-1").region_name == "eu-west-1"
+
+
+def test_stack_outputs(aws_session: boto3.Session, moto_endpoint: str) -> None:
+    template = {
+        "Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}},
+        "Outputs": {
+            "bucketName": {"Value": {"Ref": "Bucket"}},
+            "resultQueueUrl": {"Value": "https://sqs.example/results"},
+            "submitRoleArn": {"Value": "arn:aws:iam::123456789012:role/submit"},
+        },
+    }
+    aws_session.client("cloudformation").create_stack(
+        StackName="wordfreq-outputs", TemplateBody=json.dumps(template)
+    )
+    outputs = stack_outputs(aws_session, "wordfreq-outputs")
+    assert outputs["resultQueueUrl"] == "https://sqs.example/results"
+    assert outputs["submitRoleArn"] == "arn:aws:iam::123456789012:role/submit"
+    assert outputs["bucketName"]
+
+
+def test_stack_outputs_of_a_missing_stack(aws_session: boto3.Session) -> None:
+    with pytest.raises(ConfigError, match="no-such-stack"):
+        stack_outputs(aws_session, "no-such-stack")
+
+
+def test_a_client_backend_refuses_worker_operations(
+    aws_stack: AwsStack, aws_session: boto3.Session
+) -> None:
+    backend = open_aws(
+        bucket=aws_stack.bucket,
+        work_queue_url=None,
+        result_queue_url=aws_stack.result_queue_url,
+        session=aws_session,
+    )
+    with pytest.raises(ConfigError, match="work queue"):
+        backend.work_queue.receive()
+    assert backend.work_queue.url == ""
+    assert backend.result_queue.receive() == []
+
+
+def test_a_worker_backend_reads_any_notifying_bucket(
+    aws_stack: AwsStack, aws_session: boto3.Session
+) -> None:
+    backend = open_aws(
+        bucket=None,
+        work_queue_url=aws_stack.work_queue_url,
+        result_queue_url=aws_stack.result_queue_url,
+        session=aws_session,
+    )
+    with pytest.raises(ConfigError, match="bucket"):
+        backend.store.put("x", io.BytesIO(b""))
+    store = backend.store_for(aws_stack.bucket)
+    assert isinstance(store, S3Store) and store.bucket == aws_stack.bucket
+    with pytest.raises(NoSuchKey):
+        store.head("not-there")

@@ -1,0 +1,203 @@
+"""The embedded backend beyond the port contract: creation, files, failures, doorbells."""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from wordfreq.adapters.embedded import (
+    FileStore,
+    SqliteDatabase,
+    SqliteQueue,
+    open_embedded,
+)
+from wordfreq.adapters.embedded.doorbell import Doorbells
+from wordfreq.adapters.embedded.keys import validate_key
+from wordfreq.errors import BackendError, ConfigError, InvalidKey, TransientError
+from wordfreq.s3event import TestEvent, parse_message
+
+
+def test_open_creates_everything_once_even_when_raced(tmp_path: Path) -> None:
+    data = tmp_path / "deep" / "data"
+    backends = []
+
+    def open_one() -> None:
+        backends.append(open_embedded(data))
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert (data / "queues.sqlite3").is_file()
+    work = backends[0].work_queue
+    messages = work.receive(10)
+    assert [type(parse_message(m.body)) for m in messages] == [TestEvent]
+    assert backends[0].dead_letter_queue is not None
+    assert {b.work_queue.url for b in backends} == {work.url}
+
+
+def test_work_queue_has_the_stack_attributes(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    assert isinstance(backend.work_queue, SqliteQueue)
+    config = backend.work_queue.config
+    assert (config.dead_letter_queue, config.max_receive_count) == ("dead-letter", 5)
+    assert config.retention_s == 4 * 24 * 3600
+    assert isinstance(backend.result_queue, SqliteQueue)
+    assert backend.result_queue.config.retention_s == 2 * 3600
+    assert isinstance(backend.dead_letter_queue, SqliteQueue)
+    assert backend.dead_letter_queue.config.retention_s == 14 * 24 * 3600
+
+
+def test_bad_bucket_name_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        open_embedded(tmp_path, bucket="No_Such/Bucket")
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    open_embedded(tmp_path)
+    with sqlite3.connect(tmp_path / "queues.sqlite3") as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(ConfigError, match="schema version 99"):
+        open_embedded(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "key", ["a", "a/b/c.txt", "with space.txt", "ünï/☃", "a//b", "trailing/", "...", ".hidden"]
+)
+def test_ordinary_keys_are_valid(key: str) -> None:
+    assert validate_key(key) == key
+
+
+def test_overlong_and_unencodable_keys_are_invalid() -> None:
+    for key in ("x" * 1025, "é" * 513, "\ud800"):
+        with pytest.raises(InvalidKey):
+            validate_key(key)
+
+
+def test_failed_put_leaves_the_old_object_and_no_temporary_file(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, "bucket")
+    store.put("k", io.BytesIO(b"old"))
+
+    class Broken(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() > 0:
+                raise OSError(5, "Input/output error")
+            return super().read(3)
+
+    with pytest.raises(TransientError):
+        store.put("k", Broken(b"newnewnew"))
+    with pytest.raises(RuntimeError):
+        store.put("k", io.BytesIO(b"new"), progress=_explode)
+
+    with store.get("k") as reader:
+        assert b"".join(reader.iter_chunks()) == b"old"
+    leftovers = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(leftovers) == 1 and not leftovers[0].endswith(".tmp")
+
+
+def _explode(_: int) -> None:
+    raise RuntimeError("progress display failed")
+
+
+def test_damaged_object_file_is_a_backend_error(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, "bucket")
+    store.put("k", io.BytesIO(b"some content"))
+    [path] = [p for p in tmp_path.rglob("*") if p.is_file()]
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size - 3)
+    with pytest.raises(BackendError, match="damaged"):
+        store.head("k")
+
+
+def test_notification_is_sent_after_the_object_is_readable(tmp_path: Path) -> None:
+    seen: list[bytes] = []
+    store = FileStore(tmp_path, "bucket", notify=lambda _body: seen.append(_read(store, "k")))
+    store.put("k", io.BytesIO(b"ready"))
+    assert seen == [b"ready"]
+
+
+def _read(store: FileStore, key: str) -> bytes:
+    with store.get(key) as reader:
+        return b"".join(reader.iter_chunks())
+
+
+def test_locked_database_is_transient(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "q.sqlite3", busy_timeout_s=0.2)
+    db.initialize()
+    queue = SqliteQueue.create(db, "q")
+    blocker = sqlite3.connect(tmp_path / "q.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(TransientError, match="unavailable"):
+            queue.send("blocked")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    queue.send("unblocked")
+    db.close()
+
+
+def test_queue_survives_fork(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "q.sqlite3")
+    db.initialize()
+    queue = SqliteQueue.create(db, "q")
+    queue.send("before fork")  # the parent's connection exists now
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=queue.send, args=("from the child",))
+    child.start()
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert sorted(m.body for m in queue.receive(10)) == ["before fork", "from the child"]
+    db.close()
+
+
+def test_ring_removes_bells_of_dead_receivers(tmp_path: Path) -> None:
+    bells = Doorbells(tmp_path)
+    (tmp_path / "q").mkdir()
+    os.mkfifo(tmp_path / "q" / "dead.bell")
+    bells.ring("q")
+    assert not (tmp_path / "q" / "dead.bell").exists()
+    bells.ring("no-such-queue")  # nothing to wake, nothing to fail
+
+
+def test_listener_hears_a_ring_from_another_thread(tmp_path: Path) -> None:
+    bells = Doorbells(tmp_path)
+    with bells.listen("q") as bell:
+        assert bell.wait(0) is False
+        threading.Timer(0.1, bells.ring, args=("q",)).start()
+        started = time.monotonic()
+        assert bell.wait(10) is True
+        assert time.monotonic() - started < 5
+        assert bell.wait(0) is False  # the ring was consumed
+    assert list((tmp_path / "q").iterdir()) == []
+
+
+def test_long_poll_works_without_named_pipes(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "q.sqlite3")
+    db.initialize()
+    db.doorbells = Doorbells(tmp_path / "bells")
+    db.doorbells._fifo_supported = False  # as on a file system without FIFOs
+    queue = SqliteQueue.create(db, "q")
+    threading.Timer(0.2, queue.send, args=("late",)).start()
+    assert [m.body for m in queue.receive(wait_seconds=10)] == ["late"]
+    db.close()
+
+
+def test_long_poll_wakes_when_a_hidden_message_reappears(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "q.sqlite3")
+    db.initialize()
+    queue = SqliteQueue.create(db, "q")
+    queue.send("comes back")
+    [first] = queue.receive(visibility_timeout=1)
+    # No send happens, so no ring: the poll must wake for the visibility expiry itself.
+    [again] = queue.receive(wait_seconds=10)
+    assert (again.message_id, again.receive_count) == (first.message_id, 2)
+    db.close()
