@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,7 +131,10 @@ def test_accepts_every_later_minor_version(version: str) -> None:
     assert _records(_with_version(version))[0].event_version == version
 
 
-@pytest.mark.parametrize("version", ["2.0", "1.0", "3.0", "3.1", "2", "2.x", "", "v2.1", "2.1.0"])
+@pytest.mark.parametrize(
+    "version",
+    ["2.0", "1.0", "3.0", "3.1", "2", "2.x", "", "v2.1", "2.1.0", "٢.١", "2." + "1" * 5000],
+)
 def test_rejects_other_versions(version: str) -> None:
     with pytest.raises(BadMessage, match="eventVersion"):
         parse_message(_with_version(version))
@@ -220,3 +224,40 @@ def test_malformed_bodies_raise_bad_message(body: str) -> None:
 
 def _with_version(version: str) -> str:
     return _mutated(("Records", 0, "eventVersion"), version)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_PATHS = [
+    ("Records",),
+    ("Records", 0),
+    ("Records", 0, "eventVersion"),
+    ("Records", 0, "eventTime"),
+    ("Records", 0, "eventName"),
+    ("Records", 0, "s3"),
+    ("Records", 0, "s3", "bucket"),
+    ("Records", 0, "s3", "bucket", "name"),
+    (*_OBJ,),
+    (*_OBJ, "key"),
+    (*_OBJ, "size"),
+    (*_OBJ, "eTag"),
+]
+
+
+@given(st.sampled_from(_PATHS), _JSON)
+def test_any_damage_to_a_record_is_a_bad_message_or_harmless(
+    path: tuple[str | int, ...], value: object
+) -> None:
+    with contextlib.suppress(BadMessage):
+        parse_message(_mutated(path, value))
+
+
+@given(_JSON)
+def test_any_json_is_a_bad_message_or_an_event(document: object) -> None:
+    with contextlib.suppress(BadMessage):
+        parse_message(json.dumps(document))

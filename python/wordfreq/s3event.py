@@ -28,7 +28,8 @@ EVENT_VERSION = "2.1"
 OBJECT_CREATED_PUT = "ObjectCreated:Put"
 TEST_EVENT_NAME = "s3:TestEvent"
 
-_VERSION = re.compile(r"(\d+)\.(\d+)")
+# ASCII digits only (\d would accept any script's), and few enough for int().
+_VERSION = re.compile(r"([0-9]{1,9})\.([0-9]{1,9})")
 _T = TypeVar("_T")
 
 
