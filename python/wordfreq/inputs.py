@@ -13,6 +13,7 @@ import lzma
 import os
 import stat
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -89,7 +90,7 @@ def decompressing(raw: BinaryIO) -> tuple[BinaryIO, str | None]:
 
 
 def _corrupt_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OSError, EOFError, lzma.LZMAError, ValueError]
+    errors: list[type[BaseException]] = [OSError, EOFError, lzma.LZMAError, zlib.error, ValueError]
     try:
         import zstandard
 

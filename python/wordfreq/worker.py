@@ -86,24 +86,31 @@ class Abandoned(WordfreqError):
     """The drain deadline passed mid-job; the message goes back to the queue."""
 
 
+def _int_option(meta: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = meta.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"bad {name} in object metadata: {raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise InputError(f"bad {name} in object metadata: {value} is not in {low}..{high}")
+    return value
+
+
 def options_from_metadata(meta: dict[str, str], settings: WorkerSettings) -> CountOptions:
+    from urllib.parse import unquote
+
     from wordfreq.stopwords import ENGLISH
 
+    top = _int_option(meta, META_TOP, settings.default_top, 0, MAX_TOP)
+    min_length = _int_option(meta, META_MIN_LENGTH, 1, 1, 1000)
+    spec = meta.get(META_STOPWORDS, "")
+    stop = ENGLISH if spec == "english" else frozenset(unquote(w) for w in spec.split(",") if w)
     try:
-        mode = meta.get(META_MODE, settings.default_mode)
-        top = int(meta.get(META_TOP, settings.default_top))
-        if not 0 <= top <= MAX_TOP:
-            raise ValueError(f"top must be between 0 and {MAX_TOP}")
-        min_length = int(meta.get(META_MIN_LENGTH, "1"))
-        spec = meta.get(META_STOPWORDS, "")
-        if spec == "english":
-            stop = ENGLISH
-        else:
-            from urllib.parse import unquote
-
-            stop = frozenset(unquote(w) for w in spec.split(",") if w)
         return CountOptions(
-            mode=mode,
+            mode=meta.get(META_MODE, settings.default_mode),
             top=top,
             min_length=min_length,
             stopwords=stop,
