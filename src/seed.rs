@@ -11,7 +11,7 @@
 
 use crate::chars::{lower_simple, REPLACEMENT};
 use crate::decode::{utf8_step, Utf8Step};
-use crate::tally::Tally;
+use crate::tally::{Batch, Tally};
 
 const TOKEN: u8 = 0;
 const SPACE: u8 = 1;
@@ -82,21 +82,59 @@ enum Stop {
     Incomplete,
 }
 
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// Bit 7 of each byte of `w` that may end a token: an ASCII space (`\t`..`\r`, ` `)
+/// or any byte >= 0x80 (which the byte table then sorts out) (SWAR).
 #[inline]
-fn token_end(buf: &[u8], mut i: usize) -> (usize, Stop) {
+fn stop_bits(w: u64) -> u64 {
+    let x = w & LOW7;
+    let ge_tab = x + 0x7777_7777_7777_7777; // >= 0x09
+    let gt_cr = x + 0x7272_7272_7272_7272; // > 0x0D
+    let v = w ^ 0x2020_2020_2020_2020;
+    let space = !(((v & LOW7) + LOW7) | v);
+    (((ge_tab & !gt_cr) | space) & HIGH_BITS) | (w & HIGH_BITS)
+}
+
+/// Find where the token starting at `i` ends; also tells whether the token so far has
+/// a byte >= 0x80.
+#[inline]
+fn token_end(buf: &[u8], mut i: usize) -> (usize, Stop, bool) {
     let n = buf.len();
+    let mut high = false;
     while i < n {
+        // Skip eight ordinary ASCII token bytes at a time.
+        while i + 8 <= n {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[i..i + 8]);
+            let stops = stop_bits(u64::from_le_bytes(b));
+            if stops != 0 {
+                i += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        if i >= n {
+            break;
+        }
         match CLASS[buf[i] as usize] {
-            TOKEN => i += 1,
-            SPACE => return (i, Stop::Space(1)),
+            TOKEN => {
+                high |= buf[i] >= 0x80;
+                i += 1;
+            }
+            SPACE => return (i, Stop::Space(1), high),
             _ => match space_at(&buf[i..]) {
-                SpaceMatch::Space(len) => return (i, Stop::Space(len)),
-                SpaceMatch::No => i += 1,
-                SpaceMatch::Incomplete => return (i, Stop::Incomplete),
+                SpaceMatch::Space(len) => return (i, Stop::Space(len), high),
+                SpaceMatch::No => {
+                    high = true;
+                    i += 1;
+                }
+                SpaceMatch::Incomplete => return (i, Stop::Incomplete, high),
             },
         }
     }
-    (n, Stop::End)
+    (n, Stop::End, high)
 }
 
 /// Go's `strings.ToLower` of a token into `out`: ASCII lowercase when the token is all
@@ -119,11 +157,19 @@ pub fn go_to_lower(token: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// A byte of Go's trim set `.,"'?!`.
+#[inline]
+fn is_trimmed(b: u8) -> bool {
+    matches!(b, b'.' | b',' | b'"' | b'\'' | b'?' | b'!')
+}
+
 /// Go's `strings.Trim(s, ".,\"'?!")`, as the range of `s` that is kept.
 fn trim_range(s: &[u8]) -> (usize, usize) {
-    let cut = |b: &u8| matches!(b, b'.' | b',' | b'"' | b'\'' | b'?' | b'!');
-    let start = s.iter().position(|b| !cut(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !cut(b)).map_or(start, |p| p + 1);
+    let start = s.iter().position(|&b| !is_trimmed(b)).unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|&b| !is_trimmed(b))
+        .map_or(start, |p| p + 1);
     (start, end)
 }
 
@@ -142,6 +188,7 @@ pub struct SeedWords {
     pending: [u8; 2],
     pending_len: usize,
     lower: Vec<u8>,
+    batch: Batch,
 }
 
 impl SeedWords {
@@ -187,6 +234,7 @@ impl SeedWords {
             }
         }
         self.scan(buf, start, tally);
+        self.batch.flush(tally);
     }
 
     /// End of input: count the last token.
@@ -194,12 +242,13 @@ impl SeedWords {
         let plen = std::mem::take(&mut self.pending_len);
         self.token.extend_from_slice(&self.pending[..plen]);
         self.end_token(tally);
+        self.batch.flush(tally);
     }
 
     fn end_token(&mut self, tally: &mut Tally) {
         if !self.token.is_empty() {
             let token = std::mem::take(&mut self.token);
-            self.count(&token, 0, token.len(), tally);
+            self.count(&token, 0, token.len(), !token.is_ascii(), tally);
             self.token = token;
             self.token.clear();
         }
@@ -208,12 +257,12 @@ impl SeedWords {
     fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
         let n = buf.len();
         while i < n {
-            let (end, stop) = token_end(buf, i);
+            let (end, stop, high) = token_end(buf, i);
             match stop {
                 Stop::Space(len) => {
                     if self.token.is_empty() {
                         if end > i {
-                            self.count(buf, i, end, tally);
+                            self.count(buf, i, end, high, tally);
                         }
                     } else {
                         self.token.extend_from_slice(&buf[i..end]);
@@ -236,25 +285,35 @@ impl SeedWords {
         }
     }
 
-    /// Count one raw token, `buf[start..end]` (not empty), the way the Go worker did.
-    #[inline]
-    fn count(&mut self, buf: &[u8], start: usize, end: usize, tally: &mut Tally) {
-        let token = &buf[start..end];
-        if token.is_ascii() {
-            if token.len() <= 4 {
-                return;
-            }
-            // Trimming and ASCII lowercasing commute (the trimmed bytes are not letters).
-            let (a, b) = trim_range(token);
-            tally.add_ascii_token(buf, start + a, start + b);
-        } else {
-            go_to_lower(token, &mut self.lower);
-            if self.lower.len() <= 4 {
-                return;
-            }
-            let (a, b) = trim_range(&self.lower);
-            tally.add(&self.lower[a..b]);
+    /// Count one raw token, `buf[start..end]` (not empty), the way the Go worker did;
+    /// `high` tells whether it has a byte >= 0x80.
+    #[inline(always)]
+    fn count(&mut self, buf: &[u8], start: usize, end: usize, high: bool, tally: &mut Tally) {
+        if high {
+            self.count_unicode(&buf[start..end], tally);
+            return;
         }
+        if end - start <= 4 {
+            return;
+        }
+        // Trimming and ASCII lowercasing commute (the trimmed bytes are not letters).
+        let (mut a, mut b) = (start, end);
+        if is_trimmed(buf[a]) || is_trimmed(buf[b - 1]) {
+            let (s, e) = trim_range(&buf[start..end]);
+            (a, b) = (start + s, start + e);
+        }
+        self.batch.push_ascii_token(buf, a, b, tally);
+    }
+
+    /// `count` of a token with a byte >= 0x80.
+    #[inline(never)]
+    fn count_unicode(&mut self, token: &[u8], tally: &mut Tally) {
+        go_to_lower(token, &mut self.lower);
+        if self.lower.len() <= 4 {
+            return;
+        }
+        let (a, b) = trim_range(&self.lower);
+        tally.add(&self.lower[a..b]);
     }
 }
 
@@ -363,6 +422,19 @@ mod tests {
         }
         let bytewise: Vec<&[u8]> = text.chunks(1).collect();
         assert_eq!(count_chunks(&bytewise), whole);
+    }
+
+    #[test]
+    fn swar_stops_cover_spaces_and_high_bytes() {
+        for b in 0..=255u8 {
+            let w = u64::from_le_bytes([b'x', b, b'.', b, 0x80, b, 0xFF, b]);
+            let bits = stop_bits(w);
+            for k in 0..8 {
+                let byte = w.to_le_bytes()[k];
+                let stop = CLASS[byte as usize] != TOKEN || byte >= 0x80;
+                assert_eq!(bits & (0x80u64 << (8 * k)) != 0, stop, "{byte:#x}");
+            }
+        }
     }
 
     #[test]

@@ -1,27 +1,24 @@
 //! The word -> count table: adding words, merging tables, and the ranked report.
 //!
-//! Most words are short, so words of at most 15 bytes are kept inline as two `u64`s
-//! (little-endian bytes, zero-padded, the length in the last byte): hashing is one
-//! folded multiply, comparing is two integer compares, and an ASCII word can be packed
-//! and lowercased straight from the input without copying. Longer words live in an
-//! ordinary map.
+//! Most words are short, so words of at most 15 bytes are kept inline, packed into
+//! `u64`s (little-endian bytes, zero-padded, the length in the last byte) in two
+//! open-addressing tables, one for words of 1-7 bytes (one `u64` key) and one for words
+//! of 8-15 bytes (two): hashing is one folded multiply, comparing is one or two integer
+//! compares, a lookup usually touches one cache line, and an ASCII word is packed and
+//! lowercased straight from the input without copying. Longer words live in an ordinary
+//! map.
 
 use std::collections::hash_map::RandomState as StdRandomState;
 use std::hash::BuildHasher;
 
-use hashbrown::hash_table::Entry;
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashMap;
 
 /// Longest word kept inline.
 const SHORT_MAX: usize = 15;
 const LOW_BITS: u64 = 0x2020_2020_2020_2020;
 
-#[derive(Clone, Copy, Debug)]
-struct Short {
-    k0: u64,
-    k1: u64,
-    n: u64,
-}
+/// Mask of the length byte of a packed key.
+const LEN_BYTE: u64 = 0xFF << 56;
 
 #[inline]
 fn folded_multiply(a: u64, b: u64) -> u64 {
@@ -29,9 +26,99 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-#[inline]
-fn short_hash(seeds: [u64; 2], k0: u64, k1: u64) -> u64 {
-    folded_multiply(k0 ^ seeds[0], k1 ^ seeds[1])
+/// A packed key of an open-addressing table; the all-zero key marks an empty slot (a
+/// real key is never zero: its length byte is not).
+trait Key: Copy + Eq {
+    const EMPTY: Self;
+    fn hash(self, seeds: [u64; 2]) -> u64;
+}
+
+impl Key for u64 {
+    const EMPTY: Self = 0;
+    #[inline]
+    fn hash(self, seeds: [u64; 2]) -> u64 {
+        folded_multiply(self ^ seeds[0], seeds[1])
+    }
+}
+
+impl Key for [u64; 2] {
+    const EMPTY: Self = [0, 0];
+    #[inline]
+    fn hash(self, seeds: [u64; 2]) -> u64 {
+        folded_multiply(self[0] ^ seeds[0], self[1] ^ seeds[1])
+    }
+}
+
+/// Open addressing with linear probing, at most half full.
+#[derive(Debug)]
+struct Probe<K> {
+    slots: Vec<(K, u64)>,
+    len: usize,
+    seeds: [u64; 2],
+}
+
+impl<K: Key> Probe<K> {
+    fn new(seeds: [u64; 2]) -> Self {
+        Probe {
+            slots: vec![(K::EMPTY, 0); 64],
+            len: 0,
+            seeds,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, key: K, n: u64) {
+        let mask = self.slots.len() - 1;
+        let mut i = (key.hash(self.seeds) as usize) & mask;
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.0 == key {
+                slot.1 += n;
+                return;
+            }
+            if slot.0 == K::EMPTY {
+                *slot = (key, n);
+                self.len += 1;
+                if self.len * 2 > self.slots.len() {
+                    self.grow();
+                }
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let size = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![(K::EMPTY, 0); size]);
+        let mask = self.slots.len() - 1;
+        for (key, n) in old.into_iter().filter(|&(k, _)| k != K::EMPTY) {
+            let mut i = (key.hash(self.seeds) as usize) & mask;
+            while self.slots[i].0 != K::EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = (key, n);
+        }
+    }
+
+    /// Read the first slot `key` would probe (to bring it into the cache early).
+    #[inline]
+    fn touch(&self, key: K) -> u64 {
+        let mask = self.slots.len() - 1;
+        self.slots[(key.hash(self.seeds) as usize) & mask].1
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (K, u64)> + '_ {
+        self.slots.iter().copied().filter(|&(k, _)| k != K::EMPTY)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut u64> {
+        self.slots
+            .iter_mut()
+            .filter(|(k, _)| *k != K::EMPTY)
+            .map(|(_, n)| n)
+    }
 }
 
 /// Mask of the low `n` bytes (`n` <= 8).
@@ -104,9 +191,13 @@ impl Word<'_> {
 /// A word count table.
 #[derive(Debug)]
 pub struct Tally {
-    short: HashTable<Short>,
+    /// Words of 1-7 bytes: bytes and length byte in one `u64`.
+    tiny: Probe<u64>,
+    /// Words of 8-15 bytes.
+    short: Probe<[u64; 2]>,
+    /// Count of the empty word (seed mode counts it).
+    empty: u64,
     long: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
-    seeds: [u64; 2],
     scratch: Vec<u8>,
 }
 
@@ -119,10 +210,12 @@ impl Default for Tally {
 impl Tally {
     pub fn new() -> Self {
         let random = StdRandomState::new();
+        let seeds = [random.hash_one(1u64) | 1, random.hash_one(2u64) | 1];
         Tally {
-            short: HashTable::new(),
+            tiny: Probe::new(seeds),
+            short: Probe::new(seeds),
+            empty: 0,
             long: HashMap::default(),
-            seeds: [random.hash_one(1u64) | 1, random.hash_one(2u64) | 1],
             scratch: Vec::new(),
         }
     }
@@ -130,17 +223,12 @@ impl Tally {
     /// Add `n` to the packed short word `(k0, k1)` (k1 holds the length byte).
     #[inline]
     fn add_short(&mut self, k0: u64, k1: u64, n: u64) {
-        let seeds = self.seeds;
-        let hash = short_hash(seeds, k0, k1);
-        match self.short.entry(
-            hash,
-            |e| e.k0 == k0 && e.k1 == k1,
-            |e| short_hash(seeds, e.k0, e.k1),
-        ) {
-            Entry::Occupied(mut e) => e.get_mut().n += n,
-            Entry::Vacant(e) => {
-                e.insert(Short { k0, k1, n });
-            }
+        if k1 >= 8 << 56 {
+            self.short.add([k0, k1], n);
+        } else if k1 != 0 {
+            self.tiny.add(k0 | k1, n);
+        } else {
+            self.empty += n;
         }
     }
 
@@ -162,34 +250,6 @@ impl Tally {
         self.add_n(word, 1);
     }
 
-    /// Count `buf[start..end]`, a run of ASCII letters and apostrophes, lowercased
-    /// (`b | 0x20` lowercases an ASCII letter and leaves the apostrophe alone).
-    #[inline]
-    pub fn add_ascii_word(&mut self, buf: &[u8], start: usize, end: usize) {
-        let len = end - start;
-        if len <= SHORT_MAX {
-            let (k0, k1) = pack_in(buf, start, len);
-            let k0 = k0 | (LOW_BITS & byte_mask(len));
-            let k1 = k1 | (LOW_BITS & byte_mask(len.saturating_sub(8)));
-            self.add_short(k0, k1 | ((len as u64) << 56), 1);
-        } else {
-            self.add_lowered(&buf[start..end]);
-        }
-    }
-
-    /// Count `buf[start..end]`, ASCII bytes, with ASCII letters lowercased.
-    #[inline]
-    pub fn add_ascii_token(&mut self, buf: &[u8], start: usize, end: usize) {
-        let len = end - start;
-        if len <= SHORT_MAX {
-            let (k0, k1) = pack_in(buf, start, len);
-            let (k0, k1) = (ascii_lower8(k0), ascii_lower8(k1));
-            self.add_short(k0, k1 | ((len as u64) << 56), 1);
-        } else {
-            self.add_lowered(&buf[start..end]);
-        }
-    }
-
     /// Count an ASCII word after lowercasing its letters.
     pub fn add_lowered(&mut self, word: &[u8]) {
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -199,10 +259,33 @@ impl Tally {
         self.scratch = scratch;
     }
 
+    /// Count each packed short word of `keys` once. All their slots are read first, so
+    /// that the cache misses of a batch overlap instead of coming one after the other.
+    fn add_packed(&mut self, keys: &[(u64, u64)]) {
+        let mut sink = 0u64;
+        for &(k0, k1) in keys {
+            sink ^= if k1 >= 8 << 56 {
+                self.short.touch([k0, k1])
+            } else {
+                self.tiny.touch(k0 | k1)
+            };
+        }
+        std::hint::black_box(sink);
+        for &(k0, k1) in keys {
+            self.add_short(k0, k1, 1);
+        }
+    }
+
     /// Add every count of `other` into this table.
     pub fn merge_from(&mut self, other: &Tally) {
-        for e in other.short.iter() {
-            self.add_short(e.k0, e.k1, e.n);
+        for (k, n) in other.tiny.iter() {
+            self.tiny.add(k, n);
+        }
+        for (k, n) in other.short.iter() {
+            self.short.add(k, n);
+        }
+        if other.empty > 0 {
+            self.empty += other.empty;
         }
         for (word, &n) in &other.long {
             self.add_n(word, n);
@@ -219,9 +302,10 @@ impl Tally {
 
     /// Double every count (merging a counter into itself).
     pub fn double(&mut self) {
-        for e in self.short.iter_mut() {
-            e.n = e.n.saturating_mul(2);
+        for n in self.tiny.values_mut().chain(self.short.values_mut()) {
+            *n = n.saturating_mul(2);
         }
+        self.empty = self.empty.saturating_mul(2);
         for n in self.long.values_mut() {
             *n = n.saturating_mul(2);
         }
@@ -229,7 +313,7 @@ impl Tally {
 
     /// Number of distinct words.
     pub fn len(&self) -> usize {
-        self.short.len() + self.long.len()
+        self.tiny.len + self.short.len + usize::from(self.empty > 0) + self.long.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -238,14 +322,23 @@ impl Tally {
 
     /// Every word with its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (Word<'_>, u64)> {
-        let short = self.short.iter().map(|e| {
+        let unpack = |k0: u64, k1: u64| {
             let mut b = [0u8; 16];
-            b[..8].copy_from_slice(&e.k0.to_le_bytes());
-            b[8..].copy_from_slice(&e.k1.to_le_bytes());
-            (Word::Short(b), e.n)
-        });
+            b[..8].copy_from_slice(&k0.to_le_bytes());
+            b[8..].copy_from_slice(&k1.to_le_bytes());
+            Word::Short(b)
+        };
+        let tiny = self
+            .tiny
+            .iter()
+            .map(move |(k, n)| (unpack(k & !LEN_BYTE, k & LEN_BYTE), n));
+        let short = self
+            .short
+            .iter()
+            .map(move |([k0, k1], n)| (unpack(k0, k1), n));
+        let empty = (self.empty > 0).then_some((Word::Short([0; 16]), self.empty));
         let long = self.long.iter().map(|(w, &n)| (Word::Long(w), n));
-        short.chain(long)
+        tiny.chain(short).chain(empty).chain(long)
     }
 
     /// The ranked report over the words that pass the filters: words of at least
@@ -287,6 +380,70 @@ impl Tally {
             unique,
             words: kept,
         }
+    }
+}
+
+const BATCH: usize = 32;
+
+/// Short ASCII words packed straight from the input, waiting to be counted together
+/// (see [`Tally::add_packed`]). Call [`Batch::flush`] before the tally is read.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    keys: [(u64, u64); BATCH],
+    len: usize,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            keys: [(0, 0); BATCH],
+            len: 0,
+        }
+    }
+}
+
+impl Batch {
+    #[inline]
+    fn push(&mut self, k0: u64, k1: u64, tally: &mut Tally) {
+        self.keys[self.len] = (k0, k1);
+        self.len += 1;
+        if self.len == BATCH {
+            self.flush(tally);
+        }
+    }
+
+    /// Count `buf[start..end]`, a run of ASCII letters and apostrophes, lowercased
+    /// (`b | 0x20` lowercases an ASCII letter and leaves the apostrophe alone).
+    #[inline]
+    pub fn push_ascii_word(&mut self, buf: &[u8], start: usize, end: usize, tally: &mut Tally) {
+        let len = end - start;
+        if len <= SHORT_MAX {
+            let (k0, k1) = pack_in(buf, start, len);
+            let k0 = k0 | (LOW_BITS & byte_mask(len));
+            let k1 = k1 | (LOW_BITS & byte_mask(len.saturating_sub(8)));
+            self.push(k0, k1 | ((len as u64) << 56), tally);
+        } else {
+            tally.add_lowered(&buf[start..end]);
+        }
+    }
+
+    /// Count `buf[start..end]`, ASCII bytes, with ASCII letters lowercased.
+    #[inline]
+    pub fn push_ascii_token(&mut self, buf: &[u8], start: usize, end: usize, tally: &mut Tally) {
+        let len = end - start;
+        if len <= SHORT_MAX {
+            let (k0, k1) = pack_in(buf, start, len);
+            let (k0, k1) = (ascii_lower8(k0), ascii_lower8(k1));
+            self.push(k0, k1 | ((len as u64) << 56), tally);
+        } else {
+            tally.add_lowered(&buf[start..end]);
+        }
+    }
+
+    /// Count the words waiting.
+    pub fn flush(&mut self, tally: &mut Tally) {
+        tally.add_packed(&self.keys[..self.len]);
+        self.len = 0;
     }
 }
 
@@ -410,12 +567,14 @@ mod tests {
     fn packing_from_the_input() {
         let buf = b"xx Don't STOPPING abcdefghijklmnopqrstuvwxyz Q";
         let mut t = Tally::new();
-        t.add_ascii_word(buf, 3, 8); // Don't
-        t.add_ascii_word(buf, 9, 17); // STOPPING
-        t.add_ascii_word(buf, 18, 44); // the alphabet (long)
-        t.add_ascii_word(buf, 45, 46); // Q, near the end of the buffer
-        t.add_ascii_token(b"Hello, World! 123-ABC", 0, 21);
-        t.add_ascii_token(b"@AZ[`az{", 0, 8);
+        let mut b = Batch::default();
+        b.push_ascii_word(buf, 3, 8, &mut t); // Don't
+        b.push_ascii_word(buf, 9, 17, &mut t); // STOPPING
+        b.push_ascii_word(buf, 18, 44, &mut t); // the alphabet (long)
+        b.push_ascii_word(buf, 45, 46, &mut t); // Q, near the end of the buffer
+        b.push_ascii_token(b"Hello, World! 123-ABC", 0, 21, &mut t);
+        b.push_ascii_token(b"@AZ[`az{", 0, 8, &mut t);
+        b.flush(&mut t);
         assert_eq!(
             sorted(&t),
             pairs(&[
@@ -429,9 +588,32 @@ mod tests {
         );
         for w in ["Mixed-Case 09", "@[`{", "ZZZZZZZZ", "a"] {
             let mut t = Tally::new();
-            t.add_ascii_token(w.as_bytes(), 0, w.len());
+            let mut b = Batch::default();
+            b.push_ascii_token(w.as_bytes(), 0, w.len(), &mut t);
+            b.flush(&mut t);
             assert_eq!(sorted(&t), pairs(&[(w.to_ascii_lowercase().as_str(), 1)]));
         }
+    }
+
+    #[test]
+    fn batches_count_everything() {
+        let text = b"a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg";
+        let mut t = Tally::new();
+        let mut b = Batch::default();
+        let mut words = 0;
+        for _ in 0..100 {
+            let mut start = 0;
+            for end in (0..=text.len()).filter(|&k| k == text.len() || text[k] == b' ') {
+                b.push_ascii_word(text, start, end, &mut t);
+                start = end + 1;
+                words += 1;
+            }
+        }
+        b.flush(&mut t);
+        let total: u64 = t.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, words);
+        assert_eq!(t.len(), 33);
+        assert!(t.iter().all(|(_, n)| n == 100));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::chars::{is_alpha, is_case_ignorable, is_cased, push_lower_full};
 use crate::decode::{decode_byte_char, ByteDecoding, Utf16Decoder};
-use crate::tally::Tally;
+use crate::tally::{Batch, Tally};
 
 const SEP: u8 = 0;
 const LETTER: u8 = 1;
@@ -39,6 +39,67 @@ static CLASS: [u8; 256] = {
 #[inline]
 fn is_letter(b: u8) -> bool {
     (b | 0x20).wrapping_sub(b'a') < 26
+}
+
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+#[inline]
+fn load8(buf: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&buf[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// Bit 7 of each byte of `w` that is an ASCII letter (SWAR).
+#[inline]
+fn letter_bits(w: u64) -> u64 {
+    let x = (w | 0x2020_2020_2020_2020) & LOW7; // fold case
+    let ge_a = x + 0x1F1F_1F1F_1F1F_1F1F; // >= b'a'
+    let gt_z = x + 0x0505_0505_0505_0505; // > b'z'
+    ge_a & !gt_z & !w & HIGH_BITS
+}
+
+/// Bit 7 of each byte of `w` that equals `b` (< 0x80) (SWAR, exact).
+#[inline]
+fn byte_eq_bits(w: u64, b: u8) -> u64 {
+    let v = w ^ (0x0101_0101_0101_0101 * u64::from(b));
+    !(((v & LOW7) + LOW7) | v) & HIGH_BITS
+}
+
+/// The first position at or after `i` that is not an ASCII letter.
+#[inline]
+fn skip_letters(buf: &[u8], mut i: usize) -> usize {
+    let n = buf.len();
+    while i + 8 <= n {
+        let other = !letter_bits(load8(buf, i)) & HIGH_BITS;
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && is_letter(buf[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The first position at or after `i` that is not a separator (see [`is_safe_split_byte`]).
+#[inline]
+fn skip_separators(buf: &[u8], mut i: usize) -> usize {
+    let n = buf.len();
+    while i + 8 <= n {
+        let w = load8(buf, i);
+        let other = letter_bits(w) | byte_eq_bits(w, b'\'') | (w & HIGH_BITS);
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && CLASS[buf[i] as usize] == SEP {
+        i += 1;
+    }
+    i
 }
 
 /// True for an ASCII byte that always ends a word in `words` mode (any decoding where
@@ -191,6 +252,7 @@ impl WordState {
 pub struct ByteWords {
     dec: ByteDecoding,
     state: WordState,
+    batch: Batch,
     /// An unfinished UTF-8 sequence at the end of the last chunk.
     pending: [u8; 4],
     pending_len: usize,
@@ -201,6 +263,7 @@ impl ByteWords {
         ByteWords {
             dec,
             state: WordState::default(),
+            batch: Batch::default(),
             pending: [0; 4],
             pending_len: 0,
         }
@@ -245,6 +308,7 @@ impl ByteWords {
             start = pos - plen;
         }
         self.scan(buf, start, tally);
+        self.batch.flush(tally);
     }
 
     /// End of input: decode what is pending and count the last word.
@@ -276,9 +340,7 @@ impl ByteWords {
             if self.state.is_clean() {
                 // Fast path: ASCII words are looked up straight from the input.
                 loop {
-                    while i < n && CLASS[buf[i] as usize] == SEP {
-                        i += 1;
-                    }
+                    i = skip_separators(buf, i);
                     if i >= n {
                         return;
                     }
@@ -287,9 +349,7 @@ impl ByteWords {
                     }
                     let start = i;
                     loop {
-                        while i < n && is_letter(buf[i]) {
-                            i += 1;
-                        }
+                        i = skip_letters(buf, i);
                         if i + 1 < n && buf[i] == b'\'' && is_letter(buf[i + 1]) {
                             i += 1;
                             continue;
@@ -308,7 +368,7 @@ impl ByteWords {
                         self.state.take_ascii(&buf[start..i]);
                         break;
                     }
-                    tally.add_ascii_word(buf, start, i);
+                    self.batch.push_ascii_word(buf, start, i, tally);
                     i += 1;
                 }
             }
@@ -546,6 +606,38 @@ mod tests {
         let mut v: Vec<_> = t.iter().map(|(w, n)| (w.as_str().to_string(), n)).collect();
         v.sort();
         assert_eq!(v, expect(&[("don't", 1), ("x", 1), ("οδος", 1)]));
+    }
+
+    #[test]
+    fn swar_classes_match_the_byte_table() {
+        for b in 0..=255u8 {
+            let w = u64::from_le_bytes([b'x', b, b'.', b, 0x80, b, 0xFF, b]);
+            let letters = letter_bits(w);
+            let apos = byte_eq_bits(w, b'\'');
+            for k in 0..8 {
+                let byte = w.to_le_bytes()[k];
+                let bit = 0x80u64 << (8 * k);
+                assert_eq!(
+                    letters & bit != 0,
+                    CLASS[byte as usize] == LETTER,
+                    "{byte:#x}"
+                );
+                assert_eq!(apos & bit != 0, byte == b'\'', "{byte:#x}");
+            }
+        }
+        let text = b"  hello, world's end... \xE9t\xE9 'x' abcdefghijklmnop";
+        for i in 0..text.len() {
+            let mut j = i;
+            while j < text.len() && is_letter(text[j]) {
+                j += 1;
+            }
+            assert_eq!(skip_letters(text, i), j);
+            let mut j = i;
+            while j < text.len() && is_safe_split_byte(text[j]) {
+                j += 1;
+            }
+            assert_eq!(skip_separators(text, i), j);
+        }
     }
 
     #[test]
