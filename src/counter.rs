@@ -5,11 +5,11 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use crate::decode::{detect, ByteDecoding, Decoding, Encoding};
+use crate::decode::{detect, ByteDecoding, Decoding, Encoding, Utf16Decoder};
 use crate::seed::{self, SeedWords};
 use crate::split::split;
 use crate::tally::{Report, Tally};
-use crate::words::{self, ByteWords, Utf16Words};
+use crate::words::{self, ByteWords};
 
 /// Chunks at least this long are split across the cores.
 pub const PARALLEL_MIN_BYTES: usize = 1 << 20;
@@ -81,22 +81,13 @@ impl std::error::Error for Error {}
 #[derive(Clone, Debug)]
 enum Scanner {
     Bytes(ByteWords),
-    Utf16(Utf16Words),
     Seed(SeedWords),
 }
 
 impl Scanner {
-    fn for_decoding(decoding: Decoding) -> Scanner {
-        match decoding {
-            Decoding::Bytes(dec) => Scanner::Bytes(ByteWords::new(dec)),
-            Decoding::Utf16 { big_endian } => Scanner::Utf16(Utf16Words::new(big_endian)),
-        }
-    }
-
     fn feed(&mut self, buf: &[u8], tally: &mut Tally) {
         match self {
             Scanner::Bytes(s) => s.feed(buf, tally),
-            Scanner::Utf16(s) => s.feed(buf, tally),
             Scanner::Seed(s) => s.feed(buf, tally),
         }
     }
@@ -104,17 +95,15 @@ impl Scanner {
     fn finish(&mut self, tally: &mut Tally) {
         match self {
             Scanner::Bytes(s) => s.finish(tally),
-            Scanner::Utf16(s) => s.finish(tally),
             Scanner::Seed(s) => s.finish(tally),
         }
     }
 
-    /// The safe-split-byte test, when this decoding can be split at ASCII bytes.
-    fn safe_byte(&self) -> Option<fn(u8) -> bool> {
+    /// The test for a byte after which the input can be split.
+    fn safe_byte(&self) -> fn(u8) -> bool {
         match self {
-            Scanner::Bytes(_) => Some(words::is_safe_split_byte),
-            Scanner::Seed(_) => Some(seed::is_safe_split_byte),
-            Scanner::Utf16(_) => None,
+            Scanner::Bytes(_) => words::is_safe_split_byte,
+            Scanner::Seed(_) => seed::is_safe_split_byte,
         }
     }
 
@@ -122,7 +111,6 @@ impl Scanner {
     fn fresh(&self) -> Scanner {
         match self {
             Scanner::Bytes(s) => Scanner::Bytes(s.fresh()),
-            Scanner::Utf16(_) => self.clone(),
             Scanner::Seed(s) => Scanner::Seed(s.fresh()),
         }
     }
@@ -130,7 +118,6 @@ impl Scanner {
     fn is_clean(&self) -> bool {
         match self {
             Scanner::Bytes(s) => s.is_clean(),
-            Scanner::Utf16(_) => false,
             Scanner::Seed(s) => s.is_clean(),
         }
     }
@@ -144,6 +131,9 @@ pub struct Counter {
     /// The first bytes of the stream while the decoding is not yet known (BOM sniffing).
     head: Vec<u8>,
     scanner: Option<Scanner>,
+    /// UTF-16 input is transcoded to UTF-8 (in `utf8`) and then scanned as UTF-8.
+    utf16: Option<Utf16Decoder>,
+    utf8: Vec<u8>,
     /// `tallies[0]` is the counter's table; the others hold counts of parallel pieces
     /// until the counter finishes.
     tallies: Vec<Tally>,
@@ -162,18 +152,26 @@ impl Counter {
         let scanner = match mode {
             Mode::Seed if encoding.is_some() => return Err(Error::EncodingInSeedMode),
             Mode::Seed => Some(Scanner::Seed(SeedWords::new())),
-            Mode::Words => detect(enc, &[], false).map(|(dec, _)| Scanner::for_decoding(dec)),
+            Mode::Words => None,
         };
-        Ok(Counter {
+        let mut counter = Counter {
             mode,
             encoding: enc,
             head: Vec::new(),
             scanner,
+            utf16: None,
+            utf8: Vec::new(),
             tallies: vec![Tally::new()],
             finished: false,
             parallel_min: PARALLEL_MIN_BYTES,
             threads: 0,
-        })
+        };
+        if mode == Mode::Words {
+            if let Some((dec, bom)) = detect(enc, &[], false) {
+                counter.start(dec, bom);
+            }
+        }
+        Ok(counter)
     }
 
     /// Tune parallel counting: chunks of at least `min_bytes` are split in `threads`
@@ -217,12 +215,31 @@ impl Counter {
 
     /// The decoding is known: make its scanner and count the sniffed bytes after the BOM.
     fn start(&mut self, decoding: Decoding, bom: usize) {
-        self.scanner = Some(Scanner::for_decoding(decoding));
+        let dec = match decoding {
+            Decoding::Bytes(dec) => dec,
+            Decoding::Utf16 { big_endian } => {
+                self.utf16 = Some(Utf16Decoder::new(big_endian));
+                ByteDecoding::Utf8Replace
+            }
+        };
+        self.scanner = Some(Scanner::Bytes(ByteWords::new(dec)));
         let head = std::mem::take(&mut self.head);
         self.run(head.get(bom..).unwrap_or_default());
     }
 
     fn run(&mut self, data: &[u8]) {
+        if let Some(utf16) = self.utf16.as_mut() {
+            let mut utf8 = std::mem::take(&mut self.utf8);
+            utf8.clear();
+            utf16.decode_to_utf8(data, &mut utf8);
+            self.count(&utf8);
+            self.utf8 = utf8;
+        } else {
+            self.count(data);
+        }
+    }
+
+    fn count(&mut self, data: &[u8]) {
         let Some(scanner) = self.scanner.as_mut() else {
             return;
         };
@@ -231,12 +248,10 @@ impl Counter {
             n => n,
         };
         if threads > 1 && data.len() >= self.parallel_min {
-            if let Some(is_safe) = scanner.safe_byte() {
-                let pieces = split(data, threads, is_safe);
-                if pieces.len() > 1 {
-                    self.run_parallel(&pieces);
-                    return;
-                }
+            let pieces = split(data, threads, scanner.safe_byte());
+            if pieces.len() > 1 {
+                self.run_parallel(&pieces);
+                return;
             }
         }
         scanner.feed(data, &mut self.tallies[0]);
@@ -276,6 +291,12 @@ impl Counter {
             let (dec, bom) = detect(self.encoding, &self.head, true).unwrap_or(utf8);
             self.start(dec, bom);
         }
+        if let Some(mut utf16) = self.utf16.take() {
+            let mut rest = Vec::new();
+            utf16.finish_to_utf8(&mut rest);
+            self.count(&rest);
+        }
+        self.utf8 = Vec::new();
         if let Some(scanner) = self.scanner.as_mut() {
             scanner.finish(&mut self.tallies[0]);
         }
@@ -467,6 +488,46 @@ mod tests {
                         "{mode} {enc:?} {threads} {chunk}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Deterministic pseudo-random bytes, biased towards the bytes the rules care about.
+    fn noise(seed: u64, len: usize) -> Vec<u8> {
+        const PICKS: &[u8] =
+            b" \t\r\n'.,aZ\x92\x97\xC2\x85\xA0\xE2\x80\x99\xE3\xEF\xBB\xBF\xFF\xFE\xCE\xA3\xED\x00";
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x.is_multiple_of(3) {
+                    (x >> 32) as u8
+                } else {
+                    PICKS[(x >> 40) as usize % PICKS.len()]
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_input_never_panics_and_chunking_never_matters() {
+        let modes = [
+            ("words", None),
+            ("words", Some("utf-8")),
+            ("words", Some("cp1252")),
+            ("words", Some("latin-1")),
+            ("words", Some("utf-16")),
+            ("seed", None),
+        ];
+        for seed in 1..40u64 {
+            let data = noise(seed, 3000);
+            for (mode, enc) in modes {
+                let whole = parallel_counts(mode, enc, &data, data.len(), 1);
+                let chunk = 1 + (seed as usize * 37) % 200;
+                assert_eq!(parallel_counts(mode, enc, &data, chunk, 1), whole);
+                assert_eq!(parallel_counts(mode, enc, &data, data.len(), 3), whole);
             }
         }
     }

@@ -224,6 +224,17 @@ impl Utf16Decoder {
         }
     }
 
+    /// Decode `data`, appending the characters to `out` as UTF-8 (always valid).
+    pub fn decode_to_utf8(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        out.reserve(data.len() + data.len() / 2);
+        self.decode(data, |c| push_utf8(out, c));
+    }
+
+    /// End of input: append what is pending to `out` as UTF-8.
+    pub fn finish_to_utf8(&mut self, out: &mut Vec<u8>) {
+        self.finish(|c| push_utf8(out, c));
+    }
+
     /// End of input: flush what is pending.
     pub fn finish(&mut self, mut emit: impl FnMut(char)) {
         if self.high.take().is_some() {
@@ -254,6 +265,16 @@ impl Utf16Decoder {
             0xDC00..=0xDFFF => emit(REPLACEMENT),
             _ => emit(char::from_u32(u32::from(u)).unwrap_or(REPLACEMENT)),
         }
+    }
+}
+
+#[inline]
+fn push_utf8(out: &mut Vec<u8>, c: char) {
+    if c.is_ascii() {
+        out.push(c as u8);
+    } else {
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     }
 }
 
@@ -403,6 +424,16 @@ mod tests {
         assert_eq!(utf16(false, &[b"\x3D\xD8"]), "\u{FFFD}"); // high at end
         assert_eq!(utf16(false, &[b"a\x00b"]), "a\u{FFFD}"); // odd byte
         assert_eq!(utf16(false, &[b"a", b"\x00", b"b"]), "a\u{FFFD}");
+    }
+
+    #[test]
+    fn utf16_to_utf8() {
+        let mut d = Utf16Decoder::new(true);
+        let mut out = Vec::new();
+        d.decode_to_utf8(b"\x00h\xD8\x3D", &mut out);
+        d.decode_to_utf8(b"\xDE\x00\x20\xAC\xD8", &mut out);
+        d.finish_to_utf8(&mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "h😀€\u{FFFD}");
     }
 
     #[test]

@@ -2,14 +2,14 @@
 //! between letters) and the normalisation of each word (U+2019 -> U+0027, Python's
 //! `str.lower()` with its final-sigma rule, NFC).
 //!
-//! Two streaming scanners feed the same [`WordState`]: [`ByteWords`] for the decodings
-//! where ASCII bytes stand for themselves (with an ASCII fast path that looks words up
-//! straight from the input), and [`Utf16Words`].
+//! [`ByteWords`] scans the decodings in which ASCII bytes stand for themselves, with an
+//! ASCII fast path that looks words up straight from the input (UTF-16 input is
+//! transcoded to UTF-8 first, see `counter`).
 
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::chars::{is_alpha, is_case_ignorable, is_cased, push_lower_full};
-use crate::decode::{decode_byte_char, ByteDecoding, Utf16Decoder};
+use crate::decode::{decode_byte_char, ByteDecoding};
 use crate::tally::{Batch, Tally};
 
 const SEP: u8 = 0;
@@ -399,33 +399,6 @@ impl ByteWords {
     }
 }
 
-/// Streaming `words` tokenizer over UTF-16 (counted sequentially).
-#[derive(Clone, Debug)]
-pub struct Utf16Words {
-    dec: Utf16Decoder,
-    state: WordState,
-}
-
-impl Utf16Words {
-    pub fn new(big_endian: bool) -> Self {
-        Utf16Words {
-            dec: Utf16Decoder::new(big_endian),
-            state: WordState::default(),
-        }
-    }
-
-    pub fn feed(&mut self, buf: &[u8], tally: &mut Tally) {
-        let state = &mut self.state;
-        self.dec.decode(buf, |c| state.push_char(c, tally));
-    }
-
-    pub fn finish(&mut self, tally: &mut Tally) {
-        let state = &mut self.state;
-        self.dec.finish(|c| state.push_char(c, tally));
-        self.state.end_word(tally);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,23 +562,6 @@ mod tests {
             let bytewise: Vec<&[u8]> = text.chunks(1).collect();
             assert_eq!(count_chunks(dec, &bytewise), whole);
         }
-    }
-
-    #[test]
-    fn utf16_words() {
-        let s: Vec<u8> = "Don’t ΟΔΟΣ 😀x"
-            .encode_utf16()
-            .flat_map(|u| u.to_le_bytes())
-            .collect();
-        let mut t = Tally::new();
-        let mut w = Utf16Words::new(false);
-        for c in s.chunks(3) {
-            w.feed(c, &mut t);
-        }
-        w.finish(&mut t);
-        let mut v: Vec<_> = t.iter().map(|(w, n)| (w.as_str().to_string(), n)).collect();
-        v.sort();
-        assert_eq!(v, expect(&[("don't", 1), ("x", 1), ("οδος", 1)]));
     }
 
     #[test]
