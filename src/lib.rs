@@ -89,7 +89,10 @@ impl PyCounter {
     }
 
     /// `(total, unique, words)` over the words that pass the filters.
-    #[pyo3(signature = (top = Some(10), min_length = 1, stopwords = None))]
+    #[pyo3(
+        signature = (top = Some(10), min_length = 1, stopwords = None),
+        text_signature = "($self, top=10, min_length=1, stopwords=None)"
+    )]
     fn report<'py>(
         &mut self,
         py: Python<'py>,

@@ -276,9 +276,11 @@ impl SeedWords {
                 }
                 Stop::Incomplete => {
                     self.token.extend_from_slice(&buf[i..end]);
+                    // A proper prefix of a space: at most two bytes.
                     let rest = &buf[end..];
-                    self.pending[..rest.len()].copy_from_slice(rest);
-                    self.pending_len = rest.len();
+                    let k = rest.len().min(self.pending.len());
+                    self.pending[..k].copy_from_slice(&rest[..k]);
+                    self.pending_len = k;
                     return;
                 }
             }
