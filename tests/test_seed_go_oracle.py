@@ -82,8 +82,11 @@ fragment = st.one_of(
 )
 mixed_bytes = st.lists(fragment, max_size=40).map(b"".join)
 cut_lists = st.lists(st.integers(min_value=0, max_value=400), max_size=4)
+# WORDFREQ_PROPERTY_EXAMPLES=5000 for a deeper search than the default run's.
 SETTINGS = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("WORDFREQ_PROPERTY_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
