@@ -330,7 +330,7 @@ def submit(
     from wordfreq import logs
     from wordfreq.submit_command import SubmitRequest, run_submit
 
-    logs.configure(service=False, debug=debug)
+    logs.configure(service=False, debug=debug, quiet=True)
     options = build_options(mode, top, min_length, stopwords, encoding)
     request = SubmitRequest(
         files=list(files),

@@ -74,16 +74,28 @@ class Client:
         self.backend = backend
         self.poll_seconds = poll_seconds
 
+    @staticmethod
+    def open_inputs(paths: Iterable[str]) -> list[tuple[str, BinaryIO]]:
+        """Open every file before uploading any: a typo in the last name must not leave
+        the first files uploaded with nobody waiting for them."""
+        handles: list[tuple[str, BinaryIO]] = []
+        try:
+            for p in paths:
+                handles.append((p, open_path(p)))
+        except InputError:
+            for p, fh in handles:
+                if p != "-":
+                    fh.close()
+            raise
+        return handles
+
     def upload(
         self,
-        paths: Iterable[str],
+        handles: list[tuple[str, BinaryIO]],
         metadata: dict[str, str],
         progress: ProgressFactory | None = None,
     ) -> list[Submission]:
-        paths = list(paths)
-        # Open every file first: a typo in the last name must not leave the first
-        # files uploaded with nobody waiting for them.
-        handles: list[tuple[str, BinaryIO]] = [(p, open_path(p)) for p in paths]
+        """Upload each opened file under a fresh UUID key; closes the files."""
         submissions = []
         try:
             for path, fh in handles:

@@ -18,9 +18,15 @@ def debug_from_env() -> bool:
     return os.environ.get("WORKER_DEBUG", "").lower() in {"1", "true", "yes", "on"}
 
 
-def configure(*, service: bool, debug: bool = False) -> None:
-    """``service``: one JSON object a line; otherwise ``level: event key=value``."""
-    level = logging.DEBUG if debug or debug_from_env() else logging.INFO
+def configure(*, service: bool, debug: bool = False, quiet: bool = False) -> None:
+    """``service``: one JSON object a line; otherwise ``level: event key=value``.
+
+    ``quiet`` (the CLI's default) shows warnings and errors only, so a command's own
+    output is not buried under the in-process workers' job log."""
+    if debug or debug_from_env():
+        level = logging.DEBUG
+    else:
+        level = logging.WARNING if quiet else logging.INFO
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

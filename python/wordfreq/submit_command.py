@@ -122,6 +122,7 @@ def print_result(sub: Submission, as_json: bool) -> None:
 def run_submit(req: SubmitRequest) -> int:
     spec = resolve_spec(req)
     metadata = metadata_for(req.options, req.stopwords_spec)
+    handles = Client.open_inputs(req.files)
     backend = spec.open()
     pool = None
     if spec.kind == "embedded":
@@ -132,14 +133,14 @@ def run_submit(req: SubmitRequest) -> int:
             from wordfreq.pool import ThreadPool
             from wordfreq.worker import WorkerSettings
 
-            log.info(
-                f"no stack running on {spec.data_dir}; "
-                f"starting {req.workers} in-process workers for this submit"
+            sys.stderr.write(
+                f"wordfreq: no stack running on {spec.data_dir}; "
+                f"starting {req.workers} in-process workers for this submit\n"
             )
             pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
     try:
         client = Client(backend, poll_seconds=1.0 if spec.kind == "embedded" else 20.0)
-        submissions = client.upload(req.files, metadata, _progress_factory())
+        submissions = client.upload(handles, metadata, _progress_factory())
         pending = client.collect(
             submissions, req.timeout, lambda sub: print_result(sub, req.as_json)
         )

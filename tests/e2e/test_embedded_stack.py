@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,39 +20,58 @@ from wordfreq.client import Client
 from tests.helpers import CORPUS, WORDFREQ, parse_top_words, run_wordfreq
 
 
-def start(args: list[str], data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "WORDFREQ_DATA_DIR": str(data_dir)}
-    return subprocess.Popen(
-        [WORDFREQ, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+class Service:
+    """A wordfreq service process whose JSON log lines are read as they come, so a full
+    pipe never blocks it and tests can wait for an event."""
 
+    def __init__(self, args: list[str], data_dir: Path) -> None:
+        env = {**os.environ, "WORDFREQ_DATA_DIR": str(data_dir)}
+        self.proc = subprocess.Popen(
+            [WORDFREQ, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self.events: list[dict[str, object]] = []
+        self._changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
 
-def wait_for_log(
-    proc: subprocess.Popen[bytes], event: str, timeout: float = 60
-) -> dict[str, object]:
-    """Read the service's JSON log lines until one has ``event``."""
-    assert proc.stderr is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            raise AssertionError(f"process exited (rc={proc.poll()}) before logging {event!r}")
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("event") == event:
-            return dict(record)
-    raise AssertionError(f"no {event!r} log line within {timeout}s")
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = {"event": "(not json)", "line": line.decode(errors="replace")}
+            with self._changed:
+                self.events.append(record)
+                self._changed.notify_all()
+        with self._changed:
+            self.events.append({"event": "(exited)"})
+            self._changed.notify_all()
+
+    def wait_for(self, event: str, timeout: float = 60) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for record in self.events:
+                    if record.get("event") == event:
+                        return record
+                    if record.get("event") == "(exited)":
+                        raise AssertionError(f"exited before logging {event!r}: {self.events}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {event!r} within {timeout}s: {self.events}")
+                self._changed.wait(left)
+
+    def stop(self, timeout: float = 60) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    proc = start(["up", "--workers", "2"], tmp_path)
-    wait_for_log(proc, "workers started")
-    yield proc
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 0
+def stack(tmp_path: Path) -> Iterator[Service]:
+    service = Service(["up", "--workers", "2"], tmp_path)
+    service.wait_for("workers started")
+    yield service
+    assert service.stop() == 0
 
 
 def slow_job(tmp_path: Path, megabytes: int = 400) -> Path:
@@ -75,9 +95,8 @@ def test_submit_on_a_fresh_data_dir_without_a_stack(tmp_path: Path) -> None:
     assert lines[0].startswith("Job Results completed in ") and " for " in lines[0]
     direct = run_wordfreq(["count", str(book)])
     assert parse_top_words(proc.stdout) == parse_top_words(direct.stdout)
-    # The worker deleted the object: nothing of the upload is left in the store.
-    backend = open_embedded(data_dir)
-    assert backend.work_queue.approximate_count() == 0
+    # The job is done and acknowledged: no work left on the queue.
+    assert open_embedded(data_dir).work_queue.approximate_count() == 0
 
 
 def test_submit_json_and_seed_mode(tmp_path: Path) -> None:
@@ -111,12 +130,12 @@ def test_missing_file_uploads_nothing(tmp_path: Path) -> None:
     proc = run_wordfreq(["submit", "--data-dir", str(tmp_path / "d"), str(good), "/nope.txt"])
     assert proc.returncode == 1 and "/nope.txt" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert open_embedded(tmp_path / "d").work_queue.approximate_count() == 0
+    # Only S3's test event from setting up the notification; no upload event.
+    messages = open_embedded(tmp_path / "d").work_queue.receive(10, wait_seconds=0.2)
+    assert [json.loads(m.body).get("Event") for m in messages] in ([], ["s3:TestEvent"])
 
 
-def test_two_clients_each_get_exactly_their_own_results(
-    tmp_path: Path, stack: subprocess.Popen[bytes]
-) -> None:
+def test_two_clients_each_get_exactly_their_own_results(tmp_path: Path, stack: Service) -> None:
     files: dict[str, list[Path]] = {"a": [], "b": []}
     for client in files:
         folder = tmp_path / client
@@ -148,14 +167,14 @@ def test_two_clients_each_get_exactly_their_own_results(
 
 def test_worker_killed_mid_job_does_not_lose_it(tmp_path: Path) -> None:
     backend = open_embedded(tmp_path)
-    first = start(["worker", "--concurrency", "1", "--visibility-timeout", "2"], tmp_path)
+    first = Service(["worker", "--concurrency", "1", "--visibility-timeout", "2"], tmp_path)
     with open(slow_job(tmp_path), "rb") as fh:
         info = backend.store.put("slow-job", fh, {"mode": "words", "top": "3"})
-    started = wait_for_log(first, "job started")
+    started = first.wait_for("job started")
     assert started["key"] == info.key
-    first.kill()  # SIGKILL: no chance to clean up
-    first.wait()
-    second = start(["worker", "--concurrency", "1", "--visibility-timeout", "2"], tmp_path)
+    first.proc.kill()  # SIGKILL: no chance to clean up
+    first.proc.wait()
+    second = Service(["worker", "--concurrency", "1", "--visibility-timeout", "2"], tmp_path)
     try:
         results = []
         client = Client(backend, poll_seconds=1)
@@ -169,19 +188,17 @@ def test_worker_killed_mid_job_does_not_lose_it(tmp_path: Path) -> None:
         time.sleep(3)
         assert backend.result_queue.receive(10, wait_seconds=0.5) == []
     finally:
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(timeout=60) == 0
+        assert second.stop() == 0
 
 
 def test_sigterm_drains_the_running_job(tmp_path: Path) -> None:
     backend = open_embedded(tmp_path)
-    worker = start(["worker", "--concurrency", "2"], tmp_path)
-    wait_for_log(worker, "workers started")
+    worker = Service(["worker", "--concurrency", "2"], tmp_path)
+    worker.wait_for("workers started")
     with open(slow_job(tmp_path, 250), "rb") as fh:
         backend.store.put("drain-me", fh, {"mode": "words", "top": "1"})
-    wait_for_log(worker, "job started")
-    worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=40) == 0
+    worker.wait_for("job started")
+    assert worker.stop(timeout=40) == 0
     messages = backend.result_queue.receive(10, wait_seconds=1)
     assert len(messages) == 1
     body = json.loads(messages[0].body)
