@@ -34,7 +34,7 @@ def main() -> int:
             "WORKER_RESULT_QUEUE_URL": stack.result_queue_url,
         }
         worker = subprocess.Popen(
-            [wordfreq, "worker", "--backend", "aws", "--concurrency", "1"],
+            [wordfreq, "worker", "--backend", "aws", "--concurrency", "1", "--poll-seconds", "2"],
             env=worker_env,
             stderr=subprocess.DEVNULL,
         )

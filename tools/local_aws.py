@@ -43,8 +43,12 @@ class LocalStack:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """moto's server on a free loopback port; yields its endpoint URL."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    # The emulator's per-request access log would drown the demo's output.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

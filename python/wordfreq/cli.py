@@ -176,6 +176,13 @@ def _cores() -> int:
     help="Seconds a received message stays hidden; extended while its job runs.",
 )
 @click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=0, max=20),
+    default=None,
+    help="Long-poll wait per receive [default: 20 on aws, 1 embedded]; also bounds how "
+    "long a stop request waits for the current receive.",
+)
+@click.option(
     "--default-mode",
     type=click.Choice(["words", "seed"]),
     default="words",
@@ -192,6 +199,7 @@ def worker(
     result_queue_url: str | None,
     drain_seconds: float,
     visibility_timeout: int,
+    poll_seconds: float | None,
     default_mode: str,
 ) -> None:
     """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
@@ -225,7 +233,7 @@ def worker(
         wait = 1.0
     settings = WorkerSettings(
         visibility_timeout=visibility_timeout,
-        wait_seconds=wait,
+        wait_seconds=wait if poll_seconds is None else poll_seconds,
         drain_seconds=drain_seconds,
         default_mode=default_mode,
     )
