@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import multiprocessing
 import os
@@ -200,4 +202,28 @@ def test_long_poll_wakes_when_a_hidden_message_reappears(tmp_path: Path) -> None
     # No send happens, so no ring: the poll must wake for the visibility expiry itself.
     [again] = queue.receive(wait_seconds=10)
     assert (again.message_id, again.receive_count) == (first.message_id, 2)
+    db.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_thread_churn_does_not_pile_up_connections(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "q.sqlite3")
+    db.initialize()
+    queue = SqliteQueue.create(db, "q")
+
+    def open_files() -> int:
+        count = 0
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                count += os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path))
+        return count
+
+    before = open_files()
+    for _ in range(20):
+        thread = threading.Thread(target=queue.send, args=("from a short-lived thread",))
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert open_files() <= before
+    assert queue.approximate_count() == 20
     db.close()

@@ -5,5 +5,5 @@
 * :mod:`wordfreq.adapters.aws` — S3, SQS and STS through boto3:
   ``open_aws(bucket=..., work_queue_url=..., result_queue_url=...)``.
 
-Both import lazily from here so that using one never loads the other's dependencies.
+Import the one you need from its package: loading one never loads the other.
 """

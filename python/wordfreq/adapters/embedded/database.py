@@ -10,8 +10,8 @@ Waiting for the lock is done here rather than by SQLite's busy handler, which sl
 first sleep alone would dominate the latency of a contended receive. We retry from 50 µs,
 doubling to 2 ms, until ``busy_timeout_s``; then the database is unavailable.
 
-Each thread gets its own connection, and a forked child opens fresh ones: SQLite
-connections must not cross a fork.
+Connections come from a small pool, so any thread can use the database, and a forked
+child opens fresh ones: SQLite connections must not cross a fork.
 """
 
 from __future__ import annotations
@@ -98,17 +98,19 @@ def translated() -> Iterator[None]:
 
 
 class SqliteDatabase:
-    """One database file shared by every queue of an embedded backend."""
+    """One database file shared by every queue of an embedded backend. Thread-safe."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout_s: float = 10.0, max_idle_connections: int = 8
+    ) -> None:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
         #: Long-poll wake-ups for the queues in this database.
         self.doorbells = Doorbells(path.parent / "doorbells")
+        self._max_idle = max_idle_connections
         self._lock = threading.Lock()
         self._pid = os.getpid()
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []
 
     def initialize(self) -> None:
         """Create the file and schema if missing; refuse a schema from the future."""
@@ -124,21 +126,10 @@ class SqliteDatabase:
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use."""
-        if os.getpid() != self._pid:
-            self._forget_inherited()
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._open()
-            self._local.conn = conn
-        return conn
-
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction: committed if the block succeeds, else rolled back."""
-        with translated():
-            conn = self.connection()
+        with translated(), self._borrow() as conn:
             self._retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
             try:
                 yield conn
@@ -151,18 +142,43 @@ class SqliteDatabase:
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         """Run one read-only statement (its own snapshot); all rows."""
-        with translated():
-            conn = self.connection()
+        with translated(), self._borrow() as conn:
             return self._retry_busy(lambda: conn.execute(sql, parameters).fetchall())
 
     def close(self) -> None:
-        """Close every connection this object opened in this process."""
+        """Close the idle connections; one in use is closed when it is given back."""
         with self._lock:
-            opened, self._opened = self._opened, []
-        for conn in opened:
+            idle, self._idle = self._idle, []
+            self._max_idle = 0
+        for conn in idle:
             with suppress(sqlite3.Error):
                 conn.close()
-        self._local = threading.local()
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        # A small pool rather than a connection per thread: connections then live as
+        # long as the database object, not as long as garbage collection takes to
+        # notice a finished thread's (sqlite3 connections sit in reference cycles).
+        if os.getpid() != self._pid:
+            self._forget_inherited()
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._open()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            keep = os.getpid() == self._pid and len(self._idle) < self._max_idle
+            if keep and not conn.in_transaction:
+                self._idle.append(conn)
+                return
+        if os.getpid() == self._pid:
+            with suppress(sqlite3.Error):
+                conn.close()
 
     def _retry_busy(self, attempt: Callable[[], _T]) -> _T:
         deadline = time.monotonic() + self.busy_timeout_s
@@ -195,13 +211,12 @@ class SqliteDatabase:
             except BaseException:
                 conn.close()
                 raise
-        with self._lock:
-            self._opened.append(conn)
         return conn
 
     def _forget_inherited(self) -> None:
-        # The parent still uses these; closing them here could disturb its locks.
-        with self._lock:
-            self._opened = []
-            self._pid = os.getpid()
-        self._local = threading.local()
+        # SQLite connections must not cross a fork, and the parent still uses these:
+        # closing them here could release its locks. The lock may have been held by a
+        # thread that does not exist in this process.
+        self._lock = threading.Lock()
+        self._idle = []
+        self._pid = os.getpid()
