@@ -55,6 +55,10 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
         max_receive_count=DEFAULT_MAX_RECEIVE_COUNT,
     )
     results = SqliteQueue.create(db, RESULT_QUEUE, retention_s=RESULT_QUEUE_RETENTION_S)
+    # Receives drop their own queue's expired messages; a dead-letter queue nobody reads
+    # would otherwise keep them forever.
+    for queue in (dead_letter, work, results):
+        queue.purge_expired()
     target = configure_notification(db, bucket, work)
     store = FileStore(data_dir / "buckets" / bucket, bucket, notify=target.send)
     return Backend(

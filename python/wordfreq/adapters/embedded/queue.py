@@ -11,6 +11,7 @@ queue's retention are dropped by receives. Long polls sleep on a doorbell (see
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import uuid
@@ -33,6 +34,8 @@ MAX_VISIBILITY_TIMEOUT_S = 12 * 3600
 #: A long poll re-checks the queue this often even without a ring, in case a sender
 #: died between its commit and its ring.
 RECHECK_S = 0.25
+#: SQS's rule, which also makes the name safe as a directory name for doorbells.
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,8 @@ class QueueConfig:
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
 
     def __post_init__(self) -> None:
-        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"queue name {self.name!r}: use letters, digits, '-' and '_'")
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(f"queue name {self.name!r}: use 1-80 ASCII letters, digits, - and _")
         _check_visibility(self.visibility_timeout)
         if self.retention_s <= 0:
             raise ValueError("retention must be positive")
