@@ -427,6 +427,13 @@ impl Batch {
         }
     }
 
+    /// Count the ASCII letters in the low `len` bytes of `w` (1 <= len <= 7), lowercased.
+    #[inline]
+    pub fn push_tiny_ascii_word(&mut self, w: u64, len: usize, tally: &mut Tally) {
+        let k0 = (w | LOW_BITS) & byte_mask(len);
+        self.push(k0, (len as u64) << 56, tally);
+    }
+
     /// Count `buf[start..end]`, ASCII bytes, with ASCII letters lowercased.
     #[inline]
     pub fn push_ascii_token(&mut self, buf: &[u8], start: usize, end: usize, tally: &mut Tally) {

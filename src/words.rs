@@ -88,6 +88,9 @@ fn skip_letters(buf: &[u8], mut i: usize) -> usize {
 #[inline]
 fn skip_separators(buf: &[u8], mut i: usize) -> usize {
     let n = buf.len();
+    if i < n && CLASS[buf[i] as usize] != SEP {
+        return i; // most words are followed by a single separator
+    }
     while i + 8 <= n {
         let w = load8(buf, i);
         let other = letter_bits(w) | byte_eq_bits(w, b'\'') | (w & HIGH_BITS);
@@ -343,6 +346,16 @@ impl ByteWords {
                     i = skip_separators(buf, i);
                     if i >= n {
                         return;
+                    }
+                    // The common case in one load: 1-7 ASCII letters, then a separator.
+                    if i + 8 <= n {
+                        let w = load8(buf, i);
+                        let len = ((!letter_bits(w) & HIGH_BITS).trailing_zeros() / 8) as usize;
+                        if (1..8).contains(&len) && is_safe_split_byte((w >> (8 * len)) as u8) {
+                            self.batch.push_tiny_ascii_word(w, len, tally);
+                            i += len + 1;
+                            continue;
+                        }
                     }
                     if CLASS[buf[i] as usize] != LETTER {
                         break; // an apostrophe or a non-ASCII byte: slow path
