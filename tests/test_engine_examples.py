@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
+import unicodedata
 
 import pytest
 from wordfreq._core import Counter, __version__
 
-from tests.helpers import CORPUS, SEED_SAMPLE, SEED_TOP_TEN
+from tests.helpers import CORPUS, ROOT, SEED_SAMPLE, SEED_TOP_TEN
 
 
 def counts(
@@ -30,6 +33,13 @@ def every_split(data: bytes, mode: str = "words", encoding: str | None = None) -
 
 
 # --- words mode ---------------------------------------------------------------------
+
+
+@pytest.mark.skipif(unicodedata.unidata_version != "14.0.0", reason="needs Python 3.11's Unicode")
+def test_generated_unicode_tables_are_up_to_date() -> None:
+    tool = ROOT / "tools" / "gen_unicode_tables.py"
+    proc = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
 
 
 def test_module_version() -> None:
