@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from wordfreq.adapters.embedded import open_embedded
-from wordfreq.client import Client
+from wordfreq.client import Client, Submission
 
 from tests.helpers import CORPUS, WORDFREQ, parse_top_words, run_wordfreq
 
@@ -176,14 +176,13 @@ def test_worker_killed_mid_job_does_not_lose_it(tmp_path: Path) -> None:
     first.proc.wait()
     second = Service(["worker", "--concurrency", "1", "--visibility-timeout", "2"], tmp_path)
     try:
-        results = []
+        results: list[Submission] = []
         client = Client(backend, poll_seconds=1)
-        from wordfreq.client import Submission
 
         pending = client.collect([Submission("slow", "slow-job")], 120, results.append)
         assert not pending
         result = results[0].result
-        assert result.ok and result.words[0] == ("alpha", 400 * 32768)
+        assert result is not None and result.ok and result.words[0] == ("alpha", 400 * 32768)
         # Exactly once: no second result shows up.
         time.sleep(3)
         assert backend.result_queue.receive(10, wait_seconds=0.5) == []
