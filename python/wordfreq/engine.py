@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from wordfreq._core import Counter
-from wordfreq.inputs import iter_chunks
+from wordfreq.inputs import iter_chunks, prefetched
 from wordfreq.reference import ENCODINGS, MODES
 
 __all__ = ["ENCODINGS", "MODES", "CountOptions", "CountResult", "Counter", "count_files"]
@@ -68,6 +68,6 @@ def count_files(paths: Iterable[str], options: CountOptions) -> Counter:
     word never runs from one file into the next; each may have its own BOM)."""
     total = options.new_counter()
     for path in paths:
-        total.merge(count_chunks(iter_chunks(path), options))
+        total.merge(count_chunks(prefetched(iter_chunks(path)), options))
     total.finish()
     return total

@@ -6,14 +6,11 @@ really gzip still counts, and a plain file named ``x.gz`` is read as it is.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-import lzma
+import itertools
 import os
 import stat
 import sys
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -38,66 +35,33 @@ def sniff_compression(head: bytes) -> str | None:
     return None
 
 
-class _Prefixed(io.RawIOBase):
-    """A raw stream that yields ``prefix`` before the rest of ``inner``."""
-
-    def __init__(self, prefix: bytes, inner: BinaryIO) -> None:
-        self._prefix = prefix
-        self._inner = inner
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(buffer).cast("B")
-        if self._prefix:
-            n = min(len(view), len(self._prefix))
-            view[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            return n
-        data = self._inner.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-
-def _read_head(raw: BinaryIO) -> bytes:
-    head = b""
-    while len(head) < _MAGIC_LEN:
-        more = raw.read(_MAGIC_LEN - len(head))
-        if not more:
-            break
-        head += more
-    return head
-
-
-def decompressing(raw: BinaryIO) -> tuple[BinaryIO, str | None]:
-    """Wrap ``raw`` so that reading it yields the decompressed bytes."""
-    head = _read_head(raw)
-    stream: BinaryIO = io.BufferedReader(_Prefixed(head, raw), CHUNK_SIZE)
-    kind = sniff_compression(head)
+def _open_decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
+    # Imported here: plain text, the common case, never pays for these modules.
     if kind == "gzip":
-        return cast(BinaryIO, gzip.GzipFile(fileobj=stream, mode="rb")), kind
-    if kind == "bzip2":
-        return cast(BinaryIO, bz2.BZ2File(stream, mode="rb")), kind
-    if kind == "xz":
-        return cast(BinaryIO, lzma.LZMAFile(stream, mode="rb")), kind
-    if kind == "zstd":
-        import zstandard
+        import gzip
 
-        reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-        return cast(BinaryIO, reader), kind
-    return stream, None
+        return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+    if kind == "bzip2":
+        import bz2
+
+        return cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))
+    if kind == "xz":
+        import lzma
+
+        return cast(BinaryIO, lzma.LZMAFile(raw, mode="rb"))
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    return cast(BinaryIO, reader)
 
 
 def _corrupt_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OSError, EOFError, lzma.LZMAError, zlib.error, ValueError]
-    try:
-        import zstandard
+    import lzma
+    import zlib
 
-        errors.append(zstandard.ZstdError)
-    except ImportError:  # pragma: no cover - zstandard is a dependency
-        pass
-    return tuple(errors)
+    import zstandard
+
+    return (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error, zstandard.ZstdError)
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -121,11 +85,11 @@ def open_path(path: str) -> BinaryIO:
 
 
 class _IterRaw(io.RawIOBase):
-    """A raw stream over an iterator of byte chunks (an object body, for instance)."""
+    """A raw stream over an iterator of byte chunks, for the decompressors."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
-        self._pending = b""
+        self._pending = memoryview(b"")
 
     def readable(self) -> bool:
         return True
@@ -136,35 +100,52 @@ class _IterRaw(io.RawIOBase):
             nxt = next(self._chunks, None)
             if nxt is None:
                 return 0
-            self._pending = nxt
+            self._pending = memoryview(nxt)
         n = min(len(view), len(self._pending))
         view[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         return n
 
 
-def _read_all(stream: BinaryIO, kind: str | None, name: str, chunk_size: int) -> Iterator[bytes]:
+def decompress_chunks(
+    chunks: Iterator[bytes], name: str, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
+    """The bytes of a stream given as chunks, decompressed when its first bytes are a
+    known magic number; plain data passes through untouched. Failures name ``name``."""
+    head = b""
+    while len(head) < _MAGIC_LEN:
+        nxt = next(chunks, None)
+        if nxt is None:
+            break
+        head += nxt
+    kind = sniff_compression(head)
+    if kind is None:
+        if head:
+            yield head
+        yield from chunks
+        return
+    raw = io.BufferedReader(_IterRaw(itertools.chain((head,), chunks)), chunk_size)
+    stream = _open_decompressor(kind, cast(BinaryIO, raw))
+    errors = _corrupt_errors()
     while True:
         try:
             chunk = stream.read(chunk_size)
-        except _corrupt_errors() as exc:
-            what = f"corrupt {kind} stream" if kind else "read failed"
-            raise InputError(f"{name}: {what}: {exc}") from exc
+        except errors as exc:
+            raise InputError(f"{name}: corrupt {kind} stream: {exc}") from exc
         if not chunk:
             return
         yield chunk
 
 
-def decompress_chunks(
-    chunks: Iterator[bytes], name: str, chunk_size: int = CHUNK_SIZE
-) -> Iterator[bytes]:
-    """Decompressed chunks of a stream given as chunks; failures name ``name``."""
-    raw = io.BufferedReader(_IterRaw(chunks), chunk_size)
-    try:
-        stream, kind = decompressing(raw)
-    except _corrupt_errors() as exc:
-        raise InputError(f"{name}: read failed: {exc}") from exc
-    yield from _read_all(stream, kind, name, chunk_size)
+def _read_file(raw: BinaryIO, name: str, chunk_size: int) -> Iterator[bytes]:
+    while True:
+        try:
+            chunk = raw.read(chunk_size)
+        except OSError as exc:
+            raise InputError(f"{name}: {describe_os_error(exc)}") from exc
+        if not chunk:
+            return
+        yield chunk
 
 
 def iter_chunks(path: str | Path, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -172,11 +153,45 @@ def iter_chunks(path: str | Path, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
     name = str(path)
     raw = open_path(name)
     try:
-        try:
-            stream, kind = decompressing(raw)
-        except OSError as exc:
-            raise InputError(f"{name}: {describe_os_error(exc)}") from exc
-        yield from _read_all(stream, kind, name, chunk_size)
+        yield from decompress_chunks(_read_file(raw, name, chunk_size), name, chunk_size)
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
+
+
+def prefetched(chunks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
+    """Read ahead on a thread, so the next chunk is read (or decompressed) while the
+    counting core, which releases the GIL, counts this one."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[bytes | None, BaseException | None]] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                box.put((chunk, None))
+            box.put((None, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put((None, exc))
+
+    thread = threading.Thread(target=pump, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            chunk, error = box.get()
+            if error is not None:
+                raise error
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
