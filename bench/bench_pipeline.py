@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import signal
 import statistics
@@ -74,13 +73,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         backend = open_embedded(Path(tmp))
         env = {**os.environ, "WORDFREQ_DATA_DIR": tmp}
-        stack = subprocess.Popen(
-            [wordfreq, "up", "--workers", "2"], env=env, stderr=subprocess.PIPE, text=True
-        )
-        assert stack.stderr is not None
-        for line in stack.stderr:
-            if json.loads(line).get("event") == "workers started":
-                break
+        # The stack's log goes to a file: an unread pipe would fill up and stall it.
+        log_path = Path(tmp) / "stack.log"
+        with open(log_path, "wb") as log:
+            stack = subprocess.Popen([wordfreq, "up", "--workers", "2"], env=env, stderr=log)
+        while b'"workers started"' not in log_path.read_bytes():
+            if stack.poll() is not None:
+                raise SystemExit(f"wordfreq up exited: {log_path.read_text()}")
+            time.sleep(0.05)
         try:
             run_jobs(backend, [text_of(10_000, i) for i in range(20)])  # warm-up
             rates, t_p50, t_p99, l_p50, l_p99 = [], [], [], [], []
