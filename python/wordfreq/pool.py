@@ -58,8 +58,7 @@ def run_processes(
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
-        if not stopping.is_set():
-            log.info("stopping workers", signal=signal.Signals(signum).name)
+        # Only a flag: logging here could deadlock on the logger's lock (see worker.py).
         stopping.set()
 
     signal.signal(signal.SIGTERM, _stop)
@@ -77,6 +76,7 @@ def run_processes(
                 )
                 children[i].start()
         stopping.wait(0.5)
+    log.info("stopping workers: draining", deadline_s=settings.drain_seconds)
     for child in children:
         if child.pid is not None and child.is_alive():
             os.kill(child.pid, signal.SIGTERM)

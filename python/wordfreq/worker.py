@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -374,21 +374,20 @@ class Worker:
             yield chunk
 
 
-def run_until_stopped(worker: Worker, on_signal: Callable[[], None] | None = None) -> None:
+def run_until_stopped(worker: Worker) -> None:
     """Run ``worker`` in this thread until SIGTERM/SIGINT, then drain."""
     import signal
 
+    received: list[int] = []
+
     def _stop(signum: int, _frame: object) -> None:
-        log.info(
-            "stopping: draining in-flight jobs",
-            signal=signal.Signals(signum).name,
-            deadline_s=worker.settings.drain_seconds,
-        )
+        # Only flags here: logging from a signal handler can deadlock on the logger's
+        # lock if the signal lands while this thread is writing a log line.
+        received.append(signum)
         worker.request_stop()
-        if on_signal is not None:
-            on_signal()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     worker.run()
-    log.info("worker stopped", jobs=worker.jobs_done)
+    signame = signal.Signals(received[0]).name if received else None
+    log.info("worker stopped", jobs=worker.jobs_done, signal=signame)
