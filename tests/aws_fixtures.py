@@ -1,66 +1,40 @@
-"""An in-process moto server and the AWS resources of a wordfreq stack inside it.
+"""Pytest fixtures over the stand-in AWS account of ``tools/local_aws.py``.
 
-``moto_endpoint`` starts moto once per test session on 127.0.0.1 and points boto3 at
-it through the standard environment (fake credentials, ``AWS_ENDPOINT_URL``), so the
-code under test runs unchanged. ``create_aws_stack`` builds what the CDK stack builds:
-a bucket notifying a work queue (S3 → SQS), the work queue's dead-letter queue, a
-result queue and a submitter role.
+``moto_endpoint`` starts moto once per test session on 127.0.0.1 and points boto3 at it
+through the standard environment (fake credentials, ``AWS_ENDPOINT_URL``), so the code
+under test runs unchanged; ``aws_stack`` builds a fresh set of the stack's resources
+(bucket notifying a work queue, dead-letter queue, result queue, submitter role).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
-from wordfreq.ports import (
-    DEAD_LETTER_RETENTION_S,
-    DEFAULT_MAX_RECEIVE_COUNT,
-    DEFAULT_VISIBILITY_TIMEOUT_S,
-    RESULT_QUEUE_RETENTION_S,
-    WORK_QUEUE_RETENTION_S,
+
+from tools.local_aws import (
+    CLEARED_ENV,
+    REGION,
+    AwsStack,
+    client_env,
+    create_aws_stack,
+    create_queue_with_dead_letter,
+    moto_server,
 )
 
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-
-REGION = "us-east-1"
-_FAKE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    # Never read the developer's own profiles or credentials.
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-_CLEARED_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS")
+__all__ = ["AwsStack", "create_aws_stack", "create_queue_with_dead_letter"]
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """The URL of a moto server for this session; boto3 is configured to use it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    with pytest.MonkeyPatch.context() as env:
-        for name in _CLEARED_ENV:
+    with moto_server() as endpoint, pytest.MonkeyPatch.context() as env:
+        for name in CLEARED_ENV:
             env.delenv(name, raising=False)
-        for name, value in _FAKE_ENV.items():
+        for name, value in client_env(endpoint).items():
             env.setenv(name, value)
-        env.setenv("AWS_ENDPOINT_URL", endpoint)
-        try:
-            yield endpoint
-        finally:
-            server.stop()
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
@@ -70,154 +44,7 @@ def aws_session(moto_endpoint: str) -> boto3.Session:
     return boto3.Session(region_name=REGION)
 
 
-@dataclass(frozen=True)
-class AwsStack:
-    """Names and addresses of one stack's resources."""
-
-    endpoint: str
-    region: str
-    bucket: str
-    work_queue_url: str
-    work_queue_arn: str
-    result_queue_url: str
-    dead_letter_queue_url: str
-    submit_role_arn: str
-    #: The S3 notification's configuration ID, as it appears in event records.
-    notification_id: str
-
-
-def create_aws_stack(
-    endpoint: str,
-    *,
-    prefix: str = "wordfreq",
-    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT_S,
-    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
-    session: boto3.Session | None = None,
-) -> AwsStack:
-    """Create a fresh, uniquely named stack in the moto server at ``endpoint``."""
-    session = session or boto3.Session(region_name=REGION)
-    sqs = session.client("sqs", endpoint_url=endpoint)
-    s3 = session.client("s3", endpoint_url=endpoint)
-    # No type stubs for IAM are installed; this helper only makes two calls.
-    iam: Any = session.client("iam", endpoint_url=endpoint)
-    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-    work_url, dead_letter_url = create_queue_with_dead_letter(
-        endpoint,
-        prefix=f"{name}-work",
-        visibility_timeout=visibility_timeout,
-        max_receive_count=max_receive_count,
-        session=session,
-    )
-    result_url = _queue(sqs, f"{name}-results", RESULT_QUEUE_RETENTION_S)
-
-    s3.create_bucket(Bucket=name)
-    notification_id = "wordfreq-uploads"
-    # moto, like S3, sends s3:TestEvent to the queue as soon as this is set.
-    s3.put_bucket_notification_configuration(
-        Bucket=name,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "Id": notification_id,
-                    "QueueArn": _arn(sqs, work_url),
-                    "Events": ["s3:ObjectCreated:*"],
-                }
-            ]
-        },
-    )
-
-    role = iam.create_role(
-        RoleName=f"{name}-submit",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )
-    iam.put_role_policy(
-        RoleName=f"{name}-submit",
-        PolicyName="submit",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "s3:PutObject",
-                        "Resource": f"arn:aws:s3:::{name}/*",
-                    },
-                    {
-                        "Effect": "Allow",
-                        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
-                        "Resource": _arn(sqs, result_url),
-                    },
-                ],
-            }
-        ),
-    )
-    return AwsStack(
-        endpoint=endpoint,
-        region=REGION,
-        bucket=name,
-        work_queue_url=work_url,
-        work_queue_arn=_arn(sqs, work_url),
-        result_queue_url=result_url,
-        dead_letter_queue_url=dead_letter_url,
-        submit_role_arn=str(role["Role"]["Arn"]),
-        notification_id=notification_id,
-    )
-
-
 @pytest.fixture
 def aws_stack(moto_endpoint: str, aws_session: boto3.Session) -> AwsStack:
     """A fresh stack per test."""
     return create_aws_stack(moto_endpoint, session=aws_session)
-
-
-def _queue(sqs: SQSClient, name: str, retention_s: int, **attributes: str) -> str:
-    # Any: the stubs type attribute names as literals, which **attributes cannot carry.
-    merged: Any = {"MessageRetentionPeriod": str(retention_s), **attributes}
-    return sqs.create_queue(QueueName=name, Attributes=merged)["QueueUrl"]
-
-
-def _arn(sqs: SQSClient, url: str) -> str:
-    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-
-
-def create_queue_with_dead_letter(
-    endpoint: str,
-    *,
-    prefix: str = "wordfreq",
-    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT_S,
-    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
-    retention_s: int = WORK_QUEUE_RETENTION_S,
-    session: boto3.Session | None = None,
-) -> tuple[str, str]:
-    """A queue redriving to a fresh dead-letter queue, without any bucket: the URLs of
-    (queue, dead-letter queue)."""
-    sqs = (session or boto3.Session(region_name=REGION)).client("sqs", endpoint_url=endpoint)
-    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
-    dead_letter_url = _queue(sqs, f"{name}-dead-letter", DEAD_LETTER_RETENTION_S)
-    url = _queue(
-        sqs,
-        name,
-        retention_s,
-        VisibilityTimeout=str(visibility_timeout),
-        RedrivePolicy=json.dumps(
-            {
-                "deadLetterTargetArn": _arn(sqs, dead_letter_url),
-                "maxReceiveCount": max_receive_count,
-            }
-        ),
-    )
-    return url, dead_letter_url

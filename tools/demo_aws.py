@@ -1,6 +1,6 @@
 """`make demo-aws`: the AWS path end to end, against a local S3/SQS emulator.
 
-Starts moto's server on loopback, provisions the stack's resources, runs
+Starts moto's server on loopback, creates the stack's resources, runs
 `wordfreq worker --backend aws` configured only through the seed's environment variables,
 and submits the file with the seed's uploader flags and the submitter role.
 """
@@ -13,21 +13,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from local_aws import moto_server, provision
+from tools.local_aws import client_env, create_aws_stack, moto_server
 
 
 def main() -> int:
     sample = sys.argv[1] if len(sys.argv) > 1 else "samples/snelling-photography.txt"
     wordfreq = str(Path(sys.executable).with_name("wordfreq"))
     with moto_server() as endpoint:
-        stack = provision(endpoint)
+        env = {**os.environ, **client_env(endpoint)}
+        os.environ.update(env)
+        stack = create_aws_stack(endpoint)
         print(
             f"emulator on {endpoint}: bucket {stack.bucket}, queues and role created",
             file=sys.stderr,
         )
-        env = {**os.environ, **stack.env()}
         worker_env = {
             **env,
             "WORKER_QUEUE_URL": stack.work_queue_url,
@@ -41,10 +42,10 @@ def main() -> int:
         try:
             submit = subprocess.run(
                 [
-                    wordfreq, "submit", "--backend", "aws",
+                    wordfreq, "submit",
                     "-bucket", stack.bucket,
                     "-queueUrl", stack.result_queue_url,
-                    "-submitterRole", stack.submitter_role_arn,
+                    "-submitterRole", stack.submit_role_arn,
                     "--timeout", "120", sample,
                 ],
                 env=env,

@@ -1,43 +1,45 @@
 """A stand-in AWS account on loopback, for `make demo-aws` and the AWS tests.
 
-Starts moto's S3/SQS/STS/IAM server on 127.0.0.1 and creates what the CDK stack would:
-the upload bucket, the work queue with its dead-letter queue (redrive after 5 receives),
-the result queue, the bucket's ObjectCreated notification to the work queue, and a
-submitter role. moto is a test double: this lives in tools/, never in the product.
+``moto_server`` starts moto's S3/SQS/STS/IAM server on 127.0.0.1; ``create_aws_stack``
+builds in it what the CDK stack builds: a bucket notifying a work queue (S3 -> SQS), the
+work queue's dead-letter queue (redrive after 5 receives), a result queue and a submitter
+role. moto is a test double: this lives in tools/, never in the product.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+from wordfreq.ports import (
+    DEAD_LETTER_RETENTION_S,
+    DEFAULT_MAX_RECEIVE_COUNT,
+    DEFAULT_VISIBILITY_TIMEOUT_S,
+    RESULT_QUEUE_RETENTION_S,
+    WORK_QUEUE_RETENTION_S,
+)
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+REGION = "us-east-1"
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    # Never read the developer's own profiles or credentials.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
-
-
-@dataclass(frozen=True)
-class LocalStack:
-    endpoint: str
-    bucket: str
-    work_queue_url: str
-    result_queue_url: str
-    dead_letter_queue_url: str
-    submitter_role_arn: str
-
-    def env(self) -> dict[str, str]:
-        """What a process needs to reach this stand-in account through boto3 alone."""
-        return {**FAKE_ENV, "AWS_ENDPOINT_URL": self.endpoint}
+CLEARED_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS")
 
 
 @contextmanager
@@ -47,7 +49,7 @@ def moto_server() -> Iterator[str]:
 
     from moto.server import ThreadedMotoServer
 
-    # The emulator's per-request access log would drown the demo's output.
+    # The emulator's per-request access log would drown everything else.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -58,58 +60,153 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-def provision(endpoint: str, name: str = "wordfreq") -> LocalStack:
-    """Create the stack's resources under ``name`` in the account behind ``endpoint``."""
-    kw: dict[str, Any] = {
-        "endpoint_url": endpoint,
-        "region_name": FAKE_ENV["AWS_DEFAULT_REGION"],
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    sqs = boto3.client("sqs", **kw)
-    s3 = boto3.client("s3", **kw)
-    iam = boto3.client("iam", **kw)
-    dlq = sqs.create_queue(
-        QueueName=f"{name}-dead-letter", Attributes={"MessageRetentionPeriod": "1209600"}
-    )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    work = sqs.create_queue(
-        QueueName=f"{name}-work",
-        Attributes={
-            "MessageRetentionPeriod": "345600",
-            "VisibilityTimeout": "30",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
-        },
-    )["QueueUrl"]
-    work_arn = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    result = sqs.create_queue(
-        QueueName=f"{name}-results", Attributes={"MessageRetentionPeriod": "7200"}
-    )["QueueUrl"]
-    bucket = f"{name}-uploads"
-    s3.create_bucket(Bucket=bucket)
+def client_env(endpoint: str) -> dict[str, str]:
+    """What a process needs to reach the stand-in account through boto3 alone."""
+    return {**FAKE_ENV, "AWS_ENDPOINT_URL": endpoint}
+
+
+@dataclass(frozen=True)
+class AwsStack:
+    """Names and addresses of one stack's resources."""
+
+    endpoint: str
+    region: str
+    bucket: str
+    work_queue_url: str
+    work_queue_arn: str
+    result_queue_url: str
+    dead_letter_queue_url: str
+    submit_role_arn: str
+    #: The S3 notification's configuration ID, as it appears in event records.
+    notification_id: str
+
+
+def create_aws_stack(
+    endpoint: str,
+    *,
+    prefix: str = "wordfreq",
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT_S,
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+    session: boto3.Session | None = None,
+) -> AwsStack:
+    """Create a fresh, uniquely named stack in the moto server at ``endpoint``."""
+    session = session or boto3.Session(region_name=REGION)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    s3 = session.client("s3", endpoint_url=endpoint)
+    # No type stubs for IAM are installed; this helper only makes two calls.
+    iam: Any = session.client("iam", endpoint_url=endpoint)
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+    work_url, dead_letter_url = create_queue_with_dead_letter(
+        endpoint,
+        prefix=f"{name}-work",
+        visibility_timeout=visibility_timeout,
+        max_receive_count=max_receive_count,
+        session=session,
+    )
+    result_url = _queue(sqs, f"{name}-results", RESULT_QUEUE_RETENTION_S)
+
+    s3.create_bucket(Bucket=name)
+    notification_id = "wordfreq-uploads"
+    # moto, like S3, sends s3:TestEvent to the queue as soon as this is set.
     s3.put_bucket_notification_configuration(
-        Bucket=bucket,
+        Bucket=name,
         NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": work_arn, "Events": ["s3:ObjectCreated:*"]}]
+            "QueueConfigurations": [
+                {
+                    "Id": notification_id,
+                    "QueueArn": _arn(sqs, work_url),
+                    "Events": ["s3:ObjectCreated:*"],
+                }
+            ]
         },
     )
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
+
+    role = iam.create_role(
+        RoleName=f"{name}-submit",
+        AssumeRolePolicyDocument=json.dumps(
             {
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                "Action": "sts:AssumeRole",
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
             }
-        ],
-    }
-    role = iam.create_role(RoleName=f"{name}-submitter", AssumeRolePolicyDocument=json.dumps(trust))
-    return LocalStack(endpoint, bucket, work, result, dlq, role["Role"]["Arn"])
+        ),
+    )
+    iam.put_role_policy(
+        RoleName=f"{name}-submit",
+        PolicyName="submit",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:PutObject",
+                        "Resource": f"arn:aws:s3:::{name}/*",
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                        "Resource": _arn(sqs, result_url),
+                    },
+                ],
+            }
+        ),
+    )
+    return AwsStack(
+        endpoint=endpoint,
+        region=REGION,
+        bucket=name,
+        work_queue_url=work_url,
+        work_queue_arn=_arn(sqs, work_url),
+        result_queue_url=result_url,
+        dead_letter_queue_url=dead_letter_url,
+        submit_role_arn=str(role["Role"]["Arn"]),
+        notification_id=notification_id,
+    )
 
 
-def apply_env(stack: LocalStack) -> None:
-    os.environ.update(stack.env())
+def _queue(sqs: SQSClient, name: str, retention_s: int, **attributes: str) -> str:
+    # Any: the stubs type attribute names as literals, which **attributes cannot carry.
+    merged: Any = {"MessageRetentionPeriod": str(retention_s), **attributes}
+    return sqs.create_queue(QueueName=name, Attributes=merged)["QueueUrl"]
+
+
+def _arn(sqs: SQSClient, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+
+def create_queue_with_dead_letter(
+    endpoint: str,
+    *,
+    prefix: str = "wordfreq",
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT_S,
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+    retention_s: int = WORK_QUEUE_RETENTION_S,
+    session: boto3.Session | None = None,
+) -> tuple[str, str]:
+    """A queue redriving to a fresh dead-letter queue, without any bucket: the URLs of
+    (queue, dead-letter queue)."""
+    sqs = (session or boto3.Session(region_name=REGION)).client("sqs", endpoint_url=endpoint)
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    dead_letter_url = _queue(sqs, f"{name}-dead-letter", DEAD_LETTER_RETENTION_S)
+    url = _queue(
+        sqs,
+        name,
+        retention_s,
+        VisibilityTimeout=str(visibility_timeout),
+        RedrivePolicy=json.dumps(
+            {
+                "deadLetterTargetArn": _arn(sqs, dead_letter_url),
+                "maxReceiveCount": max_receive_count,
+            }
+        ),
+    )
+    return url, dead_letter_url
