@@ -4,9 +4,13 @@ The pure-Python twin with the same API and semantics is ``wordfreq.reference``.
 """
 
 from collections.abc import Collection
+from typing import final
+
+__all__ = ["Counter", "__version__"]
 
 __version__: str
 
+@final
 class Counter:
     """A streaming word counter.
 
@@ -19,7 +23,7 @@ class Counter:
     ``finish()``) ends the input; feeding after that raises ``ValueError``.
     """
 
-    def __init__(self, mode: str = "words", encoding: str | None = None) -> None: ...
+    def __new__(cls, mode: str = "words", encoding: str | None = None) -> Counter: ...
     @property
     def mode(self) -> str: ...
     @property
