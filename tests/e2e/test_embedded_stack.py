@@ -203,3 +203,25 @@ def test_sigterm_drains_the_running_job(tmp_path: Path) -> None:
     body = json.loads(messages[0].body)
     assert body["FileKey"] == "drain-me" and body["Status"] == "success"
     assert body["Words"] == [{"Word": "alpha", "Count": 250 * 32768}]
+
+
+def test_drain_deadline_hands_unfinished_messages_back(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    for m in backend.work_queue.receive(10, wait_seconds=0.5):  # S3's test event
+        backend.work_queue.delete(m.receipt_handle)
+    slow = slow_job(tmp_path, 600)
+    for key in ("first", "second"):
+        with open(slow, "rb") as fh:
+            backend.store.put(key, fh, {"mode": "words", "top": "1"})
+    worker = Service(["worker", "--concurrency", "1", "--drain-seconds", "0.5"], tmp_path)
+    started = worker.wait_for("job started")
+    assert worker.stop(timeout=20) == 0
+    # Neither job finished: no result, both messages back on the queue at once (the
+    # running one abandoned at the deadline, the waiting one handed back unstarted).
+    assert backend.result_queue.receive(10, wait_seconds=0.2) == []
+    back = backend.work_queue.receive(10, wait_seconds=1)
+    keys = sorted(json.loads(m.body)["Records"][0]["s3"]["object"]["key"] for m in back)
+    assert keys == ["first", "second"]
+    assert started["key"] in keys
+    released = [e for e in worker.events if e.get("event") == "messages released"]
+    assert released, worker.events
