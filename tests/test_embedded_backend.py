@@ -227,3 +227,29 @@ def test_thread_churn_does_not_pile_up_connections(tmp_path: Path) -> None:
     assert open_files() <= before
     assert queue.approximate_count() == 20
     db.close()
+
+
+def test_oversized_message_is_refused_as_sqs_does(tmp_path: Path) -> None:
+    from wordfreq.errors import BackendError
+
+    backend = open_embedded(tmp_path)
+    with pytest.raises(BackendError, match="1 MiB"):
+        backend.result_queue.send("x" * ((1 << 20) + 1))
+    backend.result_queue.send("x" * (1 << 20))  # exactly the limit is fine
+
+
+def test_abandoned_temporary_puts_are_swept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    backend = open_embedded(tmp_path)
+    bucket_dir = tmp_path / "buckets" / backend.store.bucket
+    old = bucket_dir / ".put-killed.tmp"
+    fresh = bucket_dir / ".put-running.tmp"
+    bucket_dir.mkdir(parents=True, exist_ok=True)
+    old.write_bytes(b"half an upload")
+    fresh.write_bytes(b"an upload in progress")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    open_embedded(tmp_path)
+    assert not old.exists() and fresh.exists()

@@ -61,6 +61,7 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
         queue.purge_expired()
     target = configure_notification(db, bucket, work)
     store = FileStore(data_dir / "buckets" / bucket, bucket, notify=target.send)
+    store.sweep_abandoned_puts()
     return Backend(
         store=store,
         work_queue=work,

@@ -17,6 +17,7 @@ import json
 import os
 import struct
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, suppress
 from pathlib import Path
@@ -103,6 +104,20 @@ class FileStore:
     @property
     def bucket(self) -> str:
         return self._bucket
+
+    def sweep_abandoned_puts(self, older_than_s: float = 3600.0) -> int:
+        """Remove temporary files of puts killed mid-write (a live put keeps touching
+        its file, so an hour without a write means nobody will finish it)."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for temp in self._directory.rglob(".put-*.tmp"):
+            try:
+                if temp.stat().st_mtime < cutoff:
+                    temp.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
     def put(
         self,

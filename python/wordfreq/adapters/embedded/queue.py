@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wordfreq.adapters.embedded.database import SqliteDatabase
-from wordfreq.errors import NoSuchQueue, ReceiptHandleInvalid
+from wordfreq.errors import BackendError, NoSuchQueue, ReceiptHandleInvalid
 from wordfreq.ports import (
     DEFAULT_MAX_RECEIVE_COUNT,
     DEFAULT_VISIBILITY_TIMEOUT_S,
@@ -57,6 +57,10 @@ class QueueConfig:
             raise ValueError("retention must be positive")
         if self.max_receive_count < 1:
             raise ValueError("max_receive_count must be at least 1")
+
+
+#: SQS's limit on a message body.
+MAX_MESSAGE_BYTES = 1 << 20
 
 
 class SqliteQueue:
@@ -122,6 +126,9 @@ class SqliteQueue:
         """Enqueue inside the caller's transaction; the caller rings after commit."""
         if not isinstance(body, str):
             raise TypeError(f"message body must be str, not {type(body).__name__}")
+        if len(body.encode("utf-8")) > MAX_MESSAGE_BYTES:
+            # As SQS: refusing here keeps the embedded backend from accepting what AWS won't.
+            raise BackendError(f"message of {len(body.encode())} bytes exceeds the 1 MiB limit")
         message_id = str(uuid.uuid4())
         now = time.time()
         conn.execute(
