@@ -159,14 +159,13 @@ def _go_to_lower(token: bytes) -> str:
 
 def go_scan_words(data: bytes) -> Iterator[bytes]:
     start: int | None = None
-    for ch, s, e in _go_runes(data):
+    for ch, s, _ in _go_runes(data):
         if ch is not None and ch in _GO_SPACES:
             if start is not None:
                 yield data[start:s]
                 start = None
         elif start is None:
             start = s
-        del e
     if start is not None:
         yield data[start:]
 

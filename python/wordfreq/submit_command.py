@@ -8,15 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import structlog
-
 from wordfreq.client import PROGRESS_MIN_BYTES, Client, Submission, metadata_for
 from wordfreq.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq.engine import CountOptions
 from wordfreq.errors import ConfigError
 from wordfreq.output import top_words_text, words_json
-
-log = structlog.get_logger("wordfreq.submit")
 
 
 @dataclass(frozen=True)
