@@ -61,7 +61,7 @@ lint: setup
 	$(BIN)/ruff check python tests bench infra tools
 	$(BIN)/ruff format --check python tests bench infra tools
 	$(BIN)/mypy
-	$(BIN)/python -m mypy.stubtest wordfreq._core
+	$(BIN)/python -m mypy.stubtest wordfreq_service._core
 	MYPYPATH=infra:infra/tests $(BIN)/mypy --strict infra/wordfreq_infra infra/app.py infra/tests
 	cargo clippy --release --all-targets -- -D warnings
 	cargo fmt --check

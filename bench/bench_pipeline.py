@@ -24,9 +24,9 @@ import uuid
 from pathlib import Path
 
 from common import CORPUS, record
-from wordfreq.adapters.embedded import open_embedded
-from wordfreq.ports import Backend
-from wordfreq.results import JobResult
+from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.ports import Backend
+from wordfreq_service.formats.results import JobResult
 
 
 def text_of(size: int, seed: int) -> bytes:

@@ -30,8 +30,8 @@ fn value_error(e: counter::Error) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-/// A streaming word counter (see `wordfreq/_core.pyi`).
-#[pyclass(name = "Counter", module = "wordfreq._core")]
+/// A streaming word counter (see `wordfreq_service/_core.pyi`).
+#[pyclass(name = "Counter", module = "wordfreq_service._core")]
 struct PyCounter {
     inner: counter::Counter,
 }

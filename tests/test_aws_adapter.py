@@ -18,10 +18,10 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from structlog.testing import capture_logs
-from wordfreq.adapters.aws import S3Store, SqsQueue, make_session, open_aws, stack_outputs
-from wordfreq.adapters.aws import session as session_module
-from wordfreq.adapters.aws.boto_errors import translate
-from wordfreq.errors import (
+from wordfreq_service.adapters.aws import S3Store, SqsQueue, make_session, open_aws, stack_outputs
+from wordfreq_service.adapters.aws import session as session_module
+from wordfreq_service.adapters.aws.boto_errors import translate
+from wordfreq_service.errors import (
     BackendError,
     ConfigError,
     NoSuchKey,

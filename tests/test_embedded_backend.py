@@ -13,16 +13,16 @@ import time
 from pathlib import Path
 
 import pytest
-from wordfreq.adapters.embedded import (
+from wordfreq_service.adapters.embedded import (
     FileStore,
     SqliteDatabase,
     SqliteQueue,
     open_embedded,
 )
-from wordfreq.adapters.embedded.doorbell import Doorbells
-from wordfreq.adapters.embedded.keys import validate_key
-from wordfreq.errors import BackendError, ConfigError, InvalidKey, TransientError
-from wordfreq.s3event import TestEvent, parse_message
+from wordfreq_service.adapters.embedded.doorbell import Doorbells
+from wordfreq_service.adapters.embedded.keys import validate_key
+from wordfreq_service.errors import BackendError, ConfigError, InvalidKey, TransientError
+from wordfreq_service.formats.s3event import TestEvent, parse_message
 
 
 def test_open_creates_everything_once_even_when_raced(tmp_path: Path) -> None:
@@ -230,7 +230,7 @@ def test_thread_churn_does_not_pile_up_connections(tmp_path: Path) -> None:
 
 
 def test_oversized_message_is_refused_as_sqs_does(tmp_path: Path) -> None:
-    from wordfreq.errors import BackendError
+    from wordfreq_service.errors import BackendError
 
     backend = open_embedded(tmp_path)
     with pytest.raises(BackendError, match="1 MiB"):

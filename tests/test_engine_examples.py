@@ -1,4 +1,4 @@
-"""Hand-checked examples through the native counter, ``wordfreq._core.Counter``."""
+"""Hand-checked examples through the native counter, ``wordfreq_service._core.Counter``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import unicodedata
 
 import pytest
-from wordfreq._core import Counter, __version__
+from wordfreq_service._core import Counter, __version__
 
 from tests.helpers import CORPUS, ROOT, SEED_SAMPLE, SEED_TOP_TEN
 

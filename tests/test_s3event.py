@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from wordfreq.errors import BadMessage, WordfreqError
-from wordfreq.s3event import (
+from wordfreq_service.errors import BadMessage, WordfreqError
+from wordfreq_service.formats.s3event import (
     S3Record,
     TestEvent,
     format_time,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wordfreq._core import Counter
+from wordfreq_service._core import Counter
 
 from tests.helpers import CORPUS, ROOT, SEED_SAMPLE
 

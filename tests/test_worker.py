@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from wordfreq.adapters.embedded import open_embedded
-from wordfreq.ports import Backend
-from wordfreq.s3event import object_created_event, test_event
-from wordfreq.snowflake import Snowflake, base36, timestamp_ms
-from wordfreq.worker import Worker, WorkerSettings
+from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.ports import Backend
+from wordfreq_service.formats.s3event import object_created_event, test_event
+from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
+from wordfreq_service.service.worker import Worker, WorkerSettings
 
 SETTINGS = WorkerSettings(visibility_timeout=2, wait_seconds=0.2)
 
@@ -33,7 +33,7 @@ def backend(tmp_path: Path) -> Backend:
 def drain_once(backend: Backend, settings: WorkerSettings = SETTINGS) -> Worker:
     """One receive-and-process pass of a worker."""
     worker = Worker(backend, settings)
-    from wordfreq.worker import _VisibilityKeeper
+    from wordfreq_service.service.worker import _VisibilityKeeper
 
     keeper = _VisibilityKeeper(backend, settings.visibility_timeout)
     try:
@@ -66,7 +66,7 @@ def test_counts_an_upload_and_cleans_up(backend: Backend) -> None:
     assert isinstance(r["Duration"], int) and r["Duration"] > 0
     assert isinstance(r["JobID"], str) and r["JobID"].isalnum()
     assert backend.work_queue.approximate_count() == 0
-    from wordfreq.errors import NoSuchKey
+    from wordfreq_service.errors import NoSuchKey
 
     with pytest.raises(NoSuchKey):
         backend.store.head("book one.txt")
@@ -217,7 +217,7 @@ def test_snowflake_ids_are_time_ordered_base36() -> None:
 
 
 def test_results_stay_under_the_sqs_limit() -> None:
-    from wordfreq.results import MAX_RESULT_BYTES, JobResult
+    from wordfreq_service.formats.results import MAX_RESULT_BYTES, JobResult
 
     words = [(f"word{'x' * 40}{i}", i) for i in range(100_000)]
     text = JobResult("k", "j", "success", words=words).to_json()
@@ -227,7 +227,7 @@ def test_results_stay_under_the_sqs_limit() -> None:
 
 
 def test_a_go_worker_result_still_reads() -> None:
-    from wordfreq.results import JobResult
+    from wordfreq_service.formats.results import JobResult
 
     go = (
         '{"FileKey":"k","JobID":"abc","Words":[{"Word":"which","Count":324}],'

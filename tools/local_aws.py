@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from wordfreq.ports import (
+from wordfreq_service.ports import (
     DEAD_LETTER_RETENTION_S,
     DEFAULT_MAX_RECEIVE_COUNT,
     DEFAULT_VISIBILITY_TIMEOUT_S,

@@ -67,7 +67,7 @@ def test_wheel_installs_in_a_fresh_venv_and_runs_the_worker_entrypoint(tmp_path:
         timeout=1100,
         CARGO_TARGET_DIR=str(REPO_ROOT / "target" / "image-test"),
     )
-    [wheel] = dist.glob("wordfreq-*.whl")
+    [wheel] = dist.glob("wordfreq_service-*.whl")
     fresh = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(fresh)], timeout=120)
     _run(

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from wordfreq.adapters.aws import SqsQueue, open_aws
-from wordfreq.adapters.aws.clients import sqs_client
-from wordfreq.adapters.embedded import SqliteDatabase, SqliteQueue, open_embedded
-from wordfreq.ports import Backend, MessageQueue
+from wordfreq_service.adapters.aws import SqsQueue, open_aws
+from wordfreq_service.adapters.aws.clients import sqs_client
+from wordfreq_service.adapters.embedded import SqliteDatabase, SqliteQueue, open_embedded
+from wordfreq_service.ports import Backend, MessageQueue
 
 from tests.aws_fixtures import create_aws_stack, create_queue_with_dead_letter
 

@@ -7,7 +7,7 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
-from wordfreq.adapters.embedded import SqliteDatabase, SqliteQueue
+from wordfreq_service.adapters.embedded import SqliteDatabase, SqliteQueue
 
 
 def consume_embedded(database: Path, name: str, start: Barrier, results: Any) -> None:

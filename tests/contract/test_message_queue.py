@@ -12,9 +12,9 @@ import time
 from collections import Counter
 
 import pytest
-from wordfreq.adapters.embedded import SqliteDatabase, SqliteQueue
-from wordfreq.errors import ReceiptHandleInvalid
-from wordfreq.ports import Message, MessageQueue
+from wordfreq_service.adapters.embedded import SqliteDatabase, SqliteQueue
+from wordfreq_service.errors import ReceiptHandleInvalid
+from wordfreq_service.ports import Message, MessageQueue
 
 from tests.contract.conftest import Queues
 from tests.contract.consumers import consume, consume_embedded

@@ -8,8 +8,8 @@ import random
 import threading
 
 import pytest
-from wordfreq.errors import InvalidKey, NoSuchKey
-from wordfreq.ports import Backend
+from wordfreq_service.errors import InvalidKey, NoSuchKey
+from wordfreq_service.ports import Backend
 
 MIB = 1 << 20
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import boto3
 import pytest
-from wordfreq.s3event import object_created_event
+from wordfreq_service.formats.s3event import object_created_event
 
 from tests.aws_fixtures import AwsStack
 from tests.helpers import CORPUS, WORDFREQ, parse_top_words, run_wordfreq
@@ -128,7 +128,7 @@ def test_unreadable_event_is_dead_lettered_while_work_goes_on(
 def test_large_upload_goes_multipart_and_the_worker_streams_it(
     aws_stack: AwsStack, tmp_path: Path
 ) -> None:
-    from wordfreq.adapters.aws import make_session, open_aws
+    from wordfreq_service.adapters.aws import make_session, open_aws
 
     blob = b"".join(f.read_bytes() for f in sorted(CORPUS.glob("*.txt")))
     big = tmp_path / "big.txt"
@@ -242,9 +242,9 @@ def test_uploader_without_bucket_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_go_worker_result_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    from wordfreq.client import Submission
-    from wordfreq.results import JobResult
-    from wordfreq.submit_command import print_result
+    from wordfreq_service.service.client import Submission
+    from wordfreq_service.formats.results import JobResult
+    from wordfreq_service.cli.submit import print_result
 
     go = JobResult.from_json(
         '{"FileKey":"k","JobID":"g5abc","Words":[{"Word":"which","Count":324}],'

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from wordfreq.adapters.embedded import open_embedded
-from wordfreq.client import Client, Submission
+from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.service.client import Client, Submission
 
 from tests.helpers import CORPUS, WORDFREQ, parse_top_words, run_wordfreq
 

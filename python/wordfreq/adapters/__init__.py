@@ -1,9 +1,0 @@
-"""The backends behind the ports; the only code that knows which one runs.
-
-* :mod:`wordfreq.adapters.embedded` — files and SQLite in one data directory, no server:
-  ``open_embedded(data_dir)``.
-* :mod:`wordfreq.adapters.aws` — S3, SQS and STS through boto3:
-  ``open_aws(bucket=..., work_queue_url=..., result_queue_url=...)``.
-
-Import the one you need from its package: loading one never loads the other.
-"""

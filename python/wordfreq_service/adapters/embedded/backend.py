@@ -1,0 +1,91 @@
+"""Open (creating what is missing) the embedded backend in one data directory.
+
+Layout::
+
+    <data_dir>/queues.sqlite3      queues, messages and bucket notifications (WAL mode)
+    <data_dir>/doorbells/<queue>/  named pipes of receivers in a long poll
+    <data_dir>/buckets/<bucket>/   the bucket's objects
+
+Like the AWS stack, the bucket notifies the work queue of every created object, and
+the work queue dead-letters a message after 5 receives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wordfreq_service.adapters.embedded.database import SqliteDatabase
+from wordfreq_service.adapters.embedded.keys import validate_bucket
+from wordfreq_service.adapters.embedded.objects import FileStore, translate_os_error
+from wordfreq_service.adapters.embedded.queue import SqliteQueue
+from wordfreq_service.ports import (
+    DEAD_LETTER_RETENTION_S,
+    DEFAULT_MAX_RECEIVE_COUNT,
+    RESULT_QUEUE_RETENTION_S,
+    WORK_QUEUE_RETENTION_S,
+    Backend,
+)
+from wordfreq_service.formats.s3event import test_event
+
+DEFAULT_BUCKET = "uploads"
+WORK_QUEUE = "work"
+RESULT_QUEUE = "results"
+DEAD_LETTER_QUEUE = "dead-letter"
+DATABASE_NAME = "queues.sqlite3"
+
+
+def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
+    """The embedded backend in ``data_dir``: bucket, work, result and dead-letter
+    queues, and the bucket → work queue notification. Safe to call from many processes
+    at once; creation happens once."""
+    data_dir = Path(data_dir)
+    validate_bucket(bucket)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise translate_os_error(exc, f"creating data directory {data_dir}") from exc
+    db = SqliteDatabase(data_dir / DATABASE_NAME)
+    db.initialize()
+    dead_letter = SqliteQueue.create(db, DEAD_LETTER_QUEUE, retention_s=DEAD_LETTER_RETENTION_S)
+    work = SqliteQueue.create(
+        db,
+        WORK_QUEUE,
+        retention_s=WORK_QUEUE_RETENTION_S,
+        dead_letter_queue=DEAD_LETTER_QUEUE,
+        max_receive_count=DEFAULT_MAX_RECEIVE_COUNT,
+    )
+    results = SqliteQueue.create(db, RESULT_QUEUE, retention_s=RESULT_QUEUE_RETENTION_S)
+    # Receives drop their own queue's expired messages; a dead-letter queue nobody reads
+    # would otherwise keep them forever.
+    for queue in (dead_letter, work, results):
+        queue.purge_expired()
+    target = configure_notification(db, bucket, work)
+    store = FileStore(data_dir / "buckets" / bucket, bucket, notify=target.send)
+    store.sweep_abandoned_puts()
+    return Backend(
+        store=store,
+        work_queue=work,
+        result_queue=results,
+        dead_letter_queue=dead_letter,
+        name="embedded",
+    )
+
+
+def configure_notification(db: SqliteDatabase, bucket: str, queue: SqliteQueue) -> SqliteQueue:
+    """Make ``bucket`` notify ``queue`` of created objects, unless it notifies a queue
+    already; returns the queue it notifies. A new notification first sends S3's
+    ``s3:TestEvent``, in the same transaction, so it is sent exactly once."""
+    with db.write() as conn:
+        row = conn.execute(
+            "SELECT queue FROM bucket_notifications WHERE bucket = ?", (bucket,)
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO bucket_notifications (bucket, queue) VALUES (?, ?)",
+                (bucket, queue.name),
+            )
+            queue.send_in(conn, test_event(bucket))
+    if row is None:
+        db.doorbells.ring(queue.name)
+        return queue
+    return queue if row[0] == queue.name else SqliteQueue(db, row[0])

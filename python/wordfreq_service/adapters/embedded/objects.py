@@ -1,0 +1,263 @@
+"""An S3-like object store on the local file system.
+
+Each object is one file: the body, then a JSON trailer (key, size, ETag, metadata), then
+a fixed footer giving the trailer's length. One file means one atomic ``os.replace``
+publishes body and metadata together; a reader holding the file open keeps reading the
+version it opened even while a newer one replaces it. Files are named by the SHA-256 of
+the key, so no key can ever name a path outside the bucket directory, and keys like
+``a`` and ``a/b`` cannot collide the way a file and a directory would.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import struct
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, suppress
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from wordfreq_service.adapters.embedded.keys import validate_bucket, validate_key
+from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
+from wordfreq_service.ports import ObjectInfo
+from wordfreq_service.formats.s3event import object_created_event
+
+CHUNK_SIZE = 1 << 20
+#: The region written into events from this store: it is not in AWS.
+EMBEDDED_REGION = "local"
+
+_FOOTER = struct.Struct(">8sQ")
+_MAGIC = b"WFOBJ\x001\n"
+#: OS errors worth retrying: space, quota, I/O, a read-only remount, descriptors.
+_TRANSIENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EIO,
+    errno.EROFS,
+    errno.EAGAIN,
+    errno.EBUSY,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.ENOMEM,
+}
+
+
+class FileObjectReader(AbstractContextManager["FileObjectReader"]):
+    """An open object; implements ``ports.ObjectReader``. Close it (``with``)."""
+
+    def __init__(self, file: io.FileIO, info: ObjectInfo) -> None:
+        self._file = file
+        self._info = info
+
+    @property
+    def info(self) -> ObjectInfo:
+        return self._info
+
+    def iter_chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        fd = self._file.fileno()
+        offset = 0
+        while offset < self._info.size:
+            try:
+                chunk = os.pread(fd, min(chunk_size, self._info.size - offset), offset)
+            except OSError as exc:
+                raise translate_os_error(exc, f"reading {self._info.key!r}") from exc
+            if not chunk:
+                raise BackendError(f"object {self._info.key!r} is shorter than its trailer says")
+            offset += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class FileStore:
+    """One bucket as a directory; implements ``ports.ObjectStore``."""
+
+    def __init__(
+        self,
+        directory: Path,
+        bucket: str,
+        *,
+        notify: Callable[[str], object] | None = None,
+    ) -> None:
+        """``notify`` receives the ObjectCreated event body after each successful put
+        (the bucket's notification target); None when no notification is configured."""
+        self._directory = directory
+        self._bucket = validate_bucket(bucket)
+        self._notify = notify
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    def sweep_abandoned_puts(self, older_than_s: float = 3600.0) -> int:
+        """Remove temporary files of puts killed mid-write (a live put keeps touching
+        its file, so an hour without a write means nobody will finish it)."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for temp in self._directory.rglob(".put-*.tmp"):
+            try:
+                if temp.stat().st_mtime < cutoff:
+                    temp.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    def put(
+        self,
+        key: str,
+        body: BinaryIO,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> ObjectInfo:
+        path = self._path(validate_key(key))
+        wanted = {name.lower(): value for name, value in (metadata or {}).items()}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".put-", suffix=".tmp")
+        except OSError as exc:
+            raise translate_os_error(exc, f"storing {key!r}") from exc
+        try:
+            with os.fdopen(fd, "wb") as out:
+                info = _write_object(out, key, body, wanted, progress)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, path)
+            _fsync_directory(path.parent)
+        except BaseException as exc:
+            with suppress(OSError):
+                os.unlink(temp)
+            if isinstance(exc, OSError):
+                raise translate_os_error(exc, f"storing {key!r}") from exc
+            raise
+        if self._notify is not None:
+            self._notify(
+                object_created_event(
+                    self._bucket, key, info.size, info.etag, region=EMBEDDED_REGION
+                )
+            )
+        return info
+
+    def get(self, key: str) -> FileObjectReader:
+        file = self._open(key)
+        try:
+            return FileObjectReader(file, _read_info(file, key))
+        except BaseException:
+            file.close()
+            raise
+
+    def head(self, key: str) -> ObjectInfo:
+        with self._open(key) as file:
+            return _read_info(file, key)
+
+    def delete(self, key: str) -> None:
+        try:
+            os.unlink(self._path(validate_key(key)))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise translate_os_error(exc, f"deleting {key!r}") from exc
+
+    def _open(self, key: str) -> io.FileIO:
+        try:
+            return open(self._path(validate_key(key)), "rb", buffering=0)
+        except FileNotFoundError:
+            raise NoSuchKey(f"no object {key!r} in bucket {self._bucket!r}") from None
+        except OSError as exc:
+            raise translate_os_error(exc, f"opening {key!r}") from exc
+
+    def _path(self, key: str) -> Path:
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return self._directory / "objects" / digest[:2] / digest
+
+
+def _write_object(
+    out: BinaryIO,
+    key: str,
+    body: BinaryIO,
+    metadata: dict[str, str],
+    progress: Callable[[int], None] | None,
+) -> ObjectInfo:
+    # S3's ETag for a single-part upload is the MD5 of the body.
+    md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
+    while chunk := body.read(CHUNK_SIZE):
+        out.write(chunk)
+        md5.update(chunk)
+        size += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    info = ObjectInfo(key=key, size=size, etag=md5.hexdigest(), metadata=metadata)
+    trailer = json.dumps(
+        {"key": key, "size": size, "etag": info.etag, "metadata": metadata},
+        ensure_ascii=False,
+    ).encode("utf-8")
+    out.write(trailer)
+    out.write(_FOOTER.pack(_MAGIC, len(trailer)))
+    return info
+
+
+def _read_info(file: io.FileIO, key: str) -> ObjectInfo:
+    fd = file.fileno()
+    try:
+        total = os.fstat(fd).st_size
+        footer = os.pread(fd, _FOOTER.size, max(0, total - _FOOTER.size))
+        if len(footer) != _FOOTER.size:
+            raise _corrupt(key, "no footer")
+        magic, length = _FOOTER.unpack(footer)
+        body_size = total - _FOOTER.size - length
+        if magic != _MAGIC or body_size < 0:
+            raise _corrupt(key, "bad footer")
+        trailer = json.loads(os.pread(fd, length, body_size))
+    except OSError as exc:
+        raise translate_os_error(exc, f"reading {key!r}") from exc
+    except ValueError as exc:
+        raise _corrupt(key, f"bad trailer: {exc}") from exc
+    if not isinstance(trailer, dict) or trailer.get("key") != key:
+        raise _corrupt(key, "trailer names another key")
+    if trailer.get("size") != body_size:
+        raise _corrupt(key, "size mismatch")
+    return ObjectInfo(
+        key=key, size=body_size, etag=str(trailer["etag"]), metadata=dict(trailer["metadata"])
+    )
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; some platforms cannot open directories.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _corrupt(key: str, why: str) -> BackendError:
+    return BackendError(f"object {key!r} is damaged ({why})")
+
+
+def translate_os_error(exc: OSError, doing: str) -> BackendError:
+    if exc.errno in _TRANSIENT_ERRNOS:
+        return TransientError(f"{doing}: {exc.strerror or exc}")
+    return BackendError(f"{doing}: {exc.strerror or exc}")

@@ -1,0 +1,153 @@
+"""``wordfreq submit``: resolve the backend, bring workers if needed, print results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submission, metadata_for
+from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
+from wordfreq_service.counting.engine import CountOptions
+from wordfreq_service.errors import ConfigError
+from wordfreq_service.cli.output import top_words_text, words_json
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    files: list[str]
+    options: CountOptions
+    stopwords_spec: str | None
+    as_json: bool
+    timeout: float
+    workers: int
+    backend: str
+    data_dir: str | None
+    region: str | None
+    bucket: str | None
+    queue_url: str | None
+    submitter_role: str | None
+    stack_name: str | None
+
+
+def resolve_spec(req: SubmitRequest) -> BackendSpec:
+    # The AWS-only flags imply the AWS backend: `submit --stack-name WordfreqStack FILE`.
+    aws_flags = (req.stack_name, req.bucket, req.queue_url, req.submitter_role)
+    if req.backend == "embedded" and not any(aws_flags):
+        return BackendSpec(kind="embedded", data_dir=resolve_data_dir(req.data_dir))
+    region = env_first(req.region, "AWS_REGION", "AWS_DEFAULT_REGION")
+    bucket = env_first(req.bucket, "UPLOAD_BUCKET_NAME")
+    queue_url = env_first(req.queue_url, "RESULT_QUEUE_URL")
+    role = env_first(req.submitter_role, "SUBMITTER_ROLE")
+    if req.stack_name:
+        from wordfreq_service.adapters.aws import make_session, stack_outputs
+
+        outputs = stack_outputs(make_session(region=region), req.stack_name)
+        bucket = bucket or outputs.get("bucketName")
+        queue_url = queue_url or outputs.get("resultQueueUrl")
+        role = role or outputs.get("submitRoleArn")
+    missing = [
+        n
+        for n, v in (
+            ("bucket (--bucket, UPLOAD_BUCKET_NAME)", bucket),
+            ("result queue (--queue-url, RESULT_QUEUE_URL)", queue_url),
+        )
+        if not v
+    ]
+    if missing:
+        raise ConfigError(f"missing configuration: {'; '.join(missing)}")
+    return BackendSpec(
+        kind="aws", bucket=bucket, result_queue_url=queue_url, region=region, role_arn=role
+    )
+
+
+def _progress_factory() -> Callable[[str, int | None], Callable[[int], None] | None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import Progress
+
+    def factory(path: str, size: int | None) -> Callable[[int], None] | None:
+        if size is None or size < PROGRESS_MIN_BYTES:
+            return None
+        progress = Progress(transient=True)
+        progress.start()
+        task = progress.add_task(f"uploading {Path(path).name}", total=size)
+        sent = 0
+
+        def advance(nbytes: int) -> None:
+            nonlocal sent
+            sent += nbytes
+            progress.update(task, advance=nbytes)
+            if sent >= size:
+                progress.stop()
+
+        return advance
+
+    return factory
+
+
+def print_result(sub: Submission, as_json: bool) -> None:
+    result = sub.result
+    assert result is not None
+    if as_json:
+        line = {
+            "file": sub.path,
+            "key": sub.key,
+            "job_id": result.job_id,
+            "status": result.status,
+            "status_message": result.status_message,
+            "duration_ms": round(result.duration_ns / 1e6, 3),
+            "total": result.total,
+            "unique": result.unique,
+            "words": words_json(result.words),
+        }
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    elif result.ok:
+        seconds = result.duration_ns / 1e9
+        sys.stdout.write(f"Job Results completed in {seconds:.3f}s for {result.job_id}\n")
+        sys.stdout.write(top_words_text(result.words))
+    else:
+        sys.stderr.write(
+            f"wordfreq: error: {sub.path}: job {result.job_id} failed: {result.status_message}\n"
+        )
+    sys.stdout.flush()
+
+
+def run_submit(req: SubmitRequest) -> int:
+    spec = resolve_spec(req)
+    metadata = metadata_for(req.options, req.stopwords_spec)
+    handles = Client.open_inputs(req.files)
+    backend = spec.open()
+    pool = None
+    if spec.kind == "embedded":
+        from wordfreq_service.adapters.embedded.stack_lock import is_running
+
+        assert spec.data_dir is not None
+        if not is_running(spec.data_dir):
+            from wordfreq_service.service.pool import ThreadPool
+            from wordfreq_service.service.worker import WorkerSettings
+
+            sys.stderr.write(
+                f"wordfreq: no stack running on {spec.data_dir}; "
+                f"starting {req.workers} in-process workers for this submit\n"
+            )
+            pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
+    try:
+        client = Client(backend, poll_seconds=1.0 if spec.kind == "embedded" else 20.0)
+        submissions = client.upload(handles, metadata, _progress_factory())
+        pending = client.collect(
+            submissions, req.timeout, lambda sub: print_result(sub, req.as_json)
+        )
+    finally:
+        if pool is not None:
+            pool.close()
+    failed = [s for s in submissions if s.result is not None and not s.result.ok]
+    if pending:
+        names = ", ".join(s.path for s in pending)
+        sys.stderr.write(
+            f"wordfreq: error: timed out after {req.timeout:g}s waiting for "
+            f"{len(pending)} result(s): {names}\n"
+        )
+    return 1 if pending or failed else 0

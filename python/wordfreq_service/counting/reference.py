@@ -1,0 +1,247 @@
+"""Pure-Python reference implementation of both counting modes.
+
+This module *defines* the counting semantics; the native core (``wordfreq_service._core``) must
+agree with it on every input, which the property tests check. It favours being obviously
+right over being fast: it buffers the whole input and does the work at ``finish()``.
+
+Mode ``words``
+    Decoding: a leading UTF-8 BOM is dropped; a leading UTF-16 LE/BE BOM switches to
+    UTF-16; otherwise UTF-8 in which every byte that is not part of a valid sequence is
+    decoded on its own as Windows-1252 (its five undefined bytes become U+FFFD). A word
+    is a maximal run of letters and marks (general categories L*, M*); a single
+    apostrophe (U+0027 or U+2019) with a letter or mark on both sides joins two runs.
+    Each word: U+2019 -> U+0027, ``str.lower()`` (full mapping, final sigma), NFC.
+
+Mode ``seed``
+    The original Go worker: ``bufio.ScanWords`` over raw bytes (Go's space set; an
+    invalid UTF-8 byte is never a space), ``strings.ToLower`` (ASCII fast path, else
+    per-rune simple mapping with invalid bytes becoming U+FFFD), tokens whose lowercased
+    UTF-8 length is at most 4 bytes are skipped, then ``.,"'?!`` is trimmed from both
+    ends; an empty result is still counted, as the Go worker did.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from collections import Counter as _Counter
+from collections.abc import Collection, Iterator
+
+MODES = ("words", "seed")
+ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16")
+
+_APOSTROPHES = ("'", "\u2019")
+_SEED_TRIM = ".,\"'?!"
+_SEED_MIN_BYTES = 5
+# Go's unicode.IsSpace.
+_GO_SPACES = frozenset(
+    "\t\n\v\f\r \u0085\u00a0\u1680\u2028\u2029\u202f\u205f\u3000"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+)
+
+
+def _cp1252(byte: int) -> str:
+    try:
+        return bytes((byte,)).decode("cp1252")
+    except UnicodeDecodeError:
+        return "\ufffd"
+
+
+_CP1252 = tuple(_cp1252(b) for b in range(256))
+
+
+def _per_byte_cp1252(err: UnicodeError) -> tuple[str, int]:
+    # Resume right after the first offending byte: each invalid byte stands alone.
+    assert isinstance(err, UnicodeDecodeError)
+    return _CP1252[err.object[err.start]], err.start + 1
+
+
+codecs.register_error("wordfreq-cp1252-per-byte", _per_byte_cp1252)
+
+
+def decode(data: bytes, encoding: str | None = None) -> str:
+    """Decode a whole input as ``words`` mode does."""
+    if encoding is None:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[3:].decode("utf-8", "wordfreq-cp1252-per-byte")
+        if data.startswith(codecs.BOM_UTF16_LE):
+            return data[2:].decode("utf-16-le", "replace")
+        if data.startswith(codecs.BOM_UTF16_BE):
+            return data[2:].decode("utf-16-be", "replace")
+        return data.decode("utf-8", "wordfreq-cp1252-per-byte")
+    if encoding == "utf-8":
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[3:]
+        return data.decode("utf-8", "replace")
+    if encoding == "cp1252":
+        return "".join(_CP1252[b] for b in data)
+    if encoding == "latin-1":
+        return data.decode("latin-1")
+    if encoding == "utf-16":
+        if data.startswith(codecs.BOM_UTF16_BE):
+            return data[2:].decode("utf-16-be", "replace")
+        if data.startswith(codecs.BOM_UTF16_LE):
+            data = data[2:]
+        return data.decode("utf-16-le", "replace")
+    raise ValueError(f"unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}")
+
+
+def is_word_char(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LM"
+
+
+def split_words(text: str) -> Iterator[str]:
+    """Raw word spans of ``words`` mode, before normalisation."""
+    n = len(text)
+    i = 0
+    while i < n:
+        if not is_word_char(text[i]):
+            i += 1
+            continue
+        j = i
+        while True:
+            while j < n and is_word_char(text[j]):
+                j += 1
+            if j + 1 < n and text[j] in _APOSTROPHES and is_word_char(text[j + 1]):
+                j += 1
+                continue
+            break
+        yield text[i:j]
+        i = j
+
+
+def normalize_word(word: str) -> str:
+    return unicodedata.normalize("NFC", word.replace("\u2019", "'").lower())
+
+
+def words_mode(data: bytes, encoding: str | None = None) -> Iterator[str]:
+    for raw in split_words(decode(data, encoding)):
+        yield normalize_word(raw)
+
+
+def _go_runes(data: bytes) -> Iterator[tuple[str | None, int, int]]:
+    """(char or None for an invalid byte, start, end), decoding UTF-8 as Go does."""
+    i, n = 0, len(data)
+    while i < n:
+        b = data[i]
+        width = 1 if b < 0x80 else 2 if 0xC2 <= b <= 0xDF else 3 if 0xE0 <= b <= 0xEF else 4
+        if b >= 0x80 and not 0xC2 <= b <= 0xF4:
+            width = 0
+        if width:
+            try:
+                ch = data[i : i + width].decode("utf-8")
+            except UnicodeDecodeError:
+                ch = ""
+            if len(ch) == 1:
+                yield ch, i, i + width
+                i += width
+                continue
+        yield None, i, i + 1
+        i += 1
+
+
+def _go_simple_lower(ch: str) -> str:
+    low = ch.lower()
+    if len(low) == 1:
+        return low
+    # İ is the only character whose full lowercase mapping is longer than one code
+    # point; its simple (Go) mapping is plain i.
+    return "i" if ch == "\u0130" else ch
+
+
+def _go_to_lower(token: bytes) -> str:
+    if token.isascii():
+        return token.decode("ascii").lower()
+    return "".join(
+        "\ufffd" if ch is None else _go_simple_lower(ch) for ch, _, _ in _go_runes(token)
+    )
+
+
+def go_scan_words(data: bytes) -> Iterator[bytes]:
+    start: int | None = None
+    for ch, s, _ in _go_runes(data):
+        if ch is not None and ch in _GO_SPACES:
+            if start is not None:
+                yield data[start:s]
+                start = None
+        elif start is None:
+            start = s
+    if start is not None:
+        yield data[start:]
+
+
+def seed_mode(data: bytes) -> Iterator[str]:
+    for token in go_scan_words(data):
+        lowered = _go_to_lower(token)
+        if len(lowered.encode("utf-8")) < _SEED_MIN_BYTES:
+            continue
+        yield lowered.strip(_SEED_TRIM)
+
+
+def rank(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Count descending, then word ascending by code point."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+class Counter:
+    """Same API as ``wordfreq_service._core.Counter``; see ``wordfreq/_core.pyi``."""
+
+    def __init__(self, mode: str = "words", encoding: str | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+        if encoding is not None and encoding not in ENCODINGS:
+            raise ValueError(
+                f"unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}"
+            )
+        if mode == "seed" and encoding is not None:
+            raise ValueError("seed mode reads raw bytes as the Go worker did; no encoding")
+        self._mode = mode
+        self._encoding = encoding
+        self._buffer = bytearray()
+        self._counts: _Counter[str] = _Counter()
+        self._finished = False
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def feed(self, data: bytes) -> None:
+        if self._finished:
+            raise ValueError("counter is finished; no more input")
+        self._buffer += data
+
+    def finish(self) -> None:
+        if self._finished:
+            return
+        data = bytes(self._buffer)
+        words = seed_mode(data) if self._mode == "seed" else words_mode(data, self._encoding)
+        self._counts.update(words)
+        self._buffer.clear()
+        self._finished = True
+
+    def merge(self, other: Counter) -> None:
+        if other.mode != self._mode:
+            raise ValueError(f"cannot merge a {other.mode} counter into a {self._mode} one")
+        self.finish()
+        other.finish()
+        self._counts.update(other.counts())
+
+    def counts(self) -> dict[str, int]:
+        self.finish()
+        return dict(self._counts)
+
+    def report(
+        self,
+        top: int | None = 10,
+        min_length: int = 1,
+        stopwords: Collection[str] | None = None,
+    ) -> tuple[int, int, list[tuple[str, int]]]:
+        self.finish()
+        stop = frozenset(stopwords or ())
+        kept = {w: c for w, c in self._counts.items() if len(w) >= min_length and w not in stop}
+        ranked = rank(kept)
+        return sum(kept.values()), len(kept), ranked if top is None else ranked[:top]

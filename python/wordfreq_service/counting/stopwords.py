@@ -1,0 +1,46 @@
+"""Stop-word lists: the built-in English list, or a user's file.
+
+A stop-word file holds one word per line; blank lines and lines starting with ``#`` are
+ignored. Each entry is normalised as ``words`` mode normalises a word (U+2019 to U+0027,
+lowercase, NFC), so ``Don’t`` in the file removes ``don't`` from the results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wordfreq_service.errors import InputError
+from wordfreq_service.counting.reference import normalize_word
+
+# Common English function words; contractions are spelled with U+0027 as words mode
+# normalises them.
+ENGLISH = frozenset(
+    """
+    a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do
+    does doesn't doing don't down during each few for from further had hadn't has hasn't
+    have haven't having he he'd he'll he's her here here's hers herself him himself his how
+    how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most
+    mustn't my myself no nor not of off on once only or other ought our ours ourselves out
+    over own same shan't she she'd she'll she's should shouldn't so some such than that
+    that's the their theirs them themselves then there there's these they they'd they'll
+    they're they've this those through to too under until up upon very was wasn't we we'd
+    we'll we're we've were weren't what what's when when's where where's which while who
+    who's whom why why's will with won't would wouldn't you you'd you'll you're you've your
+    yours yourself yourselves
+    """.split()
+)
+
+
+def load(spec: str) -> frozenset[str]:
+    """``english`` or a path to a stop-word file."""
+    if spec == "english":
+        return ENGLISH
+    path = Path(spec)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"stop-word file {spec}: {reason}") from exc
+    words = (line.strip() for line in text.splitlines())
+    return frozenset(normalize_word(w) for w in words if w and not w.startswith("#"))

@@ -1,0 +1,96 @@
+"""Result messages: the seed's JSON field names, plus what the seed lacked.
+
+The seed's Go uploader reads ``FileKey``, ``JobID``, ``Words`` (``Word``/``Count``),
+``Duration`` (nanoseconds), ``Status`` and ``StatusMessage``; wordfreq adds ``Total``,
+``Unique`` and ``Mode`` without renaming anything, and reads results from the Go worker,
+which lack them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from wordfreq_service.errors import WordfreqError
+
+SUCCESS = "success"
+FAILURE = "failure"
+
+#: SQS refuses messages over 1 MiB; results are cut well below that whatever --top asks.
+MAX_RESULT_BYTES = 256 * 1024
+
+
+class BadResult(WordfreqError):
+    """A message on the result queue that is not a result."""
+
+
+@dataclass
+class JobResult:
+    file_key: str
+    job_id: str
+    status: str
+    status_message: str = ""
+    words: list[tuple[str, int]] = field(default_factory=list)
+    duration_ns: int = 0
+    total: int | None = None
+    unique: int | None = None
+    mode: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCESS
+
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "FileKey": self.file_key,
+            "JobID": self.job_id,
+            "Words": [{"Word": w, "Count": c} for w, c in self.words],
+            "Duration": self.duration_ns,
+            "Status": self.status,
+            "StatusMessage": self.status_message,
+        }
+        if self.total is not None:
+            body["Total"] = self.total
+        if self.unique is not None:
+            body["Unique"] = self.unique
+        if self.mode is not None:
+            body["Mode"] = self.mode
+        return body
+
+    def to_json(self) -> str:
+        """The wire form, with the word list cut so the message stays under the limit."""
+        body = self.to_wire()
+        text = json.dumps(body, ensure_ascii=False)
+        words = body["Words"]
+        while len(text.encode()) > MAX_RESULT_BYTES and words:
+            # Halving keeps this to a handful of passes even for --top in the millions.
+            del words[len(words) // 2 :]
+            body["StatusMessage"] = (
+                f"word list truncated to {len(words)} entries to fit a queue message"
+            )
+            text = json.dumps(body, ensure_ascii=False)
+        return text
+
+    @classmethod
+    def from_json(cls, text: str) -> JobResult:
+        try:
+            body = json.loads(text)
+            words = [(str(w["Word"]), int(w["Count"])) for w in body.get("Words") or []]
+            return cls(
+                file_key=str(body["FileKey"]),
+                job_id=str(body.get("JobID", "")),
+                status=str(body.get("Status", "")),
+                status_message=str(body.get("StatusMessage", "") or ""),
+                words=words,
+                duration_ns=int(body.get("Duration") or 0),
+                total=_opt_int(body.get("Total")),
+                unique=_opt_int(body.get("Unique")),
+                mode=body.get("Mode"),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BadResult(f"not a result message: {exc}") from exc
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)

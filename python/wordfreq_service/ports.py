@@ -1,0 +1,140 @@
+"""The two ports every backend implements: an object store and an SQS-like queue.
+
+Nothing outside ``wordfreq_service.adapters`` knows which backend runs; services receive a
+:class:`Backend` and talk only to these protocols. The semantics are S3's and SQS's:
+
+* Object metadata keys are lower-case ASCII (S3 lower-cases ``x-amz-meta-*`` names).
+* ``receive`` returns at most ``max_messages`` (1..10) messages, waits up to
+  ``wait_seconds`` for the first one (long polling), and hides each returned message for
+  the visibility timeout; a message that is not deleted reappears when it expires.
+* Each receive increments the message's receive count; once a message has been received
+  ``max_receive_count`` times and comes back again, it moves to the dead-letter queue
+  instead (SQS's redrive policy).
+* Messages older than the queue's retention period are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol, runtime_checkable
+
+#: Retention periods, as in the seed's stack.
+WORK_QUEUE_RETENTION_S = 4 * 24 * 3600
+DEAD_LETTER_RETENTION_S = 14 * 24 * 3600
+RESULT_QUEUE_RETENTION_S = 2 * 3600
+DEFAULT_MAX_RECEIVE_COUNT = 5
+DEFAULT_VISIBILITY_TIMEOUT_S = 30
+MAX_LONG_POLL_S = 20
+MAX_BATCH = 10
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class ObjectReader(Protocol):
+    """An open object: its info and a streamed body."""
+
+    @property
+    def info(self) -> ObjectInfo: ...
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]: ...
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    @property
+    def bucket(self) -> str: ...
+
+    def put(
+        self,
+        key: str,
+        body: BinaryIO,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> ObjectInfo:
+        """Store ``body`` (read in chunks until EOF) under ``key``; ``progress`` gets byte
+        counts as they are sent. Publishes the ObjectCreated event when notifications
+        are configured."""
+        ...
+
+    def get(self, key: str) -> AbstractContextManager[ObjectReader]:
+        """Open the object for streaming. Raises NoSuchKey."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo:
+        """Raises NoSuchKey."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Idempotent, as in S3: deleting a missing key is not an error."""
+        ...
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    receipt_handle: str
+    body: str
+    #: ApproximateReceiveCount, including this receive.
+    receive_count: int
+    #: SentTimestamp, seconds since the epoch.
+    sent_timestamp: float
+
+
+@runtime_checkable
+class MessageQueue(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    def send(self, body: str) -> str:
+        """Enqueue; returns the message ID."""
+        ...
+
+    def receive(
+        self,
+        max_messages: int = 1,
+        wait_seconds: float = 0,
+        visibility_timeout: int | None = None,
+    ) -> list[Message]: ...
+
+    def delete(self, receipt_handle: str) -> None:
+        """Raises ReceiptHandleInvalid for an unknown handle."""
+        ...
+
+    def delete_batch(self, receipt_handles: Sequence[str]) -> list[str]:
+        """Delete up to 10; returns the handles that failed (checked per entry)."""
+        ...
+
+    def change_visibility(self, receipt_handle: str, timeout: int) -> None: ...
+
+    def approximate_count(self) -> int:
+        """ApproximateNumberOfMessages: visible messages waiting."""
+        ...
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What a service needs: the upload store and the queues around it."""
+
+    store: ObjectStore
+    work_queue: MessageQueue
+    result_queue: MessageQueue
+    dead_letter_queue: MessageQueue | None = None
+    name: str = "embedded"
+    #: Opens the store of another bucket named by an event (the AWS worker reads
+    #: whichever bucket notifies it, as the seed's did); None: only ``store``'s bucket.
+    open_store: Callable[[str], ObjectStore] | None = None
+
+    def store_for(self, bucket: str) -> ObjectStore | None:
+        """The store holding ``bucket``'s objects, or None when this backend has none."""
+        if bucket == self.store.bucket:
+            return self.store
+        return self.open_store(bucket) if self.open_store is not None else None

@@ -1,0 +1,171 @@
+"""The client: upload files, then collect exactly our own results.
+
+Each file goes up under a fresh random UUID key with the counting options as object
+metadata. Results for other clients' keys are made visible again at once so their
+owners get them without waiting for a visibility timeout; a second result for one of our
+keys (a duplicate delivery downstream) is deleted and ignored.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote
+
+import structlog
+
+from wordfreq_service.counting.engine import CountOptions
+from wordfreq_service.errors import InputError, TransientError, WordfreqError
+from wordfreq_service.counting.inputs import open_path
+from wordfreq_service.ports import Backend
+from wordfreq_service.formats.results import BadResult, JobResult
+from wordfreq_service.service.worker import (
+    META_ENCODING,
+    META_MIN_LENGTH,
+    META_MODE,
+    META_STOPWORDS,
+    META_TOP,
+)
+
+log = structlog.get_logger("wordfreq_service.service.client")
+
+#: S3 allows 2 KB of user metadata in all; keep an inline stop-word list well inside it.
+MAX_INLINE_STOPWORDS = 1500
+PROGRESS_MIN_BYTES = 8 << 20
+
+
+@dataclass
+class Submission:
+    path: str
+    key: str
+    submitted_at: float = field(default_factory=time.monotonic)
+    result: JobResult | None = None
+
+
+def metadata_for(options: CountOptions, stopwords_spec: str | None) -> dict[str, str]:
+    meta = {META_MODE: options.mode, META_TOP: str(options.top if options.top is not None else 10)}
+    if options.min_length != 1:
+        meta[META_MIN_LENGTH] = str(options.min_length)
+    if options.encoding:
+        meta[META_ENCODING] = options.encoding
+    if stopwords_spec == "english":
+        meta[META_STOPWORDS] = "english"
+    elif options.stopwords:
+        inline = ",".join(quote(w, safe="") for w in sorted(options.stopwords))
+        if len(inline) > MAX_INLINE_STOPWORDS:
+            raise InputError(
+                f"stop-word file {stopwords_spec} is too large to travel with the upload "
+                f"({len(inline)} bytes encoded, limit {MAX_INLINE_STOPWORDS}); "
+                "use `wordfreq count` for large lists"
+            )
+        meta[META_STOPWORDS] = inline
+    return meta
+
+
+ProgressFactory = Callable[[str, int | None], Callable[[int], None] | None]
+
+
+class Client:
+    def __init__(self, backend: Backend, *, poll_seconds: float = 20.0) -> None:
+        self.backend = backend
+        self.poll_seconds = poll_seconds
+
+    @staticmethod
+    def open_inputs(paths: Iterable[str]) -> list[tuple[str, BinaryIO]]:
+        """Open every file before uploading any: a typo in the last name must not leave
+        the first files uploaded with nobody waiting for them."""
+        handles: list[tuple[str, BinaryIO]] = []
+        try:
+            for p in paths:
+                handles.append((p, open_path(p)))
+        except InputError:
+            for p, fh in handles:
+                if p != "-":
+                    fh.close()
+            raise
+        return handles
+
+    def upload(
+        self,
+        handles: list[tuple[str, BinaryIO]],
+        metadata: dict[str, str],
+        progress: ProgressFactory | None = None,
+    ) -> list[Submission]:
+        """Upload each opened file under a fresh UUID key; closes the files."""
+        submissions = []
+        try:
+            for path, fh in handles:
+                key = str(uuid.uuid4())
+                size = _size_of(path)
+                callback = progress(path, size) if progress else None
+                self.backend.store.put(key, fh, metadata, progress=callback)
+                log.debug("uploaded", file=path, key=key, bytes=size)
+                submissions.append(Submission(path, key))
+        finally:
+            for path, fh in handles:
+                if path != "-":
+                    fh.close()
+        return submissions
+
+    def collect(
+        self,
+        submissions: list[Submission],
+        timeout: float,
+        on_result: Callable[[Submission], None],
+    ) -> list[Submission]:
+        """Wait for each submission's result; returns those still pending at timeout."""
+        pending = {s.key: s for s in submissions}
+        done: set[str] = set()
+        deadline = time.monotonic() + timeout
+        queue = self.backend.result_queue
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                messages = queue.receive(
+                    10, wait_seconds=min(self.poll_seconds, remaining), visibility_timeout=30
+                )
+            except TransientError as exc:
+                log.warning("result queue unavailable; retrying", error=str(exc))
+                time.sleep(min(1.0, max(remaining, 0)))
+                continue
+            for message in messages:
+                try:
+                    result = JobResult.from_json(message.body)
+                except BadResult:
+                    result = None
+                if result is not None and result.file_key in pending:
+                    sub = pending.pop(result.file_key)
+                    sub.result = result
+                    done.add(result.file_key)
+                    self._delete(message.receipt_handle)
+                    on_result(sub)
+                elif result is not None and result.file_key in done:
+                    self._delete(message.receipt_handle)
+                else:
+                    # Someone else's: hand it back now rather than after our timeout.
+                    try:
+                        queue.change_visibility(message.receipt_handle, 0)
+                    except WordfreqError as exc:
+                        log.debug("could not release a foreign result", error=str(exc))
+        return list(pending.values())
+
+    def _delete(self, handle: str) -> None:
+        try:
+            self.backend.result_queue.delete(handle)
+        except WordfreqError as exc:
+            log.warning("could not delete our result", error=str(exc))
+
+
+def _size_of(path: str) -> int | None:
+    if path == "-":
+        return None
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return None

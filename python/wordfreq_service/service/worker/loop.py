@@ -1,0 +1,393 @@
+"""The worker: S3 event messages in, word counts out.
+
+One ``Worker`` runs one receive loop. For each record of each message it streams the
+object into the counting engine with the options the client put in the object's
+metadata, posts the result, deletes the object, and deletes the message once every
+record in it is done. What happens when something goes wrong:
+
+* test event (``s3:TestEvent``): dropped (message deleted);
+* missing object, undecodable stream, bad options: a ``failure`` result naming the
+  reason, message deleted;
+* store or queue unavailable (``TransientError``): no result, the message stays
+  invisible until its timeout and comes back (dead-lettered after 5 receives);
+* a message that can never be processed (not JSON, not an S3 event, unsupported event
+  version, another bucket, access denied, a bug): made visible again at once, so the
+  queue's redrive policy moves it to the dead-letter queue after 5 receives instead of
+  holding up a worker. The worker itself never stops on a bad message.
+
+While jobs run, a keeper thread extends the visibility of every message the worker holds,
+so a long job is not handed to a second worker. Standard queues deliver duplicates: a
+key this worker finished recently is not counted again, and a key whose object is gone
+yields a failure result that the client ignores once it has the key's first result.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from wordfreq_service.counting.engine import CountOptions, summarize
+from wordfreq_service.errors import (
+    BackendError,
+    InputError,
+    NoSuchKey,
+    ReceiptHandleInvalid,
+    TransientError,
+    WordfreqError,
+)
+from wordfreq_service.counting.inputs import decompress_chunks
+from wordfreq_service.ports import Backend, Message, ObjectStore
+from wordfreq_service.formats.results import FAILURE, SUCCESS, JobResult
+from wordfreq_service.formats.s3event import S3Record, parse_message
+from wordfreq_service.service.snowflake import Snowflake
+
+log = structlog.get_logger("wordfreq_service.service.worker")
+
+#: Object metadata the client sets (S3 lower-cases user metadata names).
+META_MODE = "mode"
+META_TOP = "top"
+META_MIN_LENGTH = "min-length"
+META_STOPWORDS = "stopwords"
+META_ENCODING = "encoding"
+MAX_TOP = 100_000
+
+
+class BusyHook(Protocol):
+    """Told when the worker goes from idle to busy and back (ECS task protection)."""
+
+    def busy(self) -> None: ...
+
+    def idle(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    visibility_timeout: int = 30
+    wait_seconds: float = 20.0
+    batch_size: int = 10
+    drain_seconds: float = 25.0
+    chunk_size: int = 1 << 20
+    default_mode: str = "words"
+    default_top: int = 10
+
+
+class Unprocessable(WordfreqError):
+    """This message can never succeed; let the redrive policy dead-letter it."""
+
+
+class Abandoned(WordfreqError):
+    """The drain deadline passed mid-job; the message goes back to the queue."""
+
+
+def _int_option(meta: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = meta.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"bad {name} in object metadata: {raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise InputError(f"bad {name} in object metadata: {value} is not in {low}..{high}")
+    return value
+
+
+def options_from_metadata(meta: dict[str, str], settings: WorkerSettings) -> CountOptions:
+    from urllib.parse import unquote
+
+    from wordfreq_service.counting.stopwords import ENGLISH
+
+    top = _int_option(meta, META_TOP, settings.default_top, 0, MAX_TOP)
+    min_length = _int_option(meta, META_MIN_LENGTH, 1, 1, 1000)
+    spec = meta.get(META_STOPWORDS, "")
+    stop = ENGLISH if spec == "english" else frozenset(unquote(w) for w in spec.split(",") if w)
+    try:
+        return CountOptions(
+            mode=meta.get(META_MODE, settings.default_mode),
+            top=top,
+            min_length=min_length,
+            stopwords=stop,
+            encoding=meta.get(META_ENCODING) or None,
+        )
+    except ValueError as exc:
+        raise InputError(f"bad counting options in object metadata: {exc}") from exc
+
+
+class _VisibilityKeeper:
+    """Extends the visibility of held messages until they are released."""
+
+    def __init__(self, backend: Backend, timeout: int) -> None:
+        self._queue = backend.work_queue
+        self._timeout = timeout
+        self._held: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="visibility", daemon=True)
+        self._thread.start()
+
+    def hold(self, handles: Iterable[str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for h in handles:
+                self._held[h] = now
+
+    def release(self, handle: str) -> None:
+        with self._lock:
+            self._held.pop(handle, None)
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        # Extend at a third of the timeout: two chances before a message would reappear.
+        period = max(self._timeout / 3, 0.2)
+        while not self._closed:
+            self._wake.wait(period / 2)
+            now = time.monotonic()
+            with self._lock:
+                due = [h for h, t in self._held.items() if now - t >= period]
+                for h in due:
+                    self._held[h] = now
+            for h in due:
+                try:
+                    self._queue.change_visibility(h, self._timeout)
+                    log.debug("visibility extended", seconds=self._timeout)
+                except WordfreqError as exc:
+                    log.warning("could not extend visibility", error=str(exc))
+
+
+class Worker:
+    def __init__(
+        self,
+        backend: Backend,
+        settings: WorkerSettings | None = None,
+        *,
+        stop: threading.Event | None = None,
+        busy_hook: BusyHook | None = None,
+        ids: Snowflake | None = None,
+    ) -> None:
+        self.backend = backend
+        self.settings = settings or WorkerSettings()
+        self.stop = stop or threading.Event()
+        self._busy_hook = busy_hook
+        self._busy = False
+        self._ids = ids or Snowflake()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._deadline: float | None = None
+        self.jobs_done = 0
+
+    # -- the loop -------------------------------------------------------------------
+
+    def run(self) -> None:
+        keeper = _VisibilityKeeper(self.backend, self.settings.visibility_timeout)
+        try:
+            while not self.stop.is_set():
+                try:
+                    messages = self.backend.work_queue.receive(
+                        self.settings.batch_size,
+                        wait_seconds=self.settings.wait_seconds,
+                        visibility_timeout=self.settings.visibility_timeout,
+                    )
+                except TransientError as exc:
+                    log.warning("work queue unavailable; retrying", error=str(exc))
+                    self.stop.wait(1.0)
+                    continue
+                if not messages:
+                    self._set_busy(False)
+                    continue
+                self._set_busy(True)
+                self.process_batch(messages, keeper)
+        finally:
+            keeper.close()
+            self._set_busy(False)
+
+    def request_stop(self, drain_seconds: float | None = None) -> None:
+        drain = self.settings.drain_seconds if drain_seconds is None else drain_seconds
+        self._deadline = time.monotonic() + drain
+        self.stop.set()
+
+    def process_batch(self, messages: list[Message], keeper: _VisibilityKeeper) -> None:
+        keeper.hold(m.receipt_handle for m in messages)
+        for index, message in enumerate(messages):
+            if self.stop.is_set():
+                self._release(messages[index:], keeper, "worker stopping")
+                return
+            try:
+                self.handle(message)
+            except Abandoned:
+                self._release(messages[index:], keeper, "drain deadline passed")
+                return
+            finally:
+                keeper.release(message.receipt_handle)
+
+    def _release(self, messages: list[Message], keeper: _VisibilityKeeper, why: str) -> None:
+        for message in messages:
+            keeper.release(message.receipt_handle)
+            self._change_visibility(message, 0)
+        if messages:
+            log.info("messages released", count=len(messages), reason=why)
+
+    def _change_visibility(self, message: Message, timeout: int) -> None:
+        try:
+            self.backend.work_queue.change_visibility(message.receipt_handle, timeout)
+        except WordfreqError as exc:
+            log.warning("could not change visibility", error=str(exc))
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy == self._busy:
+            return
+        self._busy = busy
+        if self._busy_hook is not None:
+            try:
+                (self._busy_hook.busy if busy else self._busy_hook.idle)()
+            except Exception as exc:  # a hook must never take the worker down
+                log.warning("busy hook failed", error=str(exc))
+
+    # -- one message ------------------------------------------------------------------
+
+    def handle(self, message: Message) -> None:
+        bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
+        try:
+            parsed = parse_message(message.body)
+            if not isinstance(parsed, list):
+                bound.info("test event dropped")
+                self._delete(message)
+                return
+            for record in parsed:
+                self.handle_record(record)
+            self._delete(message)
+        except TransientError as exc:
+            bound.warning("transient failure; message will reappear", error=str(exc))
+        except Abandoned:
+            raise
+        except Unprocessable as exc:
+            bound.error("unprocessable message; left for the dead-letter queue", error=str(exc))
+            self._change_visibility(message, 0)
+        except WordfreqError as exc:
+            bound.error("cannot process message; left for the dead-letter queue", error=str(exc))
+            self._change_visibility(message, 0)
+        except Exception:
+            bound.exception("unexpected error; left for the dead-letter queue")
+            self._change_visibility(message, 0)
+
+    def _delete(self, message: Message) -> None:
+        try:
+            self.backend.work_queue.delete(message.receipt_handle)
+        except ReceiptHandleInvalid:
+            # Our hold lapsed and someone else received it; they will finish the job.
+            log.warning("message already taken back by the queue", message_id=message.message_id)
+
+    def handle_record(self, record: S3Record) -> None:
+        key, bucket, event_time = record.key, record.bucket, record.event_time
+        store = self.backend.store_for(bucket)
+        if store is None:
+            raise Unprocessable(f"event for bucket {bucket!r}, which this worker cannot read")
+        if key in self._recent:
+            log.info("duplicate delivery ignored", key=key)
+            return
+        job_id = self._ids.next_base36()
+        bound = log.bind(job_id=job_id, key=key)
+        bound.info("job started", bucket=bucket, size=record.size)
+        started = time.monotonic()
+        result = self.count_object(store, key, job_id)
+        result.duration_ns = max(0, int((datetime.now(UTC) - event_time).total_seconds() * 1e9))
+        self.backend.result_queue.send(result.to_json())
+        try:
+            store.delete(key)
+        except TransientError as exc:
+            # The result is out; a leftover object is only storage (the bucket expires it).
+            bound.warning("could not delete object", error=str(exc))
+        self._remember(key)
+        self.jobs_done += 1
+        bound.info(
+            "job done",
+            status=result.status,
+            total=result.total,
+            unique=result.unique,
+            count_ms=round((time.monotonic() - started) * 1000, 3),
+            duration_ms=round(result.duration_ns / 1e6, 3),
+            reason=result.status_message or None,
+        )
+
+    def _remember(self, key: str) -> None:
+        self._recent[key] = None
+        while len(self._recent) > 4096:
+            self._recent.popitem(last=False)
+
+    def count_object(self, store: ObjectStore, key: str, job_id: str) -> JobResult:
+        options: CountOptions | None = None
+        try:
+            with store.get(key) as obj:
+                options = options_from_metadata(dict(obj.info.metadata), self.settings)
+                counter = options.new_counter()
+                chunks = decompress_chunks(
+                    self._guarded(obj.iter_chunks(self.settings.chunk_size)),
+                    key,
+                    self.settings.chunk_size,
+                )
+                for chunk in chunks:
+                    counter.feed(chunk)
+                summary = summarize(counter, options)
+        except NoSuchKey:
+            return JobResult(
+                key,
+                job_id,
+                FAILURE,
+                f"object not found: {key}",
+                mode=options.mode if options else None,
+            )
+        except InputError as exc:
+            return JobResult(
+                key, job_id, FAILURE, f"cannot count: {exc}", mode=options.mode if options else None
+            )
+        except ValueError as exc:
+            return JobResult(key, job_id, FAILURE, f"cannot count: {exc}")
+        except TransientError:
+            raise
+        except BackendError as exc:
+            raise Unprocessable(str(exc)) from exc
+        return JobResult(
+            key,
+            job_id,
+            SUCCESS,
+            "",
+            words=summary.words,
+            total=summary.total,
+            unique=summary.unique,
+            mode=options.mode,
+        )
+
+    def _guarded(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                raise Abandoned("drain deadline passed")
+            yield chunk
+
+
+def run_until_stopped(worker: Worker) -> None:
+    """Run ``worker`` in this thread until SIGTERM/SIGINT, then drain."""
+    import signal
+
+    received: list[int] = []
+
+    def _stop(signum: int, _frame: object) -> None:
+        # Only flags here: logging from a signal handler can deadlock on the logger's
+        # lock if the signal lands while this thread is writing a log line.
+        received.append(signum)
+        worker.request_stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.run()
+    signame = signal.Signals(received[0]).name if received else None
+    log.info("worker stopped", jobs=worker.jobs_done, signal=signame)
