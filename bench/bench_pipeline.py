@@ -25,8 +25,8 @@ from pathlib import Path
 
 from common import CORPUS, record
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.ports import Backend
 from wordfreq_service.formats.results import JobResult
+from wordfreq_service.ports import Backend
 
 
 def text_of(size: int, seed: int) -> bytes:

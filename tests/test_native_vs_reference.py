@@ -1,6 +1,6 @@
-"""Property tests: the native counter (``wordfreq_service._core``) and the pure-Python reference
-(``wordfreq_service.counting.reference``) give identical ``counts()`` and ``report()`` on any input, in
-both modes and all encodings, however the input is cut into chunks."""
+"""Property tests: the native counter (``wordfreq_service._core``) and the pure-Python
+reference (``counting.reference``) give identical ``counts()`` and ``report()`` on any
+input, in both modes and all encodings, however the input is cut into chunks."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wordfreq_service import reference
 from wordfreq_service._core import Counter
+from wordfreq_service.counting import reference
 
 # The native counter splits chunks of at least this many bytes across the cores.
 PARALLEL_MIN_BYTES = 1 << 20

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.ports import Backend
 from wordfreq_service.formats.s3event import object_created_event, test_event
+from wordfreq_service.ports import Backend
 from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
 from wordfreq_service.service.worker import Worker, WorkerSettings
 
@@ -33,9 +33,9 @@ def backend(tmp_path: Path) -> Backend:
 def drain_once(backend: Backend, settings: WorkerSettings = SETTINGS) -> Worker:
     """One receive-and-process pass of a worker."""
     worker = Worker(backend, settings)
-    from wordfreq_service.service.worker import _VisibilityKeeper
+    from wordfreq_service.service.worker import VisibilityKeeper
 
-    keeper = _VisibilityKeeper(backend, settings.visibility_timeout)
+    keeper = VisibilityKeeper(backend, settings.visibility_timeout)
     try:
         messages = backend.work_queue.receive(10, wait_seconds=0.5)
         worker.process_batch(messages, keeper)

@@ -79,7 +79,7 @@ def test_image_build_context_holds_the_package_sources_only(synthesized: Synthes
     names = {str(p.relative_to(staged)) for p in staged.rglob("*")}
     for needed in ("Dockerfile", "Cargo.toml", "pyproject.toml", "src/lib.rs"):
         assert needed in names
-    assert "python/wordfreq/__init__.py" in names
+    assert "python/wordfreq_service/__init__.py" in names
     if (REPO_ROOT / "Cargo.lock").exists():
         assert "Cargo.lock" in names
     tops = {name.split("/")[0] for name in names}

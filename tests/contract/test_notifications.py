@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from wordfreq_service.ports import Backend, Message
 from wordfreq_service.formats.s3event import S3Record, TestEvent, parse_message
+from wordfreq_service.ports import Backend, Message
 
 WAIT_S = 5
 

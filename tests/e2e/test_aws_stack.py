@@ -242,9 +242,9 @@ def test_uploader_without_bucket_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_go_worker_result_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    from wordfreq_service.service.client import Submission
-    from wordfreq_service.formats.results import JobResult
     from wordfreq_service.cli.submit import print_result
+    from wordfreq_service.formats.results import JobResult
+    from wordfreq_service.service.client import Submission
 
     go = JobResult.from_json(
         '{"FileKey":"k","JobID":"g5abc","Words":[{"Word":"which","Count":324}],'

@@ -8,11 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submission, metadata_for
+import click
+
+from wordfreq_service.cli.options import backend_options, build_options, cores, counting_options
+from wordfreq_service.cli.output import top_words_text, words_json
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.counting.engine import CountOptions
 from wordfreq_service.errors import ConfigError
-from wordfreq_service.cli.output import top_words_text, words_json
+from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submission, metadata_for
 
 
 @dataclass(frozen=True)
@@ -151,3 +154,89 @@ def run_submit(req: SubmitRequest) -> int:
             f"{len(pending)} result(s): {names}\n"
         )
     return 1 if pending or failed else 0
+
+
+@click.command()
+@counting_options
+@backend_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, a line each.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for all results.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="In-process workers when no stack is running [default: cores].",
+)
+@click.option(
+    "--bucket",
+    "-bucket",
+    "bucket",
+    default=None,
+    help="Upload bucket (aws) [env UPLOAD_BUCKET_NAME].",
+)
+@click.option(
+    "--queue-url",
+    "-queueUrl",
+    "queue_url",
+    default=None,
+    help="Result queue URL (aws) [env RESULT_QUEUE_URL].",
+)
+@click.option(
+    "--submitter-role",
+    "-submitterRole",
+    "submitter_role",
+    default=None,
+    help="Role to assume for the upload (aws) [env SUBMITTER_ROLE].",
+)
+@click.option(
+    "--stack-name",
+    default=None,
+    help="Read bucket, result queue and role from this CloudFormation stack.",
+)
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+def submit(
+    mode: str,
+    top: int,
+    min_length: int | None,
+    stopwords: str | None,
+    encoding: str | None,
+    backend: str,
+    data_dir: str | None,
+    region: str | None,
+    debug: bool,
+    as_json: bool,
+    timeout: float,
+    workers: int | None,
+    bucket: str | None,
+    queue_url: str | None,
+    submitter_role: str | None,
+    stack_name: str | None,
+    files: tuple[str, ...],
+) -> None:
+    """Upload FILE... and print each file's top words when its job is done."""
+    from wordfreq_service import logs
+
+    logs.configure(service=False, debug=debug, quiet=True)
+    options = build_options(mode, top, min_length, stopwords, encoding)
+    request = SubmitRequest(
+        files=list(files),
+        options=options,
+        stopwords_spec=stopwords,
+        as_json=as_json,
+        timeout=timeout,
+        workers=workers or cores(),
+        backend=backend,
+        data_dir=data_dir,
+        region=region,
+        bucket=bucket,
+        queue_url=queue_url,
+        submitter_role=submitter_role,
+        stack_name=stack_name,
+    )
+    sys.exit(run_submit(request))

@@ -1,8 +1,8 @@
 """The counting engine's Python API, over the native core.
 
-``Counter`` is the native streaming counter (``wordfreq_service._core.Counter``); the pure-Python
-twin with the same API is ``wordfreq_service.counting.reference.Counter``. This module adds what every
-caller needs around it: options, counting whole files and streams, and a result type.
+``Counter`` is the native streaming counter (``wordfreq_service._core.Counter``); the
+pure-Python twin with the same API is ``counting.reference.Counter``. This module adds
+what every caller needs around it: options, counting whole files and streams, and a result type.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wordfreq_service.errors import InputError
 from wordfreq_service.counting.reference import normalize_word
+from wordfreq_service.errors import InputError
 
 # Common English function words; contractions are spelled with U+0027 as words mode
 # normalises them.

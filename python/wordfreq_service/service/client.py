@@ -19,11 +19,11 @@ from urllib.parse import quote
 import structlog
 
 from wordfreq_service.counting.engine import CountOptions
-from wordfreq_service.errors import InputError, TransientError, WordfreqError
 from wordfreq_service.counting.inputs import open_path
-from wordfreq_service.ports import Backend
+from wordfreq_service.errors import InputError, TransientError, WordfreqError
 from wordfreq_service.formats.results import BadResult, JobResult
-from wordfreq_service.service.worker import (
+from wordfreq_service.ports import Backend
+from wordfreq_service.service.worker.job import (
     META_ENCODING,
     META_MIN_LENGTH,
     META_MODE,
@@ -31,7 +31,7 @@ from wordfreq_service.service.worker import (
     META_TOP,
 )
 
-log = structlog.get_logger("wordfreq_service.service.client")
+log = structlog.get_logger("wordfreq.client")
 
 #: S3 allows 2 KB of user metadata in all; keep an inline stop-word list well inside it.
 MAX_INLINE_STOPWORDS = 1500

@@ -21,7 +21,7 @@ import structlog
 from wordfreq_service.config import BackendSpec
 from wordfreq_service.service.worker import Worker, WorkerSettings, run_until_stopped
 
-log = structlog.get_logger("wordfreq_service.service.pool")
+log = structlog.get_logger("wordfreq.pool")
 
 HookFactory = Callable[[], Any]
 

@@ -15,7 +15,7 @@ import urllib.request
 
 import structlog
 
-log = structlog.get_logger("wordfreq_service.adapters.aws.task_protection")
+log = structlog.get_logger("wordfreq.task_protection")
 
 ENV = "ECS_AGENT_URI"
 #: Protection lapses on its own if the worker dies without switching it off.

@@ -18,6 +18,7 @@ from wordfreq_service.adapters.embedded.database import SqliteDatabase
 from wordfreq_service.adapters.embedded.keys import validate_bucket
 from wordfreq_service.adapters.embedded.objects import FileStore, translate_os_error
 from wordfreq_service.adapters.embedded.queue import SqliteQueue
+from wordfreq_service.formats.s3event import test_event
 from wordfreq_service.ports import (
     DEAD_LETTER_RETENTION_S,
     DEFAULT_MAX_RECEIVE_COUNT,
@@ -25,7 +26,6 @@ from wordfreq_service.ports import (
     WORK_QUEUE_RETENTION_S,
     Backend,
 )
-from wordfreq_service.formats.s3event import test_event
 
 DEFAULT_BUCKET = "uploads"
 WORK_QUEUE = "work"

@@ -26,8 +26,8 @@ from typing import BinaryIO
 
 from wordfreq_service.adapters.embedded.keys import validate_bucket, validate_key
 from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
-from wordfreq_service.ports import ObjectInfo
 from wordfreq_service.formats.s3event import object_created_event
+from wordfreq_service.ports import ObjectInfo
 
 CHUNK_SIZE = 1 << 20
 #: The region written into events from this store: it is not in AWS.

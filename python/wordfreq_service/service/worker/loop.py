@@ -1,4 +1,4 @@
-"""The worker: S3 event messages in, word counts out.
+"""The worker's receive loop.
 
 One ``Worker`` runs one receive loop. For each record of each message it streams the
 object into the counting engine with the options the client put in the object's
@@ -26,37 +26,20 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
 
-from wordfreq_service.counting.engine import CountOptions, summarize
-from wordfreq_service.errors import (
-    BackendError,
-    InputError,
-    NoSuchKey,
-    ReceiptHandleInvalid,
-    TransientError,
-    WordfreqError,
-)
-from wordfreq_service.counting.inputs import decompress_chunks
-from wordfreq_service.ports import Backend, Message, ObjectStore
-from wordfreq_service.formats.results import FAILURE, SUCCESS, JobResult
+from wordfreq_service.errors import ReceiptHandleInvalid, TransientError, WordfreqError
 from wordfreq_service.formats.s3event import S3Record, parse_message
+from wordfreq_service.ports import Backend, Message
 from wordfreq_service.service.snowflake import Snowflake
+from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object
+from wordfreq_service.service.worker.keeper import VisibilityKeeper
+from wordfreq_service.service.worker.settings import WorkerSettings
 
-log = structlog.get_logger("wordfreq_service.service.worker")
-
-#: Object metadata the client sets (S3 lower-cases user metadata names).
-META_MODE = "mode"
-META_TOP = "top"
-META_MIN_LENGTH = "min-length"
-META_STOPWORDS = "stopwords"
-META_ENCODING = "encoding"
-MAX_TOP = 100_000
+log = structlog.get_logger("wordfreq.worker")
 
 
 class BusyHook(Protocol):
@@ -65,105 +48,6 @@ class BusyHook(Protocol):
     def busy(self) -> None: ...
 
     def idle(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    visibility_timeout: int = 30
-    wait_seconds: float = 20.0
-    batch_size: int = 10
-    drain_seconds: float = 25.0
-    chunk_size: int = 1 << 20
-    default_mode: str = "words"
-    default_top: int = 10
-
-
-class Unprocessable(WordfreqError):
-    """This message can never succeed; let the redrive policy dead-letter it."""
-
-
-class Abandoned(WordfreqError):
-    """The drain deadline passed mid-job; the message goes back to the queue."""
-
-
-def _int_option(meta: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = meta.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InputError(f"bad {name} in object metadata: {raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise InputError(f"bad {name} in object metadata: {value} is not in {low}..{high}")
-    return value
-
-
-def options_from_metadata(meta: dict[str, str], settings: WorkerSettings) -> CountOptions:
-    from urllib.parse import unquote
-
-    from wordfreq_service.counting.stopwords import ENGLISH
-
-    top = _int_option(meta, META_TOP, settings.default_top, 0, MAX_TOP)
-    min_length = _int_option(meta, META_MIN_LENGTH, 1, 1, 1000)
-    spec = meta.get(META_STOPWORDS, "")
-    stop = ENGLISH if spec == "english" else frozenset(unquote(w) for w in spec.split(",") if w)
-    try:
-        return CountOptions(
-            mode=meta.get(META_MODE, settings.default_mode),
-            top=top,
-            min_length=min_length,
-            stopwords=stop,
-            encoding=meta.get(META_ENCODING) or None,
-        )
-    except ValueError as exc:
-        raise InputError(f"bad counting options in object metadata: {exc}") from exc
-
-
-class _VisibilityKeeper:
-    """Extends the visibility of held messages until they are released."""
-
-    def __init__(self, backend: Backend, timeout: int) -> None:
-        self._queue = backend.work_queue
-        self._timeout = timeout
-        self._held: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="visibility", daemon=True)
-        self._thread.start()
-
-    def hold(self, handles: Iterable[str]) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for h in handles:
-                self._held[h] = now
-
-    def release(self, handle: str) -> None:
-        with self._lock:
-            self._held.pop(handle, None)
-
-    def close(self) -> None:
-        self._closed = True
-        self._wake.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        # Extend at a third of the timeout: two chances before a message would reappear.
-        period = max(self._timeout / 3, 0.2)
-        while not self._closed:
-            self._wake.wait(period / 2)
-            now = time.monotonic()
-            with self._lock:
-                due = [h for h, t in self._held.items() if now - t >= period]
-                for h in due:
-                    self._held[h] = now
-            for h in due:
-                try:
-                    self._queue.change_visibility(h, self._timeout)
-                    log.debug("visibility extended", seconds=self._timeout)
-                except WordfreqError as exc:
-                    log.warning("could not extend visibility", error=str(exc))
 
 
 class Worker:
@@ -189,7 +73,7 @@ class Worker:
     # -- the loop -------------------------------------------------------------------
 
     def run(self) -> None:
-        keeper = _VisibilityKeeper(self.backend, self.settings.visibility_timeout)
+        keeper = VisibilityKeeper(self.backend, self.settings.visibility_timeout)
         try:
             while not self.stop.is_set():
                 try:
@@ -216,7 +100,7 @@ class Worker:
         self._deadline = time.monotonic() + drain
         self.stop.set()
 
-    def process_batch(self, messages: list[Message], keeper: _VisibilityKeeper) -> None:
+    def process_batch(self, messages: list[Message], keeper: VisibilityKeeper) -> None:
         keeper.hold(m.receipt_handle for m in messages)
         for index, message in enumerate(messages):
             if self.stop.is_set():
@@ -230,7 +114,7 @@ class Worker:
             finally:
                 keeper.release(message.receipt_handle)
 
-    def _release(self, messages: list[Message], keeper: _VisibilityKeeper, why: str) -> None:
+    def _release(self, messages: list[Message], keeper: VisibilityKeeper, why: str) -> None:
         for message in messages:
             keeper.release(message.receipt_handle)
             self._change_visibility(message, 0)
@@ -299,7 +183,7 @@ class Worker:
         bound = log.bind(job_id=job_id, key=key)
         bound.info("job started", bucket=bucket, size=record.size)
         started = time.monotonic()
-        result = self.count_object(store, key, job_id)
+        result = count_object(store, key, job_id, self.settings, lambda: self._deadline)
         result.duration_ns = max(0, int((datetime.now(UTC) - event_time).total_seconds() * 1e9))
         self.backend.result_queue.send(result.to_json())
         try:
@@ -323,55 +207,6 @@ class Worker:
         self._recent[key] = None
         while len(self._recent) > 4096:
             self._recent.popitem(last=False)
-
-    def count_object(self, store: ObjectStore, key: str, job_id: str) -> JobResult:
-        options: CountOptions | None = None
-        try:
-            with store.get(key) as obj:
-                options = options_from_metadata(dict(obj.info.metadata), self.settings)
-                counter = options.new_counter()
-                chunks = decompress_chunks(
-                    self._guarded(obj.iter_chunks(self.settings.chunk_size)),
-                    key,
-                    self.settings.chunk_size,
-                )
-                for chunk in chunks:
-                    counter.feed(chunk)
-                summary = summarize(counter, options)
-        except NoSuchKey:
-            return JobResult(
-                key,
-                job_id,
-                FAILURE,
-                f"object not found: {key}",
-                mode=options.mode if options else None,
-            )
-        except InputError as exc:
-            return JobResult(
-                key, job_id, FAILURE, f"cannot count: {exc}", mode=options.mode if options else None
-            )
-        except ValueError as exc:
-            return JobResult(key, job_id, FAILURE, f"cannot count: {exc}")
-        except TransientError:
-            raise
-        except BackendError as exc:
-            raise Unprocessable(str(exc)) from exc
-        return JobResult(
-            key,
-            job_id,
-            SUCCESS,
-            "",
-            words=summary.words,
-            total=summary.total,
-            unique=summary.unique,
-            mode=options.mode,
-        )
-
-    def _guarded(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        for chunk in chunks:
-            if self._deadline is not None and time.monotonic() > self._deadline:
-                raise Abandoned("drain deadline passed")
-            yield chunk
 
 
 def run_until_stopped(worker: Worker) -> None:

@@ -1,0 +1,42 @@
+"""``wordfreq count``: count files directly, no service."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from wordfreq_service.cli.options import build_options, counting_options
+from wordfreq_service.errors import ConfigError
+
+
+@click.command()
+@counting_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print every word and its count as CSV.")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+def count(
+    mode: str,
+    top: int,
+    min_length: int | None,
+    stopwords: str | None,
+    encoding: str | None,
+    as_json: bool,
+    as_csv: bool,
+    files: tuple[str, ...],
+) -> None:
+    """Count the words of FILE... together (``-`` reads standard input)."""
+    from wordfreq_service.cli import output
+    from wordfreq_service.counting.engine import count_files, summarize
+
+    if as_json and as_csv:
+        raise ConfigError("--json and --csv are exclusive")
+    options = build_options(mode, None if as_csv else top, min_length, stopwords, encoding)
+    result = summarize(count_files(files, options), options)
+    if as_json:
+        text = output.count_json(result.total, result.unique, result.words)
+    elif as_csv:
+        text = output.words_csv(result.words)
+    else:
+        text = output.top_words_text(result.words)
+    sys.stdout.write(text)

@@ -1,0 +1,130 @@
+"""``wordfreq worker`` and ``wordfreq up``: the long-running services."""
+
+from __future__ import annotations
+
+import click
+
+from wordfreq_service.cli.options import backend_options, cores
+from wordfreq_service.errors import ConfigError
+
+
+@click.command()
+@backend_options
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: the number of cores].",
+)
+@click.option("--queue-url", default=None, help="Work queue URL (aws) [env WORKER_QUEUE_URL].")
+@click.option(
+    "--result-queue-url", default=None, help="Result queue URL (aws) [env WORKER_RESULT_QUEUE_URL]."
+)
+@click.option(
+    "--drain-seconds",
+    type=click.FloatRange(min=0),
+    default=25.0,
+    show_default=True,
+    help="On SIGTERM/SIGINT, how long in-flight jobs may take to finish.",
+)
+@click.option(
+    "--visibility-timeout",
+    type=click.IntRange(min=1, max=43200),
+    default=30,
+    show_default=True,
+    help="Seconds a received message stays hidden; extended while its job runs.",
+)
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=0, max=20),
+    default=None,
+    help="Long-poll wait per receive [default: 20 on aws, 1 embedded]; also bounds how "
+    "long a stop request waits for the current receive.",
+)
+@click.option(
+    "--default-mode",
+    type=click.Choice(["words", "seed"]),
+    default="words",
+    show_default=True,
+    help="Mode for objects uploaded without wordfreq metadata (the seed's Go uploader sets none).",
+)
+def worker(
+    backend: str,
+    data_dir: str | None,
+    region: str | None,
+    debug: bool,
+    concurrency: int | None,
+    queue_url: str | None,
+    result_queue_url: str | None,
+    drain_seconds: float,
+    visibility_timeout: int,
+    poll_seconds: float | None,
+    default_mode: str,
+) -> None:
+    """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
+    from wordfreq_service import logs
+    from wordfreq_service.adapters.aws.task_protection import hook_from_env
+    from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
+    from wordfreq_service.service.pool import run_processes
+    from wordfreq_service.service.worker import WorkerSettings
+
+    logs.configure(service=True, debug=debug)
+    if backend == "aws":
+        work = env_first(queue_url, "WORKER_QUEUE_URL")
+        result = env_first(result_queue_url, "WORKER_RESULT_QUEUE_URL")
+        missing = [
+            n for n, v in (("WORKER_QUEUE_URL", work), ("WORKER_RESULT_QUEUE_URL", result)) if not v
+        ]
+        if missing:
+            raise ConfigError(
+                f"missing configuration: {', '.join(missing)} "
+                "(environment or --queue-url/--result-queue-url)"
+            )
+        spec = BackendSpec(
+            kind="aws",
+            work_queue_url=work,
+            result_queue_url=result,
+            region=env_first(region, "AWS_REGION", "AWS_DEFAULT_REGION"),
+        )
+        wait = 20.0
+    else:
+        spec = BackendSpec(kind="embedded", data_dir=resolve_data_dir(data_dir))
+        wait = 1.0
+    settings = WorkerSettings(
+        visibility_timeout=visibility_timeout,
+        wait_seconds=wait if poll_seconds is None else poll_seconds,
+        drain_seconds=drain_seconds,
+        default_mode=default_mode,
+    )
+    run_processes(spec, settings, concurrency or cores(), debug=debug, hook=hook_from_env)
+
+
+@click.command()
+@backend_options
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: the number of cores].",
+)
+def up(
+    backend: str, data_dir: str | None, region: str | None, debug: bool, workers: int | None
+) -> None:
+    """Run the embedded stack in the foreground until SIGTERM/SIGINT."""
+    from wordfreq_service import logs
+    from wordfreq_service.adapters.embedded.stack_lock import StackLock
+    from wordfreq_service.config import BackendSpec, resolve_data_dir
+    from wordfreq_service.service.pool import run_processes
+    from wordfreq_service.service.worker import WorkerSettings
+
+    del region
+    if backend != "embedded":
+        raise ConfigError("`wordfreq up` runs the embedded stack; on AWS the stack is deployed")
+    logs.configure(service=True, debug=debug)
+    directory = resolve_data_dir(data_dir)
+    spec = BackendSpec(kind="embedded", data_dir=directory)
+    spec.open()  # create the data directory, queues and notification before announcing
+    count = workers or cores()
+    with StackLock(directory) as lock:
+        lock.acquire(count)
+        run_processes(spec, WorkerSettings(wait_seconds=1.0), count, debug=debug)

@@ -1,0 +1,61 @@
+"""The visibility keeper: while jobs run, it extends the visibility of every message the
+worker holds, so a long job is not handed to a second worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+
+import structlog
+
+from wordfreq_service.errors import WordfreqError
+from wordfreq_service.ports import Backend
+
+log = structlog.get_logger("wordfreq.worker")
+
+
+class VisibilityKeeper:
+    """Extends the visibility of held messages until they are released."""
+
+    def __init__(self, backend: Backend, timeout: int) -> None:
+        self._queue = backend.work_queue
+        self._timeout = timeout
+        self._held: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="visibility", daemon=True)
+        self._thread.start()
+
+    def hold(self, handles: Iterable[str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for h in handles:
+                self._held[h] = now
+
+    def release(self, handle: str) -> None:
+        with self._lock:
+            self._held.pop(handle, None)
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        # Extend at a third of the timeout: two chances before a message would reappear.
+        period = max(self._timeout / 3, 0.2)
+        while not self._closed:
+            self._wake.wait(period / 2)
+            now = time.monotonic()
+            with self._lock:
+                due = [h for h, t in self._held.items() if now - t >= period]
+                for h in due:
+                    self._held[h] = now
+            for h in due:
+                try:
+                    self._queue.change_visibility(h, self._timeout)
+                    log.debug("visibility extended", seconds=self._timeout)
+                except WordfreqError as exc:
+                    log.warning("could not extend visibility", error=str(exc))
