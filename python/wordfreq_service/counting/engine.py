@@ -47,12 +47,15 @@ class CountResult:
     total: int
     unique: int
     words: list[tuple[str, int]]
+    #: Runs longer than the maximum word length, not counted as words.
+    skipped: int = 0
 
 
 def summarize(counter: Counter, options: CountOptions) -> CountResult:
     min_length = options.min_length if options.mode == "words" else 0
     total, unique, words = counter.report(options.top, min_length, options.stopwords)
-    return CountResult(total, unique, words)
+    # TODO(merge of core-limits): the core's `skipped` property replaces this fallback.
+    return CountResult(total, unique, words, getattr(counter, "skipped", 0))
 
 
 def count_chunks(chunks: Iterable[bytes], options: CountOptions) -> Counter:
