@@ -2,77 +2,86 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from wordfreq_service.errors import ConfigError
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def counting_options(func: F) -> F:
-    """Options shared by every command that counts words."""
+def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The job request's options, shared by every command that counts words. The command
+    receives them validated, as one ``request: JobRequest``; names, ranges and choices
+    are the job-request format's (``formats/job_request.py``)."""
+    from wordfreq_service.counting.stopwords import BUILTIN
+    from wordfreq_service.formats import job_request as jr
+
+    flags = {field: option.flag for field, option in jr.OPTIONS.items()}
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        spec = kwargs.pop("stopwords")
+        request = jr.JobRequest.make(
+            mode=kwargs.pop("mode"),
+            top=kwargs.pop("top"),
+            min_length=kwargs.pop("min_length"),
+            max_word_length=kwargs.pop("max_word_length"),
+            encoding=kwargs.pop("encoding"),
+            stopwords=jr.StopWords.from_spec(spec) if spec else None,
+        )
+        return func(request=request, **kwargs)
+
     decorators = [
         click.option(
-            "--mode",
-            type=click.Choice(["words", "seed"]),
-            default="words",
+            flags["mode"],
+            type=click.Choice(jr.MODES, case_sensitive=False),
+            default=jr.DEFAULT_MODE,
             show_default=True,
             help="words: Unicode words; seed: the original Go worker's exact behaviour.",
         ),
         click.option(
-            "--top",
-            type=click.IntRange(min=0),
-            default=10,
+            flags["top"],
+            type=click.IntRange(*jr.TOP_RANGE),
+            default=jr.DEFAULT_TOP,
             show_default=True,
             help="How many of the most frequent words to show.",
         ),
         click.option(
-            "--min-length",
-            type=click.IntRange(min=1),
+            flags["min_length"],
+            type=click.IntRange(*jr.MIN_LENGTH_RANGE),
             default=None,
-            help="Drop words shorter than this many characters (words mode; default 1).",
+            help=f"Drop words shorter than this many characters (words mode; default "
+            f"{jr.DEFAULT_MIN_LENGTH}).",
         ),
         click.option(
-            "--stopwords",
-            metavar="english|FILE",
-            default=None,
-            help="Drop stop words: the built-in English list or a file, one word a line.",
+            flags["max_word_length"],
+            type=click.IntRange(*jr.MAX_WORD_LENGTH_RANGE),
+            default=jr.DEFAULT_MAX_WORD_LENGTH,
+            show_default=True,
+            help="Longer runs are not counted as words, only reported as skipped "
+            "(characters in words mode, bytes in seed mode).",
         ),
         click.option(
-            "--encoding",
-            type=click.Choice(["utf-8", "cp1252", "latin-1", "utf-16"]),
+            flags["stopwords"],
+            metavar="|".join(BUILTIN) + "|FILE",
+            default=None,
+            help="Drop stop words: a built-in list (any case) or a file, one word a line.",
+        ),
+        click.option(
+            flags["encoding"],
+            type=click.Choice(jr.ENCODINGS, case_sensitive=False),
             default=None,
             help="Force a decoding (words mode). Default: BOM, else UTF-8 with "
             "per-byte Windows-1252 fallback.",
         ),
     ]
+    decorated: Callable[..., Any] = command
     for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
-
-
-def build_options(
-    mode: str,
-    top: int | None,
-    min_length: int | None,
-    stopwords: str | None,
-    encoding: str | None,
-) -> Any:
-    from wordfreq_service.counting.engine import CountOptions
-    from wordfreq_service.counting.stopwords import load
-
-    if mode == "seed" and min_length is not None:
-        raise ConfigError("--min-length applies to words mode only")
-    if mode == "seed" and encoding is not None:
-        raise ConfigError("--encoding applies to words mode only (seed mode reads raw bytes)")
-    stop = load(stopwords) if stopwords else frozenset()
-    return CountOptions(
-        mode=mode, top=top, min_length=min_length or 1, stopwords=stop, encoding=encoding
-    )
+        decorated = decorator(decorated)
+    return decorated
 
 
 def backend_options(func: F) -> F:

@@ -6,6 +6,7 @@ import click
 
 from wordfreq_service.cli.options import backend_options, cores
 from wordfreq_service.errors import ConfigError
+from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
 
 
 @click.command()
@@ -43,8 +44,8 @@ from wordfreq_service.errors import ConfigError
 )
 @click.option(
     "--default-mode",
-    type=click.Choice(["words", "seed"]),
-    default="words",
+    type=click.Choice(MODES, case_sensitive=False),
+    default=DEFAULT_MODE,
     show_default=True,
     help="Mode for objects uploaded without wordfreq metadata (the seed's Go uploader sets none).",
 )

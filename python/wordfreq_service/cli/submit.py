@@ -10,19 +10,19 @@ from pathlib import Path
 
 import click
 
-from wordfreq_service.cli.options import backend_options, build_options, cores, counting_options
+from wordfreq_service.cli.options import backend_options, cores, counting_options
 from wordfreq_service.cli.output import top_words_text, words_json
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
-from wordfreq_service.counting.engine import CountOptions
 from wordfreq_service.errors import ConfigError
-from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submission, metadata_for
+from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submission
 
 
 @dataclass(frozen=True)
 class SubmitRequest:
     files: list[str]
-    options: CountOptions
-    stopwords_spec: str | None
+    request: JobRequest
+    metadata: dict[str, str]
     as_json: bool
     timeout: float
     workers: int
@@ -120,7 +120,6 @@ def print_result(sub: Submission, as_json: bool) -> None:
 
 def run_submit(req: SubmitRequest) -> int:
     spec = resolve_spec(req)
-    metadata = metadata_for(req.options, req.stopwords_spec)
     handles = Client.open_inputs(req.files)
     backend = spec.open()
     pool = None
@@ -139,7 +138,7 @@ def run_submit(req: SubmitRequest) -> int:
             pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
     try:
         client = Client(backend, poll_seconds=1.0 if spec.kind == "embedded" else 20.0)
-        submissions = client.upload(handles, metadata, _progress_factory())
+        submissions = client.upload(handles, req.metadata, _progress_factory())
         pending = client.collect(
             submissions, req.timeout, lambda sub: print_result(sub, req.as_json)
         )
@@ -201,11 +200,7 @@ def run_submit(req: SubmitRequest) -> int:
 )
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 def submit(
-    mode: str,
-    top: int,
-    min_length: int | None,
-    stopwords: str | None,
-    encoding: str | None,
+    request: JobRequest,
     backend: str,
     data_dir: str | None,
     region: str | None,
@@ -223,11 +218,12 @@ def submit(
     from wordfreq_service import logs
 
     logs.configure(service=False, debug=debug, quiet=True)
-    options = build_options(mode, top, min_length, stopwords, encoding)
-    request = SubmitRequest(
+    # The metadata is made now: a request no worker would take uploads nothing (exit 2).
+    metadata = request.to_metadata()
+    submission = SubmitRequest(
         files=list(files),
-        options=options,
-        stopwords_spec=stopwords,
+        request=request,
+        metadata=metadata,
         as_json=as_json,
         timeout=timeout,
         workers=workers or cores(),
@@ -239,4 +235,4 @@ def submit(
         submitter_role=submitter_role,
         stack_name=stack_name,
     )
-    sys.exit(run_submit(request))
+    sys.exit(run_submit(submission))

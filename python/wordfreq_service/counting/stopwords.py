@@ -7,6 +7,7 @@ lowercase, NFC), so ``Don’t`` in the file removes ``don't`` from the results.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from wordfreq_service.counting.reference import normalize_word
@@ -32,15 +33,26 @@ ENGLISH = frozenset(
 )
 
 
-def load(spec: str) -> frozenset[str]:
-    """``english`` or a path to a stop-word file."""
-    if spec == "english":
-        return ENGLISH
+#: The built-in lists, by the name a request gives (matched case-insensitively).
+BUILTIN: dict[str, frozenset[str]] = {"english": ENGLISH}
+
+
+def builtin_words(name: str) -> frozenset[str]:
+    return BUILTIN[name]
+
+
+def normalize_entries(entries: Iterable[str]) -> frozenset[str]:
+    """Stop-word entries normalised as ``words`` mode normalises a word."""
+    stripped = (e.strip() for e in entries)
+    return frozenset(normalize_word(w) for w in stripped if w and not w.startswith("#"))
+
+
+def read_file(spec: str) -> frozenset[str]:
+    """The entries of a stop-word file; errors name the file."""
     path = Path(spec)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(f"stop-word file {spec}: {reason}") from exc
-    words = (line.strip() for line in text.splitlines())
-    return frozenset(normalize_word(w) for w in words if w and not w.startswith("#"))
+    return normalize_entries(text.splitlines())

@@ -14,27 +14,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote
 
 import structlog
 
-from wordfreq_service.counting.engine import CountOptions
 from wordfreq_service.counting.inputs import open_path
 from wordfreq_service.errors import InputError, TransientError, WordfreqError
 from wordfreq_service.formats.results import BadResult, JobResult
 from wordfreq_service.ports import Backend
-from wordfreq_service.service.worker.job import (
-    META_ENCODING,
-    META_MIN_LENGTH,
-    META_MODE,
-    META_STOPWORDS,
-    META_TOP,
-)
 
 log = structlog.get_logger("wordfreq.client")
 
-#: S3 allows 2 KB of user metadata in all; keep an inline stop-word list well inside it.
-MAX_INLINE_STOPWORDS = 1500
 PROGRESS_MIN_BYTES = 8 << 20
 
 
@@ -44,26 +33,6 @@ class Submission:
     key: str
     submitted_at: float = field(default_factory=time.monotonic)
     result: JobResult | None = None
-
-
-def metadata_for(options: CountOptions, stopwords_spec: str | None) -> dict[str, str]:
-    meta = {META_MODE: options.mode, META_TOP: str(options.top if options.top is not None else 10)}
-    if options.min_length != 1:
-        meta[META_MIN_LENGTH] = str(options.min_length)
-    if options.encoding:
-        meta[META_ENCODING] = options.encoding
-    if stopwords_spec == "english":
-        meta[META_STOPWORDS] = "english"
-    elif options.stopwords:
-        inline = ",".join(quote(w, safe="") for w in sorted(options.stopwords))
-        if len(inline) > MAX_INLINE_STOPWORDS:
-            raise InputError(
-                f"stop-word file {stopwords_spec} is too large to travel with the upload "
-                f"({len(inline)} bytes encoded, limit {MAX_INLINE_STOPWORDS}); "
-                "use `wordfreq count` for large lists"
-            )
-        meta[META_STOPWORDS] = inline
-    return meta
 
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None] | None]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from wordfreq_service.counting.engine import CountOptions, summarize
+from wordfreq_service.counting.engine import summarize
 from wordfreq_service.counting.inputs import decompress_chunks
 from wordfreq_service.errors import (
     BackendError,
@@ -15,17 +15,10 @@ from wordfreq_service.errors import (
     TransientError,
     WordfreqError,
 )
+from wordfreq_service.formats.job_request import JobRequest, RequestError
 from wordfreq_service.formats.results import FAILURE, SUCCESS, JobResult
 from wordfreq_service.ports import ObjectStore
 from wordfreq_service.service.worker.settings import WorkerSettings
-
-#: Object metadata the client sets (S3 lower-cases user metadata names).
-META_MODE = "mode"
-META_TOP = "top"
-META_MIN_LENGTH = "min-length"
-META_STOPWORDS = "stopwords"
-META_ENCODING = "encoding"
-MAX_TOP = 100_000
 
 
 class Unprocessable(WordfreqError):
@@ -34,40 +27,6 @@ class Unprocessable(WordfreqError):
 
 class Abandoned(WordfreqError):
     """The drain deadline passed mid-job; the message goes back to the queue."""
-
-
-def _int_option(meta: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = meta.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InputError(f"bad {name} in object metadata: {raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise InputError(f"bad {name} in object metadata: {value} is not in {low}..{high}")
-    return value
-
-
-def options_from_metadata(meta: dict[str, str], settings: WorkerSettings) -> CountOptions:
-    from urllib.parse import unquote
-
-    from wordfreq_service.counting.stopwords import ENGLISH
-
-    top = _int_option(meta, META_TOP, settings.default_top, 0, MAX_TOP)
-    min_length = _int_option(meta, META_MIN_LENGTH, 1, 1, 1000)
-    spec = meta.get(META_STOPWORDS, "")
-    stop = ENGLISH if spec == "english" else frozenset(unquote(w) for w in spec.split(",") if w)
-    try:
-        return CountOptions(
-            mode=meta.get(META_MODE, settings.default_mode),
-            top=top,
-            min_length=min_length,
-            stopwords=stop,
-            encoding=meta.get(META_ENCODING) or None,
-        )
-    except ValueError as exc:
-        raise InputError(f"bad counting options in object metadata: {exc}") from exc
 
 
 def count_object(
@@ -79,10 +38,12 @@ def count_object(
 ) -> JobResult:
     """Count one stored object with the options in its metadata; every failure that is
     the object's own becomes a ``failure`` result."""
-    options: CountOptions | None = None
+    options: JobRequest | None = None
     try:
         with store.get(key) as obj:
-            options = options_from_metadata(dict(obj.info.metadata), settings)
+            options = JobRequest.from_metadata(
+                obj.info.metadata, default_mode=settings.default_mode
+            )
             counter = options.new_counter()
             chunks = decompress_chunks(
                 _guarded(obj.iter_chunks(settings.chunk_size), deadline),
@@ -100,12 +61,15 @@ def count_object(
             f"object not found: {key}",
             mode=options.mode if options else None,
         )
-    except InputError as exc:
+    except RequestError as exc:
+        return JobResult(key, job_id, FAILURE, f"bad options: {exc}")
+    except (InputError, ValueError, MemoryError, RuntimeError) as exc:
+        # ValueError, MemoryError and RuntimeError come from the core: a bad stream, an
+        # allocation it could not make, or its own bug; each fails this job, not the worker.
+        reason = str(exc) or type(exc).__name__
         return JobResult(
-            key, job_id, FAILURE, f"cannot count: {exc}", mode=options.mode if options else None
+            key, job_id, FAILURE, f"cannot count: {reason}", mode=options.mode if options else None
         )
-    except ValueError as exc:
-        return JobResult(key, job_id, FAILURE, f"cannot count: {exc}")
     except TransientError:
         raise
     except BackendError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wordfreq_service.formats.job_request import DEFAULT_MODE
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -12,5 +14,5 @@ class WorkerSettings:
     batch_size: int = 10
     drain_seconds: float = 25.0
     chunk_size: int = 1 << 20
-    default_mode: str = "words"
-    default_top: int = 10
+    #: For objects without a job request in their metadata (the Go uploader sets none).
+    default_mode: str = DEFAULT_MODE

@@ -1,0 +1,302 @@
+"""The job request: the counting options one job carries, on every path it travels.
+
+This module owns them: their names, defaults and ranges, the rules between them, and
+their three spellings —
+
+* command-line options (``--min-length``), built from ``OPTIONS`` by ``cli/options.py``;
+* S3 user metadata on the uploaded object (``min-length``; S3 lower-cases names and
+  allows only ASCII values, so a stop-word list is percent-encoded);
+* the job API's JSON (``min_length``).
+
+A request is validated once, when it is made, whichever spelling it came from: what the
+worker would refuse, ``submit`` refuses before uploading anything. Choices (mode,
+encoding, built-in stop-word list) are case-insensitive. The modes, encodings and the
+word-length limits are the native core's; the request only chooses among them.
+
+Options that apply to ``words`` mode only (``min_length``, ``encoding``) are ``None``
+when not given, so that giving one with ``seed`` mode is an error on every path rather
+than silently ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final
+from urllib.parse import quote, unquote
+
+from wordfreq_service import _core
+from wordfreq_service.counting.stopwords import BUILTIN, builtin_words, normalize_entries, read_file
+from wordfreq_service.errors import ConfigError
+
+MODES: Final[tuple[str, ...]] = _core.MODES
+ENCODINGS: Final[tuple[str, ...]] = _core.ENCODINGS
+WORDS_ONLY_MODE: Final = "words"
+
+DEFAULT_MODE: Final = "words"
+DEFAULT_TOP: Final = 10
+DEFAULT_MIN_LENGTH: Final = 1
+DEFAULT_MAX_WORD_LENGTH: Final[int] = _core.DEFAULT_MAX_WORD_LENGTH
+
+#: Inclusive ranges. ``top`` is bounded by what a result message can carry and what a
+#: person reads; ``max_word_length`` by the core, so memory stays bounded by it.
+TOP_RANGE: Final = (0, 100_000)
+MIN_LENGTH_RANGE: Final = (1, 1000)
+MAX_WORD_LENGTH_RANGE: Final[tuple[int, int]] = (1, _core.MAX_WORD_LENGTH_LIMIT)
+
+#: S3 allows 2 KB of user metadata in all; an inline stop-word list stays well inside it.
+MAX_INLINE_STOPWORDS: Final = 1500
+
+
+class RequestError(ConfigError):
+    """A job request that no worker would carry out (a usage error wherever it is made)."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option's three spellings and its kind."""
+
+    field: str
+    metadata: str  # S3 user metadata name (lower case)
+    json: str  # job API JSON key
+    flag: str  # command-line flag
+
+
+OPTIONS: Final[dict[str, Option]] = {
+    o.field: o
+    for o in (
+        Option("mode", "mode", "mode", "--mode"),
+        Option("top", "top", "top", "--top"),
+        Option("min_length", "min-length", "min_length", "--min-length"),
+        Option("max_word_length", "max-word-length", "max_word_length", "--max-word-length"),
+        Option("encoding", "encoding", "encoding", "--encoding"),
+        Option("stopwords", "stopwords", "stopwords", "--stopwords"),
+    )
+}
+
+
+def choose(value: str, choices: tuple[str, ...], what: str) -> str:
+    """``value`` as the canonical spelling of one of ``choices``, ignoring case."""
+    folded = value.strip().lower()
+    for choice in choices:
+        if choice.lower() == folded:
+            return choice
+    raise RequestError(f"{what}: {value!r} is not one of {', '.join(choices)}")
+
+
+def _in_range(value: int, bounds: tuple[int, int], what: str) -> int:
+    low, high = bounds
+    if not low <= value <= high:
+        raise RequestError(f"{what}: {value} is not in the range {low}..{high}")
+    return value
+
+
+def _whole_number(raw: object, what: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise RequestError(f"{what}: {raw!r} is not a whole number")
+    try:
+        return int(raw)
+    except ValueError:
+        raise RequestError(f"{what}: {raw!r} is not a whole number") from None
+
+
+@dataclass(frozen=True)
+class StopWords:
+    """A built-in list by name, or the words themselves (normalised as words are)."""
+
+    builtin: str | None = None
+    words: frozenset[str] = frozenset()
+
+    @property
+    def empty(self) -> bool:
+        return self.builtin is None and not self.words
+
+    def resolve(self) -> frozenset[str]:
+        return builtin_words(self.builtin) if self.builtin else self.words
+
+    def to_metadata(self) -> str:
+        if self.builtin:
+            return self.builtin
+        inline = ",".join(quote(w, safe="") for w in sorted(self.words))
+        if len(inline) > MAX_INLINE_STOPWORDS:
+            raise RequestError(
+                f"the stop-word list is too large to travel with the upload ({len(inline)} "
+                f"bytes encoded, limit {MAX_INLINE_STOPWORDS}); use `wordfreq count` for "
+                "large lists"
+            )
+        return inline
+
+    @classmethod
+    def from_spec(cls, spec: str) -> StopWords:
+        """A command line's ``--stopwords``: a built-in list's name (any case) or a file."""
+        if spec.strip().lower() in BUILTIN:
+            return cls(builtin=spec.strip().lower())
+        return cls(words=read_file(spec))
+
+    @classmethod
+    def from_metadata(cls, value: str) -> StopWords:
+        if value.strip().lower() in BUILTIN:
+            return cls(builtin=value.strip().lower())
+        return cls(words=frozenset(unquote(w) for w in value.split(",") if w))
+
+    def to_json(self) -> str | list[str] | None:
+        if self.builtin:
+            return self.builtin
+        return sorted(self.words) if self.words else None
+
+    @classmethod
+    def from_json(cls, value: object) -> StopWords:
+        if value is None:
+            return cls()
+        if isinstance(value, str):
+            return cls(builtin=choose(value, tuple(BUILTIN), "stopwords"))
+        if isinstance(value, list) and all(isinstance(w, str) for w in value):
+            return cls(words=normalize_entries(value))
+        raise RequestError("stopwords: expected a built-in list's name or a list of words")
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """The counting options of one job. Construct it through ``make`` or one of the
+    ``from_*`` readers, which validate; the dataclass itself trusts its fields."""
+
+    mode: str = DEFAULT_MODE
+    top: int = DEFAULT_TOP
+    min_length: int | None = None
+    max_word_length: int = DEFAULT_MAX_WORD_LENGTH
+    encoding: str | None = None
+    stopwords: StopWords = StopWords()
+
+    # -- validation ----------------------------------------------------------------
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        mode: str = DEFAULT_MODE,
+        top: int | str = DEFAULT_TOP,
+        min_length: int | str | None = None,
+        max_word_length: int | str = DEFAULT_MAX_WORD_LENGTH,
+        encoding: str | None = None,
+        stopwords: StopWords | None = None,
+        label: Mapping[str, str] | None = None,
+    ) -> JobRequest:
+        """Validate each option and the rules between them. ``label`` maps a field to
+        the name errors should use (a flag, a metadata name, a JSON key)."""
+        name = {f: (label or {}).get(f, o.flag) for f, o in OPTIONS.items()}
+        mode = choose(mode, MODES, name["mode"])
+        top_n = _in_range(_whole_number(top, name["top"]), TOP_RANGE, name["top"])
+        longest = _in_range(
+            _whole_number(max_word_length, name["max_word_length"]),
+            MAX_WORD_LENGTH_RANGE,
+            name["max_word_length"],
+        )
+        shortest = None
+        if min_length is not None:
+            shortest = _in_range(
+                _whole_number(min_length, name["min_length"]),
+                MIN_LENGTH_RANGE,
+                name["min_length"],
+            )
+        if encoding is not None:
+            encoding = choose(encoding, ENCODINGS, name["encoding"])
+        if mode != WORDS_ONLY_MODE:
+            for field, value in (("min_length", shortest), ("encoding", encoding)):
+                if value is not None:
+                    raise RequestError(
+                        f"{name[field]} applies to words mode only "
+                        f"({mode} mode reads raw bytes as the Go worker did)"
+                    )
+        if shortest is not None and shortest > longest:
+            raise RequestError(
+                f"{name['min_length']} {shortest} is longer than {name['max_word_length']} "
+                f"{longest}: no word could be counted"
+            )
+        return cls(mode, top_n, shortest, longest, encoding, stopwords or StopWords())
+
+    # -- what the engine needs -------------------------------------------------------
+
+    @property
+    def effective_min_length(self) -> int:
+        """The filter the report applies (seed mode keeps every token, even "")."""
+        if self.mode != WORDS_ONLY_MODE:
+            return 0
+        return DEFAULT_MIN_LENGTH if self.min_length is None else self.min_length
+
+    def new_counter(self) -> _core.Counter:
+        return _core.Counter(self.mode, self.encoding, self.max_word_length)
+
+    def with_top(self, top: int) -> JobRequest:
+        return replace(self, top=top)
+
+    # -- object metadata -------------------------------------------------------------
+
+    def to_metadata(self) -> dict[str, str]:
+        """The S3 user metadata that carries this request (only what differs from the
+        defaults, besides mode and top, which the original workers' readers expect)."""
+        meta = {OPTIONS["mode"].metadata: self.mode, OPTIONS["top"].metadata: str(self.top)}
+        if self.min_length is not None:
+            meta[OPTIONS["min_length"].metadata] = str(self.min_length)
+        if self.max_word_length != DEFAULT_MAX_WORD_LENGTH:
+            meta[OPTIONS["max_word_length"].metadata] = str(self.max_word_length)
+        if self.encoding is not None:
+            meta[OPTIONS["encoding"].metadata] = self.encoding
+        if not self.stopwords.empty:
+            meta[OPTIONS["stopwords"].metadata] = self.stopwords.to_metadata()
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, str], *, default_mode: str) -> JobRequest:
+        """The request an uploaded object carries. An object without any (the original
+        Go uploader sets none) gets ``default_mode`` and the defaults."""
+        key = {f: o.metadata for f, o in OPTIONS.items()}
+        get = {k.lower(): v for k, v in meta.items()}.get
+        label = {f: f"{m} in object metadata" for f, m in key.items()}
+        stop = get(key["stopwords"])
+        return cls.make(
+            mode=get(key["mode"]) or default_mode,
+            top=get(key["top"]) or DEFAULT_TOP,
+            min_length=get(key["min_length"]) or None,
+            max_word_length=get(key["max_word_length"]) or DEFAULT_MAX_WORD_LENGTH,
+            encoding=get(key["encoding"]) or None,
+            stopwords=StopWords.from_metadata(stop) if stop else None,
+            label=label,
+        )
+
+    # -- job API JSON ------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            OPTIONS["mode"].json: self.mode,
+            OPTIONS["top"].json: self.top,
+            OPTIONS["max_word_length"].json: self.max_word_length,
+        }
+        if self.min_length is not None:
+            body[OPTIONS["min_length"].json] = self.min_length
+        if self.encoding is not None:
+            body[OPTIONS["encoding"].json] = self.encoding
+        stop = self.stopwords.to_json()
+        if stop is not None:
+            body[OPTIONS["stopwords"].json] = stop
+        return body
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> JobRequest:
+        key = {f: o.json for f, o in OPTIONS.items()}
+        unknown = set(body) - set(key.values())
+        if unknown:
+            raise RequestError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        mode = body.get(key["mode"], DEFAULT_MODE)
+        encoding = body.get(key["encoding"])
+        for field, value in (("mode", mode), ("encoding", encoding)):
+            if value is not None and not isinstance(value, str):
+                raise RequestError(f"{key[field]}: expected a string")
+        return cls.make(
+            mode=mode,
+            top=body.get(key["top"], DEFAULT_TOP),
+            min_length=body.get(key["min_length"]),
+            max_word_length=body.get(key["max_word_length"], DEFAULT_MAX_WORD_LENGTH),
+            encoding=encoding,
+            stopwords=StopWords.from_json(body.get(key["stopwords"])),
+            label=key,
+        )

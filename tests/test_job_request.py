@@ -1,0 +1,195 @@
+"""The job request: one format on every path (command line, object metadata, API JSON),
+one set of ranges and rules, refused before anything is uploaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.helpers import run_wordfreq
+from wordfreq_service import _core
+from wordfreq_service.formats.job_request import (
+    DEFAULT_MAX_WORD_LENGTH,
+    MAX_INLINE_STOPWORDS,
+    MAX_WORD_LENGTH_RANGE,
+    MIN_LENGTH_RANGE,
+    TOP_RANGE,
+    JobRequest,
+    RequestError,
+    StopWords,
+)
+
+words = st.text(st.characters(categories=("Ll",)), min_size=1, max_size=8)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> JobRequest:
+    mode = draw(st.sampled_from(_core.MODES))
+    words_mode = mode == "words"
+    longest = draw(st.integers(*MAX_WORD_LENGTH_RANGE))
+    shortest = draw(st.none() | st.integers(MIN_LENGTH_RANGE[0], min(longest, 1000)))
+    stop = draw(
+        st.just(StopWords())
+        | st.just(StopWords(builtin="english"))
+        | st.frozensets(words, min_size=1, max_size=20).map(lambda w: StopWords(words=w))
+    )
+    return JobRequest.make(
+        mode=mode,
+        top=draw(st.integers(*TOP_RANGE)),
+        min_length=shortest if words_mode else None,
+        max_word_length=longest,
+        encoding=draw(st.none() | st.sampled_from(_core.ENCODINGS)) if words_mode else None,
+        stopwords=stop,
+    )
+
+
+@given(requests())
+def test_metadata_round_trip(request: JobRequest) -> None:
+    meta = request.to_metadata()
+    assert all(k == k.lower() and v.isascii() for k, v in meta.items())
+    assert JobRequest.from_metadata(meta, default_mode="words") == request
+
+
+@given(requests())
+def test_json_round_trip(request: JobRequest) -> None:
+    assert JobRequest.from_json(request.to_json()) == request
+
+
+def test_modes_and_encodings_come_from_the_core() -> None:
+    from wordfreq_service.formats import job_request
+
+    assert job_request.MODES == _core.MODES
+    assert job_request.ENCODINGS == _core.ENCODINGS
+    assert job_request.DEFAULT_MAX_WORD_LENGTH == _core.DEFAULT_MAX_WORD_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ({"mode": "seed", "min-length": "3"}, "min-length in object metadata applies to words"),
+        ({"mode": "seed", "encoding": "utf-8"}, "encoding in object metadata applies to words"),
+        ({"top": "1000000"}, "top in object metadata: 1000000 is not in the range 0..100000"),
+        ({"top": "ten"}, "top in object metadata: 'ten' is not a whole number"),
+        ({"mode": "fancy"}, "mode in object metadata: 'fancy' is not one of words, seed"),
+        ({"min-length": "1001"}, "min-length in object metadata: 1001 is not in the range"),
+        ({"max-word-length": "0"}, "max-word-length in object metadata: 0 is not in the range"),
+        ({"min-length": "20", "max-word-length": "10"}, "no word could be counted"),
+    ],
+)
+def test_metadata_the_worker_refuses(meta: dict[str, str], message: str) -> None:
+    with pytest.raises(RequestError, match=message):
+        JobRequest.from_metadata(meta, default_mode="words")
+
+
+def test_metadata_choices_ignore_case() -> None:
+    request = JobRequest.from_metadata(
+        {"Mode": "WORDS", "encoding": "UTF-8", "stopwords": "English"}, default_mode="seed"
+    )
+    assert (request.mode, request.encoding, request.stopwords.builtin) == (
+        "words",
+        "utf-8",
+        "english",
+    )
+
+
+def test_objects_without_a_request_get_the_workers_default_mode() -> None:
+    request = JobRequest.from_metadata({}, default_mode="seed")
+    assert (request.mode, request.top, request.max_word_length) == (
+        "seed",
+        10,
+        DEFAULT_MAX_WORD_LENGTH,
+    )
+
+
+def test_json_rejects_unknown_and_mistyped_options() -> None:
+    with pytest.raises(RequestError, match="unknown option"):
+        JobRequest.from_json({"topp": 3})
+    with pytest.raises(RequestError, match="top: True is not a whole number"):
+        JobRequest.from_json({"top": True})
+    with pytest.raises(RequestError, match="stopwords"):
+        JobRequest.from_json({"stopwords": 3})
+
+
+def test_an_inline_stop_word_list_that_cannot_travel_is_refused() -> None:
+    big = StopWords(words=frozenset(f"word{i}" for i in range(400)))
+    with pytest.raises(RequestError, match=f"limit {MAX_INLINE_STOPWORDS}"):
+        JobRequest.make(stopwords=big).to_metadata()
+
+
+# -- the command line: every command, one range, exit 2 however large ---------------------
+
+
+@pytest.mark.parametrize("command", ["count", "submit"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--top", "99999999999999999999999"],
+        ["--top", "1000000"],
+        ["--min-length", "1001"],
+        ["--max-word-length", "99999999999999999999"],
+        ["--mode", "seed", "--min-length", "3"],
+        ["--mode", "seed", "--encoding", "cp1252"],
+        ["--min-length", "30", "--max-word-length", "20"],
+    ],
+)
+def test_out_of_range_options_are_usage_errors(
+    command: str, args: list[str], tmp_path: Path
+) -> None:
+    book = tmp_path / "book.txt"
+    book.write_text("some words here\n")
+    data = tmp_path / "data"
+    extra = ["--data-dir", str(data), "--timeout", "5"] if command == "submit" else []
+    proc = run_wordfreq([command, *extra, *args, str(book)], timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 3  # click's usage line + one error line
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    if command == "submit":
+        # Refused before anything was uploaded: no object, no event.
+        objects = data / "objects"
+        assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))
+
+
+def test_submit_refuses_a_stop_word_file_too_large_to_travel(tmp_path: Path) -> None:
+    stop = tmp_path / "stop.txt"
+    stop.write_text("\n".join(f"stopword{i}" for i in range(400)))
+    book = tmp_path / "book.txt"
+    book.write_text("words\n")
+    data = tmp_path / "data"
+    proc = run_wordfreq(["submit", "--data-dir", str(data), "--stopwords", str(stop), str(book)])
+    assert proc.returncode == 2
+    assert "too large to travel" in proc.stderr
+    objects = data / "objects"
+    assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))
+
+
+def test_choices_are_case_insensitive(tmp_path: Path) -> None:
+    book = tmp_path / "book.txt"
+    book.write_bytes("The café and the CAFÉ\n".encode())
+    upper = run_wordfreq(
+        ["count", "--json", "--mode", "Words", "--encoding", "UTF-8", "--stopwords", "English",
+         str(book)]
+    )
+    assert upper.returncode == 0, upper.stderr
+    assert '"café", "count": 2' in upper.stdout
+    assert '"the"' not in upper.stdout
+
+
+def test_service_modules_keep_to_their_layers() -> None:
+    """The client does not import the worker; production code never imports the
+    pure-Python reference (it is the tests' oracle)."""
+    code = (
+        "import sys\n"
+        "import wordfreq_service.service.client, wordfreq_service.cli.submit\n"
+        "assert 'wordfreq_service.service.worker' not in sys.modules, 'client imports worker'\n"
+        "import wordfreq_service.cli.count, wordfreq_service.cli.services\n"
+        "import wordfreq_service.service.worker, wordfreq_service.service.pool\n"
+        "bad = 'wordfreq_service.counting.reference'\n"
+        "assert bad not in sys.modules, 'production code imports the reference'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
