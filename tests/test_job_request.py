@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from tests.helpers import run_wordfreq
 from wordfreq_service import _core
 from wordfreq_service.formats.job_request import (
     DEFAULT_MAX_WORD_LENGTH,
@@ -24,7 +22,9 @@ from wordfreq_service.formats.job_request import (
     StopWords,
 )
 
-words = st.text(st.characters(categories=("Ll",)), min_size=1, max_size=8)
+from tests.helpers import run_wordfreq
+
+words = st.text(st.characters(categories=["Ll"]), min_size=1, max_size=8)
 
 
 @st.composite
@@ -171,8 +171,17 @@ def test_choices_are_case_insensitive(tmp_path: Path) -> None:
     book = tmp_path / "book.txt"
     book.write_bytes("The café and the CAFÉ\n".encode())
     upper = run_wordfreq(
-        ["count", "--json", "--mode", "Words", "--encoding", "UTF-8", "--stopwords", "English",
-         str(book)]
+        [
+            "count",
+            "--json",
+            "--mode",
+            "Words",
+            "--encoding",
+            "UTF-8",
+            "--stopwords",
+            "English",
+            str(book),
+        ]
     )
     assert upper.returncode == 0, upper.stderr
     assert '"café", "count": 2' in upper.stdout

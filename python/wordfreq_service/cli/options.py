@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -110,3 +111,44 @@ def backend_options(func: F) -> F:
 
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class ByteSize(click.ParamType[int]):
+    """A size in bytes: ``1048576``, ``512M``, ``16GiB`` (K, M, G, T are binary units)."""
+
+    name = "size"
+    _UNITS: ClassVar[dict[str, int]] = {
+        "": 1,
+        "k": 1 << 10,
+        "m": 1 << 20,
+        "g": 1 << 30,
+        "t": 1 << 40,
+    }
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(
+            r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(value), re.IGNORECASE
+        )
+        if match is None:
+            self.fail(f"{value!r} is not a size (for example 500M or 16GiB)", param, ctx)
+        size = int(float(match.group(1)) * self._UNITS[match.group(2).lower()])
+        if size < 1:
+            self.fail(f"{value!r} is not a positive size", param, ctx)
+        return size
+
+
+def input_limit_option(func: F) -> F:
+    """The cap on one input's size after decompression: a bomb fails its job, it does
+    not occupy a worker for hours."""
+    from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES, format_size
+
+    return click.option(
+        "--max-input-size",
+        "max_input_bytes",
+        type=ByteSize(),
+        default=DEFAULT_MAX_INPUT_BYTES,
+        show_default=format_size(DEFAULT_MAX_INPUT_BYTES),
+        help="Largest input, after decompression, that is counted; past it the job fails.",
+    )(func)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wordfreq_service.cli.options import backend_options, cores
+from wordfreq_service.cli.options import backend_options, cores, input_limit_option
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
 
@@ -49,6 +49,7 @@ from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
     show_default=True,
     help="Mode for objects uploaded without wordfreq metadata (the seed's Go uploader sets none).",
 )
+@input_limit_option
 def worker(
     backend: str,
     data_dir: str | None,
@@ -61,6 +62,7 @@ def worker(
     visibility_timeout: int,
     poll_seconds: float | None,
     default_mode: str,
+    max_input_bytes: int,
 ) -> None:
     """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
     from wordfreq_service import logs
@@ -96,6 +98,7 @@ def worker(
         wait_seconds=wait if poll_seconds is None else poll_seconds,
         drain_seconds=drain_seconds,
         default_mode=default_mode,
+        max_input_bytes=max_input_bytes,
     )
     run_processes(spec, settings, concurrency or cores(), debug=debug, hook=hook_from_env)
 
@@ -108,8 +111,14 @@ def worker(
     default=None,
     help="Worker processes [default: the number of cores].",
 )
+@input_limit_option
 def up(
-    backend: str, data_dir: str | None, region: str | None, debug: bool, workers: int | None
+    backend: str,
+    data_dir: str | None,
+    region: str | None,
+    debug: bool,
+    workers: int | None,
+    max_input_bytes: int,
 ) -> None:
     """Run the embedded stack in the foreground until SIGTERM/SIGINT."""
     from wordfreq_service import logs
@@ -128,4 +137,9 @@ def up(
     count = workers or cores()
     with StackLock(directory) as lock:
         lock.acquire(count)
-        run_processes(spec, WorkerSettings(wait_seconds=1.0), count, debug=debug)
+        run_processes(
+            spec,
+            WorkerSettings(wait_seconds=1.0, max_input_bytes=max_input_bytes),
+            count,
+            debug=debug,
+        )

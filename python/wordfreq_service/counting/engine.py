@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wordfreq_service._core import Counter
-from wordfreq_service.counting.inputs import iter_chunks, prefetched
+from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES, iter_chunks, prefetched
 from wordfreq_service.formats.job_request import JobRequest
 
 __all__ = ["CountResult", "Counter", "count_chunks", "count_files", "summarize"]
@@ -43,11 +43,14 @@ def count_chunks(chunks: Iterable[bytes], request: JobRequest) -> Counter:
     return counter
 
 
-def count_files(paths: Iterable[str], request: JobRequest) -> Counter:
+def count_files(
+    paths: Iterable[str], request: JobRequest, *, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
+) -> Counter:
     """Count several files together. Each file is decoded and tokenised on its own (a
-    word never runs from one file into the next; each may have its own BOM)."""
+    word never runs from one file into the next; each may have its own BOM), and each
+    may be at most ``max_input_bytes`` long after decompression."""
     total = request.new_counter()
     for path in paths:
-        total.merge(count_chunks(prefetched(iter_chunks(path)), request))
+        total.merge(count_chunks(prefetched(iter_chunks(path, max_bytes=max_input_bytes)), request))
     total.finish()
     return total

@@ -49,6 +49,7 @@ def count_object(
                 _guarded(obj.iter_chunks(settings.chunk_size), deadline),
                 key,
                 settings.chunk_size,
+                max_bytes=settings.max_input_bytes,
             )
             for chunk in chunks:
                 counter.feed(chunk)

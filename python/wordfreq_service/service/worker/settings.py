@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES
 from wordfreq_service.formats.job_request import DEFAULT_MODE
 
 
@@ -16,3 +17,4 @@ class WorkerSettings:
     chunk_size: int = 1 << 20
     #: For objects without a job request in their metadata (the Go uploader sets none).
     default_mode: str = DEFAULT_MODE
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
