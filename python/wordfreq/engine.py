@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from wordfreq._core import Counter
-from wordfreq.inputs import iter_chunks, prefetched
-from wordfreq.reference import ENCODINGS, MODES
+from wordfreq._core import (
+    DEFAULT_MAX_WORD_LENGTH,
+    ENCODINGS,
+    MAX_WORD_LENGTH_LIMIT,
+    MODES,
+    Counter,
+)
+from wordfreq.inputs import DEFAULT_MAX_INPUT_BYTES, iter_chunks, prefetched
 
 __all__ = ["ENCODINGS", "MODES", "CountOptions", "CountResult", "Counter", "count_files"]
 
@@ -25,6 +30,8 @@ class CountOptions:
     min_length: int = 1
     stopwords: frozenset[str] = field(default_factory=frozenset)
     encoding: str | None = None
+    #: Longer words are skipped (code points in ``words`` mode, raw bytes in ``seed``).
+    max_word_length: int = DEFAULT_MAX_WORD_LENGTH
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -37,9 +44,11 @@ class CountOptions:
             raise ValueError("top must be zero or more")
         if self.min_length < 0:
             raise ValueError("min-length must be zero or more")
+        if not 1 <= self.max_word_length <= MAX_WORD_LENGTH_LIMIT:
+            raise ValueError(f"max-word-length must be between 1 and {MAX_WORD_LENGTH_LIMIT}")
 
     def new_counter(self) -> Counter:
-        return Counter(self.mode, self.encoding)
+        return Counter(self.mode, self.encoding, self.max_word_length)
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,17 @@ def count_chunks(chunks: Iterable[bytes], options: CountOptions) -> Counter:
     return counter
 
 
-def count_files(paths: Iterable[str], options: CountOptions) -> Counter:
+def count_files(
+    paths: Iterable[str],
+    options: CountOptions,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+) -> Counter:
     """Count several files together. Each file is decoded and tokenised on its own (a
-    word never runs from one file into the next; each may have its own BOM)."""
+    word never runs from one file into the next; each may have its own BOM), and each is
+    held to ``max_input_bytes`` after decompression (None: no limit)."""
     total = options.new_counter()
     for path in paths:
-        total.merge(count_chunks(prefetched(iter_chunks(path)), options))
+        chunks = iter_chunks(path, max_bytes=max_input_bytes)
+        total.merge(count_chunks(prefetched(chunks), options))
     total.finish()
     return total
