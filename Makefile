@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test demo demo-aws bench bench-pipeline lint fmt clean
+.PHONY: setup build test demo demo-aws bench bench-pipeline bench-memory lint fmt clean
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP)
 
@@ -56,6 +56,10 @@ bench: $(NATIVE_STAMP)
 
 bench-pipeline: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_pipeline.py
+
+# Peak RSS on an `a`-bomb, 200 MB lines and 1 GB of text; fails over 150 MiB.
+bench-memory: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_memory.py
 
 lint: setup
 	$(BIN)/ruff check python tests bench infra tools

@@ -7,8 +7,10 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +49,43 @@ def run_child(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[f
         err = proc.stderr.read().decode() if proc.stderr else ""
         raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {err}")
     return elapsed, usage.ru_maxrss
+
+
+@dataclass(frozen=True)
+class PeakRun:
+    seconds: float
+    peak_kib: int
+    returncode: int
+    stderr: str
+
+
+def vm_hwm_kib(pid: int) -> int | None:
+    """The process's peak resident set so far (VmHWM), or None once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None  # a zombie has no memory lines
+
+
+def run_child_peak(argv: Sequence[str], poll: float = 0.005) -> PeakRun:
+    """Run a child and poll its VmHWM until it exits. (ru_maxrss from wait4 is inflated:
+    it can carry the footprint of the forked parent.) VmHWM only grows, so polling
+    misses at most the growth of the last few milliseconds of a run."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, vm_hwm_kib(proc.pid) or 0)
+            time.sleep(poll)
+        elapsed = time.perf_counter() - start
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    return PeakRun(elapsed, peak, proc.returncode, text)
 
 
 def median_time(argv: Sequence[str], runs: int) -> float:

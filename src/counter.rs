@@ -1,7 +1,15 @@
 //! The streaming counter: chooses the decoding from the start of the stream, carries
 //! unfinished words between chunks, counts large chunks on all cores, merges counters.
+//!
+//! Memory is bounded by the vocabulary: words over the length limit are skipped without
+//! being buffered, UTF-16 is transcoded a bounded piece at a time, parallel pieces are
+//! slices of the caller's chunk. Running out of memory for the word table and a panic
+//! (a bug) both become errors, after which the counter refuses further use.
 
+use std::any::Any;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -13,6 +21,17 @@ use crate::words::{self, ByteWords};
 
 /// Chunks at least this long are split across the cores.
 pub const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// Longest word counted unless asked otherwise (code points in `words` mode, raw bytes
+/// in `seed` mode).
+pub const DEFAULT_MAX_WORD_LENGTH: usize = 1000;
+
+/// Largest word-length limit accepted: Go's `bufio.MaxScanTokenSize`.
+pub const MAX_WORD_LENGTH_LIMIT: usize = 64 * 1024;
+
+/// UTF-16 input is transcoded this many input bytes at a time, so the UTF-8 buffer stays
+/// bounded whatever the size of the chunk fed (and still reaches the parallel path).
+const UTF16_PIECE: usize = 4 << 20;
 
 /// Counting mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +57,9 @@ impl Mode {
             Mode::Seed => "seed",
         }
     }
+
+    /// Every mode, by name, the default first.
+    pub const NAMES: [&'static str; 2] = ["words", "seed"];
 }
 
 /// What a caller can get wrong.
@@ -47,7 +69,15 @@ pub enum Error {
     UnknownEncoding(String),
     EncodingInSeedMode,
     Finished,
-    ModeMismatch { ours: Mode, theirs: Mode },
+    ModeMismatch {
+        ours: Mode,
+        theirs: Mode,
+    },
+    MaxWordLength,
+    /// Memory ran out while the word table grew; the counts are incomplete.
+    OutOfMemory,
+    /// A bug: a panic in the core, caught. The message says where.
+    Internal(String),
 }
 
 impl fmt::Display for Error {
@@ -71,6 +101,15 @@ impl fmt::Display for Error {
                 theirs.name(),
                 ours.name()
             ),
+            Error::MaxWordLength => write!(
+                f,
+                "max_word_length must be between 1 and {MAX_WORD_LENGTH_LIMIT}"
+            ),
+            Error::OutOfMemory => write!(
+                f,
+                "out of memory: the word table could not grow (the counts are incomplete)"
+            ),
+            Error::Internal(what) => write!(f, "internal error in the counting core: {what}"),
         }
     }
 }
@@ -123,10 +162,61 @@ impl Scanner {
     }
 }
 
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}
+
+/// Where the last panic happened, recorded by the hook of [`install_panic_hook`] (a
+/// panic's payload carries only its message).
+static PANIC_LOCATION: Mutex<Option<String>> = Mutex::new(None);
+
+/// Replace the default panic hook, which prints to standard error, with one that only
+/// records where the panic happened: the panic comes back to the caller as an error
+/// naming the place, and the command line keeps its one-line errors. With
+/// `RUST_BACKTRACE` set the default hook runs as well. The hook is this library's own
+/// (each Rust library linked into Python has its own standard library).
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    let verbose = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(loc) = info.location() {
+            if let Ok(mut last) = PANIC_LOCATION.lock() {
+                *last = Some(format!("{}:{}", loc.file(), loc.line()));
+            }
+        }
+        if verbose {
+            default(info);
+        }
+    }));
+}
+
+/// Run `f`, turning a panic (from this thread or a rayon worker) into `Error::Internal`.
+pub fn catch_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let mut what = panic_message(&*payload);
+        let location = PANIC_LOCATION.lock().ok().and_then(|mut l| l.take());
+        if let Some(location) = location {
+            what = format!("{what} (at {location})");
+        }
+        Err(Error::Internal(what))
+    })
+}
+
 /// A streaming word counter.
 #[derive(Debug)]
 pub struct Counter {
     mode: Mode,
+    max_word_length: usize,
+    /// Set by an out-of-memory or internal error: the counter's state cannot be trusted,
+    /// and every later call returns this error.
+    broken: Option<Error>,
     encoding: Encoding,
     /// The first bytes of the stream while the decoding is not yet known (BOM sniffing).
     head: Vec<u8>,
@@ -144,18 +234,29 @@ pub struct Counter {
 
 impl Counter {
     /// A counter for `mode` (`"words"` or `"seed"`) and `encoding` (`None` to detect, or
-    /// `"utf-8"`, `"cp1252"`, `"latin-1"`, `"utf-16"`; words mode only).
-    pub fn new(mode: &str, encoding: Option<&str>) -> Result<Counter, Error> {
+    /// `"utf-8"`, `"cp1252"`, `"latin-1"`, `"utf-16"`; words mode only) that counts words
+    /// of at most `max_word_length` (1..=[`MAX_WORD_LENGTH_LIMIT`]; code points in words
+    /// mode, raw bytes in seed mode) and skips longer ones.
+    pub fn new(
+        mode: &str,
+        encoding: Option<&str>,
+        max_word_length: usize,
+    ) -> Result<Counter, Error> {
         let mode = Mode::from_name(mode).ok_or_else(|| Error::UnknownMode(mode.to_string()))?;
         let enc = Encoding::from_name(encoding)
             .ok_or_else(|| Error::UnknownEncoding(encoding.unwrap_or_default().to_string()))?;
+        if !(1..=MAX_WORD_LENGTH_LIMIT).contains(&max_word_length) {
+            return Err(Error::MaxWordLength);
+        }
         let scanner = match mode {
             Mode::Seed if encoding.is_some() => return Err(Error::EncodingInSeedMode),
-            Mode::Seed => Some(Scanner::Seed(SeedWords::new())),
+            Mode::Seed => Some(Scanner::Seed(SeedWords::new(max_word_length))),
             Mode::Words => None,
         };
         let mut counter = Counter {
             mode,
+            max_word_length,
+            broken: None,
             encoding: enc,
             head: Vec::new(),
             scanner,
@@ -168,10 +269,36 @@ impl Counter {
         };
         if mode == Mode::Words {
             if let Some((dec, bom)) = detect(enc, &[], false) {
-                counter.start(dec, bom);
+                counter.start(dec, bom)?;
             }
         }
         Ok(counter)
+    }
+
+    /// Run `f` on this counter unless it is broken; a panic or running out of memory
+    /// breaks it.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Counter) -> Result<T, Error>) -> Result<T, Error> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        let result = catch_panic(|| f(self));
+        if let Err(e @ (Error::OutOfMemory | Error::Internal(_))) = &result {
+            self.broken = Some(e.clone());
+        }
+        result
+    }
+
+    /// The word table of every piece has kept all its counts.
+    fn check_memory(&self) -> Result<(), Error> {
+        if self.tallies.iter().any(Tally::out_of_memory) {
+            Err(Error::OutOfMemory)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn max_word_length(&self) -> usize {
+        self.max_word_length
     }
 
     /// Tune parallel counting: chunks of at least `min_bytes` are split in `threads`
@@ -195,7 +322,11 @@ impl Counter {
     }
 
     /// Count the next chunk of input. A word may straddle chunks.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), Error> {
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.guarded(|c| c.feed_unguarded(data))
+    }
+
+    fn feed_unguarded(&mut self, mut data: &[u8]) -> Result<(), Error> {
         if self.finished {
             return Err(Error::Finished);
         }
@@ -206,15 +337,14 @@ impl Counter {
             self.head.push(b);
             data = rest;
             if let Some((dec, bom)) = detect(self.encoding, &self.head, false) {
-                self.start(dec, bom);
+                self.start(dec, bom)?;
             }
         }
-        self.run(data);
-        Ok(())
+        self.run(data)
     }
 
     /// The decoding is known: make its scanner and count the sniffed bytes after the BOM.
-    fn start(&mut self, decoding: Decoding, bom: usize) {
+    fn start(&mut self, decoding: Decoding, bom: usize) -> Result<(), Error> {
         let dec = match decoding {
             Decoding::Bytes(dec) => dec,
             Decoding::Utf16 { big_endian } => {
@@ -222,21 +352,27 @@ impl Counter {
                 ByteDecoding::Utf8Replace
             }
         };
-        self.scanner = Some(Scanner::Bytes(ByteWords::new(dec)));
+        self.scanner = Some(Scanner::Bytes(ByteWords::new(dec, self.max_word_length)));
         let head = std::mem::take(&mut self.head);
-        self.run(head.get(bom..).unwrap_or_default());
+        self.run(head.get(bom..).unwrap_or_default())
     }
 
-    fn run(&mut self, data: &[u8]) {
-        if let Some(utf16) = self.utf16.as_mut() {
-            let mut utf8 = std::mem::take(&mut self.utf8);
-            utf8.clear();
-            utf16.decode_to_utf8(data, &mut utf8);
-            self.count(&utf8);
-            self.utf8 = utf8;
-        } else {
+    fn run(&mut self, data: &[u8]) -> Result<(), Error> {
+        if self.utf16.is_none() {
             self.count(data);
+            return self.check_memory();
         }
+        let mut utf8 = std::mem::take(&mut self.utf8);
+        for piece in data.chunks(UTF16_PIECE) {
+            utf8.clear();
+            if let Some(utf16) = self.utf16.as_mut() {
+                utf16.decode_to_utf8(piece, &mut utf8);
+            }
+            self.count(&utf8);
+            self.check_memory()?;
+        }
+        self.utf8 = utf8;
+        Ok(())
     }
 
     fn count(&mut self, data: &[u8]) {
@@ -282,14 +418,18 @@ impl Counter {
     }
 
     /// End of input: count whatever is pending. Idempotent.
-    pub fn finish(&mut self) {
+    pub fn finish(&mut self) -> Result<(), Error> {
+        self.guarded(Counter::finish_unguarded)
+    }
+
+    fn finish_unguarded(&mut self) -> Result<(), Error> {
         if self.finished {
-            return;
+            return Ok(());
         }
         if self.scanner.is_none() {
             let utf8 = (Decoding::Bytes(ByteDecoding::Utf8Fallback), 0);
             let (dec, bom) = detect(self.encoding, &self.head, true).unwrap_or(utf8);
-            self.start(dec, bom);
+            self.start(dec, bom)?;
         }
         if let Some(mut utf16) = self.utf16.take() {
             let mut rest = Vec::new();
@@ -302,11 +442,13 @@ impl Counter {
         }
         let mut rest = self.tallies.split_off(1);
         while let Some(t) = rest.pop() {
-            if !t.is_empty() {
+            if !t.is_empty() || t.skipped > 0 || t.out_of_memory() {
                 self.tallies[0].absorb(t);
             }
         }
+        self.check_memory()?;
         self.finished = true;
+        Ok(())
     }
 
     /// Add `other`'s counts into this counter (both are finished first; same mode).
@@ -317,22 +459,32 @@ impl Counter {
                 theirs: other.mode,
             });
         }
-        self.finish();
-        other.finish();
-        self.tallies[0].merge_from(&other.tallies[0]);
-        Ok(())
+        other.finish()?;
+        self.guarded(|c| {
+            c.finish_unguarded()?;
+            c.tallies[0].merge_from(&other.tallies[0]);
+            c.check_memory()
+        })
     }
 
     /// Merge this counter into itself: every count doubles.
-    pub fn merge_into_self(&mut self) {
-        self.finish();
-        self.tallies[0].double();
+    pub fn merge_into_self(&mut self) -> Result<(), Error> {
+        self.guarded(|c| {
+            c.finish_unguarded()?;
+            c.tallies[0].double();
+            Ok(())
+        })
+    }
+
+    /// Runs skipped for being longer than the limit (finishes the counter).
+    pub fn skipped(&mut self) -> Result<u64, Error> {
+        Ok(self.tally()?.skipped)
     }
 
     /// The word table (finishes the counter).
-    pub fn tally(&mut self) -> &Tally {
-        self.finish();
-        &self.tallies[0]
+    pub fn tally(&mut self) -> Result<&Tally, Error> {
+        self.finish()?;
+        Ok(&self.tallies[0])
     }
 
     /// The ranked report (finishes the counter); see [`Tally::report`].
@@ -341,8 +493,14 @@ impl Counter {
         top: Option<usize>,
         min_length: usize,
         is_stopword: impl Fn(&str) -> bool,
-    ) -> Report<'_> {
-        self.tally().report(top, min_length, is_stopword)
+    ) -> Result<Report<'_>, Error> {
+        let tally = self.tally()?;
+        // The report only reads the table: a panic there leaves the counter usable.
+        catch_panic(|| {
+            tally
+                .report(top, min_length, is_stopword)
+                .map_err(|_| Error::OutOfMemory)
+        })
     }
 }
 
@@ -353,6 +511,7 @@ mod tests {
     fn counts(c: &mut Counter) -> Vec<(String, u64)> {
         let mut v: Vec<_> = c
             .tally()
+            .unwrap()
             .iter()
             .map(|(w, n)| (w.as_str().to_string(), n))
             .collect();
@@ -361,7 +520,7 @@ mod tests {
     }
 
     fn count(mode: &str, enc: Option<&str>, chunks: &[&[u8]]) -> Vec<(String, u64)> {
-        let mut c = Counter::new(mode, enc).unwrap();
+        let mut c = Counter::new(mode, enc, DEFAULT_MAX_WORD_LENGTH).unwrap();
         for chunk in chunks {
             c.feed(chunk).unwrap();
         }
@@ -377,21 +536,21 @@ mod tests {
     #[test]
     fn bad_arguments() {
         assert_eq!(
-            Counter::new("nope", None).unwrap_err(),
+            Counter::new("nope", None, DEFAULT_MAX_WORD_LENGTH).unwrap_err(),
             Error::UnknownMode("nope".into())
         );
         assert_eq!(
-            Counter::new("words", Some("ebcdic")).unwrap_err(),
+            Counter::new("words", Some("ebcdic"), DEFAULT_MAX_WORD_LENGTH).unwrap_err(),
             Error::UnknownEncoding("ebcdic".into())
         );
         assert_eq!(
-            Counter::new("seed", Some("utf-8")).unwrap_err(),
+            Counter::new("seed", Some("utf-8"), DEFAULT_MAX_WORD_LENGTH).unwrap_err(),
             Error::EncodingInSeedMode
         );
-        let mut c = Counter::new("words", None).unwrap();
-        c.finish();
+        let mut c = Counter::new("words", None, DEFAULT_MAX_WORD_LENGTH).unwrap();
+        c.finish().unwrap();
         assert_eq!(c.feed(b"x").unwrap_err(), Error::Finished);
-        let mut s = Counter::new("seed", None).unwrap();
+        let mut s = Counter::new("seed", None, DEFAULT_MAX_WORD_LENGTH).unwrap();
         assert!(matches!(c.merge(&mut s), Err(Error::ModeMismatch { .. })));
     }
 
@@ -452,7 +611,7 @@ mod tests {
         chunk: usize,
         threads: usize,
     ) -> Vec<(String, u64)> {
-        let mut c = Counter::new(mode, enc).unwrap();
+        let mut c = Counter::new(mode, enc, DEFAULT_MAX_WORD_LENGTH).unwrap();
         c.set_parallelism(16, threads);
         for piece in data.chunks(chunk) {
             c.feed(piece).unwrap();
@@ -532,20 +691,145 @@ mod tests {
         }
     }
 
+    fn limited_counts(
+        mode: &str,
+        enc: Option<&str>,
+        max: usize,
+        data: &[u8],
+        chunk: usize,
+        threads: usize,
+    ) -> (Vec<(String, u64)>, u64) {
+        let mut c = Counter::new(mode, enc, max).unwrap();
+        c.set_parallelism(16, threads);
+        for piece in data.chunks(chunk) {
+            c.feed(piece).unwrap();
+        }
+        let skipped = c.skipped().unwrap();
+        (counts(&mut c), skipped)
+    }
+
+    #[test]
+    fn the_word_length_limit_is_checked() {
+        for bad in [0, MAX_WORD_LENGTH_LIMIT + 1, usize::MAX] {
+            for mode in Mode::NAMES {
+                assert_eq!(
+                    Counter::new(mode, None, bad).unwrap_err(),
+                    Error::MaxWordLength
+                );
+            }
+        }
+        let mut c = Counter::new("seed", None, MAX_WORD_LENGTH_LIMIT).unwrap();
+        let token = vec![b'x'; MAX_WORD_LENGTH_LIMIT];
+        c.feed(&token).unwrap();
+        c.feed(b" ").unwrap();
+        c.feed(&token).unwrap();
+        c.feed(b"x").unwrap();
+        assert_eq!(c.skipped().unwrap(), 1);
+        assert_eq!(c.tally().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn skipped_runs_do_not_depend_on_chunks_threads_or_encoding() {
+        let mut text = String::new();
+        for i in 0..300 {
+            let long = "abcdefghij".repeat(i % 4);
+            text.push_str(&format!("Don’t {long}x{i} CAFÉ’s {long}ΟΔΟΣ rock'n'roll, "));
+        }
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let inputs: [(&str, Option<&str>, &[u8]); 4] = [
+            ("words", None, text.as_bytes()),
+            ("words", Some("cp1252"), text.as_bytes()),
+            ("words", None, &utf16),
+            ("seed", None, text.as_bytes()),
+        ];
+        for (mode, enc, data) in inputs {
+            for max in [1, 5, 10, 11, 25] {
+                let whole = limited_counts(mode, enc, max, data, data.len(), 1);
+                assert!(whole.1 > 0, "{mode} {enc:?} {max}");
+                for (chunk, threads) in [(data.len(), 2), (data.len(), 3), (777, 3), (13, 1)] {
+                    assert_eq!(
+                        limited_counts(mode, enc, max, data, chunk, threads),
+                        whole,
+                        "{mode} {enc:?} max {max} chunk {chunk} threads {threads}"
+                    );
+                }
+            }
+        }
+        // The same text in UTF-8 and UTF-16: the limit counts code points in both.
+        for max in [1, 5, 10, 11, 25] {
+            assert_eq!(
+                limited_counts("words", None, max, &utf16, utf16.len(), 1),
+                limited_counts("words", None, max, text.as_bytes(), text.len(), 1)
+            );
+        }
+    }
+
+    #[test]
+    fn a_huge_utf16_chunk_is_transcoded_a_piece_at_a_time() {
+        let mut c = Counter::new("words", Some("utf-16"), 10).unwrap();
+        let data: Vec<u8> = "a"
+            .repeat(3 * UTF16_PIECE)
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        c.feed(&data).unwrap();
+        assert!(
+            c.utf8.capacity() <= 2 * UTF16_PIECE,
+            "{}",
+            c.utf8.capacity()
+        );
+        assert_eq!(c.skipped().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error_and_breaks_the_counter() {
+        install_panic_hook();
+        let mut c = Counter::new("words", None, DEFAULT_MAX_WORD_LENGTH).unwrap();
+        c.feed(b"fine ").unwrap();
+        let err = c
+            .guarded(|_| -> Result<(), Error> { panic!("boom {}", 42) })
+            .unwrap_err();
+        let Error::Internal(what) = &err else {
+            panic!("{err:?}");
+        };
+        assert!(what.starts_with("boom 42 (at src/counter.rs:"), "{what}");
+        assert!(err
+            .to_string()
+            .starts_with("internal error in the counting core: boom 42"));
+        assert_eq!(c.feed(b"more").unwrap_err(), err);
+        assert_eq!(c.finish().unwrap_err(), err);
+        assert!(c.report(None, 0, |_| false).is_err());
+        // A panic on a rayon worker thread is caught too.
+        let err = catch_panic(|| -> Result<(), Error> {
+            (0..8u32)
+                .into_par_iter()
+                .for_each(|i| assert!(i < 7, "worker {i}"));
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Internal(w) if w.starts_with("worker 7")),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn merge_and_report() {
-        let mut a = Counter::new("words", None).unwrap();
+        let mut a = Counter::new("words", None, DEFAULT_MAX_WORD_LENGTH).unwrap();
         a.feed(b"the cat and the hat").unwrap();
-        let mut b = Counter::new("words", Some("cp1252")).unwrap();
+        let mut b = Counter::new("words", Some("cp1252"), DEFAULT_MAX_WORD_LENGTH).unwrap();
         b.feed(b"The end").unwrap();
         a.merge(&mut b).unwrap();
         assert!(a.is_finished() && b.is_finished());
-        let r = a.report(Some(2), 1, |w| w == "and");
+        let r = a.report(Some(2), 1, |w| w == "and").unwrap();
         assert_eq!((r.total, r.unique), (6, 4));
         let words: Vec<_> = r.words.iter().map(|(w, n)| (w.as_str(), *n)).collect();
         assert_eq!(words, vec![("the", 3), ("cat", 1)]);
-        a.merge_into_self();
-        let r = a.report(Some(1), 1, |_| false);
+        a.merge_into_self().unwrap();
+        let r = a.report(Some(1), 1, |_| false).unwrap();
         assert_eq!((r.words[0].0.as_str(), r.words[0].1), ("the", 6));
     }
 }

@@ -15,6 +15,9 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// Every encoding a caller may force, by name.
+    pub const NAMES: [&'static str; 4] = ["utf-8", "cp1252", "latin-1", "utf-16"];
+
     /// Parse a caller's encoding name; `None` (or `"auto"`) is detection.
     pub fn from_name(name: Option<&str>) -> Option<Encoding> {
         Some(match name {
@@ -446,5 +449,8 @@ mod tests {
             Encoding::from_name(Some("utf-16")).unwrap().name(),
             Some("utf-16")
         );
+        for name in Encoding::NAMES {
+            assert_eq!(Encoding::from_name(Some(name)).unwrap().name(), Some(name));
+        }
     }
 }

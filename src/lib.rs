@@ -21,13 +21,36 @@ pub mod words;
 use std::collections::HashSet;
 
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
 
-fn value_error(e: counter::Error) -> PyErr {
-    PyValueError::new_err(e.to_string())
+use counter::{Error, DEFAULT_MAX_WORD_LENGTH, MAX_WORD_LENGTH_LIMIT};
+
+/// A core error as the Python exception callers expect: running out of memory is a
+/// `MemoryError`, a caught panic a `RuntimeError` (PyO3's `PanicException` derives from
+/// `BaseException`, which `except Exception` handlers would miss), the rest `ValueError`.
+fn py_error(e: Error) -> PyErr {
+    match e {
+        Error::OutOfMemory => PyMemoryError::new_err(format!("counting core: {e}")),
+        Error::Internal(_) => PyRuntimeError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// `max_word_length` as a limit, `ValueError` when it is out of range (however large).
+fn word_length_limit(arg: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    let Some(arg) = arg else {
+        return Ok(DEFAULT_MAX_WORD_LENGTH);
+    };
+    if !arg.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err("max_word_length must be an int"));
+    }
+    match arg.extract::<i64>() {
+        Ok(n) if (1..=MAX_WORD_LENGTH_LIMIT as i64).contains(&n) => Ok(n as usize),
+        _ => Err(py_error(Error::MaxWordLength)),
+    }
 }
 
 /// A streaming word counter (see `wordfreq_service/_core.pyi`).
@@ -39,9 +62,17 @@ struct PyCounter {
 #[pymethods]
 impl PyCounter {
     #[new]
-    #[pyo3(signature = (mode = "words", encoding = None))]
-    fn new(mode: &str, encoding: Option<&str>) -> PyResult<Self> {
-        let inner = counter::Counter::new(mode, encoding).map_err(value_error)?;
+    #[pyo3(
+        signature = (mode = "words", encoding = None, max_word_length = None),
+        text_signature = "(mode='words', encoding=None, max_word_length=1000)"
+    )]
+    fn new(
+        mode: &str,
+        encoding: Option<&str>,
+        max_word_length: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let limit = word_length_limit(max_word_length)?;
+        let inner = counter::Counter::new(mode, encoding, limit).map_err(py_error)?;
         Ok(PyCounter { inner })
     }
 
@@ -55,22 +86,34 @@ impl PyCounter {
         self.inner.is_finished()
     }
 
+    #[getter]
+    fn max_word_length(&self) -> usize {
+        self.inner.max_word_length()
+    }
+
+    /// Runs longer than `max_word_length`, skipped (finishes the counter).
+    #[getter]
+    fn skipped(&mut self, py: Python<'_>) -> PyResult<u64> {
+        let inner = &mut self.inner;
+        py.detach(|| inner.skipped()).map_err(py_error)
+    }
+
     /// Count a chunk. Releases the GIL; large chunks are split across all cores.
     fn feed(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let inner = &mut self.inner;
         if let Ok(bytes) = data.extract::<PyBackedBytes>() {
-            return py.detach(|| inner.feed(&bytes)).map_err(value_error);
+            return py.detach(|| inner.feed(&bytes)).map_err(py_error);
         }
         // Any other buffer (memoryview, array...): copy it, then count without the GIL.
         let buffer = PyBuffer::<u8>::get(data)?;
         let bytes = buffer.to_vec(py)?;
-        py.detach(|| inner.feed(&bytes)).map_err(value_error)
+        py.detach(|| inner.feed(&bytes)).map_err(py_error)
     }
 
     /// End of input: count whatever is still pending. Idempotent.
-    fn finish(&mut self, py: Python<'_>) {
+    fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
         let inner = &mut self.inner;
-        py.detach(|| inner.finish());
+        py.detach(|| inner.finish()).map_err(py_error)
     }
 
     /// Add `other`'s counts into this counter (both are finished first; same mode).
@@ -79,13 +122,12 @@ impl PyCounter {
         if slf.is(other) {
             let mut me = slf.borrow_mut();
             let inner = &mut me.inner;
-            py.detach(|| inner.merge_into_self());
-            return Ok(());
+            return py.detach(|| inner.merge_into_self()).map_err(py_error);
         }
         let mut me = slf.borrow_mut();
         let mut them = other.borrow_mut();
         let (a, b) = (&mut me.inner, &mut them.inner);
-        py.detach(|| a.merge(b)).map_err(value_error)
+        py.detach(|| a.merge(b)).map_err(py_error)
     }
 
     /// `(total, unique, words)` over the words that pass the filters.
@@ -115,7 +157,9 @@ impl PyCounter {
             }
         }
         let inner = &mut self.inner;
-        let report = py.detach(|| inner.report(top, min_length, |w| stop.contains(w)));
+        let report = py
+            .detach(|| inner.report(top, min_length, |w| stop.contains(w)))
+            .map_err(py_error)?;
         let words = PyList::empty(py);
         for (word, n) in &report.words {
             words.append((word.as_str(), *n))?;
@@ -126,7 +170,7 @@ impl PyCounter {
     /// Every word with its count, unfiltered.
     fn counts<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let inner = &mut self.inner;
-        let tally = py.detach(|| inner.tally());
+        let tally = py.detach(|| inner.tally()).map_err(py_error)?;
         let dict = PyDict::new(py);
         for (word, n) in tally.iter() {
             dict.set_item(word.as_str(), n)?;
@@ -140,8 +184,9 @@ impl PyCounter {
             None => "None".to_string(),
         };
         format!(
-            "Counter(mode='{}', encoding={enc}, finished={})",
+            "Counter(mode='{}', encoding={enc}, max_word_length={}, finished={})",
             self.inner.mode().name(),
+            self.inner.max_word_length(),
             if self.inner.is_finished() {
                 "True"
             } else {
@@ -151,9 +196,37 @@ impl PyCounter {
     }
 }
 
+/// Panic on purpose, through the same guard as the counting entry points (on a rayon
+/// worker when `in_thread_pool`): lets the tests check what a bug in the core looks like
+/// from Python.
+#[pyfunction]
+#[pyo3(signature = (in_thread_pool = false))]
+fn _panic_for_tests(py: Python<'_>, in_thread_pool: bool) -> PyResult<()> {
+    py.detach(|| {
+        counter::catch_panic(|| {
+            if in_thread_pool {
+                use rayon::prelude::*;
+                (0..4u32).into_par_iter().for_each(|i| {
+                    if i == 3 {
+                        panic!("deliberate panic on a worker thread");
+                    }
+                });
+            }
+            panic!("deliberate panic");
+        })
+    })
+    .map_err(py_error)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    counter::install_panic_hook();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MODES", PyTuple::new(m.py(), counter::Mode::NAMES)?)?;
+    m.add("ENCODINGS", PyTuple::new(m.py(), decode::Encoding::NAMES)?)?;
+    m.add("DEFAULT_MAX_WORD_LENGTH", DEFAULT_MAX_WORD_LENGTH)?;
+    m.add("MAX_WORD_LENGTH_LIMIT", MAX_WORD_LENGTH_LIMIT)?;
     m.add_class::<PyCounter>()?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

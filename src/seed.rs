@@ -8,6 +8,10 @@
 //! Go decodes UTF-8 one rune at a time and an invalid byte has width 1, so every lead
 //! byte starts a rune of its own: a multi-byte space is recognised wherever its exact
 //! byte sequence occurs, with no state but a space cut at the end of a chunk.
+//!
+//! A raw token longer than the limit (in bytes, before lowercasing and trimming) is not
+//! counted but tallied as skipped, and is not buffered past the limit when it spans
+//! chunks (the Go scanner failed on tokens over 64 KiB; here they are skipped).
 
 use crate::chars::{lower_simple, REPLACEMENT};
 use crate::decode::{utf8_step, Utf8Step};
@@ -180,10 +184,17 @@ fn trim(s: &[u8]) -> &[u8] {
 }
 
 /// Streaming `seed` tokenizer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SeedWords {
-    /// The token in progress (raw bytes) when a chunk ended inside it.
+    /// The token in progress (raw bytes) when a chunk ended inside it; empty while
+    /// skipping.
     token: Vec<u8>,
+    /// Raw bytes of the token in progress (0: none); not updated once skipping.
+    token_len: usize,
+    /// Longest token counted, in raw bytes.
+    max: usize,
+    /// The token in progress is longer than `max`.
+    skipping: bool,
     /// A prefix of a multi-byte space cut at the end of the last chunk.
     pending: [u8; 2],
     pending_len: usize,
@@ -192,18 +203,43 @@ pub struct SeedWords {
 }
 
 impl SeedWords {
-    pub fn new() -> Self {
-        Self::default()
+    /// A tokenizer that counts tokens of at most `max_len` raw bytes.
+    pub fn new(max_len: usize) -> Self {
+        SeedWords {
+            token: Vec::new(),
+            token_len: 0,
+            max: max_len,
+            skipping: false,
+            pending: [0; 2],
+            pending_len: 0,
+            lower: Vec::new(),
+            batch: Batch::default(),
+        }
     }
 
     /// A scanner in the state right after a safe split byte (nothing pending).
     pub fn fresh(&self) -> Self {
-        Self::new()
+        Self::new(self.max)
     }
 
     /// Nothing carried.
     pub fn is_clean(&self) -> bool {
-        self.token.is_empty() && self.pending_len == 0
+        self.token_len == 0 && self.pending_len == 0
+    }
+
+    /// Add raw bytes to the token in progress, buffering them only while it is within
+    /// the limit.
+    fn append(&mut self, bytes: &[u8]) {
+        if self.skipping {
+            return;
+        }
+        self.token_len += bytes.len();
+        if self.token_len > self.max {
+            self.skipping = true;
+            self.token.clear();
+        } else {
+            self.token.extend_from_slice(bytes);
+        }
     }
 
     /// Count the tokens of the next chunk of input.
@@ -223,7 +259,7 @@ impl SeedWords {
                 }
                 SpaceMatch::No => {
                     // The lead byte and the continuation bytes after it belong to the token.
-                    self.token.extend_from_slice(&tmp[..plen]);
+                    self.append(&tmp[..plen]);
                 }
                 SpaceMatch::Incomplete => {
                     // The whole (short) chunk is still a prefix of a space.
@@ -240,18 +276,26 @@ impl SeedWords {
     /// End of input: count the last token.
     pub fn finish(&mut self, tally: &mut Tally) {
         let plen = std::mem::take(&mut self.pending_len);
-        self.token.extend_from_slice(&self.pending[..plen]);
+        let pending = self.pending;
+        self.append(&pending[..plen]);
         self.end_token(tally);
         self.batch.flush(tally);
     }
 
     fn end_token(&mut self, tally: &mut Tally) {
-        if !self.token.is_empty() {
+        if self.token_len == 0 {
+            return;
+        }
+        if self.skipping {
+            tally.skipped += 1;
+            self.skipping = false;
+        } else {
             let token = std::mem::take(&mut self.token);
             self.count(&token, 0, token.len(), !token.is_ascii(), tally);
             self.token = token;
             self.token.clear();
         }
+        self.token_len = 0;
     }
 
     fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
@@ -260,22 +304,24 @@ impl SeedWords {
             let (end, stop, high) = token_end(buf, i);
             match stop {
                 Stop::Space(len) => {
-                    if self.token.is_empty() {
-                        if end > i {
+                    if self.token_len == 0 {
+                        if end - i > self.max {
+                            tally.skipped += 1;
+                        } else if end > i {
                             self.count(buf, i, end, high, tally);
                         }
                     } else {
-                        self.token.extend_from_slice(&buf[i..end]);
+                        self.append(&buf[i..end]);
                         self.end_token(tally);
                     }
                     i = end + len;
                 }
                 Stop::End => {
-                    self.token.extend_from_slice(&buf[i..]);
+                    self.append(&buf[i..]);
                     return;
                 }
                 Stop::Incomplete => {
-                    self.token.extend_from_slice(&buf[i..end]);
+                    self.append(&buf[i..end]);
                     // A proper prefix of a space: at most two bytes.
                     let rest = &buf[end..];
                     let k = rest.len().min(self.pending.len());
@@ -323,16 +369,20 @@ impl SeedWords {
 mod tests {
     use super::*;
 
-    fn count_chunks(chunks: &[&[u8]]) -> Vec<(String, u64)> {
+    fn count_limited(max: usize, chunks: &[&[u8]]) -> (Vec<(String, u64)>, u64) {
         let mut t = Tally::new();
-        let mut s = SeedWords::new();
+        let mut s = SeedWords::new(max);
         for c in chunks {
             s.feed(c, &mut t);
         }
         s.finish(&mut t);
         let mut v: Vec<_> = t.iter().map(|(w, n)| (w.as_str().to_string(), n)).collect();
         v.sort();
-        v
+        (v, t.skipped)
+    }
+
+    fn count_chunks(chunks: &[&[u8]]) -> Vec<(String, u64)> {
+        count_limited(1000, chunks).0
     }
 
     fn count(s: &[u8]) -> Vec<(String, u64)> {
@@ -403,6 +453,69 @@ mod tests {
         // One invalid byte becomes three bytes.
         assert_eq!(count(b"ab\xff"), expect(&[("ab\u{FFFD}", 1)]));
         assert_eq!(count(b"\xff\xff!!"), expect(&[("\u{FFFD}\u{FFFD}", 1)]));
+    }
+
+    #[test]
+    fn tokens_over_the_limit_are_skipped_by_raw_bytes() {
+        // Raw bytes before lowercasing and trimming: "Hello," is 6 bytes.
+        assert_eq!(
+            count_limited(6, &[b"Hello, worlds!! abcdef"]),
+            (expect(&[("abcdef", 1), ("hello", 1)]), 1)
+        );
+        // "ÀÉÎ" is 6 bytes; İ lowercases to one byte but counts as its two raw bytes.
+        assert_eq!(count_limited(5, &["ÀÉÎ".as_bytes()]), (expect(&[]), 1));
+        assert_eq!(
+            count_limited(6, &["ÀÉÎ \u{130}ABCD".as_bytes()]),
+            (expect(&[("iabcd", 1), ("àéî", 1)]), 0)
+        );
+        // A token over the limit is skipped even when the 4-byte rule would drop it.
+        assert_eq!(count_limited(2, &[b"abc de"]), (expect(&[]), 1));
+        // A real multi-byte space is not part of a token; an unfinished one at the end
+        // of the input is.
+        assert_eq!(
+            count_limited(6, &[b"abcde\xE2\x80\x80fghij\xC2"]),
+            (expect(&[("abcde", 1), ("fghij\u{FFFD}", 1)]), 0)
+        );
+        assert_eq!(count_limited(5, &[b"fghij\xC2"]), (expect(&[]), 1));
+    }
+
+    #[test]
+    fn a_long_token_across_chunks_is_skipped_once_and_not_buffered() {
+        let mut t = Tally::new();
+        let mut s = SeedWords::new(100);
+        s.feed(b"first ", &mut t);
+        let piece = [b'x'; 4096];
+        for _ in 0..1000 {
+            s.feed(&piece, &mut t);
+            assert!(s.token.capacity() <= 4096);
+        }
+        s.feed(b"\xE2\x80", &mut t); // a space cut in two
+        s.feed(b"\x80tail", &mut t);
+        s.finish(&mut t);
+        assert_eq!(t.skipped, 1);
+        let mut words: Vec<_> = t.iter().map(|(w, n)| (w.as_str().to_string(), n)).collect();
+        words.sort();
+        assert_eq!(words, expect(&[("first", 1)]));
+    }
+
+    #[test]
+    fn the_limit_does_not_depend_on_chunking() {
+        let mut text = "Hello, World!! \u{3000}ÀÉÎÔÛ naïve\u{85}quoted\u{2028}x"
+            .as_bytes()
+            .to_vec();
+        text.extend_from_slice(
+            b" abcd\xE2\x80 \xE2\x81\x9Fseven\xE1\x9A\x80eight\xC2\xA0ninety \xC2",
+        );
+        for max in [1, 4, 5, 6, 7, 11, 12] {
+            let whole = count_limited(max, &[&text]);
+            for a in 0..=text.len() {
+                let b = (a + 3).min(text.len());
+                let parts = [&text[..a], &text[a..b], &text[b..]];
+                assert_eq!(count_limited(max, &parts), whole, "max {max} cuts {a} {b}");
+            }
+            let bytewise: Vec<&[u8]> = text.chunks(1).collect();
+            assert_eq!(count_limited(max, &bytewise), whole);
+        }
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! compares, a lookup usually touches one cache line, and an ASCII word is packed and
 //! lowercased straight from the input without copying. Longer words live in an ordinary
 //! map.
+//!
+//! The table is the only thing in the core that grows with the input (with its
+//! vocabulary), so it never aborts the process when memory runs out: growth is fallible,
+//! a failure is remembered ([`Tally::out_of_memory`]) and the counter reports it.
 
 use std::collections::hash_map::RandomState as StdRandomState;
 use std::hash::BuildHasher;
@@ -49,12 +53,14 @@ impl Key for [u64; 2] {
     }
 }
 
-/// Open addressing with linear probing, at most half full.
+/// Open addressing with linear probing, at most half full (unless growing failed).
 #[derive(Debug)]
 struct Probe<K> {
     slots: Vec<(K, u64)>,
     len: usize,
     seeds: [u64; 2],
+    /// Growing failed for lack of memory: the counts are incomplete from then on.
+    failed: bool,
 }
 
 impl<K: Key> Probe<K> {
@@ -63,6 +69,7 @@ impl<K: Key> Probe<K> {
             slots: vec![(K::EMPTY, 0); 64],
             len: 0,
             seeds,
+            failed: false,
         }
     }
 
@@ -77,9 +84,14 @@ impl<K: Key> Probe<K> {
                 return;
             }
             if slot.0 == K::EMPTY {
+                if self.failed && self.len + 2 > mask + 1 {
+                    // Full after a failed growth: drop the word rather than loop forever
+                    // (the counter reports the failure instead of these counts).
+                    return;
+                }
                 *slot = (key, n);
                 self.len += 1;
-                if self.len * 2 > self.slots.len() {
+                if self.len * 2 > self.slots.len() && !self.failed {
                     self.grow();
                 }
                 return;
@@ -91,7 +103,13 @@ impl<K: Key> Probe<K> {
     #[cold]
     fn grow(&mut self) {
         let size = self.slots.len() * 2;
-        let old = std::mem::replace(&mut self.slots, vec![(K::EMPTY, 0); size]);
+        let mut slots = Vec::new();
+        if slots.try_reserve_exact(size).is_err() {
+            self.failed = true;
+            return;
+        }
+        slots.resize(size, (K::EMPTY, 0));
+        let old = std::mem::replace(&mut self.slots, slots);
         let mask = self.slots.len() - 1;
         for (key, n) in old.into_iter().filter(|&(k, _)| k != K::EMPTY) {
             let mut i = (key.hash(self.seeds) as usize) & mask;
@@ -188,6 +206,10 @@ impl Word<'_> {
     }
 }
 
+/// Memory ran out while the table grew.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfMemory;
+
 /// A word count table.
 #[derive(Debug)]
 pub struct Tally {
@@ -198,7 +220,10 @@ pub struct Tally {
     /// Count of the empty word (seed mode counts it).
     empty: u64,
     long: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
+    long_failed: bool,
     scratch: Vec<u8>,
+    /// Runs longer than the word-length limit, not counted as words.
+    pub skipped: u64,
 }
 
 impl Default for Tally {
@@ -216,7 +241,9 @@ impl Tally {
             short: Probe::new(seeds),
             empty: 0,
             long: HashMap::default(),
+            long_failed: false,
             scratch: Vec::new(),
+            skipped: 0,
         }
     }
 
@@ -240,8 +267,27 @@ impl Tally {
             let (k0, k1) = pack_in(word, 0, len);
             self.add_short(k0, k1 | ((len as u64) << 56), n);
         } else {
-            *self.long.entry_ref(word).or_insert(0) += n;
+            self.add_long(word, n);
         }
+    }
+
+    fn add_long(&mut self, word: &[u8], n: u64) {
+        if let Some(count) = self.long.get_mut(word) {
+            *count += n;
+            return;
+        }
+        let mut key = Vec::new();
+        if key.try_reserve_exact(word.len()).is_err() || self.long.try_reserve(1).is_err() {
+            self.long_failed = true;
+            return;
+        }
+        key.extend_from_slice(word);
+        self.long.insert(key, n);
+    }
+
+    /// Growing the table failed at some point: its counts are incomplete.
+    pub fn out_of_memory(&self) -> bool {
+        self.tiny.failed || self.short.failed || self.long_failed
     }
 
     /// Count one occurrence of `word` (allocates only for a new word longer than 15 bytes).
@@ -290,6 +336,8 @@ impl Tally {
         for (word, &n) in &other.long {
             self.add_n(word, n);
         }
+        self.skipped += other.skipped;
+        self.long_failed |= other.out_of_memory();
     }
 
     /// Move every count of `other` into this table (the larger table is kept).
@@ -309,6 +357,7 @@ impl Tally {
         for n in self.long.values_mut() {
             *n = n.saturating_mul(2);
         }
+        self.skipped = self.skipped.saturating_mul(2);
     }
 
     /// Number of distinct words.
@@ -350,9 +399,12 @@ impl Tally {
         top: Option<usize>,
         min_length: usize,
         is_stopword: impl Fn(&str) -> bool,
-    ) -> Report<'_> {
+    ) -> Result<Report<'_>, OutOfMemory> {
         let mut total: u64 = 0;
         let mut kept: Vec<(Word<'_>, u64)> = Vec::new();
+        // As large as the vocabulary: the one other allocation that grows with it.
+        kept.try_reserve_exact(self.len())
+            .map_err(|_| OutOfMemory)?;
         for (word, n) in self.iter() {
             let s = word.as_str();
             if (min_length == 0 || char_len(s) >= min_length) && !is_stopword(s) {
@@ -375,11 +427,11 @@ impl Tally {
             }
         }
         kept.sort_unstable_by(order);
-        Report {
+        Ok(Report {
             total,
             unique,
             words: kept,
-        }
+        })
     }
 }
 
@@ -532,7 +584,7 @@ mod tests {
         );
         c.double();
         assert_eq!(
-            owned(&c.report(Some(2), 1, |_| false)),
+            owned(&c.report(Some(2), 1, |_| false).unwrap()),
             pairs(&[("a-very-long-word-indeed", 6), ("the", 6)])
         );
         assert_eq!(c.len(), 6);
@@ -626,7 +678,7 @@ mod tests {
     #[test]
     fn report_orders_and_filters() {
         let t = tally(&["b", "a", "é", "z", "zz", "zz", "ab", "ab", "ab", "", "é"]);
-        let r = t.report(None, 0, |_| false);
+        let r = t.report(None, 0, |_| false).unwrap();
         assert_eq!((r.total, r.unique), (11, 7));
         assert_eq!(
             owned(&r),
@@ -641,13 +693,48 @@ mod tests {
             ])
         );
         // min_length counts code points: "é" is one.
-        let r = t.report(Some(3), 1, |w| w == "zz");
+        let r = t.report(Some(3), 1, |w| w == "zz").unwrap();
         assert_eq!((r.total, r.unique), (8, 5));
         assert_eq!(owned(&r), pairs(&[("ab", 3), ("é", 2), ("a", 1)]));
-        let r = t.report(Some(0), 2, |_| false);
+        let r = t.report(Some(0), 2, |_| false).unwrap();
         assert_eq!((r.total, r.unique, r.words.len()), (5, 2, 0));
-        let r = t.report(Some(100), 1, |_| false);
+        let r = t.report(Some(100), 1, |_| false).unwrap();
         assert_eq!(r.words.len(), 6);
+    }
+
+    #[test]
+    fn a_table_that_could_not_grow_stops_inserting_instead_of_hanging() {
+        let mut t = Tally::new();
+        // As if the allocator had refused the first growth.
+        t.tiny.failed = true;
+        t.short.failed = true;
+        t.long_failed = true;
+        for i in 0..1000u32 {
+            t.add(format!("w{i}").as_bytes());
+            t.add(format!("word-number-{i:04}").as_bytes());
+        }
+        assert!(t.out_of_memory());
+        assert!(t.tiny.len < t.tiny.slots.len() && t.short.len < t.short.slots.len());
+        let mut merged = Tally::new();
+        assert!(!merged.out_of_memory());
+        merged.merge_from(&t);
+        assert!(merged.out_of_memory());
+    }
+
+    #[test]
+    fn skipped_runs_add_up_on_merge_and_double() {
+        let mut a = tally(&["x"]);
+        a.skipped = 2;
+        let mut b = tally(&["y"]);
+        b.skipped = 3;
+        a.merge_from(&b);
+        assert_eq!(a.skipped, 5);
+        let mut c = Tally::new();
+        c.skipped = 1;
+        c.absorb(a);
+        assert_eq!(c.skipped, 6);
+        c.double();
+        assert_eq!(c.skipped, 12);
     }
 
     #[test]
@@ -659,9 +746,9 @@ mod tests {
                 t.add(w.as_bytes());
             }
         }
-        let all = owned(&t.report(None, 1, |_| false));
+        let all = owned(&t.report(None, 1, |_| false).unwrap());
         for top in [1, 5, 10, 36, 37, 40] {
-            let r = t.report(Some(top), 1, |_| false);
+            let r = t.report(Some(top), 1, |_| false).unwrap();
             assert_eq!(owned(&r), all[..top.min(all.len())].to_vec());
         }
     }

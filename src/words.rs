@@ -5,6 +5,11 @@
 //! [`ByteWords`] scans the decodings in which ASCII bytes stand for themselves, with an
 //! ASCII fast path that looks words up straight from the input (UTF-16 input is
 //! transcoded to UTF-8 first, see `counter`).
+//!
+//! A word longer than the limit (in code points of the decoded input, apostrophes that
+//! join included, before normalisation) is not counted but tallied as skipped. Once a
+//! word in progress passes the limit its characters are no longer buffered, so memory
+//! never grows with the length of a run, however many chunks it spans.
 
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
@@ -160,10 +165,17 @@ fn final_sigma(chars: &[char], i: usize) -> bool {
 }
 
 /// The word being built, carried across chunks.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WordState {
-    /// The word so far in UTF-8: ASCII letters lowercased, U+2019 stored as `'`.
+    /// The word so far in UTF-8: ASCII letters lowercased, U+2019 stored as `'`. Empty
+    /// while skipping.
     word: Vec<u8>,
+    /// Code points of the word so far (joining apostrophes included); 0: no word.
+    len: usize,
+    /// Longest word counted, in code points.
+    max: usize,
+    /// The word in progress is longer than `max`: it is being skipped, not buffered.
+    skipping: bool,
     /// The word holds a non-ASCII character (it needs the full normalisation).
     non_ascii: bool,
     /// The word is followed by one apostrophe that joins if a letter comes next.
@@ -172,23 +184,54 @@ pub struct WordState {
 }
 
 impl WordState {
+    pub fn new(max: usize) -> Self {
+        WordState {
+            word: Vec::new(),
+            len: 0,
+            max,
+            skipping: false,
+            non_ascii: false,
+            apos: false,
+            norm: Normalizer::default(),
+        }
+    }
+
     /// No word in progress.
     #[inline]
     pub fn is_clean(&self) -> bool {
-        self.word.is_empty()
+        self.len == 0
+    }
+
+    /// The word grows by `n` code points; false when they are not to be buffered (the
+    /// word is over the limit).
+    #[inline]
+    fn grow(&mut self, n: usize) -> bool {
+        if self.skipping {
+            return false;
+        }
+        self.len += n;
+        if self.len > self.max {
+            self.skipping = true;
+            self.word.clear();
+            self.non_ascii = false;
+            return false;
+        }
+        true
     }
 
     #[inline]
     fn join(&mut self) {
         if self.apos {
-            self.word.push(b'\'');
             self.apos = false;
+            if self.grow(1) {
+                self.word.push(b'\'');
+            }
         }
     }
 
     #[inline]
     fn apostrophe(&mut self, tally: &mut Tally) {
-        if !self.word.is_empty() && !self.apos {
+        if self.len > 0 && !self.apos {
             self.apos = true;
         } else {
             self.end_word(tally);
@@ -201,7 +244,9 @@ impl WordState {
         match CLASS[b as usize] {
             LETTER => {
                 self.join();
-                self.word.push(b | 0x20);
+                if self.grow(1) {
+                    self.word.push(b | 0x20);
+                }
             }
             APOS => self.apostrophe(tally),
             _ => self.end_word(tally),
@@ -217,10 +262,12 @@ impl WordState {
             self.apostrophe(tally);
         } else if is_alpha(c) {
             self.join();
-            let mut buf = [0u8; 4];
-            self.word
-                .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            self.non_ascii = true;
+            if self.grow(1) {
+                let mut buf = [0u8; 4];
+                self.word
+                    .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                self.non_ascii = true;
+            }
         } else {
             self.end_word(tally);
         }
@@ -229,10 +276,13 @@ impl WordState {
     /// A separator (or the end of input): count the word in progress, if any.
     pub fn end_word(&mut self, tally: &mut Tally) {
         self.apos = false;
-        if self.word.is_empty() {
+        if self.len == 0 {
             return;
         }
-        if self.non_ascii {
+        if self.skipping {
+            tally.skipped += 1;
+            self.skipping = false;
+        } else if self.non_ascii {
             match std::str::from_utf8(&self.word) {
                 Ok(word) => tally.add(self.norm.normalize(word).as_bytes()),
                 Err(_) => debug_assert!(false, "word buffer is built from chars"),
@@ -242,11 +292,24 @@ impl WordState {
             tally.add(&self.word);
         }
         self.word.clear();
+        self.len = 0;
     }
 
-    /// Start a word from ASCII letters and apostrophes (the fast path hands over).
+    /// Start a word from ASCII letters and apostrophes (the fast path hands over; no
+    /// word is in progress).
     fn take_ascii(&mut self, part: &[u8]) {
-        self.word.extend(part.iter().map(|&b| b | 0x20));
+        if self.grow(part.len()) {
+            self.word.extend(part.iter().map(|&b| b | 0x20));
+        }
+    }
+
+    /// Skipping a word: pass the ASCII letters at `buf[i..]` without looking at them one
+    /// by one (a run of billions of letters is a plausible hostile input).
+    #[inline]
+    fn skip_ascii_letters(&mut self, buf: &[u8], i: usize) -> usize {
+        debug_assert!(self.skipping && is_letter(buf[i]));
+        self.apos = false;
+        skip_letters(buf, i)
     }
 }
 
@@ -262,10 +325,11 @@ pub struct ByteWords {
 }
 
 impl ByteWords {
-    pub fn new(dec: ByteDecoding) -> Self {
+    /// A tokenizer that counts words of at most `max_len` code points.
+    pub fn new(dec: ByteDecoding, max_len: usize) -> Self {
         ByteWords {
             dec,
-            state: WordState::default(),
+            state: WordState::new(max_len),
             batch: Batch::default(),
             pending: [0; 4],
             pending_len: 0,
@@ -274,7 +338,7 @@ impl ByteWords {
 
     /// A scanner in the state right after a safe split byte (nothing pending).
     pub fn fresh(&self) -> Self {
-        Self::new(self.dec)
+        Self::new(self.dec, self.state.max)
     }
 
     /// Nothing carried: no word in progress and no unfinished sequence.
@@ -339,6 +403,7 @@ impl ByteWords {
 
     fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
         let n = buf.len();
+        let max = self.state.max;
         while i < n {
             if self.state.is_clean() {
                 // Fast path: ASCII words are looked up straight from the input.
@@ -351,7 +416,10 @@ impl ByteWords {
                     if i + 8 <= n {
                         let w = load8(buf, i);
                         let len = ((!letter_bits(w) & HIGH_BITS).trailing_zeros() / 8) as usize;
-                        if (1..8).contains(&len) && is_safe_split_byte((w >> (8 * len)) as u8) {
+                        if (1..8).contains(&len)
+                            && len <= max
+                            && is_safe_split_byte((w >> (8 * len)) as u8)
+                        {
                             self.batch.push_tiny_ascii_word(w, len, tally);
                             i += len + 1;
                             continue;
@@ -381,7 +449,11 @@ impl ByteWords {
                         self.state.take_ascii(&buf[start..i]);
                         break;
                     }
-                    self.batch.push_ascii_word(buf, start, i, tally);
+                    if i - start <= max {
+                        self.batch.push_ascii_word(buf, start, i, tally);
+                    } else {
+                        tally.skipped += 1;
+                    }
                     i += 1;
                 }
             }
@@ -390,8 +462,12 @@ impl ByteWords {
             while i < n {
                 let b = buf[i];
                 if b < 0x80 {
-                    self.state.push_ascii(b, tally);
-                    i += 1;
+                    if self.state.skipping && is_letter(b) {
+                        i = self.state.skip_ascii_letters(buf, i);
+                    } else {
+                        self.state.push_ascii(b, tally);
+                        i += 1;
+                    }
                 } else {
                     match decode_byte_char(self.dec, &buf[i..], false) {
                         Some((c, len)) => {
@@ -416,16 +492,20 @@ impl ByteWords {
 mod tests {
     use super::*;
 
-    fn count_chunks(dec: ByteDecoding, chunks: &[&[u8]]) -> Vec<(String, u64)> {
+    fn count_limited(dec: ByteDecoding, max: usize, chunks: &[&[u8]]) -> (Vec<(String, u64)>, u64) {
         let mut t = Tally::new();
-        let mut w = ByteWords::new(dec);
+        let mut w = ByteWords::new(dec, max);
         for c in chunks {
             w.feed(c, &mut t);
         }
         w.finish(&mut t);
         let mut v: Vec<_> = t.iter().map(|(w, n)| (w.as_str().to_string(), n)).collect();
         v.sort();
-        v
+        (v, t.skipped)
+    }
+
+    fn count_chunks(dec: ByteDecoding, chunks: &[&[u8]]) -> Vec<(String, u64)> {
+        count_limited(dec, 1000, chunks).0
     }
 
     fn count(s: &[u8]) -> Vec<(String, u64)> {
@@ -574,6 +654,90 @@ mod tests {
             }
             let bytewise: Vec<&[u8]> = text.chunks(1).collect();
             assert_eq!(count_chunks(dec, &bytewise), whole);
+        }
+    }
+
+    #[test]
+    fn words_over_the_limit_are_skipped() {
+        let utf8 = ByteDecoding::Utf8Fallback;
+        // Exactly the limit is counted; one more is skipped.
+        assert_eq!(
+            count_limited(utf8, 3, &[b"abc abcd ab"]),
+            (expect(&[("abc", 1), ("ab", 1)]), 1)
+        );
+        // A joining apostrophe counts; leading and trailing ones are not part of a word.
+        assert_eq!(
+            count_limited(utf8, 4, &[b"don't 'tis dogs' rock'n"]),
+            (expect(&[("tis", 1), ("dogs", 1)]), 2)
+        );
+        // U+2019 and the Windows-1252 apostrophe are one code point each.
+        assert_eq!(
+            count_limited(utf8, 5, &["don’t ".as_bytes(), b"don\x92t"]),
+            (expect(&[("don't", 2)]), 0)
+        );
+        assert_eq!(
+            count_limited(utf8, 4, &["don’t ".as_bytes(), b"don\x92t"]),
+            (expect(&[]), 2)
+        );
+        // Code points of the input before normalisation: NFD café is 5, NFC is 4;
+        // İ is one code point although it lowercases to two.
+        assert_eq!(
+            count_limited(utf8, 4, &["café cafe\u{301} İSTA".as_bytes()]),
+            (expect(&[("café", 1), ("i\u{307}sta", 1)]), 1)
+        );
+        // Windows-1252 bytes are one code point each.
+        assert_eq!(
+            count_limited(utf8, 3, &[b"\x8Aa\x9A \x8Caa\x9C"]),
+            (expect(&[("šaš", 1)]), 1)
+        );
+        // The fast path's short words, and a limit below them.
+        assert_eq!(
+            count_limited(utf8, 1, &[b"a bb c dd e, f.g'h"]),
+            (expect(&[("a", 1), ("c", 1), ("e", 1), ("f", 1)]), 3)
+        );
+    }
+
+    #[test]
+    fn the_limit_does_not_depend_on_chunking() {
+        let mut text = "Don’t stop—the CAFÉ’s ΟΔΟΣ; rock'n'roll ab\u{0301}c dogs' x"
+            .as_bytes()
+            .to_vec();
+        text.extend_from_slice(b" don\x92t \xE2\x80A \xC3 abcdefghijklmnopq'rs \xC3");
+        for dec in [ByteDecoding::Utf8Fallback, ByteDecoding::Cp1252] {
+            for max in [1, 2, 3, 4, 5, 6, 8, 11, 20] {
+                let whole = count_limited(dec, max, &[&text]);
+                for a in 0..=text.len() {
+                    let b = (a + 5).min(text.len());
+                    let parts = [&text[..a], &text[a..b], &text[b..]];
+                    assert_eq!(count_limited(dec, max, &parts), whole, "{max} {a}");
+                }
+                let bytewise: Vec<&[u8]> = text.chunks(1).collect();
+                assert_eq!(count_limited(dec, max, &bytewise), whole);
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_run_across_chunks_is_skipped_once_and_not_buffered() {
+        for piece in [&b"abcdefgh"[..], "éa’b".as_bytes()] {
+            let mut t = Tally::new();
+            let mut w = ByteWords::new(ByteDecoding::Utf8Fallback, 100);
+            w.feed(b"first ", &mut t);
+            let chunk = piece.repeat(512);
+            for _ in 0..1000 {
+                w.feed(&chunk, &mut t);
+                assert!(
+                    w.state.word.capacity() <= 512,
+                    "{}",
+                    w.state.word.capacity()
+                );
+            }
+            w.feed(b" last", &mut t);
+            w.finish(&mut t);
+            assert_eq!(t.skipped, 1);
+            let mut words: Vec<_> = t.iter().map(|(w, n)| (w.as_str().to_string(), n)).collect();
+            words.sort();
+            assert_eq!(words, expect(&[("first", 1), ("last", 1)]));
         }
     }
 

@@ -1,6 +1,7 @@
 """Property tests: the native counter (``wordfreq_service._core``) and the pure-Python
-reference (``counting.reference``) give identical ``counts()`` and ``report()`` on any
-input, in both modes and all encodings, however the input is cut into chunks."""
+reference (``counting.reference``) give identical ``counts()``, ``report()`` and
+``skipped`` on any input, in both modes and all encodings, with any word-length limit,
+however the input is cut into chunks."""
 
 from __future__ import annotations
 
@@ -67,8 +68,14 @@ def utf16_with_bom(s: str, big_endian: bool) -> bytes:
     return codecs.BOM_UTF16_LE + s.encode("utf-16-le")
 
 
-def feed_native(data: bytes, mode: str, encoding: str | None, cut_at: list[int]) -> Counter:
-    counter = Counter(mode, encoding)
+def feed_native(
+    data: bytes,
+    mode: str,
+    encoding: str | None,
+    cut_at: list[int],
+    max_word_length: int = reference.DEFAULT_MAX_WORD_LENGTH,
+) -> Counter:
+    counter = Counter(mode, encoding, max_word_length)
     start = 0
     for cut in sorted(cut_at):
         cut = min(cut, len(data))
@@ -84,12 +91,14 @@ def check(
     encoding: str | None,
     cut_at: list[int],
     st_data: st.DataObject | None = None,
+    max_word_length: int = reference.DEFAULT_MAX_WORD_LENGTH,
 ) -> None:
-    native = feed_native(data, mode, encoding, cut_at)
-    ref = reference.Counter(mode, encoding)
+    native = feed_native(data, mode, encoding, cut_at, max_word_length)
+    ref = reference.Counter(mode, encoding, max_word_length)
     ref.feed(data)
     want = ref.counts()
     assert native.counts() == want
+    assert native.skipped == ref.skipped
     if st_data is None:
         assert native.report() == ref.report()
         assert native.report(None, 0) == ref.report(None, 0)
@@ -151,6 +160,60 @@ def test_text_in_single_byte_encodings(s: str, cut_at: list[int]) -> None:
         check(data, "seed", None, cut_at)
 
 
+# --- the word-length limit ------------------------------------------------------------
+
+# Small limits, so that words over them are common and cross chunk boundaries.
+max_len = st.integers(min_value=1, max_value=12)
+# Many cuts: a long run is fed in many pieces.
+many_cuts = st.lists(st.integers(min_value=0, max_value=400), max_size=40)
+
+
+@st.composite
+def long_runs(draw: st.DrawFn) -> bytes:
+    """Text with long runs of letters (ASCII, non-ASCII, joined by apostrophes)."""
+    parts = []
+    for _ in range(draw(st.integers(min_value=1, max_value=5))):
+        unit = draw(st.sampled_from(["a", "é", "ab'c", "Σ’x", "e\u0301", "語"]))
+        parts.append(unit * draw(st.integers(min_value=0, max_value=60)))
+        parts.append(draw(text))
+    return "".join(parts).encode()
+
+
+@COMMON
+@given(
+    data=st.one_of(any_bytes, long_runs()),
+    encoding=st.sampled_from(WORDS_ENCODINGS),
+    cut_at=many_cuts,
+    limit=max_len,
+)
+def test_word_length_limit_words_mode(
+    data: bytes, encoding: str | None, cut_at: list[int], limit: int
+) -> None:
+    check(data, "words", encoding, cut_at, max_word_length=limit)
+
+
+@COMMON
+@given(data=st.one_of(any_bytes, long_runs()), cut_at=many_cuts, limit=max_len)
+def test_word_length_limit_seed_mode(data: bytes, cut_at: list[int], limit: int) -> None:
+    check(data, "seed", None, cut_at, max_word_length=limit)
+
+
+@COMMON
+@given(
+    s=st.one_of(text, long_runs().map(bytes.decode)),
+    big_endian=st.booleans(),
+    cut_at=many_cuts,
+    limit=max_len,
+    st_data=st.data(),
+)
+def test_word_length_limit_utf16(
+    s: str, big_endian: bool, cut_at: list[int], limit: int, st_data: st.DataObject
+) -> None:
+    data = utf16_with_bom(s, big_endian)
+    for encoding in (None, "utf-16"):
+        check(data, "words", encoding, cut_at, st_data, max_word_length=limit)
+
+
 # --- large chunks: the parallel path --------------------------------------------------
 
 LARGE = settings(
@@ -182,6 +245,16 @@ def test_large_chunks_words_mode(unit: bytes) -> None:
 @given(unit=large_unit)
 def test_large_chunks_seed_mode(unit: bytes) -> None:
     check(repeat_past_threshold(unit), "seed", None, [])
+
+
+@LARGE
+@given(unit=st.one_of(large_unit, long_runs()), limit=max_len)
+def test_large_chunks_with_a_word_length_limit(unit: bytes, limit: int) -> None:
+    data = repeat_past_threshold(unit)
+    check(data, "words", None, [], max_word_length=limit)
+    check(data, "seed", None, [], max_word_length=limit)
+    utf16 = codecs.BOM_UTF16_LE + data.decode("utf-8", "replace").encode("utf-16-le")
+    check(utf16, "words", None, [], max_word_length=limit)
 
 
 @LARGE

@@ -4,11 +4,28 @@ The pure-Python twin with the same API and semantics is ``wordfreq_service.count
 """
 
 from collections.abc import Collection
-from typing import final
+from typing import Final, final
 
-__all__ = ["Counter", "__version__"]
+__all__ = [
+    "DEFAULT_MAX_WORD_LENGTH",
+    "ENCODINGS",
+    "MAX_WORD_LENGTH_LIMIT",
+    "MODES",
+    "Counter",
+    "__version__",
+    "_panic_for_tests",
+]
 
 __version__: str
+
+#: The counting modes, the default first: ``("words", "seed")``.
+MODES: Final[tuple[str, ...]]
+#: The encodings ``words`` mode can be forced to: ``("utf-8", "cp1252", "latin-1", "utf-16")``.
+ENCODINGS: Final[tuple[str, ...]]
+#: Longest word counted by default (1000): code points in ``words`` mode, bytes in ``seed``.
+DEFAULT_MAX_WORD_LENGTH: Final[int]
+#: Largest ``max_word_length`` accepted (65536, Go's ``bufio.MaxScanTokenSize``).
+MAX_WORD_LENGTH_LIMIT: Final[int]
 
 @final
 class Counter:
@@ -19,15 +36,34 @@ class Counter:
     ``"cp1252"``, ``"latin-1"``, ``"utf-16"`` (``words`` mode only; ``seed`` mode reads
     raw bytes as the Go worker did). Unknown values raise ``ValueError``.
 
+    A word longer than ``max_word_length`` (1 to ``MAX_WORD_LENGTH_LIMIT``, else
+    ``ValueError``) is not counted: ``skipped`` counts such runs instead. The length is
+    in code points of the word as found in the decoded input, joining apostrophes
+    included, before normalisation (``words`` mode), or in bytes of the raw token before
+    lowercasing and trimming (``seed`` mode). Memory grows with the vocabulary, never with
+    the length of a run or of the input.
+
     Feed byte chunks of any size: a word may straddle chunks. The first query (or
     ``finish()``) ends the input; feeding after that raises ``ValueError``.
+
+    ``MemoryError``: the word table could not grow (the counts would be incomplete).
+    ``RuntimeError``: a bug in the core (a caught panic). After either, every call raises
+    the same error again.
     """
 
-    def __new__(cls, mode: str = "words", encoding: str | None = None) -> Counter: ...
+    def __new__(
+        cls, mode: str = "words", encoding: str | None = None, max_word_length: int = 1000
+    ) -> Counter: ...
     @property
     def mode(self) -> str: ...
     @property
     def finished(self) -> bool: ...
+    @property
+    def max_word_length(self) -> int: ...
+    @property
+    def skipped(self) -> int:
+        """Runs longer than ``max_word_length``, not counted. A query: reading it ends
+        the input (a run still open at the end of the input so far may yet be either)."""
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Count a chunk (any bytes-like object; ``bytes`` is not copied).
 
@@ -35,7 +71,8 @@ class Counter:
     def finish(self) -> None:
         """End of input: count whatever is still pending. Idempotent."""
     def merge(self, other: Counter) -> None:
-        """Add ``other``'s counts into this counter (both are finished first; same mode)."""
+        """Add ``other``'s counts and skipped runs into this counter (both are finished
+        first; same mode)."""
     def report(
         self,
         top: int | None = 10,
@@ -50,3 +87,7 @@ class Counter:
         """
     def counts(self) -> dict[str, int]:
         """Every word with its count, unfiltered."""
+
+def _panic_for_tests(in_thread_pool: bool = False) -> None:
+    """Panic inside the core on purpose (on a worker thread when ``in_thread_pool``):
+    raises the ``RuntimeError`` a bug in the core would raise."""

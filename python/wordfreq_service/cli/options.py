@@ -142,13 +142,13 @@ class ByteSize(click.ParamType[int]):
 def input_limit_option(func: F) -> F:
     """The cap on one input's size after decompression: a bomb fails its job, it does
     not occupy a worker for hours."""
-    from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES, format_size
+    from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES, human_size
 
     return click.option(
         "--max-input-size",
         "max_input_bytes",
         type=ByteSize(),
         default=DEFAULT_MAX_INPUT_BYTES,
-        show_default=format_size(DEFAULT_MAX_INPUT_BYTES),
+        show_default=human_size(DEFAULT_MAX_INPUT_BYTES),
         help="Largest input, after decompression, that is counted; past it the job fails.",
     )(func)

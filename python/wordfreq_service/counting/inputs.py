@@ -2,6 +2,10 @@
 
 Compression is recognised by magic bytes, never by file name, so ``data.txt`` that is
 really gzip still counts, and a plain file named ``x.gz`` is read as it is.
+
+A compressed stream that is corrupt or cut short is an error, never partial data; and
+the bytes a stream yields (after decompression) may be capped, since a few megabytes of
+gzip can hold terabytes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import BinaryIO, cast
 from wordfreq_service.errors import InputError
 
 CHUNK_SIZE = 8 << 20
+#: The input limit callers pass unless told otherwise: bytes after decompression.
+DEFAULT_MAX_INPUT_BYTES = 16 * 2**30
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip"),
@@ -53,6 +59,100 @@ def _open_decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
 
     reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
     return cast(BinaryIO, reader)
+
+
+_ZSTD_FRAME = 0xFD2FB528
+_ZSTD_SKIPPABLE = 0x184D2A50  # the low four bits are free
+
+
+class ZstdFrames:
+    """Follows the frame and block headers of a zstd stream as it goes by, to tell at the
+    end whether the stream stopped between frames. zstandard's stream reader reports a
+    stream cut inside a frame as a plain end of data; its decompressobj would report it,
+    but returns all the output of each input at once, unbounded (one compressed byte can
+    stand for 32 KiB of output), so it is no answer for hostile input. Only headers are
+    read; the blocks themselves are decoded (and checked) by zstandard."""
+
+    def __init__(self) -> None:
+        self._header = bytearray()
+        self._need = 4  # header bytes wanted in the current state
+        self._state = "magic"
+        self._skip = 0  # payload bytes to pass over before the next header
+        self._checksum = False
+        self.unknown = False  # not a zstd frame: zstandard raises its own error
+
+    @property
+    def complete(self) -> bool:
+        """The bytes so far end exactly between two frames (or before any)."""
+        return self._state == "magic" and not self._header and not self._skip
+
+    def feed(self, data: bytes) -> None:
+        view = memoryview(data)
+        i, n = 0, len(view)
+        while i < n and not self.unknown:
+            if self._skip:
+                step = min(self._skip, n - i)
+                self._skip -= step
+                i += step
+                continue
+            step = min(self._need - len(self._header), n - i)
+            self._header += view[i : i + step]
+            i += step
+            if len(self._header) == self._need:
+                header = bytes(self._header)
+                self._header.clear()
+                self._parse(header)
+
+    def _expect(self, state: str, need: int, skip: int = 0) -> None:
+        self._state, self._need, self._skip = state, need, skip
+
+    def _parse(self, header: bytes) -> None:
+        value = int.from_bytes(header, "little")
+        if self._state == "magic":
+            if value == _ZSTD_FRAME:
+                self._expect("descriptor", 1)
+            elif value & ~0xF == _ZSTD_SKIPPABLE:
+                self._expect("skippable size", 4)
+            else:
+                self.unknown = True
+        elif self._state == "skippable size":
+            self._expect("magic", 4, skip=value)
+        elif self._state == "descriptor":
+            single_segment = bool(value & 0x20)
+            self._checksum = bool(value & 0x04)
+            window = 0 if single_segment else 1
+            dict_id = (0, 1, 2, 4)[value & 3]
+            content_size = (1 if single_segment else 0, 2, 4, 8)[value >> 6]
+            self._expect("block", 3, skip=window + dict_id + content_size)
+        elif self._state == "block":
+            last, kind, size = value & 1, (value >> 1) & 3, value >> 3
+            if kind == 3:
+                self.unknown = True
+                return
+            payload = 1 if kind == 1 else size  # an RLE block holds one byte
+            if not last:
+                self._expect("block", 3, skip=payload)
+            else:
+                self._expect("magic", 4, skip=payload + (4 if self._checksum else 0))
+
+
+def _tap(chunks: Iterator[bytes], frames: ZstdFrames) -> Iterator[bytes]:
+    for chunk in chunks:
+        frames.feed(chunk)
+        yield chunk
+
+
+def human_size(n: int) -> str:
+    """``16 GiB``, ``1.5 MiB``, ``1000 bytes``."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.4g} {unit}"
+    return f"{n} bytes"
+
+
+def _over_limit(name: str, max_bytes: int, compressed: bool) -> InputError:
+    after = " after decompression" if compressed else ""
+    return InputError(f"{name}: more than {human_size(max_bytes)}{after} (the input limit)")
 
 
 def _corrupt_errors() -> tuple[type[BaseException], ...]:
@@ -108,10 +208,15 @@ class _IterRaw(io.RawIOBase):
 
 
 def decompress_chunks(
-    chunks: Iterator[bytes], name: str, chunk_size: int = CHUNK_SIZE
+    chunks: Iterator[bytes],
+    name: str,
+    chunk_size: int = CHUNK_SIZE,
+    max_bytes: int | None = None,
 ) -> Iterator[bytes]:
     """The bytes of a stream given as chunks, decompressed when its first bytes are a
-    known magic number; plain data passes through untouched. Failures name ``name``."""
+    known magic number; plain data passes through untouched. Failures name ``name``:
+    a corrupt or truncated compressed stream, and more than ``max_bytes`` (after
+    decompression; None: no limit), which fails before the excess is yielded."""
     head = b""
     while len(head) < _MAGIC_LEN:
         nxt = next(chunks, None)
@@ -120,21 +225,48 @@ def decompress_chunks(
         head += nxt
     kind = sniff_compression(head)
     if kind is None:
-        if head:
-            yield head
+        stream: Iterator[bytes] = itertools.chain((head,) if head else (), chunks)
+        yield from _capped(stream, name, max_bytes, compressed=False)
+        return
+    yield from _capped(_decompressed(kind, head, chunks, name, chunk_size), name, max_bytes, True)
+
+
+def _capped(
+    chunks: Iterator[bytes], name: str, max_bytes: int | None, compressed: bool
+) -> Iterator[bytes]:
+    if max_bytes is None:
         yield from chunks
         return
-    raw = io.BufferedReader(_IterRaw(itertools.chain((head,), chunks)), chunk_size)
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            raise _over_limit(name, max_bytes, compressed)
+        yield chunk
+
+
+def _decompressed(
+    kind: str, head: bytes, chunks: Iterator[bytes], name: str, chunk_size: int
+) -> Iterator[bytes]:
+    source = itertools.chain((head,), chunks)
+    frames = ZstdFrames() if kind == "zstd" else None
+    if frames is not None:
+        source = _tap(source, frames)
+    raw = io.BufferedReader(_IterRaw(source), chunk_size)
     stream = _open_decompressor(kind, cast(BinaryIO, raw))
     errors = _corrupt_errors()
     while True:
         try:
+            # Each read is bounded by chunk_size, whatever the compression ratio.
             chunk = stream.read(chunk_size)
         except errors as exc:
-            raise InputError(f"{name}: corrupt {kind} stream: {exc}") from exc
+            raise InputError(f"{name}: corrupt or truncated {kind} stream: {exc}") from exc
         if not chunk:
-            return
+            break
         yield chunk
+    if frames is not None and not frames.complete:
+        # gzip, bzip2 and xz raise EOFError for this; zstandard's reader does not.
+        raise InputError(f"{name}: corrupt or truncated zstd stream: it ends inside a frame")
 
 
 def _read_file(raw: BinaryIO, name: str, chunk_size: int) -> Iterator[bytes]:
@@ -148,12 +280,16 @@ def _read_file(raw: BinaryIO, name: str, chunk_size: int) -> Iterator[bytes]:
         yield chunk
 
 
-def iter_chunks(path: str | Path, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Decompressed chunks of a file; every failure becomes an InputError naming it."""
+def iter_chunks(
+    path: str | Path, chunk_size: int = CHUNK_SIZE, max_bytes: int | None = None
+) -> Iterator[bytes]:
+    """Decompressed chunks of a file; every failure becomes an InputError naming it,
+    including more than ``max_bytes`` after decompression (None: no limit)."""
     name = str(path)
     raw = open_path(name)
     try:
-        yield from decompress_chunks(_read_file(raw, name, chunk_size), name, chunk_size)
+        chunks = _read_file(raw, name, chunk_size)
+        yield from decompress_chunks(chunks, name, chunk_size, max_bytes)
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()

@@ -18,6 +18,18 @@ Mode ``seed``
     per-rune simple mapping with invalid bytes becoming U+FFFD), tokens whose lowercased
     UTF-8 length is at most 4 bytes are skipped, then ``.,"'?!`` is trimmed from both
     ends; an empty result is still counted, as the Go worker did.
+
+Word length (both modes)
+    A word longer than ``max_word_length`` (default 1000, at most 65536) is not counted;
+    ``Counter.skipped`` counts such runs instead, once each, wherever the input was cut
+    into chunks. The length is measured on the word as found, before any normalising:
+    in ``words`` mode the number of code points of the raw word span in the decoded
+    input (letters, marks and the apostrophes that join them, so ``don't`` is 5 and an
+    NFD ``café`` is 5), in ``seed`` mode the number of bytes of the raw token as
+    ``ScanWords`` split it (before lowercasing and trimming, so ``"Hello,"`` is 6). A
+    word of exactly ``max_word_length`` is counted. In ``seed`` mode the limit applies
+    first: an over-long token counts as skipped even where the 4-byte rule would also
+    drop it.
 """
 
 from __future__ import annotations
@@ -29,6 +41,9 @@ from collections.abc import Collection, Iterator
 
 MODES = ("words", "seed")
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16")
+# The reference's own copies (it is an oracle: it takes nothing from the native core).
+DEFAULT_MAX_WORD_LENGTH = 1000
+MAX_WORD_LENGTH_LIMIT = 65536
 
 _APOSTROPHES = ("'", "\u2019")
 _SEED_TRIM = ".,\"'?!"
@@ -114,9 +129,15 @@ def normalize_word(word: str) -> str:
     return unicodedata.normalize("NFC", word.replace("\u2019", "'").lower())
 
 
-def words_mode(data: bytes, encoding: str | None = None) -> Iterator[str]:
+def words_mode(
+    data: bytes, encoding: str | None = None, max_word_length: int | None = None
+) -> Iterator[str | None]:
+    """The normalised words of ``data``; None for each word over ``max_word_length``."""
     for raw in split_words(decode(data, encoding)):
-        yield normalize_word(raw)
+        if max_word_length is not None and len(raw) > max_word_length:
+            yield None
+        else:
+            yield normalize_word(raw)
 
 
 def _go_runes(data: bytes) -> Iterator[tuple[str | None, int, int]]:
@@ -170,8 +191,12 @@ def go_scan_words(data: bytes) -> Iterator[bytes]:
         yield data[start:]
 
 
-def seed_mode(data: bytes) -> Iterator[str]:
+def seed_mode(data: bytes, max_word_length: int | None = None) -> Iterator[str | None]:
+    """The words the Go worker counted; None for each token over ``max_word_length``."""
     for token in go_scan_words(data):
+        if max_word_length is not None and len(token) > max_word_length:
+            yield None
+            continue
         lowered = _go_to_lower(token)
         if len(lowered.encode("utf-8")) < _SEED_MIN_BYTES:
             continue
@@ -186,7 +211,16 @@ def rank(counts: dict[str, int]) -> list[tuple[str, int]]:
 class Counter:
     """Same API as ``wordfreq_service._core.Counter``; see ``wordfreq/_core.pyi``."""
 
-    def __init__(self, mode: str = "words", encoding: str | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "words",
+        encoding: str | None = None,
+        max_word_length: int = DEFAULT_MAX_WORD_LENGTH,
+    ) -> None:
+        if not isinstance(max_word_length, int):
+            raise TypeError("max_word_length must be an int")
+        if not 1 <= max_word_length <= MAX_WORD_LENGTH_LIMIT:
+            raise ValueError(f"max_word_length must be between 1 and {MAX_WORD_LENGTH_LIMIT}")
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
         if encoding is not None and encoding not in ENCODINGS:
@@ -197,8 +231,10 @@ class Counter:
             raise ValueError("seed mode reads raw bytes as the Go worker did; no encoding")
         self._mode = mode
         self._encoding = encoding
+        self._max_word_length = max_word_length
         self._buffer = bytearray()
         self._counts: _Counter[str] = _Counter()
+        self._skipped = 0
         self._finished = False
 
     @property
@@ -209,6 +245,15 @@ class Counter:
     def finished(self) -> bool:
         return self._finished
 
+    @property
+    def max_word_length(self) -> int:
+        return self._max_word_length
+
+    @property
+    def skipped(self) -> int:
+        self.finish()
+        return self._skipped
+
     def feed(self, data: bytes) -> None:
         if self._finished:
             raise ValueError("counter is finished; no more input")
@@ -218,8 +263,16 @@ class Counter:
         if self._finished:
             return
         data = bytes(self._buffer)
-        words = seed_mode(data) if self._mode == "seed" else words_mode(data, self._encoding)
-        self._counts.update(words)
+        limit = self._max_word_length
+        if self._mode == "seed":
+            words = seed_mode(data, limit)
+        else:
+            words = words_mode(data, self._encoding, limit)
+        for word in words:
+            if word is None:
+                self._skipped += 1
+            else:
+                self._counts[word] += 1
         self._buffer.clear()
         self._finished = True
 
@@ -229,6 +282,7 @@ class Counter:
         self.finish()
         other.finish()
         self._counts.update(other.counts())
+        self._skipped += other.skipped
 
     def counts(self) -> dict[str, int]:
         self.finish()

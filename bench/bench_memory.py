@@ -1,0 +1,141 @@
+"""`make bench-memory`: peak memory of `wordfreq count` on hostile and large inputs.
+
+Memory must grow with the vocabulary, never with the input or its longest run, so each
+input here has a tiny vocabulary and a huge something else:
+
+* the `a`-bomb: gzip of 2 GB of the letter `a` (one 2-billion-letter "word", ~2 MB);
+* a 200 MB line that is a single token, and a 200 MB line of ordinary words (no newline);
+* 1 GB of ordinary text (the corpus repeated).
+
+Peak RSS is the child's VmHWM from /proc/PID/status, polled while it runs (ru_maxrss from
+wait4 is not used: after fork/exec it can report the parent's larger footprint).
+Inputs are generated in bench/data/ (gitignored); medians of --runs runs are recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+from common import DATA, build_input, corpus_files, record, run_child_peak
+
+LIMIT_MIB = 150
+PIECE = 8 << 20
+
+
+def _write_once(path: Path, size: int, fill: Callable[[Path], None]) -> Path:
+    if not path.exists() or path.stat().st_size != size:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        fill(tmp)
+        tmp.replace(path)
+    return path
+
+
+def a_bomb(total: int) -> Path:
+    """gzip of ``total`` bytes of `a`, written streaming (never held in memory)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"a-bomb-{total / 1e9:g}gb.gz"
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".tmp")
+    piece = b"a" * PIECE
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip container
+    with open(tmp, "wb") as out:
+        left = total
+        while left:
+            n = min(left, PIECE)
+            out.write(packer.compress(piece[:n]))
+            left -= n
+        out.write(packer.flush())
+    tmp.replace(path)
+    return path
+
+
+def one_token_line(size: int) -> Path:
+    """One line of ``size`` bytes that is a single token (letters only, no space)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    unit = b"abcdefghijklmnopqrstuvwxyz" * 4096
+
+    def fill(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
+            left = size
+            while left:
+                n = min(left, len(unit))
+                out.write(unit[:n])
+                left -= n
+
+    return _write_once(DATA / f"token-line-{size // 1_000_000}mb.txt", size, fill)
+
+
+def words_line(size: int) -> Path:
+    """``size`` bytes of ordinary words on one line (the corpus, newlines made spaces)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    blob = b" ".join(f.read_bytes() for f in corpus_files())
+    blob = blob.replace(b"\r", b" ").replace(b"\n", b" ")
+
+    def fill(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
+            left = size
+            while left:
+                n = min(left, len(blob))
+                out.write(blob[:n])
+                left -= n
+
+    return _write_once(DATA / f"words-line-{size // 1_000_000}mb.txt", size, fill)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bomb-gb", type=float, default=2.0)
+    parser.add_argument("--line-mb", type=int, default=200)
+    parser.add_argument("--big-gb", type=float, default=1.0)
+    parser.add_argument("--no-record", action="store_true", help="print only")
+    args = parser.parse_args()
+
+    wordfreq = str(Path(sys.executable).with_name("wordfreq"))
+    bomb = a_bomb(int(args.bomb_gb * 1e9))
+    token = one_token_line(args.line_mb * 1_000_000)
+    words = words_line(args.line_mb * 1_000_000)
+    blob_size = sum(f.stat().st_size for f in corpus_files())
+    big = build_input("corpus-1g.txt", max(1, round(args.big_gb * 1e9 / blob_size)))
+
+    cases = [
+        (f"`a`-bomb: gzip of {args.bomb_gb:g} GB of `a` ({bomb.stat().st_size / 1e6:.1f} MB)", [], bomb),
+        (f"{args.line_mb} MB line, one token", [], token),
+        (f"{args.line_mb} MB line, one token, `--mode seed`", ["--mode", "seed"], token),
+        (f"{args.line_mb} MB line of words, no newline", [], words),
+        (f"{big.stat().st_size / 1e9:.2f} GB of text (corpus repeated)", [], big),
+    ]
+    lines = [
+        f"`wordfreq count --json` peak RSS (VmHWM, polled), median of {args.runs} runs; "
+        f"limit {LIMIT_MIB} MiB.",
+        "",
+        "| input | peak RSS MiB | seconds | exit | under limit |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    worst = 0.0
+    for label, extra, path in cases:
+        runs = [run_child_peak([wordfreq, "count", "--json", *extra, str(path)]) for _ in range(args.runs)]
+        rss = statistics.median(r.peak_kib for r in runs) / 1024
+        secs = statistics.median(r.seconds for r in runs)
+        codes = sorted({r.returncode for r in runs})
+        worst = max(worst, rss)
+        ok = "yes" if rss < LIMIT_MIB and codes == [0] else "NO"
+        lines.append(f"| {label} | {rss:.0f} | {secs:.2f} | {codes} | {ok} |")
+        print(f"{label:55s} {rss:8.0f} MiB {secs:7.2f} s exit {codes}", flush=True)
+        if codes != [0]:
+            print("   stderr:", runs[0].stderr.strip().splitlines()[-1:], flush=True)
+    if not args.no_record:
+        record("wordfreq count memory", lines)
+        print("recorded in bench/RESULTS.md")
+    if worst >= LIMIT_MIB:
+        raise SystemExit(f"peak RSS {worst:.0f} MiB is over the {LIMIT_MIB} MiB limit")
+
+
+if __name__ == "__main__":
+    main()
