@@ -218,6 +218,12 @@ fn _panic_for_tests(py: Python<'_>, in_thread_pool: bool) -> PyResult<()> {
     .map_err(py_error)
 }
 
+/// A word normalised as `words` mode normalises the words it counts.
+#[pyfunction]
+fn normalize_word(word: &str) -> String {
+    words::normalize_word(word)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     counter::install_panic_hook();
@@ -227,6 +233,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_MAX_WORD_LENGTH", DEFAULT_MAX_WORD_LENGTH)?;
     m.add("MAX_WORD_LENGTH_LIMIT", MAX_WORD_LENGTH_LIMIT)?;
     m.add_class::<PyCounter>()?;
+    m.add_function(wrap_pyfunction!(normalize_word, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

@@ -117,6 +117,17 @@ pub fn is_safe_split_byte(b: u8) -> bool {
     CLASS[b as usize] == SEP
 }
 
+/// One word normalised exactly as `words` mode normalises the words it counts (U+2019 to
+/// `'`, full lowercase with final sigma, NFC): stop-word lists use it so that an entry
+/// matches the word the counter produced.
+pub fn normalize_word(word: &str) -> String {
+    let prepared: String = word
+        .chars()
+        .map(|c| if c == '\u{2019}' { '\'' } else { c.to_ascii_lowercase() })
+        .collect();
+    Normalizer::default().normalize(&prepared).to_owned()
+}
+
 /// Scratch buffers for normalising non-ASCII words.
 #[derive(Clone, Debug, Default)]
 struct Normalizer {

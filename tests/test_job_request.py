@@ -24,7 +24,8 @@ from wordfreq_service.formats.job_request import (
 
 from tests.helpers import run_wordfreq
 
-words = st.text(st.characters(categories=["Ll"]), min_size=1, max_size=8)
+# Stop words as a request holds them: normalised as words mode normalises words.
+words = st.text(st.characters(categories=["Ll"]), min_size=1, max_size=8).map(_core.normalize_word)
 
 
 @st.composite
@@ -146,7 +147,7 @@ def test_out_of_range_options_are_usage_errors(
     extra = ["--data-dir", str(data), "--timeout", "5"] if command == "submit" else []
     proc = run_wordfreq([command, *extra, *args, str(book)], timeout=60)
     assert proc.returncode == 2, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) <= 3  # click's usage line + one error line
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     if command == "submit":
         # Refused before anything was uploaded: no object, no event.

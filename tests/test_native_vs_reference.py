@@ -10,7 +10,7 @@ import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wordfreq_service._core import Counter
+from wordfreq_service._core import Counter, normalize_word
 from wordfreq_service.counting import reference
 
 # The native counter splits chunks of at least this many bytes across the cores.
@@ -263,3 +263,10 @@ def test_large_chunks_utf16(s: str, big_endian: bool) -> None:
     unit = (s or "x").encode("utf-16-be" if big_endian else "utf-16-le")
     bom = codecs.BOM_UTF16_BE if big_endian else codecs.BOM_UTF16_LE
     check(bom + unit * (PARALLEL_MIN_BYTES // len(unit) + 2), "words", None, [])
+
+
+@given(s=text)
+def test_normalize_word_matches_the_reference(s: str) -> None:
+    """Stop-word lists are normalised by the core's own rule, which is the reference's."""
+    for word in reference.split_words(s):
+        assert normalize_word(word) == reference.normalize_word(word)

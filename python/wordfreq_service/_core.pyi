@@ -14,6 +14,7 @@ __all__ = [
     "Counter",
     "__version__",
     "_panic_for_tests",
+    "normalize_word",
 ]
 
 __version__: str
@@ -91,3 +92,7 @@ class Counter:
 def _panic_for_tests(in_thread_pool: bool = False) -> None:
     """Panic inside the core on purpose (on a worker thread when ``in_thread_pool``):
     raises the ``RuntimeError`` a bug in the core would raise."""
+
+def normalize_word(word: str) -> str:
+    """``word`` normalised as ``words`` mode normalises the words it counts (U+2019 to
+    U+0027, full lowercase with final sigma, NFC)."""

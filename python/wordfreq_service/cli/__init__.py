@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> None:
         rv = cli.main(args=argv, prog_name="wordfreq", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # One line, like every other error: the message names the option and the range.
+        command = exc.ctx.command_path if exc.ctx else "wordfreq"
+        click.echo(f"wordfreq: error: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

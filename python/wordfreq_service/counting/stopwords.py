@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from wordfreq_service.counting.reference import normalize_word
+from wordfreq_service._core import normalize_word
 from wordfreq_service.errors import InputError
 
 # Common English function words; contractions are spelled with U+0027 as words mode

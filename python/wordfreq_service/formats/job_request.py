@@ -137,7 +137,7 @@ class StopWords:
     def from_metadata(cls, value: str) -> StopWords:
         if value.strip().lower() in BUILTIN:
             return cls(builtin=value.strip().lower())
-        return cls(words=frozenset(unquote(w) for w in value.split(",") if w))
+        return cls(words=normalize_entries(unquote(w) for w in value.split(",")))
 
     def to_json(self) -> str | list[str] | None:
         if self.builtin:
