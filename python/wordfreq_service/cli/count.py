@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from click.core import ParameterSource
 
 from wordfreq_service.cli.options import build_options, counting_options
 from wordfreq_service.errors import ConfigError
@@ -13,7 +14,9 @@ from wordfreq_service.errors import ConfigError
 @click.command()
 @counting_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--csv", "as_csv", is_flag=True, help="Print every word and its count as CSV.")
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Print words and counts as CSV: every word unless --top."
+)
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 def count(
     mode: str,
@@ -25,18 +28,28 @@ def count(
     as_csv: bool,
     files: tuple[str, ...],
 ) -> None:
-    """Count the words of FILE... together (``-`` reads standard input)."""
+    """Count the words of FILE... together (``-`` reads standard input).
+
+    ``--csv`` lists every word unless ``--top`` is given explicitly."""
     from wordfreq_service.cli import output
     from wordfreq_service.counting.engine import count_files, summarize
 
     if as_json and as_csv:
         raise ConfigError("--json and --csv are exclusive")
-    options = build_options(mode, None if as_csv else top, min_length, stopwords, encoding)
+    top_given = (
+        click.get_current_context().get_parameter_source("top") is not ParameterSource.DEFAULT
+    )
+    limit = None if as_csv and not top_given else top
+    options = build_options(mode, limit, min_length, stopwords, encoding)
     result = summarize(count_files(files, options), options)
     if as_json:
-        text = output.count_json(result.total, result.unique, result.words)
-    elif as_csv:
-        text = output.words_csv(result.words)
-    else:
-        text = output.top_words_text(result.words)
-    sys.stdout.write(text)
+        output.write_pieces(output.count_json(result))
+        return
+    if result.skipped:
+        # JSON carries it as a field; the other formats keep the Go uploader's shape.
+        sys.stderr.write(
+            f"wordfreq: note: {result.skipped} runs longer than the maximum word length "
+            "were not counted\n"
+        )
+    pieces = output.words_csv(result.words) if as_csv else output.top_words_text(result.words)
+    output.write_pieces(pieces)
