@@ -181,3 +181,21 @@ def test_a_failed_job_prints_failed_and_exits_1(
     assert proc.stdout == "Job Results completed in 2.5ms for j9\nFailed: NoSuchKey: gone\n"
     [error] = proc.stderr.splitlines()
     assert error == f"wordfreq: error: 1 job(s) failed: {f}"
+
+
+def test_results_behind_a_missing_one_still_print_at_the_timeout(
+    tmp_path: Path, go_stack: Callable[[int, Responder], Path]
+) -> None:
+    # Only the second file gets a result: it waits for the first, then prints when the
+    # wait ends; the first is reported as timed out.
+    data = go_stack(2, lambda keys: [our_result(keys[1], "j2", [("word", 1)]).to_json()])
+    first, second = text_file(tmp_path, "first.txt"), text_file(tmp_path, "second.txt")
+    args = ["submit", "--data-dir", str(data), "--timeout", "1.5", str(first), str(second)]
+    proc = run_wordfreq(args)
+    assert proc.returncode == 1
+    assert (
+        proc.stdout
+        == f"==> {second} <==\nJob Results completed in 0s for j2\nTop Words:\n- word\t\t1\n"
+    )
+    [error] = proc.stderr.splitlines()
+    assert "timed out" in error and str(first) in error and str(second) not in error

@@ -108,7 +108,7 @@ def job_text(result: JobResult) -> Iterator[str]:
 
 def file_header(path: str, first: bool) -> str:
     """Names the file before its block when ``submit`` has several, as ``head`` does."""
-    return f"{'' if first else chr(10)}==> {path} <==\n"
+    return ("" if first else "\n") + f"==> {path} <==\n"
 
 
 # --- JSON and CSV ---------------------------------------------------------------------

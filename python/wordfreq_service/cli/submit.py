@@ -136,7 +136,7 @@ class ResultPrinter:
     before it is printed. With several files each block is headed by the file's name;
     a single file prints exactly what the original Go uploader printed."""
 
-    def __init__(self, submissions: list[Submission], requested_mode: str, as_json: bool):
+    def __init__(self, submissions: list[Submission], requested_mode: str, as_json: bool) -> None:
         self._order = submissions
         self._mode = requested_mode
         self._as_json = as_json
