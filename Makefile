@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test demo demo-aws bench bench-pipeline bench-memory lint fmt clean
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-memory lint fmt clean
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP)
 
@@ -43,10 +43,15 @@ test: setup
 	cargo test --quiet --release
 	$(BIN)/pytest -q
 
+# Output over 2 GiB written whole (2.2 GB to a temporary file: too slow for `make test`).
+test-big-output: $(NATIVE_STAMP)
+	WORDFREQ_BIG_OUTPUT=1 $(BIN)/pytest -q tests/test_output.py -k over_2_gib
+
 # The main job: upload the sample through the embedded stack (no account, no server;
 # `submit` brings its own workers when no `wordfreq up` is running on the data directory).
+# Without English stop words the top ten would be "the, of, a, to, and, ...".
 demo: $(NATIVE_STAMP)
-	$(BIN)/wordfreq submit samples/snelling-photography.txt
+	$(BIN)/wordfreq submit --stopwords english samples/snelling-photography.txt
 
 demo-aws: $(NATIVE_STAMP)
 	$(BIN)/python tools/demo_aws.py samples/snelling-photography.txt

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -46,10 +49,33 @@ def run_wordfreq(
 
 
 def parse_top_words(text: str) -> list[tuple[str, int]]:
-    """The seed uploader's `- word<TAB><TAB>count` lines."""
+    """The Go uploader's `- word<TAB>count` lines (two tabs for words of 5 bytes or less)."""
     out = []
     for line in text.splitlines():
         if line.startswith("- "):
-            word, count = line[2:].rsplit("\t\t", 1)
-            out.append((word, int(count)))
+            word, count = line[2:].rsplit("\t", 1)
+            out.append((word.rstrip("\t"), int(count)))
+    return out
+
+
+def build_go_program(source: Path, tmp: pytest.TempPathFactory, what: str) -> Path:
+    """Build a one-file Go program with the local toolchain (stdlib only, offline); skip
+    the calling tests, saying why, when `go` is not installed."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip(f"Go toolchain (go) not installed: cannot build {what}")
+    out = tmp.mktemp(source.parent.name) / source.parent.name
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off"}
+    env.pop("GOFLAGS", None)
+    if not any(env.get(v) for v in ("GOCACHE", "XDG_CACHE_HOME", "HOME")):
+        env["GOCACHE"] = str(tmp.mktemp("gocache"))
+    proc = subprocess.run(
+        [go, "build", "-o", str(out), str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=out.parent,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
     return out

@@ -32,8 +32,13 @@ def assert_one_line_error(proc: object, *needles: str) -> None:
 def test_seed_mode_prints_the_seed_readme_output_exactly() -> None:
     proc = run_wordfreq(["count", "--mode", "seed", str(SEED_SAMPLE)])
     assert proc.returncode == 0, proc.stderr
-    expected = "Top Words:\n" + "".join(f"- {w}\t\t{c}\n" for w, c in SEED_TOP_TEN)
-    assert proc.stdout == expected
+    # As the original uploader printed it: words over 5 bytes get one tab, not two.
+    assert proc.stdout == (
+        "Top Words:\n- which\t\t324\n- paper\t\t234\n- light\t\t212\n- plate\t\t147\n"
+        "- silver\t117\n- picture\t114\n- solution\t113\n- should\t105\n- water\t\t98\n"
+        "- project\t91\n"
+    )
+    assert parse_top_words(proc.stdout) == SEED_TOP_TEN
 
 
 def test_default_output_mirrors_the_seed_uploader(tmp_path: Path) -> None:
@@ -52,17 +57,45 @@ def test_json_is_exactly_one_object(tmp_path: Path) -> None:
     assert json.loads(proc.stdout) == {
         "total": 7,
         "unique": 4,
+        "skipped": 0,
         "words": [{"word": "café", "count": 3}, {"word": "the", "count": 2}],
     }
     assert proc.stdout.count("\n") == 1
 
 
-def test_csv_lists_every_word(tmp_path: Path) -> None:
+def test_csv_lists_every_word_unless_top_is_given(tmp_path: Path) -> None:
     f = tmp_path / "t.txt"
-    f.write_text("one two two three three three, four", encoding="utf-8")
-    proc = run_wordfreq(["count", "--csv", "--top", "1", str(f)])
+    f.write_text("one two two three three three, four " + " ".join(f"w{c}" for c in "abcdefghijk"))
+    proc = run_wordfreq(["count", "--csv", str(f)])
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "word,count\nthree,3\ntwo,2\nfour,1\none,1\n"
+    assert proc.stdout.splitlines()[:5] == ["word,count", "three,3", "two,2", "four,1", "one,1"]
+    assert len(proc.stdout.splitlines()) == 1 + 4 + 11  # every word, not the default 10
+    proc = run_wordfreq(["count", "--csv", "--top", "2", str(f)])
+    assert proc.stdout == "word,count\nthree,3\ntwo,2\n"
+
+
+def test_text_output_aligns_as_the_go_uploader(tmp_path: Path) -> None:
+    f = tmp_path / "t.txt"
+    f.write_text("photography photography naïve café café")
+    proc = run_wordfreq(["count", str(f)])
+    # More than 5 UTF-8 bytes: one tab; 5 or fewer: two (naïve is 6 bytes, café 5).
+    assert proc.stdout == "Top Words:\n- café\t\t2\n- photography\t2\n- naïve\t1\n"
+
+
+def test_skipped_long_words_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wordfreq_service.cli import main
+
+    f = tmp_path / "t.txt"
+    f.write_text("a b " + " ".join(["x" * 1001] * 3))
+    for args, code in ((["count", "--json", str(f)], 0), (["count", str(f)], 0)):
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == code
+    out, err = capsys.readouterr()
+    assert json.loads(out.splitlines()[0])["skipped"] == 3
+    assert err == "wordfreq: note: 3 runs longer than the maximum word length were not counted\n"
 
 
 def test_several_files_are_counted_together_without_joining_words(tmp_path: Path) -> None:
@@ -84,7 +117,7 @@ def test_empty_file_is_zero_words(tmp_path: Path) -> None:
     f.write_bytes(b"")
     proc = run_wordfreq(["count", "--json", str(f)])
     assert proc.returncode == 0
-    assert json.loads(proc.stdout) == {"total": 0, "unique": 0, "words": []}
+    assert json.loads(proc.stdout) == {"total": 0, "unique": 0, "skipped": 0, "words": []}
     assert run_wordfreq(["count", str(f)]).stdout == "Top Words:\n"
 
 
@@ -112,6 +145,7 @@ def test_stopwords_and_min_length(tmp_path: Path) -> None:
     assert json.loads(proc.stdout) == {
         "total": 3,
         "unique": 2,
+        "skipped": 0,
         "words": [{"word": "cat", "count": 2}, {"word": "hat", "count": 1}],
     }
     stop = tmp_path / "stop.txt"

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,31 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wordfreq_service._core import Counter
 
-from tests.helpers import CORPUS, ROOT, SEED_SAMPLE
+from tests.helpers import CORPUS, ROOT, SEED_SAMPLE, build_go_program
 
 ORACLE_SOURCE = ROOT / "tests" / "seedgo" / "main.go"
 
 
 @pytest.fixture(scope="module")
-def oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("Go toolchain (go) not installed: cannot build the seed-mode oracle")
-    out = tmp_path_factory.mktemp("seedgo") / "seedgo"
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off"}
-    env.pop("GOFLAGS", None)
-    if not any(env.get(v) for v in ("GOCACHE", "XDG_CACHE_HOME", "HOME")):
-        env["GOCACHE"] = str(tmp_path_factory.mktemp("gocache"))
-    proc = subprocess.run(
-        [go, "build", "-o", str(out), str(ORACLE_SOURCE)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=out.parent,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    yield out
+def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_go_program(ORACLE_SOURCE, tmp_path_factory, "the seed-mode oracle")
 
 
 def go_counts(oracle: Path, data: bytes) -> dict[str, int]:

@@ -63,6 +63,7 @@ def test_counts_an_upload_and_cleans_up(backend: Backend) -> None:
     assert r["FileKey"] == "book one.txt" and r["Status"] == "success"
     assert r["Words"] == [{"Word": "b", "Count": 3}, {"Word": "a", "Count": 2}]
     assert (r["Total"], r["Unique"], r["Mode"]) == (6, 3, "words")
+    assert (r["StatusMessage"], r["Skipped"]) == ("Success", 0)  # as the Go worker said
     assert isinstance(r["Duration"], int) and r["Duration"] > 0
     assert isinstance(r["JobID"], str) and r["JobID"].isalnum()
     assert backend.work_queue.approximate_count() == 0
@@ -70,6 +71,13 @@ def test_counts_an_upload_and_cleans_up(backend: Backend) -> None:
 
     with pytest.raises(NoSuchKey):
         backend.store.head("book one.txt")
+
+
+def test_skipped_long_words_reach_the_result(backend: Backend) -> None:
+    put(backend, "k", b"some words " + b"x" * 40 + b" " + b"y" * 30, **{"max-word-length": "25"})
+    drain_once(backend)
+    [r] = results(backend)
+    assert r["Skipped"] == 2 and r["Total"] == 2
 
 
 def test_metadata_selects_seed_mode_and_top(backend: Backend) -> None:
@@ -235,3 +243,18 @@ def test_a_go_worker_result_still_reads() -> None:
     )
     r = JobResult.from_json(go)
     assert r.ok and r.words == [("which", 324)] and r.total is None and r.duration_ns == 1500000
+    assert r.mode is None and r.skipped is None and not r.truncated
+
+
+def test_a_cut_word_list_says_so_in_place_of_success() -> None:
+    from wordfreq_service.formats.results import JobResult
+
+    words = [(f"word{'x' * 40}{i}", i) for i in range(100_000)]
+    full = JobResult.success("k", "j", words=words, total=1, unique=1, mode="words", skipped=0)
+    assert full.status_message == "Success" and not full.truncated
+    parsed = JobResult.from_json(full.to_json())
+    assert parsed.truncated and parsed.status_message.startswith("word list truncated to ")
+    small = JobResult.success("k", "j", words=words[:3], total=1, unique=1, mode="seed", skipped=4)
+    back = JobResult.from_json(small.to_json())
+    assert (back.status_message, back.skipped, back.mode) == ("Success", 4, "seed")
+    assert not back.truncated

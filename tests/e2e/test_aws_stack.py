@@ -242,15 +242,16 @@ def test_uploader_without_bucket_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_go_worker_result_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    from wordfreq_service.cli.submit import print_result
+    from wordfreq_service.cli.submit import ResultPrinter
     from wordfreq_service.formats.results import JobResult
     from wordfreq_service.service.client import Submission
 
     go = JobResult.from_json(
         '{"FileKey":"k","JobID":"g5abc","Words":[{"Word":"which","Count":324}],'
-        '"Duration":1234000000,"Status":"success","StatusMessage":""}'
+        '"Duration":1234000000,"Status":"success","StatusMessage":"Success"}'
     )
-    print_result(Submission("f.txt", "k", result=go), as_json=False)
-    assert capsys.readouterr().out == (
-        "Job Results completed in 1.234s for g5abc\nTop Words:\n- which\t\t324\n"
-    )
+    sub = Submission("f.txt", "k", result=go)
+    ResultPrinter([sub], "words", as_json=False)(sub)
+    out, err = capsys.readouterr()
+    assert out == "Job Results completed in 1.234s for g5abc\nTop Words:\n- which\t\t324\n"
+    assert "f.txt: the worker ignored the counting options" in err

@@ -109,9 +109,14 @@ def test_submit_json_and_seed_mode(tmp_path: Path) -> None:
     line = json.loads(proc.stdout)
     assert set(line) == {
         "file", "key", "job_id", "status", "status_message", "duration_ms", "total",
-        "unique", "words",
+        "unique", "skipped", "options_ignored", "words",
     }  # fmt: skip
     assert line["status"] == "success" and line["file"] == str(SEED_SAMPLE)
+    assert (line["status_message"], line["skipped"], line["options_ignored"]) == (
+        "Success",
+        0,
+        False,
+    )
     assert [(w["word"], w["count"]) for w in line["words"]] == SEED_TOP_TEN
 
 
@@ -120,7 +125,11 @@ def test_failed_job_exits_non_zero(tmp_path: Path) -> None:
     bad.write_bytes(gzip.compress(b"words " * 5000)[:-30] + b"\x00\x01broken")
     proc = run_wordfreq(["submit", "--data-dir", str(tmp_path / "d"), str(bad)])
     assert proc.returncode == 1
-    assert "failed" in proc.stderr and "gzip" in proc.stderr
+    # As the Go uploader: the job's header, then `Failed: <why>`; the file on stderr.
+    header, failed = proc.stdout.splitlines()
+    assert header.startswith("Job Results completed in ")
+    assert failed.startswith("Failed: ") and "gzip" in failed
+    assert proc.stderr.splitlines()[-1] == f"wordfreq: error: 1 job(s) failed: {bad}"
     assert "Traceback" not in proc.stderr
 
 

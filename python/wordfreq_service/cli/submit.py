@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import click
 
+from wordfreq_service.cli import output
 from wordfreq_service.cli.options import backend_options, cores, counting_options
-from wordfreq_service.cli.output import top_words_text, words_json
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.formats.results import JobResult
 from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submission
 
 
@@ -91,31 +92,81 @@ def _progress_factory() -> Callable[[str, int | None], Callable[[int], None] | N
     return factory
 
 
-def print_result(sub: Submission, as_json: bool) -> None:
+def options_ignored(result: JobResult, requested_mode: str) -> bool:
+    """A worker that honoured the options names the mode it counted in; the original Go
+    worker sends no ``Mode`` and counts by its own rules whatever was asked."""
+    return result.ok and result.mode != requested_mode
+
+
+def result_json(sub: Submission, requested_mode: str) -> Iterator[str]:
     result = sub.result
     assert result is not None
-    if as_json:
-        line = {
-            "file": sub.path,
-            "key": sub.key,
-            "job_id": result.job_id,
-            "status": result.status,
-            "status_message": result.status_message,
-            "duration_ms": round(result.duration_ns / 1e6, 3),
-            "total": result.total,
-            "unique": result.unique,
-            "words": words_json(result.words),
-        }
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-    elif result.ok:
-        seconds = result.duration_ns / 1e9
-        sys.stdout.write(f"Job Results completed in {seconds:.3f}s for {result.job_id}\n")
-        sys.stdout.write(top_words_text(result.words))
-    else:
-        sys.stderr.write(
-            f"wordfreq: error: {sub.path}: job {result.job_id} failed: {result.status_message}\n"
+    fields: dict[str, object] = {
+        "file": sub.path,
+        "key": sub.key,
+        "job_id": result.job_id,
+        "status": result.status,
+        "status_message": result.status_message,
+        "duration_ms": round(result.duration_ns / 1e6, 3),
+        "total": result.total,
+        "unique": result.unique,
+        "skipped": result.skipped,
+        "options_ignored": options_ignored(result, requested_mode),
+    }
+    return output.json_object(fields, result.words)
+
+
+def warnings_for(sub: Submission, requested_mode: str) -> list[str]:
+    result = sub.result
+    assert result is not None
+    notes = []
+    if options_ignored(result, requested_mode):
+        how = f"it counted in {result.mode} mode" if result.mode else "its result has no Mode"
+        notes.append(
+            f"wordfreq: warning: {sub.path}: the worker ignored the counting options "
+            f"({how}; an original Go worker?): these are its own top words\n"
         )
-    sys.stdout.flush()
+    if result.truncated:
+        notes.append(f"wordfreq: note: {sub.path}: {result.status_message}\n")
+    return notes
+
+
+class ResultPrinter:
+    """Prints results in argument order: one that arrives early waits until every file
+    before it is printed. With several files each block is headed by the file's name;
+    a single file prints exactly what the original Go uploader printed."""
+
+    def __init__(self, submissions: list[Submission], requested_mode: str, as_json: bool) -> None:
+        self._order = submissions
+        self._mode = requested_mode
+        self._as_json = as_json
+        self._next = 0
+        self._printed = 0
+
+    def __call__(self, _arrived: Submission) -> None:
+        while self._next < len(self._order) and self._order[self._next].result is not None:
+            self._print(self._order[self._next])
+            self._next += 1
+
+    def finish(self) -> None:
+        """After the wait: print the results that were held behind a missing one."""
+        for sub in self._order[self._next :]:
+            if sub.result is not None:
+                self._print(sub)
+        self._next = len(self._order)
+
+    def _print(self, sub: Submission) -> None:
+        assert sub.result is not None
+        for note in warnings_for(sub, self._mode):
+            sys.stderr.write(note)
+        sys.stderr.flush()
+        if self._as_json:
+            output.write_pieces(result_json(sub, self._mode))
+        else:
+            header = [output.file_header(sub.path, self._printed == 0)]
+            many = len(self._order) > 1
+            output.write_pieces(chain(header if many else [], output.job_text(sub.result)))
+        self._printed += 1
 
 
 def run_submit(req: SubmitRequest) -> int:
@@ -139,13 +190,16 @@ def run_submit(req: SubmitRequest) -> int:
     try:
         client = Client(backend, poll_seconds=1.0 if spec.kind == "embedded" else 20.0)
         submissions = client.upload(handles, req.metadata, _progress_factory())
-        pending = client.collect(
-            submissions, req.timeout, lambda sub: print_result(sub, req.as_json)
-        )
+        printer = ResultPrinter(submissions, req.request.mode, req.as_json)
+        pending = client.collect(submissions, req.timeout, printer)
+        printer.finish()
     finally:
         if pool is not None:
             pool.close()
     failed = [s for s in submissions if s.result is not None and not s.result.ok]
+    if failed:
+        names = ", ".join(s.path for s in failed)
+        sys.stderr.write(f"wordfreq: error: {len(failed)} job(s) failed: {names}\n")
     if pending:
         names = ", ".join(s.path for s in pending)
         sys.stderr.write(

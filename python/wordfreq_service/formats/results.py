@@ -2,8 +2,8 @@
 
 The seed's Go uploader reads ``FileKey``, ``JobID``, ``Words`` (``Word``/``Count``),
 ``Duration`` (nanoseconds), ``Status`` and ``StatusMessage``; wordfreq adds ``Total``,
-``Unique`` and ``Mode`` without renaming anything, and reads results from the Go worker,
-which lack them.
+``Unique``, ``Mode`` and ``Skipped`` without renaming anything, and reads results from the
+Go worker, which lack them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from wordfreq_service.errors import WordfreqError
 
 SUCCESS = "success"
 FAILURE = "failure"
+#: The Go worker's StatusMessage on success; its uploader logged it ("Got response back").
+SUCCESS_MESSAGE = "Success"
+TRUNCATED_NOTE = "word list truncated to {kept} entries to fit a queue message"
 
 #: SQS refuses messages over 1 MiB; results are cut well below that whatever --top asks.
 MAX_RESULT_BYTES = 256 * 1024
@@ -36,10 +39,43 @@ class JobResult:
     total: int | None = None
     unique: int | None = None
     mode: str | None = None
+    #: Runs longer than the maximum word length, not counted (absent from Go results).
+    skipped: int | None = None
+
+    @classmethod
+    def success(
+        cls,
+        file_key: str,
+        job_id: str,
+        *,
+        words: list[tuple[str, int]],
+        total: int,
+        unique: int,
+        mode: str,
+        skipped: int,
+    ) -> JobResult:
+        return cls(
+            file_key,
+            job_id,
+            SUCCESS,
+            SUCCESS_MESSAGE,
+            words=words,
+            total=total,
+            unique=unique,
+            mode=mode,
+            skipped=skipped,
+        )
 
     @property
     def ok(self) -> bool:
         return self.status == SUCCESS
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the worker cut the word list to fit the message (its note then
+        replaces the success message)."""
+        prefix = TRUNCATED_NOTE.split("{", 1)[0]
+        return self.ok and self.status_message.startswith(prefix)
 
     def to_wire(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -56,6 +92,8 @@ class JobResult:
             body["Unique"] = self.unique
         if self.mode is not None:
             body["Mode"] = self.mode
+        if self.skipped is not None:
+            body["Skipped"] = self.skipped
         return body
 
     def to_json(self) -> str:
@@ -66,9 +104,7 @@ class JobResult:
         while len(text.encode()) > MAX_RESULT_BYTES and words:
             # Halving keeps this to a handful of passes even for --top in the millions.
             del words[len(words) // 2 :]
-            body["StatusMessage"] = (
-                f"word list truncated to {len(words)} entries to fit a queue message"
-            )
+            body["StatusMessage"] = TRUNCATED_NOTE.format(kept=len(words))
             text = json.dumps(body, ensure_ascii=False)
         return text
 
@@ -87,6 +123,7 @@ class JobResult:
                 total=_opt_int(body.get("Total")),
                 unique=_opt_int(body.get("Unique")),
                 mode=body.get("Mode"),
+                skipped=_opt_int(body.get("Skipped")),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BadResult(f"not a result message: {exc}") from exc

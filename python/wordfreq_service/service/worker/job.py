@@ -16,7 +16,7 @@ from wordfreq_service.errors import (
     WordfreqError,
 )
 from wordfreq_service.formats.job_request import JobRequest, RequestError
-from wordfreq_service.formats.results import FAILURE, SUCCESS, JobResult
+from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.ports import ObjectStore
 from wordfreq_service.service.worker.settings import WorkerSettings
 
@@ -75,15 +75,14 @@ def count_object(
         raise
     except BackendError as exc:
         raise Unprocessable(str(exc)) from exc
-    return JobResult(
+    return JobResult.success(
         key,
         job_id,
-        SUCCESS,
-        "",
         words=summary.words,
         total=summary.total,
         unique=summary.unique,
         mode=options.mode,
+        skipped=summary.skipped,
     )
 
 
