@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -126,14 +127,45 @@ def test_image_build_context_holds_the_package_sources_only(synthesized: Synthes
     assert image["source"]["dockerFile"] == "Dockerfile"
     staged = synthesized.outdir / image["source"]["directory"]
     names = {str(p.relative_to(staged)) for p in staged.rglob("*")}
-    for needed in ("Dockerfile", "Cargo.toml", "pyproject.toml", "src/lib.rs"):
+    for needed in (
+        "Dockerfile",
+        "Cargo.toml",
+        "pyproject.toml",
+        "image-requirements.txt",
+        "src/lib.rs",
+    ):
         assert needed in names
-    assert "python/wordfreq/__init__.py" in names
+    # The Python package maturin builds (python/<package>/), whatever it is called.
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    package = pyproject["tool"]["maturin"]["module-name"].split(".")[0]
+    assert f"python/{package}/__init__.py" in names
     if (REPO_ROOT / "Cargo.lock").exists():
         assert "Cargo.lock" in names
     tops = {name.split("/")[0] for name in names}
     assert tops <= {"Dockerfile", ".dockerignore", "Cargo.toml", "Cargo.lock", "pyproject.toml"} | {
+        "image-requirements.txt",
         "src",
         "python",
     }
     assert not [n for n in names if n.endswith((".so", ".pyc")) or "__pycache__" in n]
+
+
+NODE_VERSIONS = "Node.js 22 or 24 (20 still works for the tests)"
+
+
+def test_readmes_describe_this_stack(template: Template) -> None:
+    """The output count, the supported Node.js versions and the context parameters, as the
+    READMEs state them."""
+    root = " ".join((REPO_ROOT / "README.md").read_text().split())
+    infra = " ".join((REPO_ROOT / "infra" / "README.md").read_text().split())
+    count = len(template.to_json()["Outputs"])
+    word = {4: "four", 5: "five", 6: "six", 7: "seven"}[count]
+    assert f"# prints the {word} outputs" in root
+    assert f"with {word} outputs" in root
+    assert f"the stack prints its {word} outputs" in infra
+    for readme in (root, infra):
+        assert NODE_VERSIONS in readme
+        assert "Node.js 20+" not in readme
+    for key in WordfreqConfig.CONTEXT_KEYS.values():
+        assert f"| `{key}` |" in infra, key
+        assert f"`{key}`" in root, key
