@@ -27,12 +27,20 @@ COPY src ./src
 COPY python ./python
 RUN maturin build --release --locked --out /dist
 
-# Stage 2: the runtime, with the wheel and its dependencies only.
+# Stage 2: the runtime, with the wheel and its dependencies only. The dependencies are
+# exactly those of image-requirements.txt (`make image-lock`): every one, transitive ones
+# too, pinned and hash-checked; then the wheel, whatever its name, without resolving
+# anything more, and `pip check` fails the build if the lock misses one of its requirements.
 FROM python:3.11-slim-trixie
 ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# The dependencies' layer stays cached until the lock changes.
+COPY image-requirements.txt /tmp/image-requirements.txt
+RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r /tmp/image-requirements.txt \
+    && rm /tmp/image-requirements.txt
 COPY --from=build /dist /tmp/dist
-RUN pip install --no-cache-dir /tmp/dist/*.whl \
+RUN pip install --no-cache-dir --no-deps /tmp/dist/*.whl \
+    && pip check \
     && rm -rf /tmp/dist \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin wordfreq
 USER 10001

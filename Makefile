@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-memory lint fmt clean
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-memory lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP)
 
@@ -37,6 +37,20 @@ $(INFRA_STAMP): infra/package.json
 	@command -v npm >/dev/null || { echo "error: Node.js with npm is required for the infrastructure tests" >&2; exit 1; }
 	cd infra && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+# The worker image's runtime dependencies, every one (transitive ones too) pinned with
+# hashes, for the image's Python and platform (Dockerfile: python:3.11-slim, linux/amd64);
+# the Dockerfile installs exactly these. Regenerate after changing [project].dependencies:
+# `make image-lock` keeps the pins it can, `make image-lock IMAGE_LOCK_FLAGS=--upgrade` moves
+# every one to the newest release.
+IMAGE_LOCK := image-requirements.txt
+UV_VERSION := 0.13.8
+IMAGE_LOCK_FLAGS ?=
+image-lock: $(DEPS_STAMP)
+	test -x $(VENV)/uv/bin/uv || { $(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/python -m pip install --quiet "uv==$(UV_VERSION)"; }
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
+	  | $(VENV)/uv/bin/uv pip compile - --quiet --generate-hashes \
+	      --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	      --custom-compile-command "make image-lock" $(IMAGE_LOCK_FLAGS) --output-file $(IMAGE_LOCK)
 # --- end infra ---
 
 test: setup

@@ -67,6 +67,15 @@ def only(resources: Resources, type_: str, **props: object) -> tuple[str, dict[s
     return next(iter(found.items()))
 
 
+def worker_log_group(resources: Resources) -> tuple[str, dict[str, Any]]:
+    """The log group the worker container logs to (the stack has others, for its Lambdas)."""
+    _, task = only(resources, "AWS::ECS::TaskDefinition")
+    [container] = task["ContainerDefinitions"]
+    log_group_id = str(container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"])
+    assert resources[log_group_id]["Type"] == "AWS::Logs::LogGroup"
+    return log_group_id, resources[log_group_id]["Properties"]
+
+
 def get_att(logical_id: str, attribute: str = "Arn") -> dict[str, list[str]]:
     return {"Fn::GetAtt": [logical_id, attribute]}
 

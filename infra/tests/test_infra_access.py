@@ -86,7 +86,7 @@ def test_worker_task_role_exactly(resources: Resources) -> None:
     }
     statements = role_statements(resources, role_id)
     assert grants(statements) == (
-        # Granted by QueueProcessingFargateService on its queue.
+        # Consuming the work queue.
         allow(CONSUME, get_att(ids["work"]))
         | allow(["sqs:SendMessage"], get_att(ids["results"]))
         | allow(["s3:GetObject", "s3:DeleteObject"], objects_of(ids["bucket"]))
@@ -109,7 +109,9 @@ def test_submitter_role_exactly(resources: Resources) -> None:
     role_id = _submitter_role(resources)
     statements = role_statements(resources, role_id)
     assert grants(statements) == (
-        allow(["s3:PutObject"], objects_of(ids["bucket"])) | allow(CONSUME, get_att(ids["results"]))
+        # A failed multipart upload aborts its own parts.
+        allow(["s3:PutObject", "s3:AbortMultipartUpload"], objects_of(ids["bucket"]))
+        | allow(CONSUME, get_att(ids["results"]))
     )
     _assert_no_wildcards(statements, allowed=[objects_of(ids["bucket"])])
     role = resources[role_id]["Properties"]

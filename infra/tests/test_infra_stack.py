@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Template
-from infra_support import CDK_JSON, REPO_ROOT, Resources, Synthesized, only, synthesize
+from infra_support import (
+    CDK_JSON,
+    REPO_ROOT,
+    Resources,
+    Synthesized,
+    find,
+    only,
+    synthesize,
+    worker_log_group,
+)
 from wordfreq_infra import WordfreqConfig
+
+# The export names of the original Go sample's CDK stack (its CfnOutputs' ExportName), so
+# that a stack importing them (Fn::ImportValue) keeps working: output -> export name.
+SEED_EXPORT_NAMES = {
+    "InputQueueUrl": "inputQueueUrl",
+    "bucketName": "bucketName",
+    "resultQueueUrl": "resultQueueUrl",
+    "submitRoleArn": "submitRole",
+}
 
 
 def test_outputs_keep_the_original_names(template: Template, resources: Resources) -> None:
@@ -22,6 +41,14 @@ def test_outputs_keep_the_original_names(template: Template, resources: Resource
     submit_role = outputs["submitRoleArn"]["Value"]["Fn::GetAtt"]
     assert resources[submit_role[0]]["Type"] == "AWS::IAM::Role"
     assert submit_role[1] == "Arn"
+    # The four of the original sample, and the alarm topic (README: "five outputs").
+    assert set(outputs) == {*SEED_EXPORT_NAMES, "alarmTopicArn"}
+
+
+def test_seed_outputs_keep_the_original_export_names(template: Template) -> None:
+    outputs = template.to_json()["Outputs"]
+    exports = {name: out["Export"]["Name"] for name, out in outputs.items() if "Export" in out}
+    assert exports == SEED_EXPORT_NAMES
 
 
 def test_context_overrides_change_the_template(tmp_path: Path) -> None:
@@ -32,6 +59,9 @@ def test_context_overrides_change_the_template(tmp_path: Path) -> None:
         "taskMemoryMiB": "3072",
         "logRetentionDays": "7",
         "workerDebug": "true",
+        "visibilityTimeoutSeconds": "300",
+        "messageAgeAlarmMinutes": "45",
+        "alarmEmail": "ops@example.com",
     }
     resources = synthesize(tmp_path, overrides).resources
     _, target = only(resources, "AWS::ApplicationAutoScaling::ScalableTarget")
@@ -40,8 +70,23 @@ def test_context_overrides_change_the_template(tmp_path: Path) -> None:
     assert (task["Cpu"], task["Memory"]) == ("1024", "3072")
     [container] = task["ContainerDefinitions"]
     assert {"Name": "WORKER_DEBUG", "Value": "1"} in container["Environment"]
-    _, log_group = only(resources, "AWS::Logs::LogGroup")
+    _, log_group = worker_log_group(resources)
     assert log_group["RetentionInDays"] == 7
+    # Every log group, the Lambdas' included.
+    assert {g["RetentionInDays"] for g in find(resources, "AWS::Logs::LogGroup").values()} == {7}
+    # The one visibility figure moves on both sides.
+    _, work = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=345_600)
+    assert work["VisibilityTimeout"] == 300
+    assert {"Name": "WORKER_VISIBILITY_TIMEOUT", "Value": "300"} in container["Environment"]
+    _, age = only(resources, "AWS::CloudWatch::Alarm", MetricName="ApproximateAgeOfOldestMessage")
+    assert age["Threshold"] == 45 * 60
+    topic_id, _ = only(resources, "AWS::SNS::Topic")
+    _, subscription = only(resources, "AWS::SNS::Subscription")
+    assert subscription == {
+        "Protocol": "email",
+        "TopicArn": {"Ref": topic_id},
+        "Endpoint": "ops@example.com",
+    }
 
 
 def test_cdk_json_context_matches_the_code_defaults() -> None:
@@ -62,6 +107,11 @@ def test_cdk_json_context_matches_the_code_defaults() -> None:
         ({"taskCpu": "256", "taskMemoryMiB": "4096"}, "taskMemoryMiB"),
         ({"logRetentionDays": "10"}, "logRetentionDays"),
         ({"workerDebug": "maybe"}, "workerDebug"),
+        ({"visibilityTimeoutSeconds": "5"}, "visibilityTimeoutSeconds"),
+        ({"visibilityTimeoutSeconds": "43201"}, "visibilityTimeoutSeconds"),
+        ({"messageAgeAlarmMinutes": "0"}, "messageAgeAlarmMinutes"),
+        ({"messageAgeAlarmMinutes": "5760"}, "messageAgeAlarmMinutes"),
+        ({"alarmEmail": "ops at example.com"}, "alarmEmail"),
     ],
 )
 def test_invalid_context_is_refused(context: dict[str, str], message: str) -> None:
@@ -77,14 +127,45 @@ def test_image_build_context_holds_the_package_sources_only(synthesized: Synthes
     assert image["source"]["dockerFile"] == "Dockerfile"
     staged = synthesized.outdir / image["source"]["directory"]
     names = {str(p.relative_to(staged)) for p in staged.rglob("*")}
-    for needed in ("Dockerfile", "Cargo.toml", "pyproject.toml", "src/lib.rs"):
+    for needed in (
+        "Dockerfile",
+        "Cargo.toml",
+        "pyproject.toml",
+        "image-requirements.txt",
+        "src/lib.rs",
+    ):
         assert needed in names
-    assert "python/wordfreq_service/__init__.py" in names
+    # The Python package maturin builds (python/<package>/), whatever it is called.
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    package = pyproject["tool"]["maturin"]["module-name"].split(".")[0]
+    assert f"python/{package}/__init__.py" in names
     if (REPO_ROOT / "Cargo.lock").exists():
         assert "Cargo.lock" in names
     tops = {name.split("/")[0] for name in names}
     assert tops <= {"Dockerfile", ".dockerignore", "Cargo.toml", "Cargo.lock", "pyproject.toml"} | {
+        "image-requirements.txt",
         "src",
         "python",
     }
     assert not [n for n in names if n.endswith((".so", ".pyc")) or "__pycache__" in n]
+
+
+NODE_VERSIONS = "Node.js 22 or 24 (20 still works for the tests)"
+
+
+def test_readmes_describe_this_stack(template: Template) -> None:
+    """The output count, the supported Node.js versions and the context parameters, as the
+    READMEs state them."""
+    root = " ".join((REPO_ROOT / "README.md").read_text().split())
+    infra = " ".join((REPO_ROOT / "infra" / "README.md").read_text().split())
+    count = len(template.to_json()["Outputs"])
+    word = {4: "four", 5: "five", 6: "six", 7: "seven"}[count]
+    assert f"# prints the {word} outputs" in root
+    assert f"with {word} outputs" in root
+    assert f"the stack prints its {word} outputs" in infra
+    for readme in (root, infra):
+        assert NODE_VERSIONS in readme
+        assert "Node.js 20+" not in readme
+    for key in WordfreqConfig.CONTEXT_KEYS.values():
+        assert f"| `{key}` |" in infra, key
+        assert f"`{key}`" in root, key

@@ -65,15 +65,24 @@ def test_new_objects_are_announced_on_the_work_queue(resources: Resources) -> No
     assert notifications["NotificationConfiguration"] == {
         "QueueConfigurations": [{"Events": ["s3:ObjectCreated:*"], "QueueArn": get_att(work_id)}]
     }
-    # S3 may send to the work queue, for this bucket only.
-    _, queue_policy = only(resources, "AWS::SQS::QueuePolicy", Queues=[{"Ref": work_id}])
+    # S3 may send to the work queue, and nothing else, for this bucket in this account only.
+    queue_policy_id, queue_policy = only(
+        resources, "AWS::SQS::QueuePolicy", Queues=[{"Ref": work_id}]
+    )
     [from_s3] = [
         s
         for s in queue_policy["PolicyDocument"]["Statement"]
         if s.get("Principal") == {"Service": "s3.amazonaws.com"}
     ]
-    assert "sqs:SendMessage" in from_s3["Action"]
-    assert from_s3["Condition"] == {"ArnLike": {"aws:SourceArn": get_att(bucket_id)}}
+    assert (from_s3["Effect"], from_s3["Action"]) == ("Allow", "sqs:SendMessage")
+    assert from_s3["Resource"] == get_att(work_id)
+    assert from_s3["Condition"] == {
+        "ArnLike": {"aws:SourceArn": get_att(bucket_id)},
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+    }
+    # S3 checks that policy when the notification is configured: it must exist by then.
+    notifications_id, _ = only(resources, "Custom::S3BucketNotifications")
+    assert queue_policy_id in resources[notifications_id].get("DependsOn", [])
 
 
 def test_queue_retention_and_dead_letter_redrive(resources: Resources) -> None:
@@ -82,7 +91,8 @@ def test_queue_retention_and_dead_letter_redrive(resources: Resources) -> None:
     _, work = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=FOUR_DAYS)
     only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=TWO_HOURS)
     assert work["RedrivePolicy"] == {"deadLetterTargetArn": get_att(dlq_id), "maxReceiveCount": 5}
-    assert 60 <= work["VisibilityTimeout"] <= 120
+    # cdk.json's visibilityTimeoutSeconds; the workers get the same figure (test_infra_workers).
+    assert work["VisibilityTimeout"] == 90
 
 
 def test_every_queue_is_encrypted_and_tls_only(resources: Resources) -> None:

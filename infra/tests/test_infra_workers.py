@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk.assertions import Match, Template
-from infra_support import Resources, find, get_att, only
+from infra_support import Resources, find, get_att, only, worker_log_group
 
 FOUR_DAYS = 345_600
+# Time the worker needs after its drain deadline: hand messages back, clear task protection.
+DRAIN_MARGIN_S = 15
 
 
 def test_task_definition_size_env_logs_and_stop_timeout(resources: Resources) -> None:
     work_id, _ = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=FOUR_DAYS)
     results_id, _ = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=7_200)
-    log_group_id, log_group = only(resources, "AWS::Logs::LogGroup")
+    log_group_id, log_group = worker_log_group(resources)
     _, task = only(resources, "AWS::ECS::TaskDefinition")
     # cdk.json: taskCpu 512, taskMemoryMiB 1024, logRetentionDays 30.
     assert (task["Cpu"], task["Memory"]) == ("512", "1024")
@@ -21,17 +23,39 @@ def test_task_definition_size_env_logs_and_stop_timeout(resources: Resources) ->
     assert log_group["RetentionInDays"] == 30
     assert resources[log_group_id]["DeletionPolicy"] == "Delete"
     [container] = task["ContainerDefinitions"]
-    assert {e["Name"]: e["Value"] for e in container["Environment"]} == {
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert env == {
         "WORKER_QUEUE_URL": {"Ref": work_id},
         "WORKER_RESULT_QUEUE_URL": {"Ref": results_id},
         "AWS_REGION": {"Ref": "AWS::Region"},
         "WORKER_DEBUG": "0",
+        "WORKER_VISIBILITY_TIMEOUT": env["WORKER_VISIBILITY_TIMEOUT"],
+        "WORKER_DRAIN_SECONDS": env["WORKER_DRAIN_SECONDS"],
     }
-    # The worker drains for 25 s after SIGTERM; ECS must wait longer before SIGKILL.
-    assert 25 < container["StopTimeout"] <= 120
+    assert container["StopTimeout"] == 120
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": log_group_id}
     assert "Secrets" not in container
+
+
+def test_workers_receive_with_the_work_queue_visibility_timeout(resources: Resources) -> None:
+    """One figure: the worker's receives and extensions use the queue's own timeout."""
+    _, work = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=FOUR_DAYS)
+    _, task = only(resources, "AWS::ECS::TaskDefinition")
+    [container] = task["ContainerDefinitions"]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert env["WORKER_VISIBILITY_TIMEOUT"] == str(work["VisibilityTimeout"])
+
+
+def test_worker_drain_fits_inside_the_stop_timeout(resources: Resources) -> None:
+    """ECS sends SIGTERM, then SIGKILL after StopTimeout: the drain ends well before."""
+    _, task = only(resources, "AWS::ECS::TaskDefinition")
+    [container] = task["ContainerDefinitions"]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    drain = float(env["WORKER_DRAIN_SECONDS"])
+    assert 0 < drain <= container["StopTimeout"] - DRAIN_MARGIN_S
+    # Not needlessly short either: long jobs get most of the time ECS gives.
+    assert drain >= container["StopTimeout"] / 2
 
 
 def test_service_runs_the_task_on_fargate_in_the_stack_cluster(resources: Resources) -> None:
@@ -58,41 +82,94 @@ def test_service_scales_between_zero_and_max_tasks(template: Template) -> None:
     )
 
 
-def _queue_alarm(resources: Resources, work_id: str, operator: str) -> dict[str, Any]:
-    _, alarm = only(
-        resources,
-        "AWS::CloudWatch::Alarm",
-        MetricName="ApproximateNumberOfMessagesVisible",
-        ComparisonOperator=operator,
-    )
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": get_att(work_id, "QueueName")}]
-    return alarm
+def _backlog_alarms(resources: Resources) -> dict[str, dict[str, Any]]:
+    """The scaling alarms, by comparison operator."""
+    alarms = {}
+    for alarm in find(resources, "AWS::CloudWatch::Alarm").values():
+        [action] = alarm["AlarmActions"]
+        target = resources.get(action.get("Ref", ""), {})
+        if target.get("Type") == "AWS::ApplicationAutoScaling::ScalingPolicy":
+            assert alarm["ComparisonOperator"] not in alarms
+            alarms[alarm["ComparisonOperator"]] = alarm
+    return alarms
 
 
-def test_one_visible_message_starts_a_task(resources: Resources) -> None:
-    """The pattern's default steps scale out only at 100 messages: one upload would wait
-    forever with zero tasks running."""
-    work_id, _ = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=FOUR_DAYS)
-    alarm = _queue_alarm(resources, work_id, "GreaterThanOrEqualToThreshold")
-    assert alarm["Threshold"] == 1
+def _policy(resources: Resources, alarm: dict[str, Any]) -> dict[str, Any]:
     [action] = alarm["AlarmActions"]
-    policy = resources[action["Ref"]]["Properties"]
+    policy: dict[str, Any] = resources[action["Ref"]]["Properties"]
     assert policy["PolicyType"] == "StepScaling"
-    config = policy["StepScalingPolicyConfiguration"]
-    assert config["AdjustmentType"] == "ChangeInCapacity"
-    # Step bounds are relative to the alarm threshold: the first step covers 1 message.
-    first = min(config["StepAdjustments"], key=lambda s: s["MetricIntervalLowerBound"])
-    assert first["MetricIntervalLowerBound"] == 0
-    assert first["ScalingAdjustment"] >= 1
+    return policy
 
 
-def test_an_empty_queue_removes_tasks(resources: Resources) -> None:
+def test_scaling_alarms_watch_waiting_plus_in_flight_messages(resources: Resources) -> None:
+    """Messages a worker holds are invisible: counted with the visible ones, a busy task is
+    never taken for idle, and scale-out goes on while workers hold the whole backlog."""
     work_id, _ = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=FOUR_DAYS)
-    alarm = _queue_alarm(resources, work_id, "LessThanOrEqualToThreshold")
+    dimensions = [{"Name": "QueueName", "Value": get_att(work_id, "QueueName")}]
+    alarms = _backlog_alarms(resources)
+    assert set(alarms) == {"GreaterThanOrEqualToThreshold", "LessThanOrEqualToThreshold"}
+    for alarm in alarms.values():
+        assert "MetricName" not in alarm
+        metrics = {m["Id"]: m for m in alarm["Metrics"]}
+        [expression] = [m for m in metrics.values() if "Expression" in m]
+        assert expression["ReturnData"] is True
+        terms = expression["Expression"].replace(" ", "").split("+")
+        assert {metrics[t]["MetricStat"]["Metric"]["MetricName"] for t in terms} == {
+            "ApproximateNumberOfMessagesVisible",
+            "ApproximateNumberOfMessagesNotVisible",
+        }
+        assert len(terms) == 2 == len(metrics) - 1
+        for term in terms:
+            stat = metrics[term]["MetricStat"]
+            assert stat["Metric"]["Namespace"] == "AWS/SQS"
+            assert stat["Metric"]["Dimensions"] == dimensions
+            assert (stat["Period"], stat["Stat"]) == (60, "Maximum")
+            assert metrics[term]["ReturnData"] is False
+
+
+def test_one_message_starts_a_task_and_a_backlog_adds_more(resources: Resources) -> None:
+    """From zero tasks, a single upload starts one (a threshold of 100, the ECS pattern's
+    default, left it waiting forever); larger backlogs add tasks faster."""
+    alarm = _backlog_alarms(resources)["GreaterThanOrEqualToThreshold"]
+    assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (1, 1)
+    config = _policy(resources, alarm)["StepScalingPolicyConfiguration"]
+    assert config["AdjustmentType"] == "ChangeInCapacity"
+    # Step bounds are relative to the threshold: 1-19 messages, 20-99, 100 and more.
+    assert config["StepAdjustments"] == [
+        {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 19, "ScalingAdjustment": 1},
+        {"MetricIntervalLowerBound": 19, "MetricIntervalUpperBound": 99, "ScalingAdjustment": 2},
+        {"MetricIntervalLowerBound": 99, "ScalingAdjustment": 5},
+    ]
+    assert config["Cooldown"] == 120
+    assert config["MetricAggregationType"] == "Maximum"
+
+
+def test_tasks_are_removed_only_when_nothing_waits_or_runs(resources: Resources) -> None:
+    alarm = _backlog_alarms(resources)["LessThanOrEqualToThreshold"]
+    # Waiting + in flight <= 0, for five minutes in a row.
     assert alarm["Threshold"] == 0
-    [action] = alarm["AlarmActions"]
-    config = resources[action["Ref"]]["Properties"]["StepScalingPolicyConfiguration"]
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (5, 5)
+    config = _policy(resources, alarm)["StepScalingPolicyConfiguration"]
+    assert config["AdjustmentType"] == "ChangeInCapacity"
     assert config["StepAdjustments"] == [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": -1}]
+    assert config["Cooldown"] == 300
+    # Only this policy removes tasks.
+    [scale_in] = alarm["AlarmActions"]
+    for policy_id, policy in find(resources, "AWS::ApplicationAutoScaling::ScalingPolicy").items():
+        if policy_id != scale_in["Ref"]:
+            steps = policy["StepScalingPolicyConfiguration"]["StepAdjustments"]
+            assert all(step["ScalingAdjustment"] > 0 for step in steps)
+
+
+def test_both_scaling_policies_act_on_the_service(resources: Resources) -> None:
+    target_id, target = only(resources, "AWS::ApplicationAutoScaling::ScalableTarget")
+    service_id, _ = only(resources, "AWS::ECS::Service")
+    assert {"Fn::GetAtt": [service_id, "Name"]} in target["ResourceId"]["Fn::Join"][1]
+    assert target["RoleARN"]["Fn::Join"][1][-1].endswith(
+        "/AWSServiceRoleForApplicationAutoScaling_ECSService"
+    )
+    for alarm in _backlog_alarms(resources).values():
+        assert _policy(resources, alarm)["ScalingTargetId"] == {"Ref": target_id}
 
 
 def test_no_cpu_target_tracking(template: Template) -> None:

@@ -84,7 +84,9 @@ class SubmitterRole(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="UploadFiles",
-                actions=["s3:PutObject"],
+                # Large files go up in parts; an upload that fails midway aborts its parts
+                # rather than leave them to the bucket's one-day lifecycle rule.
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=[bucket.arn_for_objects("*")],
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -21,6 +22,12 @@ FARGATE_MEMORY_MIB: dict[int, range] = {
     2048: range(4096, 16385, 1024),
     4096: range(8192, 30721, 1024),
 }
+# SQS visibility timeouts run from 0 s to 12 hours; under 10 s the worker would spend its
+# time extending the visibility of the messages it holds (it does so at a third of it).
+VISIBILITY_TIMEOUT_SECONDS = range(10, 43_201)
+# The work queue keeps a message 4 days: an age alarm past that could never fire.
+MESSAGE_AGE_ALARM_MINUTES = range(1, 4 * 24 * 60)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = frozenset(("1", "true", "yes", "on"))
 _FALSE = frozenset(("0", "false", "no", "off", ""))
 
@@ -35,6 +42,12 @@ class WordfreqConfig:
     log_retention_days: int = 30
     worker_debug: bool = False
     submitter_principal: str | None = None
+    # The one visibility timeout of the work queue; the workers receive with the same figure.
+    visibility_timeout_seconds: int = 90
+    # Alarm when the oldest message on the work queue has waited longer than this.
+    message_age_alarm_minutes: int = 15
+    # Subscribe this address to the alarm topic (AWS mails it a confirmation link first).
+    alarm_email: str | None = None
 
     # The context key of each field, as written in cdk.json and on the command line.
     CONTEXT_KEYS: ClassVar[Mapping[str, str]] = {
@@ -44,7 +57,12 @@ class WordfreqConfig:
         "log_retention_days": "logRetentionDays",
         "worker_debug": "workerDebug",
         "submitter_principal": "submitterPrincipal",
+        "visibility_timeout_seconds": "visibilityTimeoutSeconds",
+        "message_age_alarm_minutes": "messageAgeAlarmMinutes",
+        "alarm_email": "alarmEmail",
     }
+    # Parameters that are text; the others are integers, except the flag `workerDebug`.
+    _TEXT: ClassVar[frozenset[str]] = frozenset({"submitter_principal", "alarm_email"})
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_tasks <= 1000:
@@ -62,6 +80,14 @@ class WordfreqConfig:
                 f"logRetentionDays must be one of {sorted(VALID_LOG_RETENTION_DAYS)},"
                 f" got {self.log_retention_days}"
             )
+        _check_range(
+            "visibilityTimeoutSeconds", self.visibility_timeout_seconds, VISIBILITY_TIMEOUT_SECONDS
+        )
+        _check_range(
+            "messageAgeAlarmMinutes", self.message_age_alarm_minutes, MESSAGE_AGE_ALARM_MINUTES
+        )
+        if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
+            raise ValueError(f"alarmEmail must be an email address, got {self.alarm_email!r}")
 
     @classmethod
     def from_context(cls, node: Node) -> WordfreqConfig:
@@ -73,11 +99,18 @@ class WordfreqConfig:
                 continue
             if name == "worker_debug":
                 values[name] = _parse_bool(key, raw)
-            elif name == "submitter_principal":
+            elif name in cls._TEXT:
                 values[name] = str(raw).strip() or None
             else:
                 values[name] = _parse_int(key, raw)
         return cls(**values)
+
+
+def _check_range(key: str, value: int, allowed: range) -> None:
+    if value not in allowed:
+        raise ValueError(
+            f"{key} must be between {allowed.start} and {allowed.stop - 1}, got {value}"
+        )
 
 
 def _parse_int(key: str, raw: object) -> int:

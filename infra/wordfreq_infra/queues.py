@@ -12,8 +12,6 @@ WORK_RETENTION = Duration.days(4)
 # The DLQ keeps a message's original enqueue time, so it must outlive the work queue's retention.
 DEAD_LETTER_RETENTION = Duration.days(14)
 RESULT_RETENTION = Duration.hours(2)
-# The worker extends the visibility of a message while it counts a long file.
-WORK_VISIBILITY_TIMEOUT = Duration.seconds(90)
 
 
 def _queue(
@@ -38,14 +36,18 @@ def _queue(
 class WorkQueues(Construct):
     """`work` receives upload notifications, `results` carries the counts back."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, visibility_timeout: Duration
+    ) -> None:
+        """`visibility_timeout` is the work queue's; the workers receive with the same figure
+        and extend it while a job runs."""
         super().__init__(scope, construct_id)
         self.dead_letters = _queue(self, "DeadLetters", retention=DEAD_LETTER_RETENTION)
         self.work = _queue(
             self,
             "Work",
             retention=WORK_RETENTION,
-            visibility_timeout=WORK_VISIBILITY_TIMEOUT,
+            visibility_timeout=visibility_timeout,
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letters
             ),

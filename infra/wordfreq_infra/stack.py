@@ -9,7 +9,9 @@ from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from wordfreq_infra.access import SubmitterRole, grant_worker
+from wordfreq_infra.alarms import QueueAlarms
 from wordfreq_infra.config import WordfreqConfig
+from wordfreq_infra.lambda_logs import retain_lambda_logs
 from wordfreq_infra.nag import suppress_accepted_findings
 from wordfreq_infra.queues import WorkQueues
 from wordfreq_infra.storage import UploadBucket
@@ -18,6 +20,14 @@ from wordfreq_infra.workers import Workers
 # The Docker build context: the repository root, filtered by its .dockerignore.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UPLOAD_EXPIRY = Duration.days(14)
+# The original Go sample's outputs and their CloudFormation export names, kept so that a stack
+# importing them (Fn::ImportValue) works against this one: output -> export name.
+SEED_EXPORTS = {
+    "InputQueueUrl": "inputQueueUrl",
+    "bucketName": "bucketName",
+    "resultQueueUrl": "resultQueueUrl",
+    "submitRoleArn": "submitRole",
+}
 
 
 class WordfreqStack(Stack):
@@ -31,7 +41,9 @@ class WordfreqStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.queues = queues = WorkQueues(self, "Queues")
+        self.queues = queues = WorkQueues(
+            self, "Queues", visibility_timeout=Duration.seconds(config.visibility_timeout_seconds)
+        )
         self.uploads = uploads = UploadBucket(
             self, "Uploads", notify=queues.work, expiry=UPLOAD_EXPIRY
         )
@@ -56,31 +68,52 @@ class WordfreqStack(Stack):
             result_queue=queues.results,
             principal=config.submitter_principal,
         )
-        # Output names as the original sample had them; `wordfreq submit` reads them.
+        self.alarms = alarms = QueueAlarms(
+            self,
+            "Alarms",
+            work_queue=queues.work,
+            dead_letter_queue=queues.dead_letters,
+            max_message_age=Duration.minutes(config.message_age_alarm_minutes),
+            email=config.alarm_email,
+        )
+        # Output names (and export names) as the original sample had them; `wordfreq submit`
+        # reads the outputs.
+        for output_id, value, description in (
+            (
+                "InputQueueUrl",
+                queues.work.queue_url,
+                "Work queue: S3 announces each upload here, the workers consume it",
+            ),
+            (
+                "bucketName",
+                uploads.bucket.bucket_name,
+                "Bucket to upload files to (objects expire after 14 days)",
+            ),
+            (
+                "resultQueueUrl",
+                queues.results.queue_url,
+                "Queue the workers post each file's word counts to",
+            ),
+            (
+                "submitRoleArn",
+                submitter.role.role_arn,
+                "Role to assume to upload files and collect their results",
+            ),
+        ):
+            CfnOutput(
+                self,
+                output_id,
+                value=value,
+                description=description,
+                export_name=SEED_EXPORTS[output_id],
+            )
         CfnOutput(
             self,
-            "InputQueueUrl",
-            value=queues.work.queue_url,
-            description="Work queue: S3 announces each upload here, the workers consume it",
+            "alarmTopicArn",
+            value=alarms.topic.topic_arn,
+            description="SNS topic of the queue alarms (dead letters, messages waiting too long)",
         )
-        CfnOutput(
-            self,
-            "bucketName",
-            value=uploads.bucket.bucket_name,
-            description="Bucket to upload files to (objects expire after 14 days)",
-        )
-        CfnOutput(
-            self,
-            "resultQueueUrl",
-            value=queues.results.queue_url,
-            description="Queue the workers post each file's word counts to",
-        )
-        CfnOutput(
-            self,
-            "submitRoleArn",
-            value=submitter.role.role_arn,
-            description="Role to assume to upload files and collect their results",
-        )
+        retain_lambda_logs(self, config.log_retention_days)
         suppress_accepted_findings(
             self,
             bucket=uploads.bucket,

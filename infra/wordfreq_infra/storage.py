@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces import aws_s3 as s3_refs
 from constructs import Construct
 
 
@@ -34,4 +36,45 @@ class UploadBucket(Construct):
             auto_delete_objects=True,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.SqsDestination(notify))
+        self.bucket.add_event_notification(s3.EventType.OBJECT_CREATED, QueueDestination(notify))
+
+
+@jsii.implements(s3.IBucketNotificationDestination)
+class QueueDestination:
+    """An SQS queue as a notification destination, as `s3_notifications.SqsDestination`, but
+    S3 may only send, and only for this bucket *in this account*.
+
+    SqsDestination checks the bucket's ARN alone; bucket names are global, so a bucket of that
+    name re-created in another account after this one is deleted would match it too.
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        # A KMS-encrypted queue would also need S3 in its key policy; this stack's queues use
+        # SQS-managed encryption.
+        if queue.encryption_master_key is not None:
+            raise ValueError("QueueDestination supports SQS-managed encryption only")
+        self.queue = queue
+
+    def bind(
+        self, scope: Construct, bucket: s3_refs.IBucketRef
+    ) -> s3.BucketNotificationDestinationConfig:
+        bucket_arn = bucket.bucket_ref.bucket_arn
+        self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="S3Notifications",
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.queue_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": Stack.of(bucket).account},
+                },
+            )
+        )
+        # S3 checks the queue policy when the notification is configured: the configuration
+        # depends on the queue, whose policy is one of its children.
+        return s3.BucketNotificationDestinationConfig(
+            arn=self.queue.queue_arn,
+            type=s3.BucketNotificationDestinationType.QUEUE,
+            dependencies=[self.queue],
+        )
