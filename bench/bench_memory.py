@@ -104,8 +104,9 @@ def main() -> None:
     blob_size = sum(f.stat().st_size for f in corpus_files())
     big = build_input("corpus-1g.txt", max(1, round(args.big_gb * 1e9 / blob_size)))
 
+    bomb_mb = bomb.stat().st_size / 1e6
     cases = [
-        (f"`a`-bomb: gzip of {args.bomb_gb:g} GB of `a` ({bomb.stat().st_size / 1e6:.1f} MB)", [], bomb),
+        (f"`a`-bomb: gzip of {args.bomb_gb:g} GB of `a` ({bomb_mb:.1f} MB)", [], bomb),
         (f"{args.line_mb} MB line, one token", [], token),
         (f"{args.line_mb} MB line, one token, `--mode seed`", ["--mode", "seed"], token),
         (f"{args.line_mb} MB line of words, no newline", [], words),
@@ -120,7 +121,10 @@ def main() -> None:
     ]
     worst = 0.0
     for label, extra, path in cases:
-        runs = [run_child_peak([wordfreq, "count", "--json", *extra, str(path)]) for _ in range(args.runs)]
+        runs = [
+            run_child_peak([wordfreq, "count", "--json", *extra, str(path)])
+            for _ in range(args.runs)
+        ]
         rss = statistics.median(r.peak_kib for r in runs) / 1024
         secs = statistics.median(r.seconds for r in runs)
         codes = sorted({r.returncode for r in runs})
