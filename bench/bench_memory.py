@@ -110,6 +110,7 @@ def main() -> None:
         (f"{args.line_mb} MB line, one token", [], token),
         (f"{args.line_mb} MB line, one token, `--mode seed`", ["--mode", "seed"], token),
         (f"{args.line_mb} MB line of words, no newline", [], words),
+        (f"{args.line_mb} MB line of words, no newline, `--mode seed`", ["--mode", "seed"], words),
         (f"{big.stat().st_size / 1e9:.2f} GB of text (corpus repeated)", [], big),
     ]
     lines = [
