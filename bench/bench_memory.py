@@ -104,15 +104,13 @@ def main() -> None:
     blob_size = sum(f.stat().st_size for f in corpus_files())
     big = build_input("corpus-1g.txt", max(1, round(args.big_gb * 1e9 / blob_size)))
 
+    bomb_mb = bomb.stat().st_size / 1e6
     cases = [
-        (
-            f"`a`-bomb: gzip of {args.bomb_gb:g} GB of `a` ({bomb.stat().st_size / 1e6:.1f} MB)",
-            [],
-            bomb,
-        ),
+        (f"`a`-bomb: gzip of {args.bomb_gb:g} GB of `a` ({bomb_mb:.1f} MB)", [], bomb),
         (f"{args.line_mb} MB line, one token", [], token),
         (f"{args.line_mb} MB line, one token, `--mode seed`", ["--mode", "seed"], token),
         (f"{args.line_mb} MB line of words, no newline", [], words),
+        (f"{args.line_mb} MB line of words, no newline, `--mode seed`", ["--mode", "seed"], words),
         (f"{big.stat().st_size / 1e9:.2f} GB of text (corpus repeated)", [], big),
     ]
     lines = [

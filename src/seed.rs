@@ -300,15 +300,18 @@ impl SeedWords {
 
     fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
         let n = buf.len();
+        let max = self.max;
         while i < n {
             let (end, stop, high) = token_end(buf, i);
             match stop {
                 Stop::Space(len) => {
                     if self.token_len == 0 {
-                        if end - i > self.max {
+                        if end - i <= max {
+                            if end > i {
+                                self.count(buf, i, end, high, tally);
+                            }
+                        } else {
                             tally.skipped += 1;
-                        } else if end > i {
-                            self.count(buf, i, end, high, tally);
                         }
                     } else {
                         self.append(&buf[i..end]);

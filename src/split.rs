@@ -53,6 +53,16 @@ mod tests {
     }
 
     #[test]
+    fn a_run_with_no_safe_byte_is_one_piece_of_the_input_itself() {
+        // One huge run (a hostile input): no copy, no state, one sequential piece.
+        let buf = vec![b'a'; 4 << 20];
+        let pieces = split(&buf, 8, |b| b == b' ');
+        assert_eq!(pieces.len(), 1);
+        assert_eq!(pieces[0].as_ptr(), buf.as_ptr());
+        assert_eq!(pieces[0].len(), buf.len());
+    }
+
+    #[test]
     fn a_safe_last_byte_leaves_an_empty_last_piece() {
         let pieces = split(b"abc ", 2, |b| b == b' ');
         assert_eq!(pieces, vec![&b"abc "[..], b""]);

@@ -53,7 +53,7 @@ impl Key for [u64; 2] {
     }
 }
 
-/// Open addressing with linear probing, at most half full (unless growing failed).
+/// Open addressing with linear probing, at most half full.
 #[derive(Debug)]
 struct Probe<K> {
     slots: Vec<(K, u64)>,
@@ -84,14 +84,15 @@ impl<K: Key> Probe<K> {
                 return;
             }
             if slot.0 == K::EMPTY {
-                if self.failed && self.len + 2 > mask + 1 {
-                    // Full after a failed growth: drop the word rather than loop forever
-                    // (the counter reports the failure instead of these counts).
+                if self.failed {
+                    // The table could not grow: drop new words rather than fill it up
+                    // (probing a full table never ends); the counter reports the failure
+                    // instead of these counts.
                     return;
                 }
                 *slot = (key, n);
                 self.len += 1;
-                if self.len * 2 > self.slots.len() && !self.failed {
+                if self.len * 2 > self.slots.len() {
                     self.grow();
                 }
                 return;
@@ -322,7 +323,8 @@ impl Tally {
         }
     }
 
-    /// Add every count of `other` into this table.
+    /// Add every count of `other` into this table (the counts are incomplete if memory
+    /// runs out, see [`Tally::out_of_memory`]).
     pub fn merge_from(&mut self, other: &Tally) {
         for (k, n) in other.tiny.iter() {
             self.tiny.add(k, n);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import random
 import subprocess
@@ -9,7 +10,15 @@ import sys
 import unicodedata
 
 import pytest
-from wordfreq_service._core import Counter, __version__
+from wordfreq_service._core import (
+    DEFAULT_MAX_WORD_LENGTH,
+    ENCODINGS,
+    MAX_WORD_LENGTH_LIMIT,
+    MODES,
+    Counter,
+    __version__,
+    _panic_for_tests,
+)
 
 from tests.helpers import CORPUS, ROOT, SEED_SAMPLE, SEED_TOP_TEN
 
@@ -257,3 +266,150 @@ def test_large_chunk_counts_equal_small_chunks() -> None:
     for mode in ("words", "seed"):
         whole = counts(data, mode)
         assert counts([data[i : i + 65536] for i in range(0, len(data), 65536)], mode) == whole
+
+
+# --- the word-length limit ----------------------------------------------------------
+
+
+def skipped_counts(
+    data: bytes | list[bytes], limit: int, mode: str = "words", encoding: str | None = None
+) -> tuple[dict[str, int], int]:
+    counter = Counter(mode, encoding, max_word_length=limit)
+    for chunk in [data] if isinstance(data, bytes) else data:
+        counter.feed(chunk)
+    return counter.counts(), counter.skipped
+
+
+def test_core_constants() -> None:
+    assert MODES == ("words", "seed")
+    assert ENCODINGS == ("utf-8", "cp1252", "latin-1", "utf-16")
+    assert DEFAULT_MAX_WORD_LENGTH == 1000
+    assert MAX_WORD_LENGTH_LIMIT == 65536
+    assert Counter().max_word_length == DEFAULT_MAX_WORD_LENGTH
+
+
+def test_words_mode_limit_counts_code_points_of_the_word_as_found() -> None:
+    # Exactly the limit is counted, one more is skipped.
+    assert skipped_counts(b"abc abcd ab", 3) == ({"abc": 1, "ab": 1}, 1)
+    # Joining apostrophes count (U+2019 and Windows-1252's 0x92 are one each), others not.
+    assert skipped_counts("don't don’t ".encode() + b"don\x92t 'tis dogs'", 4) == (
+        {"tis": 1, "dogs": 1},
+        3,
+    )
+    assert skipped_counts("don't don’t".encode() + b" don\x92t", 5) == ({"don't": 3}, 0)
+    # Before normalisation: NFD café is 5 code points, NFC 4; İ is 1 (lowercased: 2).
+    assert skipped_counts("café cafe\u0301 İSTA".encode(), 4) == (
+        {"café": 1, "i\u0307sta": 1},
+        1,
+    )
+    # UTF-16: code points, not bytes or UTF-16 units (𝒜 is two units, one code point).
+    utf16 = codecs.BOM_UTF16_LE + "𝒜bc ΟΔΟΣ".encode("utf-16-le")
+    assert skipped_counts(utf16, 3) == ({"𝒜bc": 1}, 1)
+
+
+def test_seed_mode_limit_counts_raw_bytes_before_lowercasing_and_trimming() -> None:
+    assert skipped_counts(b"Hello, worlds!! abcdef", 6, "seed") == (
+        {"hello": 1, "abcdef": 1},
+        1,
+    )
+    # ÀÉÎ is 6 bytes; an over-long token is skipped even if the 4-byte rule drops it too.
+    assert skipped_counts("ÀÉÎ".encode(), 5, "seed") == ({}, 1)
+    assert skipped_counts(b"abc de", 2, "seed") == ({}, 1)
+
+
+def test_a_run_straddling_many_chunks_is_skipped_once() -> None:
+    run = b"x" * 10_000
+    data = b"first " + run + b" final"
+    for mode in ("words", "seed"):
+        pieces = [data[i : i + 7] for i in range(0, len(data), 7)]
+        counts_, skipped = skipped_counts(pieces, 100, mode)
+        assert skipped == 1 and set(counts_) == {"first", "final"}
+    # The default limit, across a cut: 1000 letters is a word, 1001 is not.
+    assert skipped_counts([b"a" * 999, b"a ok " + b"b" * 1001], 1000) == (
+        {"a" * 1000: 1, "ok": 1},
+        1,
+    )
+
+
+def test_max_word_length_out_of_range_is_a_value_error() -> None:
+    for bad in (0, -1, MAX_WORD_LENGTH_LIMIT + 1, 10**30):
+        with pytest.raises(ValueError, match="max_word_length"):
+            Counter("words", None, bad)
+        with pytest.raises(ValueError, match="max_word_length"):
+            Counter("seed", max_word_length=bad)
+    with pytest.raises(TypeError):
+        Counter(max_word_length="10")  # type: ignore[arg-type]
+    assert Counter(max_word_length=MAX_WORD_LENGTH_LIMIT).max_word_length == 65536
+    assert Counter(max_word_length=1).max_word_length == 1
+
+
+def test_merge_adds_skipped_runs() -> None:
+    a, b = Counter(max_word_length=3), Counter(max_word_length=3)
+    a.feed(b"abcd ab")
+    b.feed(b"abcde abcdef x")
+    a.merge(b)
+    assert a.skipped == 3 and b.skipped == 2
+    assert a.counts() == {"ab": 1, "x": 1}
+    a.merge(a)
+    assert a.skipped == 6
+
+
+def test_reading_skipped_finishes_the_counter() -> None:
+    c = Counter(max_word_length=2)
+    c.feed(b"abc")
+    assert c.skipped == 1
+    assert c.finished
+    with pytest.raises(ValueError):
+        c.feed(b"d")
+
+
+# --- failures of the core -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("in_thread_pool", [False, True])
+def test_a_panic_in_the_core_is_a_runtime_error(in_thread_pool: bool) -> None:
+    # Not PyO3's PanicException, a BaseException that `except Exception` would miss.
+    with pytest.raises(RuntimeError, match="internal error in the counting core") as info:
+        _panic_for_tests(in_thread_pool)
+    assert isinstance(info.value, Exception)
+    assert type(info.value) is RuntimeError
+
+
+OUT_OF_MEMORY = """
+import resource, sys
+from wordfreq_service._core import Counter
+
+def vm_size():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+
+counter = Counter("seed")
+counter.feed(b"warm up the module ")
+limit = vm_size() + (400 << 20)
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+# Distinct 7-byte tokens: the table doubles to 256 MiB at 8M words, then asks for 512 MiB.
+try:
+    for start in range(0, 40_000_000, 50_000):
+        chunk = b" ".join(b"%07d" % i for i in range(start, start + 50_000)) + b" "
+        counter.feed(chunk)
+except MemoryError as exc:
+    print("MemoryError:", exc)
+    try:
+        counter.report()
+    except MemoryError:
+        print("still broken")
+    sys.exit(0)
+print("no MemoryError", counter.report(1))
+"""
+
+
+def test_running_out_of_memory_is_a_memory_error_not_an_abort() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", OUT_OF_MEMORY], capture_output=True, text=True, timeout=300
+    )
+    # An allocation failure in Rust that is not handled aborts: SIGABRT, exit -6.
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("MemoryError: counting core: out of memory"), proc.stdout
+    assert lines[1:] == ["still broken"]

@@ -250,7 +250,8 @@ def test_large_chunks_seed_mode(unit: bytes) -> None:
 @LARGE
 @given(unit=st.one_of(large_unit, long_runs()), limit=max_len)
 def test_large_chunks_with_a_word_length_limit(unit: bytes, limit: int) -> None:
-    data = repeat_past_threshold(unit)
+    # Always some ASCII words over any drawn limit: the fast path must skip them too.
+    data = repeat_past_threshold(unit + b" abcdefghijklmn op'qrstuvwxyzab, ")
     check(data, "words", None, [], max_word_length=limit)
     check(data, "seed", None, [], max_word_length=limit)
     utf16 = codecs.BOM_UTF16_LE + data.decode("utf-8", "replace").encode("utf-16-le")

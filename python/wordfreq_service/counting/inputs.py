@@ -248,7 +248,7 @@ def _capped(
 def _decompressed(
     kind: str, head: bytes, chunks: Iterator[bytes], name: str, chunk_size: int
 ) -> Iterator[bytes]:
-    source = itertools.chain((head,), chunks)
+    source: Iterator[bytes] = itertools.chain((head,), chunks)
     frames = ZstdFrames() if kind == "zstd" else None
     if frames is not None:
         source = _tap(source, frames)
