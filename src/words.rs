@@ -123,7 +123,13 @@ pub fn is_safe_split_byte(b: u8) -> bool {
 pub fn normalize_word(word: &str) -> String {
     let prepared: String = word
         .chars()
-        .map(|c| if c == '\u{2019}' { '\'' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c == '\u{2019}' {
+                '\''
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect();
     Normalizer::default().normalize(&prepared).to_owned()
 }
