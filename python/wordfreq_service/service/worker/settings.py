@@ -1,8 +1,11 @@
-"""The worker's settings."""
+"""The worker's settings and their defaults (the command line shows these)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+#: SQS's longest visibility timeout: 12 hours.
+MAX_VISIBILITY_TIMEOUT = 43200
 
 
 @dataclass(frozen=True)
