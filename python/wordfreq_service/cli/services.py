@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
+import math
+import os
+from typing import Any, TypeVar
+
 import click
 
 from wordfreq_service.cli.options import backend_options, cores, input_limit_option
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
+from wordfreq_service.service.worker.settings import MAX_VISIBILITY_TIMEOUT, WorkerSettings
+
+T = TypeVar("T")
+
+VISIBILITY_TIMEOUT_ENV = "WORKER_VISIBILITY_TIMEOUT"
+DRAIN_SECONDS_ENV = "WORKER_DRAIN_SECONDS"
+_DEFAULT = WorkerSettings()
+
+
+class _Seconds(click.FloatRange):
+    """A FloatRange that also refuses NaN (inside any range, by comparison) and infinity."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return seconds
+
+
+VISIBILITY_TIMEOUT = click.IntRange(min=1, max=MAX_VISIBILITY_TIMEOUT)
+DRAIN_SECONDS = _Seconds(min=0)
+
+
+def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
+    """The flag if given, else the environment variable if set and non-empty, checked by
+    the flag's click type ``kind`` (whose annotations do not admit the strings it takes),
+    else the default."""
+    if flag is not None:
+        return flag
+    text = os.environ.get(env, "")
+    if not text:
+        return default
+    try:
+        value: T = kind.convert(text, None, None)
+    except click.BadParameter as exc:
+        raise ConfigError(f"{env}={text!r}: {exc.message}") from None
+    return value
 
 
 @click.command()
@@ -23,21 +64,21 @@ from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
 )
 @click.option(
     "--drain-seconds",
-    type=click.FloatRange(min=0),
-    default=25.0,
-    show_default=True,
-    help="On SIGTERM/SIGINT, how long in-flight jobs may take to finish.",
+    type=DRAIN_SECONDS,
+    default=None,
+    help="On SIGTERM/SIGINT, how long in-flight jobs may take to finish "
+    f"[env {DRAIN_SECONDS_ENV}; default {_DEFAULT.drain_seconds:g}].",
 )
 @click.option(
     "--visibility-timeout",
-    type=click.IntRange(min=1, max=43200),
-    default=30,
-    show_default=True,
-    help="Seconds a received message stays hidden; extended while its job runs.",
+    type=VISIBILITY_TIMEOUT,
+    default=None,
+    help="Seconds a received message stays hidden; extended while its job runs "
+    f"[env {VISIBILITY_TIMEOUT_ENV}; default {_DEFAULT.visibility_timeout}].",
 )
 @click.option(
     "--poll-seconds",
-    type=click.FloatRange(min=0, max=20),
+    type=_Seconds(min=0, max=20),
     default=None,
     help="Long-poll wait per receive [default: 20 on aws, 1 embedded]; also bounds how "
     "long a stop request waits for the current receive.",
@@ -58,20 +99,23 @@ def worker(
     concurrency: int | None,
     queue_url: str | None,
     result_queue_url: str | None,
-    drain_seconds: float,
-    visibility_timeout: int,
+    drain_seconds: float | None,
+    visibility_timeout: int | None,
     poll_seconds: float | None,
     default_mode: str,
     max_input_bytes: int,
 ) -> None:
     """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
     from wordfreq_service import logs
-    from wordfreq_service.adapters.aws.task_protection import hook_from_env
+    from wordfreq_service.adapters.aws.task_protection import TaskProtection
     from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
     from wordfreq_service.service.pool import run_processes
-    from wordfreq_service.service.worker import WorkerSettings
 
     logs.configure(service=True, debug=debug)
+    visibility = setting(
+        visibility_timeout, VISIBILITY_TIMEOUT_ENV, VISIBILITY_TIMEOUT, _DEFAULT.visibility_timeout
+    )
+    drain = setting(drain_seconds, DRAIN_SECONDS_ENV, DRAIN_SECONDS, _DEFAULT.drain_seconds)
     if backend == "aws":
         work = env_first(queue_url, "WORKER_QUEUE_URL")
         result = env_first(result_queue_url, "WORKER_RESULT_QUEUE_URL")
@@ -94,13 +138,15 @@ def worker(
         spec = BackendSpec(kind="embedded", data_dir=resolve_data_dir(data_dir))
         wait = 1.0
     settings = WorkerSettings(
-        visibility_timeout=visibility_timeout,
+        visibility_timeout=visibility,
         wait_seconds=wait if poll_seconds is None else poll_seconds,
-        drain_seconds=drain_seconds,
+        drain_seconds=drain,
         default_mode=default_mode,
         max_input_bytes=max_input_bytes,
     )
-    run_processes(spec, settings, concurrency or cores(), debug=debug, hook=hook_from_env)
+    run_processes(
+        spec, settings, concurrency or cores(), debug=debug, protection=TaskProtection.from_env()
+    )
 
 
 @click.command()
@@ -125,7 +171,6 @@ def up(
     from wordfreq_service.adapters.embedded.stack_lock import StackLock
     from wordfreq_service.config import BackendSpec, resolve_data_dir
     from wordfreq_service.service.pool import run_processes
-    from wordfreq_service.service.worker import WorkerSettings
 
     del region
     if backend != "embedded":

@@ -1,40 +1,275 @@
 """Running several workers: processes for ``worker``/``up``, threads inside ``submit``.
 
-Worker processes each open their own backend connections from a picklable
-``BackendSpec``. On SIGTERM/SIGINT the parent passes the signal on, waits for the
-children to drain (their own deadline plus a margin) and exits 0; a child that outlives
-that is killed, and its messages reappear when their visibility timeout runs out.
+Worker processes are started with ``spawn`` (forking after the counting core's thread
+pool exists is unsafe) and each opens its own backend connections from a picklable
+``BackendSpec``. The parent:
+
+* restarts a child that crashed;
+* on SIGTERM/SIGINT passes the signal on, waits for the children to drain (their own
+  deadline plus a margin) and returns; a child that outlives that is killed, and its
+  messages reappear when their visibility timeout runs out;
+* writes its children's log lines: each child's standard error is a pipe to the parent,
+  which writes every line whole (``logs.write_line``), so lines from several processes
+  never interleave whatever their length; anything a child writes that is not a JSON
+  log line (a traceback from a crash) is wrapped in one;
+* holds the write end of a pipe each child watches: when the parent dies, even by
+  SIGKILL, the children see end-of-file, stop receiving, hand back the messages they
+  have not started, finish the running job within their drain deadline and exit,
+  instead of working on as orphans beside the next ``up``;
+* owns ECS task protection, if any, for the whole task: the children mark themselves
+  busy or idle on a shared board, and one thread keeps protection on while any is busy,
+  renewed well before it expires, and off once all are idle.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import MutableSequence
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext, SpawnProcess
+from typing import Protocol
 
 import structlog
 
+from wordfreq_service import logs
 from wordfreq_service.config import BackendSpec
 from wordfreq_service.service.worker import Worker, WorkerSettings, run_until_stopped
 
 log = structlog.get_logger("wordfreq.pool")
 
-HookFactory = Callable[[], Any]
+#: A relayed line longer than this is passed on in pieces (memory stays bounded).
+MAX_RELAYED_LINE = 1 << 20
+#: After a failed call to the ECS agent, try again this soon (or at the renewal, if sooner).
+PROTECTION_RETRY_SECONDS = 10.0
+
+
+class _Event(Protocol):
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class Protection(Protocol):
+    """ECS task protection (``adapters.aws.task_protection.TaskProtection``)."""
+
+    expires_in_minutes: int
+
+    def set(self, enabled: bool) -> bool: ...
+
+
+class BusyBoard:
+    """Which workers are busy: written by the workers, read by the protection owner.
+
+    With a spawn context it lives in shared memory, so it can be handed to children."""
+
+    def __init__(self, size: int, ctx: SpawnContext | None = None) -> None:
+        self.slots: MutableSequence[int]
+        self.changed: _Event
+        if ctx is None:
+            self.slots, self.changed = [0] * size, threading.Event()
+        else:
+            self.slots, self.changed = ctx.RawArray("b", size), ctx.Event()
+
+    def mark(self, index: int, busy: bool) -> None:
+        self.slots[index] = int(busy)
+        self.changed.set()
+
+    def any_busy(self) -> bool:
+        return any(self.slots)
+
+
+class BoardSlot:
+    """One worker's place on the board; the worker's busy hook."""
+
+    def __init__(self, board: BusyBoard, index: int) -> None:
+        self.board, self.index = board, index
+
+    def busy(self) -> None:
+        self.board.mark(self.index, True)
+
+    def idle(self) -> None:
+        self.board.mark(self.index, False)
+
+
+class ProtectionOwner:
+    """Keeps ECS task protection on while any worker on the board is busy, renewed every
+    third of its expiry, and off once all are idle. It calls the agent only for a
+    change, a renewal, or a retry: after a failed call the agent's state is unknown, so
+    it asks again, backing off from ``retry_seconds`` up to the renewal period."""
+
+    def __init__(
+        self,
+        protection: Protection,
+        board: BusyBoard,
+        *,
+        renew_seconds: float | None = None,
+        retry_seconds: float = PROTECTION_RETRY_SECONDS,
+    ) -> None:
+        self._protection = protection
+        self._board = board
+        self._renew = renew_seconds or protection.expires_in_minutes * 60 / 3
+        self._retry = min(retry_seconds, self._renew)
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="task-protection", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Switch protection off if it may be on (one last try, backoff or not); stop."""
+        self._closing = True
+        self._board.changed.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        enabled: bool | None = False  # as the agent last confirmed; None: unknown
+        renew_at = math.inf
+        retry_at, backoff = 0.0, self._retry
+        while True:
+            closing = self._closing
+            wanted = self._board.any_busy() and not closing
+            now = time.monotonic()
+            due = wanted != enabled or (wanted and now >= renew_at)
+            if due and (now >= retry_at or closing):
+                if self._protection.set(wanted):
+                    enabled, backoff = wanted, self._retry
+                    renew_at = now + self._renew if wanted else math.inf
+                else:
+                    enabled = None
+                    retry_at, backoff = now + backoff, min(backoff * 2, self._renew)
+            if closing:
+                return
+            wake = min(renew_at, retry_at if wanted != enabled else math.inf)
+            self._board.changed.wait(None if wake == math.inf else max(0.0, wake - now))
+            # Cleared before the board is read again: a change after this wakes us.
+            self._board.changed.clear()
+
+
+# -- the child process -----------------------------------------------------------------
 
 
 def _child_main(
-    spec: BackendSpec, settings: WorkerSettings, debug: bool, hook: HookFactory | None
+    spec: BackendSpec,
+    settings: WorkerSettings,
+    debug: bool,
+    slot: BoardSlot | None,
+    log_pipe: Connection,
+    parent_alive: Connection,
 ) -> None:
-    from wordfreq_service import logs
-
+    # First, before anything can write: our standard error goes to the parent.
+    console = logs.send_stderr_to(log_pipe.fileno())
+    log_pipe.close()
     logs.configure(service=True, debug=debug)
-    worker = Worker(spec.open(), settings, busy_hook=hook() if hook else None)
     structlog.contextvars.bind_contextvars(pid=os.getpid())
+    worker = Worker(spec.open(), settings, busy_hook=slot)
+    threading.Thread(
+        target=_stop_with_parent, args=(worker, parent_alive, console), daemon=True
+    ).start()
+    _run_worker(worker)
+
+
+def _stop_with_parent(worker: Worker, parent_alive: Connection, console: int) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        parent_alive.recv_bytes()  # the parent never writes: this returns at its death
+    # Nobody relays our log any more: write to the console we were started with.
+    logs.restore_stderr(console)
+    log.warning("parent process gone; stopping", pid=os.getpid())
+    worker.request_stop()
+
+
+def _run_worker(worker: Worker) -> None:
+    log.info("worker started")
     run_until_stopped(worker)
+
+
+# -- the parent --------------------------------------------------------------------------
+
+
+def _relay(pipe: Connection, worker: str) -> None:
+    """Write a child's standard error to ours, a whole line at a time."""
+    with pipe, open(pipe.fileno(), "rb", closefd=False) as lines:
+        while line := lines.readline(MAX_RELAYED_LINE):
+            if _is_json_object_line(line):
+                logs.write_line(line)
+            else:
+                text = line.decode("utf-8", "replace").rstrip("\n")
+                log.warning("worker output", worker=worker, output=text)
+
+
+def _is_json_object_line(line: bytes) -> bool:
+    if not line.endswith(b"\n"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+class _Children:
+    def __init__(
+        self,
+        spec: BackendSpec,
+        settings: WorkerSettings,
+        debug: bool,
+        board: BusyBoard | None,
+        count: int,
+    ) -> None:
+        self._ctx = multiprocessing.get_context("spawn")
+        self._args = (spec, settings, debug)
+        self._board = board
+        # Only the parent holds the write end; it is closed when the parent dies.
+        self._alive_reader, self._alive_writer = self._ctx.Pipe(duplex=False)
+        self._relays: list[threading.Thread] = []
+        self.processes: list[SpawnProcess] = [self._start(i) for i in range(count)]
+
+    def _start(self, index: int) -> SpawnProcess:
+        slot = None
+        if self._board is not None:
+            self._board.mark(index, False)  # a crashed predecessor may have left it busy
+            slot = BoardSlot(self._board, index)
+        reader, writer = self._ctx.Pipe(duplex=False)
+        name = f"worker-{index}"
+        child = self._ctx.Process(
+            target=_child_main,
+            args=(*self._args, slot, writer, self._alive_reader),
+            name=name,
+        )
+        child.start()
+        writer.close()  # the child's copy is the only one: its exit ends the relay
+        relay = threading.Thread(target=_relay, args=(reader, name), name=f"relay-{index}")
+        relay.daemon = True
+        relay.start()
+        self._relays = [r for r in self._relays if r.is_alive()] + [relay]
+        return child
+
+    def restart_crashed(self) -> None:
+        for i, child in enumerate(self.processes):
+            if not child.is_alive():
+                # A crashed child must not shrink the pool for good.
+                log.error("worker process exited; restarting", exitcode=child.exitcode)
+                child.join()
+                self.processes[i] = self._start(i)
+
+    def stop(self, deadline: float) -> None:
+        for child in self.processes:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+        for child in self.processes:
+            child.join(max(0.0, deadline - time.monotonic()))
+            if child.is_alive():
+                log.error("worker did not drain in time; killing it", worker=child.name)
+                child.kill()
+                child.join()
+        if self._board is not None:
+            for i in range(len(self.processes)):
+                self._board.mark(i, False)  # a killed child may have left itself busy
+        for relay in self._relays:
+            relay.join(5)  # the children's last lines are out before ours
 
 
 def run_processes(
@@ -43,51 +278,54 @@ def run_processes(
     concurrency: int,
     *,
     debug: bool = False,
-    hook: HookFactory | None = None,
+    protection: Protection | None = None,
 ) -> None:
-    """Run ``concurrency`` worker processes until SIGTERM/SIGINT; drain; return."""
+    """Run ``concurrency`` workers until SIGTERM/SIGINT; drain; return. One worker runs
+    in this process; more run in child processes."""
+    board: BusyBoard | None = None
     if concurrency <= 1:
-        worker = Worker(spec.open(), settings, busy_hook=hook() if hook else None)
-        run_until_stopped(worker)
+        board = BusyBoard(1) if protection else None
+        worker = Worker(spec.open(), settings, busy_hook=BoardSlot(board, 0) if board else None)
+        # A stop that lands before the worker's own handlers are in place still counts.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: worker.request_stop())
+        owner = ProtectionOwner(protection, board) if protection and board else None
+        _log_started(spec, settings, concurrency)
+        _run_worker(worker)
+        if owner:
+            owner.close()
         return
-    ctx = multiprocessing.get_context("spawn")
-    children = [
-        ctx.Process(target=_child_main, args=(spec, settings, debug, hook), name=f"worker-{i}")
-        for i in range(concurrency)
-    ]
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
-        # Only a flag: logging here could deadlock on the logger's lock (see worker.py).
+        # Only a flag: logging here could deadlock on the logger's lock.
         stopping.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    for child in children:
-        child.start()
-    log.info("workers started", count=concurrency, backend=spec.describe())
+    if protection:
+        board = BusyBoard(concurrency, multiprocessing.get_context("spawn"))
+    owner = ProtectionOwner(protection, board) if protection and board else None
+    children = _Children(spec, settings, debug, board, concurrency)
+    _log_started(spec, settings, concurrency)
     while not stopping.is_set():
-        for i, child in enumerate(children):
-            if not child.is_alive():
-                # A crashed child must not shrink the pool for good.
-                log.error("worker process exited; restarting", exitcode=child.exitcode)
-                children[i] = ctx.Process(
-                    target=_child_main, args=(spec, settings, debug, hook), name=child.name
-                )
-                children[i].start()
+        children.restart_crashed()
         stopping.wait(0.5)
     log.info("stopping workers: draining", deadline_s=settings.drain_seconds)
-    for child in children:
-        if child.pid is not None and child.is_alive():
-            os.kill(child.pid, signal.SIGTERM)
-    deadline = time.monotonic() + settings.drain_seconds + settings.wait_seconds + 5
-    for child in children:
-        child.join(max(0.0, deadline - time.monotonic()))
-        if child.is_alive():
-            log.error("worker did not drain in time; killing it", worker=child.name)
-            child.kill()
-            child.join()
+    children.stop(time.monotonic() + settings.drain_seconds + settings.wait_seconds + 5)
+    if owner:
+        owner.close()
     log.info("workers stopped")
+
+
+def _log_started(spec: BackendSpec, settings: WorkerSettings, count: int) -> None:
+    log.info(
+        "workers started",
+        count=count,
+        backend=spec.describe(),
+        visibility_timeout=settings.visibility_timeout,
+        drain_seconds=settings.drain_seconds,
+    )
 
 
 class ThreadPool:

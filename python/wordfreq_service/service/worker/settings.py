@@ -1,4 +1,4 @@
-"""The worker's settings."""
+"""The worker's settings and their defaults (the command line shows these)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES
 from wordfreq_service.formats.job_request import DEFAULT_MODE
+
+#: SQS's longest visibility timeout: 12 hours.
+MAX_VISIBILITY_TIMEOUT = 43200
 
 
 @dataclass(frozen=True)
