@@ -225,3 +225,13 @@ def test_drain_deadline_hands_unfinished_messages_back(tmp_path: Path) -> None:
     assert started["key"] in keys
     released = [e for e in worker.events if e.get("event") == "messages released"]
     assert released, worker.events
+
+
+def test_submit_names_the_database_it_cannot_open(tmp_path: Path) -> None:
+    book = tmp_path / "book.txt"
+    book.write_text("some words")
+    (tmp_path / "data" / "queues.sqlite3").mkdir(parents=True)  # in the database's way
+    proc = run_wordfreq(["submit", "--data-dir", str(tmp_path / "data"), str(book)])
+    assert proc.returncode == 1
+    database = tmp_path / "data" / "queues.sqlite3"
+    assert proc.stderr == f"wordfreq: error: {database}: unable to open database file\n"
