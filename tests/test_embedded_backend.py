@@ -318,3 +318,70 @@ def test_wal_stays_bounded_through_a_burst_with_readers_active(tmp_path: Path) -
     print(f"{writes[0]} writes in this process; peak WAL {peak[0] / 1e6:.1f} MB")
     assert writes[0] > 3000, "the burst was too small to say anything"
     assert peak[0] <= WAL_BOUND_BYTES
+
+
+def _disk_full() -> sqlite3.OperationalError:
+    """A genuine SQLITE_FULL, as SQLite raises it when the disk fills up."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("PRAGMA max_page_count = 1")
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        conn.close()
+    raise AssertionError("SQLite found room after all")
+
+
+def _fail_to_publish_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fills up between storing an object and publishing its event."""
+    send_in = SqliteQueue.send_in
+    full = _disk_full()
+
+    def publish(queue: SqliteQueue, conn: sqlite3.Connection, body: str) -> str:
+        if "ObjectCreated" in body:
+            raise full
+        return send_in(queue, conn, body)
+
+    monkeypatch.setattr(SqliteQueue, "send_in", publish)
+
+
+def test_a_put_whose_event_cannot_be_published_leaves_no_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wordfreq_service.errors import NoSuchKey
+
+    backend = open_embedded(tmp_path)
+    backend.work_queue.receive(10)  # S3's test event, out of the way
+    _fail_to_publish_uploads(monkeypatch)
+
+    with pytest.raises(TransientError) as raised:
+        backend.store.put("k", io.BytesIO(b"words nobody would ever count"))
+
+    with pytest.raises(NoSuchKey):
+        backend.store.head("k")
+    assert [p for p in (tmp_path / "buckets").rglob("*") if p.is_file()] == []
+    message = str(raised.value)
+    assert f"{tmp_path / 'queues.sqlite3'}: database or disk is full" in message
+    assert "could not be published" in message and "\n" not in message
+    monkeypatch.undo()
+    assert backend.work_queue.receive(10, wait_seconds=0.2) == []
+
+
+def test_submit_names_the_file_whose_upload_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wordfreq_service.cli import main
+
+    book = tmp_path / "book.txt"
+    book.write_text("some words")
+    data_dir = tmp_path / "data"
+    _fail_to_publish_uploads(monkeypatch)
+    with pytest.raises(SystemExit) as exited:
+        main(["submit", "--data-dir", str(data_dir), "--timeout", "5", str(book)])
+    assert exited.value.code == 1
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"wordfreq: error: {book}: ")
+    assert error.endswith(f"{data_dir / 'queues.sqlite3'}: database or disk is full")
+    assert [p for p in (data_dir / "buckets").rglob("*") if p.is_file()] == []

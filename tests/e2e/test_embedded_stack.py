@@ -227,6 +227,15 @@ def test_drain_deadline_hands_unfinished_messages_back(tmp_path: Path) -> None:
     assert released, worker.events
 
 
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc/self/mem")
+def test_submit_names_the_file_it_cannot_read(tmp_path: Path) -> None:
+    # /proc/self/mem opens, then every read at offset 0 fails with EIO.
+    proc = run_wordfreq(["submit", "--data-dir", str(tmp_path), "/proc/self/mem"])
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "wordfreq: error: /proc/self/mem: Input/output error"
+
+
 def test_submit_names_the_database_it_cannot_open(tmp_path: Path) -> None:
     book = tmp_path / "book.txt"
     book.write_text("some words")
