@@ -227,6 +227,35 @@ def test_drain_deadline_hands_unfinished_messages_back(tmp_path: Path) -> None:
     assert released, worker.events
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_upload_leaves_no_temporary_file(tmp_path: Path, signum: int) -> None:
+    # Standard input fed slowly: the upload is mid-write for as long as the test wants.
+    data_dir = tmp_path / "data"
+    proc = subprocess.Popen(
+        [WORDFREQ, "submit", "--data-dir", str(data_dir), "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A shell may start background jobs with SIGINT ignored; a terminal never does.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"some words to upload " * 50_000)
+    proc.stdin.flush()
+    deadline = time.monotonic() + 30
+    while not list(data_dir.rglob(".put-*.tmp")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no upload started"
+        time.sleep(0.02)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    leftovers = [p for p in (data_dir / "buckets").rglob("*") if p.is_file()]
+    assert leftovers == []
+    stderr = err.decode()
+    assert proc.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] in ("wordfreq: terminated", "wordfreq: interrupted")
+
+
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc/self/mem")
 def test_submit_names_the_file_it_cannot_read(tmp_path: Path) -> None:
     # /proc/self/mem opens, then every read at offset 0 fails with EIO.
