@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.errors import BackendError
 from wordfreq_service.formats.s3event import object_created_event, test_event
 from wordfreq_service.ports import Backend
 from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
@@ -158,7 +162,10 @@ def test_event_for_another_bucket_is_dead_lettered(backend: Backend) -> None:
         drain_once(backend)
     assert backend.dead_letter_queue is not None
     assert len(backend.dead_letter_queue.receive(10, wait_seconds=0.5)) == 1
-    assert results(backend) == []
+    # Told once, on the last receive, not on each of the five.
+    [r] = results(backend)
+    assert (r["FileKey"], r["Status"]) == ("k", "failure")
+    assert "someone-elses-bucket" in str(r["StatusMessage"])
 
 
 def test_duration_runs_from_the_event_time(backend: Backend) -> None:
@@ -235,3 +242,79 @@ def test_a_go_worker_result_still_reads() -> None:
     )
     r = JobResult.from_json(go)
     assert r.ok and r.words == [("which", 324)] and r.total is None and r.duration_ns == 1500000
+
+
+def _damage(backend: Backend, data_dir: Path, key: str) -> None:
+    """Cut the tail off the object's file, as a failing disk might."""
+    [path] = [p for p in (data_dir / "buckets").rglob("*") if p.is_file()]
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size - 3)
+    with pytest.raises(BackendError, match="damaged"):
+        backend.store.head(key)
+
+
+def test_damaged_object_tells_its_client_on_the_last_receive(
+    backend: Backend, tmp_path: Path
+) -> None:
+    put(backend, "damaged.txt", b"words that will not be read")
+    _damage(backend, tmp_path, "damaged.txt")
+    limit = backend.work_queue.max_receive_count()
+    assert limit == 5
+    for _ in range(limit - 1):
+        drain_once(backend)
+    assert results(backend) == []  # retries are not the client's business yet
+    drain_once(backend)  # the last receive
+    [r] = results(backend)
+    assert (r["FileKey"], r["Status"]) == ("damaged.txt", "failure")
+    message = str(r["StatusMessage"])
+    assert "dead-letter" in message and "damaged" in message and f"after {limit}" in message
+    drain_once(backend)
+    assert results(backend) == []
+    assert backend.dead_letter_queue is not None
+    [dead] = backend.dead_letter_queue.receive(10, wait_seconds=0.5)
+    assert json.loads(dead.body)["Records"][0]["s3"]["object"]["key"] == "damaged.txt"
+
+
+def test_a_message_naming_no_key_is_dead_lettered_with_a_log_line(backend: Backend) -> None:
+    backend.work_queue.send("not json")
+    with capture_logs() as logs:
+        for _ in range(6):
+            drain_once(backend)
+    assert results(backend) == []
+    told = [e for e in logs if "naming no key" in e["event"]]
+    assert len(told) == 1 and told[0]["receive_count"] == 5
+
+
+def _removal_record(bucket: str, key: str) -> dict[str, object]:
+    # As S3 sends it: no size, no ETag.
+    record: dict[str, Any] = json.loads(object_created_event(bucket, key, 1, "e"))["Records"][0]
+    del record["s3"]["object"]["size"], record["s3"]["object"]["eTag"]
+    record["eventName"] = "ObjectRemoved:Delete"
+    return record
+
+
+@pytest.mark.parametrize("with_created", [False, True])
+def test_events_other_than_object_created_are_ignored(
+    backend: Backend, tmp_path: Path, with_created: bool
+) -> None:
+    bucket = backend.store.bucket
+    put(backend, "kept.txt", b"not to be touched")
+    put(backend, "new.txt", b"counted once")
+    for m in backend.work_queue.receive(10, wait_seconds=0.5):  # the puts' own events
+        backend.work_queue.delete(m.receipt_handle)
+    records = [_removal_record(bucket, "kept.txt")]
+    if with_created:
+        records += json.loads(object_created_event(bucket, "new.txt", 12, "e"))["Records"]
+    backend.work_queue.send(json.dumps({"Records": records}))
+    with capture_logs() as logs:
+        drain_once(backend)
+    assert [r["FileKey"] for r in results(backend)] == (["new.txt"] if with_created else [])
+    ignored = [e for e in logs if e["event"] == "event ignored"]
+    assert [(e["event_name"], e["key"], e["log_level"]) for e in ignored] == [
+        ("ObjectRemoved:Delete", "kept.txt", "info")
+    ]
+    backend.store.head("kept.txt")  # neither counted nor deleted
+    # Deleted, not left to come back and be dead-lettered.
+    with sqlite3.connect(tmp_path / "queues.sqlite3") as conn:
+        [(left,)] = conn.execute("SELECT count(*) FROM messages WHERE queue = 'work'")
+    assert left == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import signal
@@ -14,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.adapters.embedded import FileStore, open_embedded
+from wordfreq_service.formats.s3event import object_created_event
 from wordfreq_service.service.client import Client, Submission
 
 from tests.helpers import CORPUS, WORDFREQ, parse_top_words, run_wordfreq
@@ -273,3 +275,32 @@ def test_submit_names_the_database_it_cannot_open(tmp_path: Path) -> None:
     assert proc.returncode == 1
     database = tmp_path / "data" / "queues.sqlite3"
     assert proc.stderr == f"wordfreq: error: {database}: unable to open database file\n"
+
+
+def test_damaged_object_fails_its_client_before_dead_lettering(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    # Stored without its event, damaged, then announced: as a failing disk would have it.
+    quiet = FileStore(tmp_path / "buckets" / backend.store.bucket, backend.store.bucket)
+    info = quiet.put("damaged-job", io.BytesIO(b"words " * 1000), {"mode": "words"})
+    [path] = [p for p in (tmp_path / "buckets").rglob("*") if p.is_file()]
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size - 3)
+    backend.work_queue.send(
+        object_created_event(backend.store.bucket, info.key, info.size, info.etag)
+    )
+    worker = Service(["worker", "--concurrency", "1"], tmp_path)
+    try:
+        results: list[Submission] = []
+        started = time.monotonic()
+        pending = Client(backend, poll_seconds=1).collect(
+            [Submission("damaged", "damaged-job")], 60, results.append
+        )
+        assert not pending and time.monotonic() - started < 30  # not the whole timeout
+        result = results[0].result
+        assert result is not None and not result.ok
+        assert "dead-letter" in result.status_message and "damaged" in result.status_message
+        # The worker's next receive moves the message, as the result said it would.
+        assert backend.dead_letter_queue is not None
+        assert len(backend.dead_letter_queue.receive(10, wait_seconds=10)) == 1
+    finally:
+        assert worker.stop() == 0
