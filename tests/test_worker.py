@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from structlog.testing import capture_logs
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.errors import BackendError
 from wordfreq_service.formats.s3event import object_created_event, test_event
-from wordfreq_service.ports import Backend
+from wordfreq_service.ports import Backend, ObjectInfo, ObjectReader, ObjectStore
 from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
 from wordfreq_service.service.worker import Worker, WorkerSettings
 
@@ -191,26 +194,69 @@ def test_duplicate_delivery_is_counted_once(backend: Backend) -> None:
     assert [r["Status"] for r in results(backend)] == ["success"]
 
 
-def test_long_job_keeps_its_message_hidden(backend: Backend, tmp_path: Path) -> None:
-    # A job slower than the visibility timeout must not be handed to a second worker.
-    import gzip
+class _TrickleReader:
+    """An object read slowly: a job takes as long as the test wants, on any machine."""
 
-    blob = gzip.compress(b"alpha beta gamma delta " * (1 << 22))  # ~100 MB of text
-    put(backend, "slow.gz", blob)
-    stop = threading.Event()
+    def __init__(self, reader: ObjectReader, pause_s: float, started: threading.Event) -> None:
+        self._reader = reader
+        self._pause_s = pause_s
+        self._started = started
+
+    @property
+    def info(self) -> ObjectInfo:
+        return self._reader.info
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        for chunk in self._reader.iter_chunks(chunk_size):
+            for start in range(0, len(chunk), 10):
+                self._started.set()
+                time.sleep(self._pause_s)
+                yield chunk[start : start + 10]
+
+
+class _TrickleStore:
+    """The backend's store, with every object read through :class:`_TrickleReader`."""
+
+    def __init__(self, store: ObjectStore, pause_s: float) -> None:
+        self._store = store
+        self._pause_s = pause_s
+        self.started = threading.Event()
+        self.bucket = store.bucket
+        self.put = store.put
+        self.head = store.head
+        self.delete = store.delete
+
+    @contextmanager
+    def get(self, key: str) -> Iterator[ObjectReader]:
+        with self._store.get(key) as reader:
+            yield _TrickleReader(reader, self._pause_s, self.started)
+
+
+def test_long_job_keeps_its_message_hidden_from_a_waiting_worker(backend: Backend) -> None:
+    # A job of ~4 s against a visibility timeout of 1 s: only the keeper's extensions
+    # keep the second worker, polling all along, from taking the message too.
+    store = _TrickleStore(backend.store, pause_s=0.1)
+    slow = dataclasses.replace(backend, store=cast(ObjectStore, store))
+    put(backend, "slow.txt", b"word " * 80)  # 40 chunks of 10 bytes
     settings = WorkerSettings(visibility_timeout=1, wait_seconds=0.2)
-    first = Worker(backend, settings, stop=stop)
-    thread = threading.Thread(target=first.run)
-    thread.start()
-    time.sleep(0.3)
-    seen_by_second: list[object] = []
-    deadline = time.monotonic() + 60
-    while first.jobs_done == 0 and time.monotonic() < deadline:
-        seen_by_second += backend.work_queue.receive(10, wait_seconds=0.2)
-    stop.set()
-    thread.join()
-    assert first.jobs_done == 1
-    assert seen_by_second == []
+    stop = threading.Event()
+    first, second = Worker(slow, settings, stop=stop), Worker(slow, settings, stop=stop)
+    threads = [threading.Thread(target=w.run) for w in (first, second)]
+    with capture_logs() as logs:
+        threads[0].start()
+        assert store.started.wait(10)
+        threads[1].start()
+        deadline = time.monotonic() + 30
+        while first.jobs_done + second.jobs_done == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # room for a second copy of the job to finish, were it running
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert (first.jobs_done, second.jobs_done) == (1, 0)
+    assert [e["key"] for e in logs if e["event"] == "job started"] == ["slow.txt"]
+    [r] = results(backend)
+    assert r["Status"] == "success" and r["Words"] == [{"Word": "word", "Count": 80}]
 
 
 def test_snowflake_ids_are_time_ordered_base36() -> None:
