@@ -8,8 +8,11 @@ import io
 import multiprocessing
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,10 @@ from wordfreq_service.adapters.embedded.doorbell import Doorbells
 from wordfreq_service.adapters.embedded.keys import validate_key
 from wordfreq_service.errors import BackendError, ConfigError, InvalidKey, TransientError
 from wordfreq_service.formats.s3event import TestEvent, parse_message
+
+from tests.helpers import ROOT
+
+_SendIn = Callable[[SqliteQueue, sqlite3.Connection, str], str]
 
 
 def test_open_creates_everything_once_even_when_raced(tmp_path: Path) -> None:
@@ -334,9 +341,9 @@ def _disk_full() -> sqlite3.OperationalError:
     raise AssertionError("SQLite found room after all")
 
 
-def _fail_to_publish_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The disk fills up between storing an object and publishing its event."""
-    send_in = SqliteQueue.send_in
+def failing_publish(send_in: _SendIn) -> _SendIn:
+    """``SqliteQueue.send_in`` as on a disk that fills up between storing an object
+    and publishing its event: S3's test event still goes through."""
     full = _disk_full()
 
     def publish(queue: SqliteQueue, conn: sqlite3.Connection, body: str) -> str:
@@ -344,7 +351,11 @@ def _fail_to_publish_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
             raise full
         return send_in(queue, conn, body)
 
-    monkeypatch.setattr(SqliteQueue, "send_in", publish)
+    return publish
+
+
+def _fail_to_publish_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SqliteQueue, "send_in", failing_publish(SqliteQueue.send_in))
 
 
 def test_a_put_whose_event_cannot_be_published_leaves_no_object(
@@ -369,19 +380,29 @@ def test_a_put_whose_event_cannot_be_published_leaves_no_object(
     assert backend.work_queue.receive(10, wait_seconds=0.2) == []
 
 
-def test_submit_names_the_file_whose_upload_failed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from wordfreq_service.cli import main
-
+def test_submit_names_the_file_whose_upload_failed(tmp_path: Path) -> None:
+    # In a process of its own: the command configures logging for the whole process.
     book = tmp_path / "book.txt"
     book.write_text("some words")
     data_dir = tmp_path / "data"
-    _fail_to_publish_uploads(monkeypatch)
-    with pytest.raises(SystemExit) as exited:
-        main(["submit", "--data-dir", str(data_dir), "--timeout", "5", str(book)])
-    assert exited.value.code == 1
-    error = capsys.readouterr().err.splitlines()[-1]
+    script = (
+        "import sys\n"
+        "from wordfreq_service.adapters.embedded import SqliteQueue\n"
+        "from tests.test_embedded_backend import failing_publish\n"
+        "SqliteQueue.send_in = failing_publish(SqliteQueue.send_in)\n"
+        "from wordfreq_service.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "submit", "--data-dir", str(data_dir), str(book)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    error = proc.stderr.splitlines()[-1]
     assert error.startswith(f"wordfreq: error: {book}: ")
     assert error.endswith(f"{data_dir / 'queues.sqlite3'}: database or disk is full")
     assert [p for p in (data_dir / "buckets").rglob("*") if p.is_file()] == []
