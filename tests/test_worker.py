@@ -17,7 +17,7 @@ from typing import Any, cast
 import pytest
 from structlog.testing import capture_logs
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.errors import BackendError
+from wordfreq_service.errors import BackendError, TransientError
 from wordfreq_service.formats.s3event import object_created_event, test_event
 from wordfreq_service.ports import Backend, ObjectInfo, ObjectReader, ObjectStore
 from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
@@ -364,3 +364,22 @@ def test_events_other_than_object_created_are_ignored(
     with sqlite3.connect(tmp_path / "queues.sqlite3") as conn:
         [(left,)] = conn.execute("SELECT count(*) FROM messages WHERE queue = 'work'")
     assert left == 0
+
+
+def test_a_message_whose_records_are_done_tells_nobody_more(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The result is out; only deleting the message fails, on its last receive.
+    put(backend, "done.txt", b"counted fine")
+    for _ in range(4):
+        [m] = backend.work_queue.receive(wait_seconds=0.5)
+        backend.work_queue.change_visibility(m.receipt_handle, 0)
+
+    def unavailable(receipt_handle: str) -> None:
+        raise TransientError("work queue unavailable")
+
+    monkeypatch.setattr(backend.work_queue, "delete", unavailable)
+    with capture_logs() as logs:
+        drain_once(backend)
+    assert [(r["FileKey"], r["Status"]) for r in results(backend)] == [("done.txt", "success")]
+    assert not [e for e in logs if e["log_level"] == "error"], logs

@@ -154,8 +154,8 @@ class Worker:
     def handle(self, message: Message) -> None:
         bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
         # The records not yet done when something fails: their clients are told if
-        # this is the message's last receive.
-        undone: list[S3Record] = []
+        # this is the message's last receive. None: the body is not a record list.
+        undone: list[S3Record] | None = None
         try:
             parsed = parse_message(message.body)
             if not isinstance(parsed, list):
@@ -187,7 +187,7 @@ class Worker:
             self._change_visibility(message, 0)
 
     def _tell_before_dead_letter(
-        self, message: Message, undone: list[S3Record], reason: str, bound: Any
+        self, message: Message, undone: list[S3Record] | None, reason: str, bound: Any
     ) -> None:
         """On a message's last receive before the redrive policy moves it to the
         dead-letter queue, post a ``failure`` result for each key it still names, so
@@ -200,10 +200,11 @@ class Worker:
             return
         if limit is None or message.receive_count < limit:
             return
-        records = [r for r in undone if r.is_object_created]
-        if not records:
+        if undone is None:
             bound.error("message goes to the dead-letter queue naming no key; nobody told")
             return
+        # Ignored events have no client; records already done have had their result.
+        records = [r for r in undone if r.is_object_created]
         status = (
             f"given up after {message.receive_count} attempts; the event goes to the "
             f"dead-letter queue. Last error: {reason}"
@@ -268,12 +269,13 @@ class Worker:
             self._recent.popitem(last=False)
 
 
-def _records_of(message: Message) -> list[S3Record]:
-    """The message's records; none when it is not an S3 event record list."""
+def _records_of(message: Message) -> list[S3Record] | None:
+    """The message's records: none for S3's test event, None for a body that is not
+    an S3 event at all."""
     try:
         parsed = parse_message(message.body)
     except WordfreqError:
-        return []
+        return None
     return parsed if isinstance(parsed, list) else []
 
 
