@@ -21,6 +21,8 @@ from structlog.testing import capture_logs
 from wordfreq_service.adapters.aws import S3Store, SqsQueue, make_session, open_aws, stack_outputs
 from wordfreq_service.adapters.aws import session as session_module
 from wordfreq_service.adapters.aws.boto_errors import translate
+from wordfreq_service.adapters.aws.clients import sqs_client
+from wordfreq_service.adapters.aws.sqs_queue import _max_receive_count
 from wordfreq_service.errors import (
     BackendError,
     ConfigError,
@@ -184,3 +186,35 @@ def test_a_worker_backend_reads_any_notifying_bucket(
     assert isinstance(store, S3Store) and store.bucket == aws_stack.bucket
     with pytest.raises(NoSuchKey):
         store.head("not-there")
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ('{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:dlq", "maxReceiveCount": "5"}', 5),
+        ('{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:dlq", "maxReceiveCount": 3}', 3),
+    ],
+)
+def test_redrive_policy_gives_the_max_receive_count(policy: str | None, expected: int) -> None:
+    assert _max_receive_count(policy, "https://queue") == expected
+
+
+@pytest.mark.parametrize("policy", ["not json", "{}", '{"maxReceiveCount": "many"}', "[]"])
+def test_unreadable_redrive_policy_is_a_backend_error(policy: str) -> None:
+    with pytest.raises(BackendError, match="https://queue: unreadable RedrivePolicy"):
+        _max_receive_count(policy, "https://queue")
+
+
+def test_redrive_policy_is_read_once_per_ttl(
+    aws_stack: AwsStack, aws_session: boto3.Session
+) -> None:
+    client = sqs_client(aws_session)
+    queue = SqsQueue(client, aws_stack.work_queue_url)
+    calls: list[str] = []
+    client.meta.events.register(
+        "before-call.sqs.GetQueueAttributes", lambda **_: calls.append("call")
+    )
+    assert [queue.max_receive_count() for _ in range(3)] == [5, 5, 5]
+    assert len(calls) == 1

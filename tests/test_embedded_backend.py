@@ -8,8 +8,11 @@ import io
 import multiprocessing
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,10 @@ from wordfreq_service.adapters.embedded.doorbell import Doorbells
 from wordfreq_service.adapters.embedded.keys import validate_key
 from wordfreq_service.errors import BackendError, ConfigError, InvalidKey, TransientError
 from wordfreq_service.formats.s3event import TestEvent, parse_message
+
+from tests.helpers import ROOT
+
+_SendIn = Callable[[SqliteQueue, sqlite3.Connection, str], str]
 
 
 def test_open_creates_everything_once_even_when_raced(tmp_path: Path) -> None:
@@ -138,8 +145,10 @@ def test_locked_database_is_transient(tmp_path: Path) -> None:
     blocker = sqlite3.connect(tmp_path / "q.sqlite3", isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(TransientError, match="unavailable"):
+        with pytest.raises(TransientError) as raised:
             queue.send("blocked")
+        # The message names the file, so a user knows which database is locked.
+        assert str(raised.value) == f"{tmp_path / 'q.sqlite3'}: database is locked"
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
@@ -253,3 +262,147 @@ def test_abandoned_temporary_puts_are_swept(tmp_path: Path) -> None:
     os.utime(old, (two_hours_ago, two_hours_ago))
     open_embedded(tmp_path)
     assert not old.exists() and fresh.exists()
+
+
+def _hand_back_forever(data_dir: Path, until: float) -> None:
+    """A client in another process cycling through results that are not its own."""
+    queue = open_embedded(data_dir).result_queue
+    while time.time() < until:
+        for message in queue.receive(10, wait_seconds=0.1):
+            queue.change_visibility(message.receipt_handle, 0)
+
+
+def test_wal_stays_bounded_through_a_burst_with_readers_active(tmp_path: Path) -> None:
+    # Writers and readers that never pause (a burst of sends, clients handing foreign
+    # results back, status polls) starve SQLite's own passive checkpoints: without our
+    # forced ones the -wal file grew by ~100 MB a second here and never shrank.
+    from wordfreq_service.adapters.embedded.database import WAL_BOUND_BYTES
+
+    open_embedded(tmp_path)
+    wal = tmp_path / "queues.sqlite3-wal"
+    until = time.time() + 3
+    stop = threading.Event()
+    writes = [0]
+    peak = [0]
+
+    def send() -> None:
+        queue = open_embedded(tmp_path).result_queue
+        while not stop.is_set():
+            queue.send("r" * 300)
+            writes[0] += 1
+
+    def hand_back() -> None:
+        queue = open_embedded(tmp_path).result_queue
+        while not stop.is_set():
+            for message in queue.receive(10, wait_seconds=0.1):
+                queue.change_visibility(message.receipt_handle, 0)
+                writes[0] += 1
+
+    def poll() -> None:
+        queue = open_embedded(tmp_path).result_queue
+        while not stop.is_set():
+            queue.approximate_count()
+
+    def watch() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(FileNotFoundError):
+                peak[0] = max(peak[0], wal.stat().st_size)
+            time.sleep(0.005)
+
+    other = multiprocessing.get_context("spawn").Process(
+        target=_hand_back_forever, args=(tmp_path, until)
+    )
+    other.start()
+    threads = [threading.Thread(target=f) for f in (send, send, hand_back, poll, poll, watch)]
+    for thread in threads:
+        thread.start()
+    time.sleep(max(0.0, until - time.time()))
+    stop.set()
+    for thread in threads:
+        thread.join()
+    other.join(timeout=30)
+    assert other.exitcode == 0
+    print(f"{writes[0]} writes in this process; peak WAL {peak[0] / 1e6:.1f} MB")
+    assert writes[0] > 3000, "the burst was too small to say anything"
+    assert peak[0] <= WAL_BOUND_BYTES
+
+
+def _disk_full() -> sqlite3.OperationalError:
+    """A genuine SQLITE_FULL, as SQLite raises it when the disk fills up."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("PRAGMA max_page_count = 1")
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        conn.close()
+    raise AssertionError("SQLite found room after all")
+
+
+def failing_publish(send_in: _SendIn) -> _SendIn:
+    """``SqliteQueue.send_in`` as on a disk that fills up between storing an object
+    and publishing its event: S3's test event still goes through."""
+    full = _disk_full()
+
+    def publish(queue: SqliteQueue, conn: sqlite3.Connection, body: str) -> str:
+        if "ObjectCreated" in body:
+            raise full
+        return send_in(queue, conn, body)
+
+    return publish
+
+
+def _fail_to_publish_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SqliteQueue, "send_in", failing_publish(SqliteQueue.send_in))
+
+
+def test_a_put_whose_event_cannot_be_published_leaves_no_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wordfreq_service.errors import NoSuchKey
+
+    backend = open_embedded(tmp_path)
+    backend.work_queue.receive(10)  # S3's test event, out of the way
+    _fail_to_publish_uploads(monkeypatch)
+
+    with pytest.raises(TransientError) as raised:
+        backend.store.put("k", io.BytesIO(b"words nobody would ever count"))
+
+    with pytest.raises(NoSuchKey):
+        backend.store.head("k")
+    assert [p for p in (tmp_path / "buckets").rglob("*") if p.is_file()] == []
+    message = str(raised.value)
+    assert f"{tmp_path / 'queues.sqlite3'}: database or disk is full" in message
+    assert "could not be published" in message and "\n" not in message
+    monkeypatch.undo()
+    assert backend.work_queue.receive(10, wait_seconds=0.2) == []
+
+
+def test_submit_names_the_file_whose_upload_failed(tmp_path: Path) -> None:
+    # In a process of its own: the command configures logging for the whole process.
+    book = tmp_path / "book.txt"
+    book.write_text("some words")
+    data_dir = tmp_path / "data"
+    script = (
+        "import sys\n"
+        "from wordfreq_service.adapters.embedded import SqliteQueue\n"
+        "from tests.test_embedded_backend import failing_publish\n"
+        "SqliteQueue.send_in = failing_publish(SqliteQueue.send_in)\n"
+        "from wordfreq_service.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "submit", "--data-dir", str(data_dir), str(book)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    error = proc.stderr.splitlines()[-1]
+    assert error.startswith(f"wordfreq: error: {book}: ")
+    assert error.endswith(f"{data_dir / 'queues.sqlite3'}: database or disk is full")
+    assert [p for p in (data_dir / "buckets").rglob("*") if p.is_file()] == []

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from structlog.testing import capture_logs
 from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.errors import BackendError, TransientError
 from wordfreq_service.formats.s3event import object_created_event, test_event
-from wordfreq_service.ports import Backend
+from wordfreq_service.ports import Backend, ObjectInfo, ObjectReader, ObjectStore
 from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
 from wordfreq_service.service.worker import Worker, WorkerSettings
 
@@ -166,7 +173,10 @@ def test_event_for_another_bucket_is_dead_lettered(backend: Backend) -> None:
         drain_once(backend)
     assert backend.dead_letter_queue is not None
     assert len(backend.dead_letter_queue.receive(10, wait_seconds=0.5)) == 1
-    assert results(backend) == []
+    # Told once, on the last receive, not on each of the five.
+    [r] = results(backend)
+    assert (r["FileKey"], r["Status"]) == ("k", "failure")
+    assert "someone-elses-bucket" in str(r["StatusMessage"])
 
 
 def test_duration_runs_from_the_event_time(backend: Backend) -> None:
@@ -192,26 +202,69 @@ def test_duplicate_delivery_is_counted_once(backend: Backend) -> None:
     assert [r["Status"] for r in results(backend)] == ["success"]
 
 
-def test_long_job_keeps_its_message_hidden(backend: Backend, tmp_path: Path) -> None:
-    # A job slower than the visibility timeout must not be handed to a second worker.
-    import gzip
+class _TrickleReader:
+    """An object read slowly: a job takes as long as the test wants, on any machine."""
 
-    blob = gzip.compress(b"alpha beta gamma delta " * (1 << 22))  # ~100 MB of text
-    put(backend, "slow.gz", blob)
-    stop = threading.Event()
+    def __init__(self, reader: ObjectReader, pause_s: float, started: threading.Event) -> None:
+        self._reader = reader
+        self._pause_s = pause_s
+        self._started = started
+
+    @property
+    def info(self) -> ObjectInfo:
+        return self._reader.info
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        for chunk in self._reader.iter_chunks(chunk_size):
+            for start in range(0, len(chunk), 10):
+                self._started.set()
+                time.sleep(self._pause_s)
+                yield chunk[start : start + 10]
+
+
+class _TrickleStore:
+    """The backend's store, with every object read through :class:`_TrickleReader`."""
+
+    def __init__(self, store: ObjectStore, pause_s: float) -> None:
+        self._store = store
+        self._pause_s = pause_s
+        self.started = threading.Event()
+        self.bucket = store.bucket
+        self.put = store.put
+        self.head = store.head
+        self.delete = store.delete
+
+    @contextmanager
+    def get(self, key: str) -> Iterator[ObjectReader]:
+        with self._store.get(key) as reader:
+            yield _TrickleReader(reader, self._pause_s, self.started)
+
+
+def test_long_job_keeps_its_message_hidden_from_a_waiting_worker(backend: Backend) -> None:
+    # A job of ~4 s against a visibility timeout of 1 s: only the keeper's extensions
+    # keep the second worker, polling all along, from taking the message too.
+    store = _TrickleStore(backend.store, pause_s=0.1)
+    slow = dataclasses.replace(backend, store=cast(ObjectStore, store))
+    put(backend, "slow.txt", b"word " * 80)  # 40 chunks of 10 bytes
     settings = WorkerSettings(visibility_timeout=1, wait_seconds=0.2)
-    first = Worker(backend, settings, stop=stop)
-    thread = threading.Thread(target=first.run)
-    thread.start()
-    time.sleep(0.3)
-    seen_by_second: list[object] = []
-    deadline = time.monotonic() + 60
-    while first.jobs_done == 0 and time.monotonic() < deadline:
-        seen_by_second += backend.work_queue.receive(10, wait_seconds=0.2)
-    stop.set()
-    thread.join()
-    assert first.jobs_done == 1
-    assert seen_by_second == []
+    stop = threading.Event()
+    first, second = Worker(slow, settings, stop=stop), Worker(slow, settings, stop=stop)
+    threads = [threading.Thread(target=w.run) for w in (first, second)]
+    with capture_logs() as logs:
+        threads[0].start()
+        assert store.started.wait(10)
+        threads[1].start()
+        deadline = time.monotonic() + 30
+        while first.jobs_done + second.jobs_done == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # room for a second copy of the job to finish, were it running
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert (first.jobs_done, second.jobs_done) == (1, 0)
+    assert [e["key"] for e in logs if e["event"] == "job started"] == ["slow.txt"]
+    [r] = results(backend)
+    assert r["Status"] == "success" and r["Words"] == [{"Word": "word", "Count": 80}]
 
 
 def test_snowflake_ids_are_time_ordered_base36() -> None:
@@ -258,3 +311,98 @@ def test_a_cut_word_list_says_so_in_place_of_success() -> None:
     back = JobResult.from_json(small.to_json())
     assert (back.status_message, back.skipped, back.mode) == ("Success", 4, "seed")
     assert not back.truncated
+
+
+def _damage(backend: Backend, data_dir: Path, key: str) -> None:
+    """Cut the tail off the object's file, as a failing disk might."""
+    [path] = [p for p in (data_dir / "buckets").rglob("*") if p.is_file()]
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size - 3)
+    with pytest.raises(BackendError, match="damaged"):
+        backend.store.head(key)
+
+
+def test_damaged_object_tells_its_client_on_the_last_receive(
+    backend: Backend, tmp_path: Path
+) -> None:
+    put(backend, "damaged.txt", b"words that will not be read")
+    _damage(backend, tmp_path, "damaged.txt")
+    limit = backend.work_queue.max_receive_count()
+    assert limit == 5
+    for _ in range(limit - 1):
+        drain_once(backend)
+    assert results(backend) == []  # retries are not the client's business yet
+    drain_once(backend)  # the last receive
+    [r] = results(backend)
+    assert (r["FileKey"], r["Status"]) == ("damaged.txt", "failure")
+    message = str(r["StatusMessage"])
+    assert "dead-letter" in message and "damaged" in message and f"after {limit}" in message
+    drain_once(backend)
+    assert results(backend) == []
+    assert backend.dead_letter_queue is not None
+    [dead] = backend.dead_letter_queue.receive(10, wait_seconds=0.5)
+    assert json.loads(dead.body)["Records"][0]["s3"]["object"]["key"] == "damaged.txt"
+
+
+def test_a_message_naming_no_key_is_dead_lettered_with_a_log_line(backend: Backend) -> None:
+    backend.work_queue.send("not json")
+    with capture_logs() as logs:
+        for _ in range(6):
+            drain_once(backend)
+    assert results(backend) == []
+    told = [e for e in logs if "naming no key" in e["event"]]
+    assert len(told) == 1 and told[0]["receive_count"] == 5
+
+
+def _removal_record(bucket: str, key: str) -> dict[str, object]:
+    # As S3 sends it: no size, no ETag.
+    record: dict[str, Any] = json.loads(object_created_event(bucket, key, 1, "e"))["Records"][0]
+    del record["s3"]["object"]["size"], record["s3"]["object"]["eTag"]
+    record["eventName"] = "ObjectRemoved:Delete"
+    return record
+
+
+@pytest.mark.parametrize("with_created", [False, True])
+def test_events_other_than_object_created_are_ignored(
+    backend: Backend, tmp_path: Path, with_created: bool
+) -> None:
+    bucket = backend.store.bucket
+    put(backend, "kept.txt", b"not to be touched")
+    put(backend, "new.txt", b"counted once")
+    for m in backend.work_queue.receive(10, wait_seconds=0.5):  # the puts' own events
+        backend.work_queue.delete(m.receipt_handle)
+    records = [_removal_record(bucket, "kept.txt")]
+    if with_created:
+        records += json.loads(object_created_event(bucket, "new.txt", 12, "e"))["Records"]
+    backend.work_queue.send(json.dumps({"Records": records}))
+    with capture_logs() as logs:
+        drain_once(backend)
+    assert [r["FileKey"] for r in results(backend)] == (["new.txt"] if with_created else [])
+    ignored = [e for e in logs if e["event"] == "event ignored"]
+    assert [(e["event_name"], e["key"], e["log_level"]) for e in ignored] == [
+        ("ObjectRemoved:Delete", "kept.txt", "info")
+    ]
+    backend.store.head("kept.txt")  # neither counted nor deleted
+    # Deleted, not left to come back and be dead-lettered.
+    with sqlite3.connect(tmp_path / "queues.sqlite3") as conn:
+        [(left,)] = conn.execute("SELECT count(*) FROM messages WHERE queue = 'work'")
+    assert left == 0
+
+
+def test_a_message_whose_records_are_done_tells_nobody_more(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The result is out; only deleting the message fails, on its last receive.
+    put(backend, "done.txt", b"counted fine")
+    for _ in range(4):
+        [m] = backend.work_queue.receive(wait_seconds=0.5)
+        backend.work_queue.change_visibility(m.receipt_handle, 0)
+
+    def unavailable(receipt_handle: str) -> None:
+        raise TransientError("work queue unavailable")
+
+    monkeypatch.setattr(backend.work_queue, "delete", unavailable)
+    with capture_logs() as logs:
+        drain_once(backend)
+    assert [(r["FileKey"], r["Status"]) for r in results(backend)] == [("done.txt", "success")]
+    assert not [e for e in logs if e["log_level"] == "error"], logs

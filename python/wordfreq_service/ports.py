@@ -119,6 +119,12 @@ class MessageQueue(Protocol):
         """ApproximateNumberOfMessages: visible messages waiting."""
         ...
 
+    def max_receive_count(self) -> int | None:
+        """The redrive policy's maxReceiveCount: a message received this many times
+        moves to the dead-letter queue when it comes back once more, so the receive
+        whose count reaches it is the last. None when the queue has no redrive policy."""
+        ...
+
 
 @dataclass(frozen=True)
 class Backend:

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from wordfreq_service.adapters.embedded import SqliteDatabase, SqliteQueue
 from wordfreq_service.errors import ReceiptHandleInvalid
-from wordfreq_service.ports import Message, MessageQueue
+from wordfreq_service.ports import DEFAULT_MAX_RECEIVE_COUNT, Message, MessageQueue
 
 from tests.contract.conftest import Queues
 from tests.contract.consumers import consume, consume_embedded
@@ -145,13 +145,21 @@ def test_approximate_count_counts_visible_messages(queues: Queues) -> None:
     assert queues.queue.approximate_count() == 2
 
 
+def test_max_receive_count_is_the_redrive_policy(queues: Queues) -> None:
+    assert queues.queue.max_receive_count() == DEFAULT_MAX_RECEIVE_COUNT
+    assert queues.dead_letter.max_receive_count() is None  # no redrive policy of its own
+
+
 def test_dead_letters_after_five_receives(queues: Queues) -> None:
     message_id = queues.queue.send("poison")
+    limit = queues.queue.max_receive_count()
     counts = []
     for _ in range(5):
         [message] = receive_all(queues.queue, 1, visibility_timeout=0)
         counts.append(message.receive_count)
     assert counts == [1, 2, 3, 4, 5]
+    # The receive whose count reaches the port's max_receive_count was the last.
+    assert counts[-1] == limit
 
     # The sixth receive moves it instead of delivering it
     assert queues.queue.receive(wait_seconds=1) == []

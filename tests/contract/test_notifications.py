@@ -61,3 +61,9 @@ def test_put_publishes_exactly_one_object_created_event(backend: Backend, key: s
     ]
     assert records[0].is_object_created
     assert backend.work_queue.receive(wait_seconds=0) == []
+
+
+def test_the_work_queue_dead_letters_after_five_receives(backend: Backend) -> None:
+    # As the stack deploys it; the worker reads this to tell clients before the move.
+    assert backend.work_queue.max_receive_count() == 5
+    assert backend.result_queue.max_receive_count() is None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
 import random
 import threading
+from typing import BinaryIO, cast
 
 import pytest
-from wordfreq_service.errors import InvalidKey, NoSuchKey
+from wordfreq_service.errors import InputError, InvalidKey, NoSuchKey
 from wordfreq_service.ports import Backend
+from wordfreq_service.service.client import Client
 
 MIB = 1 << 20
 
@@ -153,3 +157,56 @@ def test_keys_that_could_escape_are_rejected(backend: Backend, key: str) -> None
         backend.store.head(key)
     with pytest.raises(InvalidKey):
         backend.store.delete(key)
+
+
+class FailingFile(io.RawIOBase):
+    """``size`` bytes of a file, then a read error, as from a failing disk."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.left <= 0:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"x" * n
+        self.left -= n
+        return n
+
+
+@pytest.mark.parametrize("size", [MIB, 9 * MIB], ids=["single", "multipart"])
+def test_a_body_that_fails_to_read_stores_nothing_and_says_so(backend: Backend, size: int) -> None:
+    # What the body raises comes out unchanged: the client (which knows the file's name)
+    # relies on that to name the file rather than a random key.
+    class Unreadable(Exception):
+        pass
+
+    class Body(io.RawIOBase):
+        def __init__(self) -> None:
+            self.inner = FailingFile(size)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+            try:
+                return self.inner.readinto(buffer)
+            except OSError as exc:
+                raise Unreadable("book.txt: Input/output error") from exc
+
+    with pytest.raises(Unreadable):
+        backend.store.put("k", io.BufferedReader(Body()))
+    with pytest.raises(NoSuchKey):
+        backend.store.head("k")
+
+
+def test_the_client_names_the_file_it_cannot_read(backend: Backend) -> None:
+    client = Client(backend)
+    source = cast(BinaryIO, io.BufferedReader(FailingFile(2 * MIB)))
+    with pytest.raises(InputError) as raised:
+        client.upload([("/home/me/book.txt", source)], {})
+    assert str(raised.value) == "/home/me/book.txt: Input/output error"
+    assert source.closed

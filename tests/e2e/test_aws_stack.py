@@ -121,6 +121,12 @@ def test_unreadable_event_is_dead_lettered_while_work_goes_on(
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
         ).get("Messages", [])  # type: ignore[assignment]  # fmt: skip
     assert [m["Body"] for m in dead] == [poison]
+    # Before the move, on the last of its receives (the redrive policy's
+    # maxReceiveCount, read from SQS), the worker told the key's client.
+    told = sqs.receive_message(QueueUrl=aws_stack.result_queue_url, WaitTimeSeconds=1)
+    results = [json.loads(m["Body"]) for m in told.get("Messages", [])]
+    assert [(r["FileKey"], r["Status"]) for r in results] == [("k.txt", "failure")]
+    assert "dead-letter" in results[0]["StatusMessage"]
     assert worker.poll() is None  # the worker is still up
 
 

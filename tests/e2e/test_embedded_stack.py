@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import signal
@@ -14,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.adapters.embedded import FileStore, open_embedded
+from wordfreq_service.formats.s3event import object_created_event
 from wordfreq_service.service.client import Client, Submission
 
 from tests.helpers import CORPUS, WORDFREQ, parse_top_words, run_wordfreq
@@ -234,3 +236,80 @@ def test_drain_deadline_hands_unfinished_messages_back(tmp_path: Path) -> None:
     assert started["key"] in keys
     released = [e for e in worker.events if e.get("event") == "messages released"]
     assert released, worker.events
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_upload_leaves_no_temporary_file(tmp_path: Path, signum: int) -> None:
+    # Standard input fed slowly: the upload is mid-write for as long as the test wants.
+    data_dir = tmp_path / "data"
+    proc = subprocess.Popen(
+        [WORDFREQ, "submit", "--data-dir", str(data_dir), "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A shell may start background jobs with SIGINT ignored; a terminal never does.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"some words to upload " * 50_000)
+    proc.stdin.flush()
+    deadline = time.monotonic() + 30
+    while not list(data_dir.rglob(".put-*.tmp")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no upload started"
+        time.sleep(0.02)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    leftovers = [p for p in (data_dir / "buckets").rglob("*") if p.is_file()]
+    assert leftovers == []
+    stderr = err.decode()
+    assert proc.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] in ("wordfreq: terminated", "wordfreq: interrupted")
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc/self/mem")
+def test_submit_names_the_file_it_cannot_read(tmp_path: Path) -> None:
+    # /proc/self/mem opens, then every read at offset 0 fails with EIO.
+    proc = run_wordfreq(["submit", "--data-dir", str(tmp_path), "/proc/self/mem"])
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "wordfreq: error: /proc/self/mem: Input/output error"
+
+
+def test_submit_names_the_database_it_cannot_open(tmp_path: Path) -> None:
+    book = tmp_path / "book.txt"
+    book.write_text("some words")
+    (tmp_path / "data" / "queues.sqlite3").mkdir(parents=True)  # in the database's way
+    proc = run_wordfreq(["submit", "--data-dir", str(tmp_path / "data"), str(book)])
+    assert proc.returncode == 1
+    database = tmp_path / "data" / "queues.sqlite3"
+    assert proc.stderr == f"wordfreq: error: {database}: unable to open database file\n"
+
+
+def test_damaged_object_fails_its_client_before_dead_lettering(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    # Stored without its event, damaged, then announced: as a failing disk would have it.
+    quiet = FileStore(tmp_path / "buckets" / backend.store.bucket, backend.store.bucket)
+    info = quiet.put("damaged-job", io.BytesIO(b"words " * 1000), {"mode": "words"})
+    [path] = [p for p in (tmp_path / "buckets").rglob("*") if p.is_file()]
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size - 3)
+    backend.work_queue.send(
+        object_created_event(backend.store.bucket, info.key, info.size, info.etag)
+    )
+    worker = Service(["worker", "--concurrency", "1"], tmp_path)
+    try:
+        results: list[Submission] = []
+        started = time.monotonic()
+        pending = Client(backend, poll_seconds=1).collect(
+            [Submission("damaged", "damaged-job")], 60, results.append
+        )
+        assert not pending and time.monotonic() - started < 30  # not the whole timeout
+        result = results[0].result
+        assert result is not None and not result.ok
+        assert "dead-letter" in result.status_message and "damaged" in result.status_message
+        # The worker's next receive moves the message, as the result said it would.
+        assert backend.dead_letter_queue is not None
+        assert len(backend.dead_letter_queue.receive(10, wait_seconds=10)) == 1
+    finally:
+        assert worker.stop() == 0

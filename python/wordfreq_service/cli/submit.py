@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -169,7 +171,38 @@ class ResultPrinter:
         self._printed += 1
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so it unwinds
+    through the same cleanup: an upload in progress removes its temporary file."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Turn the first SIGTERM into :class:`Terminated` for the duration of the block.
+
+    Only the first: a second one must not interrupt the cleanup the first started.
+    The handler only raises (no logging: see ``service.worker.loop``)."""
+    received = False
+
+    def _raise(signum: int, _frame: object) -> None:
+        nonlocal received
+        if not received:
+            received = True
+            raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_submit(req: SubmitRequest) -> int:
+    with sigterm_raises():
+        return _run_submit(req)
+
+
+def _run_submit(req: SubmitRequest) -> int:
     spec = resolve_spec(req)
     handles = Client.open_inputs(req.files)
     backend = spec.open()
@@ -289,4 +322,9 @@ def submit(
         submitter_role=submitter_role,
         stack_name=stack_name,
     )
-    sys.exit(run_submit(submission))
+    try:
+        status = run_submit(submission)
+    except Terminated:
+        sys.stderr.write("wordfreq: terminated\n")
+        status = 128 + signal.SIGTERM
+    sys.exit(status)

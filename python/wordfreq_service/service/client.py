@@ -8,6 +8,7 @@ keys (a duplicate delivery downstream) is deleted and ignored.
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,8 +18,8 @@ from typing import BinaryIO
 
 import structlog
 
-from wordfreq_service.counting.inputs import open_path
-from wordfreq_service.errors import InputError, TransientError, WordfreqError
+from wordfreq_service.counting.inputs import describe_os_error, open_path
+from wordfreq_service.errors import BackendError, InputError, TransientError, WordfreqError
 from wordfreq_service.formats.results import BadResult, JobResult
 from wordfreq_service.ports import Backend
 
@@ -64,14 +65,22 @@ class Client:
         metadata: dict[str, str],
         progress: ProgressFactory | None = None,
     ) -> list[Submission]:
-        """Upload each opened file under a fresh UUID key; closes the files."""
+        """Upload each opened file under a fresh UUID key; closes the files.
+
+        Errors name the file, never the random key: reading it fails with an
+        :class:`InputError` saying ``FILE: reason``, and a store failure keeps its type
+        with ``FILE:`` in front."""
         submissions = []
         try:
             for path, fh in handles:
                 key = str(uuid.uuid4())
                 size = _size_of(path)
                 callback = progress(path, size) if progress else None
-                self.backend.store.put(key, fh, metadata, progress=callback)
+                source = io.BufferedReader(_NamedSource(path, fh))
+                try:
+                    self.backend.store.put(key, source, metadata, progress=callback)
+                except BackendError as exc:
+                    raise type(exc)(f"{path}: {exc}") from exc
                 log.debug("uploaded", file=path, key=key, bytes=size)
                 submissions.append(Submission(path, key))
         finally:
@@ -129,6 +138,27 @@ class Client:
             self.backend.result_queue.delete(handle)
         except WordfreqError as exc:
             log.warning("could not delete our result", error=str(exc))
+
+
+class _NamedSource(io.RawIOBase):
+    """The user's file as a store reads it. Stores cannot tell a failing read of the
+    body from a failing write of their own, so a read error is turned into an
+    :class:`InputError` naming the file here, which stores let through unchanged."""
+
+    def __init__(self, path: str, file: BinaryIO) -> None:
+        self._path = path
+        self._file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._file.read(len(buffer))
+        except OSError as exc:
+            raise InputError(f"{self._path}: {describe_os_error(exc)}") from exc
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _size_of(path: str) -> int | None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from wordfreq_service.adapters.aws.boto_errors import translated
+from wordfreq_service.errors import BackendError
 from wordfreq_service.ports import MAX_BATCH, MAX_LONG_POLL_S, Message
+
+#: How long a queue's redrive policy is trusted before it is read again: a deployment
+#: may change it under running workers, but it is wanted only when a job fails.
+REDRIVE_POLICY_TTL_S = 300.0
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -21,6 +27,8 @@ class SqsQueue:
     def __init__(self, client: SQSClient, url: str) -> None:
         self._client = client
         self._url = url
+        #: (when read, maxReceiveCount) of the redrive policy.
+        self._redrive: tuple[float, int | None] | None = None
 
     @property
     def url(self) -> str:
@@ -87,6 +95,31 @@ class SqsQueue:
                 QueueUrl=self._url, AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]
         return int(attributes.get("ApproximateNumberOfMessages", "0"))
+
+    def max_receive_count(self) -> int | None:
+        cached = self._redrive
+        if cached is not None and time.monotonic() - cached[0] < REDRIVE_POLICY_TTL_S:
+            return cached[1]
+        with translated(f"reading the redrive policy of {self._url}"):
+            response = self._client.get_queue_attributes(
+                QueueUrl=self._url, AttributeNames=["RedrivePolicy"]
+            )
+        # A queue without the attribute answers without "Attributes" at all.
+        attributes = response.get("Attributes", {})
+        count = _max_receive_count(attributes.get("RedrivePolicy"), self._url)
+        self._redrive = (time.monotonic(), count)
+        return count
+
+
+def _max_receive_count(policy: str | None, url: str) -> int | None:
+    """maxReceiveCount from a RedrivePolicy attribute (JSON; SQS has written the number
+    both as a string and as a number)."""
+    if not policy:
+        return None
+    try:
+        return int(json.loads(policy)["maxReceiveCount"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BackendError(f"{url}: unreadable RedrivePolicy {policy!r}") from exc
 
 
 def _message(raw: MessageTypeDef) -> Message:

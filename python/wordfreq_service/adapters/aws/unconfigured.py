@@ -49,6 +49,9 @@ class UnconfiguredQueue:
     def approximate_count(self) -> int:
         self._refuse()
 
+    def max_receive_count(self) -> int | None:
+        self._refuse()
+
     def _refuse(self) -> NoReturn:
         raise ConfigError(f"no {self._role} queue URL is configured")
 

@@ -95,8 +95,11 @@ class FileStore:
         *,
         notify: Callable[[str], object] | None = None,
     ) -> None:
-        """``notify`` receives the ObjectCreated event body after each successful put
-        (the bucket's notification target); None when no notification is configured."""
+        """``notify`` publishes the ObjectCreated event body of each put (the bucket's
+        notification target); None when no notification is configured. A put whose
+        event cannot be published removes its object again and raises: a stored object
+        is always announced. (An object replaced under an existing key is then gone
+        too; clients upload under fresh keys.)"""
         self._directory = directory
         self._bucket = validate_bucket(bucket)
         self._notify = notify
@@ -134,25 +137,35 @@ class FileStore:
             fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".put-", suffix=".tmp")
         except OSError as exc:
             raise translate_os_error(exc, f"storing {key!r}") from exc
+        placed = False
         try:
             with os.fdopen(fd, "wb") as out:
                 info = _write_object(out, key, body, wanted, progress)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, path)
+            placed = True
             _fsync_directory(path.parent)
-        except BaseException as exc:
-            with suppress(OSError):
-                os.unlink(temp)
-            if isinstance(exc, OSError):
-                raise translate_os_error(exc, f"storing {key!r}") from exc
-            raise
-        if self._notify is not None:
-            self._notify(
-                object_created_event(
-                    self._bucket, key, info.size, info.etag, region=EMBEDDED_REGION
+            if self._notify is not None:
+                self._notify(
+                    object_created_event(
+                        self._bucket, key, info.size, info.etag, region=EMBEDDED_REGION
+                    )
                 )
-            )
+        except BaseException as exc:
+            # Stored and announced, or neither: an object whose event was never
+            # published would wait unprocessed until someone noticed. An interrupt
+            # (Ctrl-C, or SIGTERM turned into one by `submit`) unwinds through here too.
+            with suppress(OSError):
+                os.unlink(path if placed else temp)
+            if isinstance(exc, OSError):
+                raise translate_os_error(exc, f"storing {key!r} in {self._directory}") from exc
+            if isinstance(exc, BackendError) and placed:
+                raise type(exc)(
+                    f"storing {key!r}: its ObjectCreated event could not be published, so "
+                    f"the object was removed again: {exc}"
+                ) from exc
+            raise
         return info
 
     def get(self, key: str) -> FileObjectReader:

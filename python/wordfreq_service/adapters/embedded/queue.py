@@ -204,6 +204,11 @@ class SqliteQueue:
         )
         return int(count)
 
+    def max_receive_count(self) -> int | None:
+        if self.config.dead_letter_queue is None:
+            return None
+        return self.config.max_receive_count
+
     def purge_expired(self) -> int:
         """Drop messages older than the retention period; returns how many."""
         with self._db.write() as conn:

@@ -6,6 +6,8 @@ metadata, posts the result, deletes the object, and deletes the message once eve
 record in it is done. What happens when something goes wrong:
 
 * test event (``s3:TestEvent``): dropped (message deleted);
+* a record of another event than ``ObjectCreated:*`` (``ObjectRemoved:*`` when a bucket
+  notifies those too): ignored, logged at info;
 * missing object, undecodable stream, bad options: a ``failure`` result naming the
   reason, message deleted;
 * store or queue unavailable (``TransientError``): no result, the message stays
@@ -14,6 +16,12 @@ record in it is done. What happens when something goes wrong:
   version, another bucket, access denied, a bug): made visible again at once, so the
   queue's redrive policy moves it to the dead-letter queue after 5 receives instead of
   holding up a worker. The worker itself never stops on a bad message.
+
+On a message's last receive before the dead-letter queue (its receive count has reached
+the queue's maxReceiveCount), a failure leaves a ``failure`` result for each key it
+still names, saying it was given up and why: a client then hears at once instead of
+waiting out its timeout. A message that names no key (not JSON, not an S3 event) can
+tell nobody; that is logged.
 
 While jobs run, a keeper thread extends the visibility of every message the worker holds,
 so a long job is not handed to a second worker. Standard queues deliver duplicates: a
@@ -27,11 +35,12 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from wordfreq_service.errors import ReceiptHandleInvalid, TransientError, WordfreqError
+from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.formats.s3event import S3Record, parse_message
 from wordfreq_service.ports import Backend, Message
 from wordfreq_service.service.snowflake import Snowflake
@@ -117,6 +126,9 @@ class Worker:
     def _release(self, messages: list[Message], keeper: VisibilityKeeper, why: str) -> None:
         for message in messages:
             keeper.release(message.receipt_handle)
+            # Handed back on its last receive, it is dead-lettered on the next one.
+            bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
+            self._tell_before_dead_letter(message, _records_of(message), why, bound)
             self._change_visibility(message, 0)
         if messages:
             log.info("messages released", count=len(messages), reason=why)
@@ -141,28 +153,71 @@ class Worker:
 
     def handle(self, message: Message) -> None:
         bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
+        # The records not yet done when something fails: their clients are told if
+        # this is the message's last receive. None: the body is not a record list.
+        undone: list[S3Record] | None = None
         try:
             parsed = parse_message(message.body)
             if not isinstance(parsed, list):
                 bound.info("test event dropped")
                 self._delete(message)
                 return
-            for record in parsed:
-                self.handle_record(record)
+            undone = list(parsed)
+            while undone:
+                self.handle_record(undone[0])
+                undone.pop(0)
             self._delete(message)
         except TransientError as exc:
             bound.warning("transient failure; message will reappear", error=str(exc))
+            self._tell_before_dead_letter(message, undone, str(exc), bound)
         except Abandoned:
             raise
         except Unprocessable as exc:
             bound.error("unprocessable message; left for the dead-letter queue", error=str(exc))
+            self._tell_before_dead_letter(message, undone, str(exc), bound)
             self._change_visibility(message, 0)
         except WordfreqError as exc:
             bound.error("cannot process message; left for the dead-letter queue", error=str(exc))
+            self._tell_before_dead_letter(message, undone, str(exc), bound)
             self._change_visibility(message, 0)
-        except Exception:
+        except Exception as exc:
             bound.exception("unexpected error; left for the dead-letter queue")
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            self._tell_before_dead_letter(message, undone, reason, bound)
             self._change_visibility(message, 0)
+
+    def _tell_before_dead_letter(
+        self, message: Message, undone: list[S3Record] | None, reason: str, bound: Any
+    ) -> None:
+        """On a message's last receive before the redrive policy moves it to the
+        dead-letter queue, post a ``failure`` result for each key it still names, so
+        their clients hear now rather than wait out their timeout. The object stays,
+        beside the dead letter, for whoever looks into it."""
+        try:
+            limit = self.backend.work_queue.max_receive_count()
+        except WordfreqError as exc:
+            bound.warning("cannot read the redrive policy", error=str(exc))
+            return
+        if limit is None or message.receive_count < limit:
+            return
+        if undone is None:
+            bound.error("message goes to the dead-letter queue naming no key; nobody told")
+            return
+        # Ignored events have no client; records already done have had their result.
+        records = [r for r in undone if r.is_object_created]
+        status = (
+            f"given up after {message.receive_count} attempts; the event goes to the "
+            f"dead-letter queue. Last error: {reason}"
+        )
+        for record in records:
+            result = JobResult(record.key, self._ids.next_base36(), FAILURE, status)
+            result.duration_ns = _since(record.event_time)
+            try:
+                self.backend.result_queue.send(result.to_json())
+            except WordfreqError as exc:
+                bound.error("could not post the failure result", key=record.key, error=str(exc))
+                continue
+            bound.warning("failure result posted before dead-lettering", key=record.key)
 
     def _delete(self, message: Message) -> None:
         try:
@@ -173,6 +228,11 @@ class Worker:
 
     def handle_record(self, record: S3Record) -> None:
         key, bucket, event_time = record.key, record.bucket, record.event_time
+        if not record.is_object_created:
+            # A bucket may notify the queue of deletions and the like too: nothing to
+            # count, and no client waits for them.
+            log.info("event ignored", event_name=record.event_name, key=key, bucket=bucket)
+            return
         store = self.backend.store_for(bucket)
         if store is None:
             raise Unprocessable(f"event for bucket {bucket!r}, which this worker cannot read")
@@ -184,7 +244,7 @@ class Worker:
         bound.info("job started", bucket=bucket, size=record.size)
         started = time.monotonic()
         result = count_object(store, key, job_id, self.settings, lambda: self._deadline)
-        result.duration_ns = max(0, int((datetime.now(UTC) - event_time).total_seconds() * 1e9))
+        result.duration_ns = _since(event_time)
         self.backend.result_queue.send(result.to_json())
         try:
             store.delete(key)
@@ -207,6 +267,21 @@ class Worker:
         self._recent[key] = None
         while len(self._recent) > 4096:
             self._recent.popitem(last=False)
+
+
+def _records_of(message: Message) -> list[S3Record] | None:
+    """The message's records: none for S3's test event, None for a body that is not
+    an S3 event at all."""
+    try:
+        parsed = parse_message(message.body)
+    except WordfreqError:
+        return None
+    return parsed if isinstance(parsed, list) else []
+
+
+def _since(moment: datetime) -> int:
+    """Nanoseconds from ``moment`` until now; a result's Duration."""
+    return max(0, int((datetime.now(UTC) - moment).total_seconds() * 1e9))
 
 
 def run_until_stopped(worker: Worker) -> None:
