@@ -102,7 +102,9 @@ def backend_options(func: F) -> F:
             "per-user data directory].",
         ),
         click.option("--region", default=None, help="AWS region [env AWS_REGION, AWS config]."),
-        click.option("--debug", is_flag=True, help="Debug logs [env WORKER_DEBUG=1]."),
+        click.option(
+            "--debug", is_flag=True, help="Debug logs [env WORKER_DEBUG, read as Go's ParseBool]."
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
