@@ -125,6 +125,9 @@ def test_the_zstd_frame_tracker_knows_where_frames_end() -> None:
 
 
 def test_garbage_after_a_zstd_frame_is_corrupt() -> None:
+    frames = ZstdFrames()
+    frames.feed(b"not zstd")
+    assert frames.unknown and not frames.complete
     data = zstandard.ZstdCompressor().compress(PLAIN) + b"not zstd"
     with pytest.raises(InputError, match="corrupt or truncated zstd stream"):
         for _ in decompress_chunks(iter([data]), "x"):
