@@ -300,18 +300,13 @@ impl SeedWords {
 
     fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
         let n = buf.len();
-        let max = self.max;
         while i < n {
             let (end, stop, high) = token_end(buf, i);
             match stop {
                 Stop::Space(len) => {
                     if self.token_len == 0 {
-                        if end - i <= max {
-                            if end > i {
-                                self.count(buf, i, end, high, tally);
-                            }
-                        } else {
-                            tally.skipped += 1;
+                        if end > i {
+                            self.count(buf, i, end, high, tally);
                         }
                     } else {
                         self.append(&buf[i..end]);
@@ -336,10 +331,14 @@ impl SeedWords {
         }
     }
 
-    /// Count one raw token, `buf[start..end]` (not empty), the way the Go worker did;
-    /// `high` tells whether it has a byte >= 0x80.
+    /// Count one raw token, `buf[start..end]` (not empty), the way the Go worker did, or
+    /// tally it as skipped when over the limit; `high` tells whether it has a byte >= 0x80.
     #[inline(always)]
     fn count(&mut self, buf: &[u8], start: usize, end: usize, high: bool, tally: &mut Tally) {
+        if end - start > self.max {
+            tally.skipped += 1;
+            return;
+        }
         if high {
             self.count_unicode(&buf[start..end], tally);
             return;

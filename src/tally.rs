@@ -273,17 +273,17 @@ impl Tally {
     }
 
     fn add_long(&mut self, word: &[u8], n: u64) {
-        if let Some(count) = self.long.get_mut(word) {
-            *count += n;
-            return;
-        }
-        let mut key = Vec::new();
-        if key.try_reserve_exact(word.len()).is_err() || self.long.try_reserve(1).is_err() {
+        // Growing the map is what can need a large allocation: make sure of room first
+        // (nothing to do while the map has some). A new key is at most a few KiB (the
+        // word-length limit), allocated as usual.
+        if self.long_failed || self.long.try_reserve(1).is_err() {
             self.long_failed = true;
+            if let Some(count) = self.long.get_mut(word) {
+                *count += n;
+            }
             return;
         }
-        key.extend_from_slice(word);
-        self.long.insert(key, n);
+        *self.long.entry_ref(word).or_insert(0) += n;
     }
 
     /// Growing the table failed at some point: its counts are incomplete.

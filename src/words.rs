@@ -421,6 +421,8 @@ impl ByteWords {
     fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
         let n = buf.len();
         let max = self.state.max;
+        // The one-load path takes words of 1 to `tiny_max` letters: one compare.
+        let tiny_max = max.min(7);
         while i < n {
             if self.state.is_clean() {
                 // Fast path: ASCII words are looked up straight from the input.
@@ -433,8 +435,7 @@ impl ByteWords {
                     if i + 8 <= n {
                         let w = load8(buf, i);
                         let len = ((!letter_bits(w) & HIGH_BITS).trailing_zeros() / 8) as usize;
-                        if (1..8).contains(&len)
-                            && len <= max
+                        if len.wrapping_sub(1) < tiny_max
                             && is_safe_split_byte((w >> (8 * len)) as u8)
                         {
                             self.batch.push_tiny_ascii_word(w, len, tally);

@@ -84,7 +84,7 @@ class ZstdFrames:
     @property
     def complete(self) -> bool:
         """The bytes so far end exactly between two frames (or before any)."""
-        return self._state == "magic" and not self._header and not self._skip
+        return not self.unknown and self._state == "magic" and not self._header and not self._skip
 
     def feed(self, data: bytes) -> None:
         view = memoryview(data)
