@@ -22,8 +22,7 @@ use crate::words::{self, ByteWords};
 /// Chunks at least this long are split across the cores.
 pub const PARALLEL_MIN_BYTES: usize = 1 << 20;
 
-/// Longest word counted unless asked otherwise (code points in `words` mode, raw bytes
-/// in `seed` mode).
+/// Longest word counted in `words` mode unless asked otherwise (code points).
 pub const DEFAULT_MAX_WORD_LENGTH: usize = 1000;
 
 /// Largest word-length limit accepted: Go's `bufio.MaxScanTokenSize`.
@@ -55,6 +54,15 @@ impl Mode {
         match self {
             Mode::Words => "words",
             Mode::Seed => "seed",
+        }
+    }
+
+    /// The word-length limit when none is asked for. `seed` mode keeps every token the Go
+    /// worker could count: its scanner gave up at `bufio.MaxScanTokenSize` bytes.
+    pub fn default_max_word_length(self) -> usize {
+        match self {
+            Mode::Words => DEFAULT_MAX_WORD_LENGTH,
+            Mode::Seed => MAX_WORD_LENGTH_LIMIT,
         }
     }
 

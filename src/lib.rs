@@ -26,7 +26,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
 
-use counter::{Error, DEFAULT_MAX_WORD_LENGTH, MAX_WORD_LENGTH_LIMIT};
+use counter::{Error, Mode, MAX_WORD_LENGTH_LIMIT};
 
 /// A core error as the Python exception callers expect: running out of memory is a
 /// `MemoryError`, a caught panic a `RuntimeError` (PyO3's `PanicException` derives from
@@ -39,10 +39,13 @@ fn py_error(e: Error) -> PyErr {
     }
 }
 
-/// `max_word_length` as a limit, `ValueError` when it is out of range (however large).
-fn word_length_limit(arg: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
-    let Some(arg) = arg else {
-        return Ok(DEFAULT_MAX_WORD_LENGTH);
+/// `max_word_length` as a limit (None: the mode's default), `ValueError` when it is out
+/// of range (however large).
+fn word_length_limit(mode: &str, arg: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    let Some(arg) = arg.filter(|a| !a.is_none()) else {
+        let mode =
+            Mode::from_name(mode).ok_or_else(|| py_error(Error::UnknownMode(mode.into())))?;
+        return Ok(mode.default_max_word_length());
     };
     if !arg.is_instance_of::<PyInt>() {
         return Err(PyTypeError::new_err("max_word_length must be an int"));
@@ -63,15 +66,15 @@ struct PyCounter {
 impl PyCounter {
     #[new]
     #[pyo3(
-        signature = (mode = "words", encoding = None, max_word_length = None),
-        text_signature = "(mode='words', encoding=None, max_word_length=1000)"
+        signature = (mode, encoding = None, max_word_length = None),
+        text_signature = "(mode, encoding=None, max_word_length=None)"
     )]
     fn new(
         mode: &str,
         encoding: Option<&str>,
         max_word_length: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let limit = word_length_limit(max_word_length)?;
+        let limit = word_length_limit(mode, max_word_length)?;
         let inner = counter::Counter::new(mode, encoding, limit).map_err(py_error)?;
         Ok(PyCounter { inner })
     }
@@ -132,8 +135,8 @@ impl PyCounter {
 
     /// `(total, unique, words)` over the words that pass the filters.
     #[pyo3(
-        signature = (top = Some(10), min_length = 1, stopwords = None),
-        text_signature = "($self, top=10, min_length=1, stopwords=None)"
+        signature = (top, min_length, stopwords = None),
+        text_signature = "($self, top, min_length, stopwords=None)"
     )]
     fn report<'py>(
         &mut self,
@@ -230,7 +233,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MODES", PyTuple::new(m.py(), counter::Mode::NAMES)?)?;
     m.add("ENCODINGS", PyTuple::new(m.py(), decode::Encoding::NAMES)?)?;
-    m.add("DEFAULT_MAX_WORD_LENGTH", DEFAULT_MAX_WORD_LENGTH)?;
+    let defaults = PyDict::new(m.py());
+    for name in Mode::NAMES {
+        let mode = Mode::from_name(name).expect("a mode's own name");
+        defaults.set_item(name, mode.default_max_word_length())?;
+    }
+    m.add("DEFAULT_MAX_WORD_LENGTH", defaults)?;
     m.add("MAX_WORD_LENGTH_LIMIT", MAX_WORD_LENGTH_LIMIT)?;
     m.add_class::<PyCounter>()?;
     m.add_function(wrap_pyfunction!(normalize_word, m)?)?;

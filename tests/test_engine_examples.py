@@ -188,36 +188,36 @@ def test_bad_arguments_raise_value_error() -> None:
         Counter("words", "ebcdic")
     with pytest.raises(ValueError):
         Counter("seed", "utf-8")
-    c = Counter()
+    c = Counter("words")
     c.finish()
     with pytest.raises(ValueError):
         c.feed(b"more")
     with pytest.raises(ValueError):
-        Counter().merge(Counter("seed"))
+        Counter("words").merge(Counter("seed"))
 
 
 def test_queries_finish_implicitly() -> None:
-    c = Counter()
+    c = Counter("words")
     assert c.mode == "words" and not c.finished
     c.feed(b"tail")
     assert c.counts() == {"tail": 1}
     assert c.finished
     c.finish()  # idempotent
-    assert c.report() == (1, 1, [("tail", 1)])
+    assert c.report(10, 1) == (1, 1, [("tail", 1)])
     with pytest.raises(ValueError):
         c.feed(b"x")
     assert Counter("seed").mode == "seed"
 
 
 def test_feed_accepts_buffers() -> None:
-    c = Counter()
+    c = Counter("words")
     c.feed(bytearray(b"one "))
     c.feed(memoryview(b"two three")[:4])
     assert c.counts() == {"one": 1, "two": 1}
 
 
 def test_merge() -> None:
-    a, b = Counter(), Counter(encoding="cp1252")
+    a, b = Counter("words"), Counter("words", encoding="cp1252")
     a.feed(b"the cat and the")
     b.feed(b"hat the end")
     a.merge(b)
@@ -229,7 +229,7 @@ def test_merge() -> None:
 
 
 def test_report_ordering_and_filters() -> None:
-    c = Counter()
+    c = Counter("words")
     c.feed("b a é z zz zz ab ab ab é".encode())
     assert c.report(None, 0) == (
         10,
@@ -239,10 +239,10 @@ def test_report_ordering_and_filters() -> None:
     # min_length counts code points; stopwords are exact normalised words.
     assert c.report(3, 1, {"zz"}) == (8, 5, [("ab", 3), ("é", 2), ("a", 1)])
     assert c.report(top=2, min_length=2) == (5, 2, [("ab", 3), ("zz", 2)])
-    assert c.report(0) == (10, 6, [])
-    assert c.report(stopwords=["ab", "zz", "é"]) == (3, 3, [("a", 1), ("b", 1), ("z", 1)])
+    assert c.report(0, 1) == (10, 6, [])
+    assert c.report(None, 1, stopwords=["ab", "zz", "é"]) == (3, 3, [("a", 1), ("b", 1), ("z", 1)])
     with pytest.raises(ValueError):
-        c.report(-1)
+        c.report(-1, 1)
 
 
 def test_random_binary_never_crashes() -> None:
@@ -283,9 +283,12 @@ def skipped_counts(
 def test_core_constants() -> None:
     assert MODES == ("words", "seed")
     assert ENCODINGS == ("utf-8", "cp1252", "latin-1", "utf-16")
-    assert DEFAULT_MAX_WORD_LENGTH == 1000
+    # Seed mode keeps every token the Go worker's scanner could hold.
+    assert DEFAULT_MAX_WORD_LENGTH == {"words": 1000, "seed": 65536}
     assert MAX_WORD_LENGTH_LIMIT == 65536
-    assert Counter().max_word_length == DEFAULT_MAX_WORD_LENGTH
+    for mode in MODES:
+        assert Counter(mode).max_word_length == DEFAULT_MAX_WORD_LENGTH[mode]
+        assert Counter(mode, max_word_length=None).max_word_length == DEFAULT_MAX_WORD_LENGTH[mode]
 
 
 def test_words_mode_limit_counts_code_points_of_the_word_as_found() -> None:
@@ -338,13 +341,13 @@ def test_max_word_length_out_of_range_is_a_value_error() -> None:
         with pytest.raises(ValueError, match="max_word_length"):
             Counter("seed", max_word_length=bad)
     with pytest.raises(TypeError):
-        Counter(max_word_length="10")  # type: ignore[arg-type]
-    assert Counter(max_word_length=MAX_WORD_LENGTH_LIMIT).max_word_length == 65536
-    assert Counter(max_word_length=1).max_word_length == 1
+        Counter("words", max_word_length="10")  # type: ignore[arg-type]
+    assert Counter("words", max_word_length=MAX_WORD_LENGTH_LIMIT).max_word_length == 65536
+    assert Counter("words", max_word_length=1).max_word_length == 1
 
 
 def test_merge_adds_skipped_runs() -> None:
-    a, b = Counter(max_word_length=3), Counter(max_word_length=3)
+    a, b = Counter("words", max_word_length=3), Counter("words", max_word_length=3)
     a.feed(b"abcd ab")
     b.feed(b"abcde abcdef x")
     a.merge(b)
@@ -355,7 +358,7 @@ def test_merge_adds_skipped_runs() -> None:
 
 
 def test_reading_skipped_finishes_the_counter() -> None:
-    c = Counter(max_word_length=2)
+    c = Counter("words", max_word_length=2)
     c.feed(b"abc")
     assert c.skipped == 1
     assert c.finished
@@ -396,7 +399,7 @@ try:
 except MemoryError as exc:
     print("MemoryError:", exc)
     try:
-        counter.report()
+        counter.report(10, 1)
     except MemoryError:
         print("still broken")
     sys.exit(0)

@@ -175,7 +175,7 @@ def test_count_files_applies_the_limit(tmp_path: Path) -> None:
     path = tmp_path / "book.txt"
     path.write_bytes(PLAIN)
     assert DEFAULT_MAX_INPUT_BYTES == 16 << 30
-    assert count_files([str(path)], JobRequest()).report(1)[0] > 0
+    assert count_files([str(path)], JobRequest()).report(1, 1)[0] > 0
     with pytest.raises(InputError, match=r"book\.txt: more than 100 KiB"):
         count_files([str(path)], JobRequest(), max_input_bytes=100 << 10)
 

@@ -100,11 +100,8 @@ def test_metadata_choices_ignore_case() -> None:
 
 def test_objects_without_a_request_get_the_workers_default_mode() -> None:
     request = JobRequest.from_metadata({}, default_mode="seed")
-    assert (request.mode, request.top, request.max_word_length) == (
-        "seed",
-        10,
-        DEFAULT_MAX_WORD_LENGTH,
-    )
+    assert (request.mode, request.top, request.max_word_length) == ("seed", 10, None)
+    assert request.new_counter().max_word_length == DEFAULT_MAX_WORD_LENGTH["seed"] == 65536
 
 
 def test_json_rejects_unknown_and_mistyped_options() -> None:

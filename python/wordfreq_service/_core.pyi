@@ -23,8 +23,9 @@ __version__: str
 MODES: Final[tuple[str, ...]]
 #: The encodings ``words`` mode can be forced to: ``("utf-8", "cp1252", "latin-1", "utf-16")``.
 ENCODINGS: Final[tuple[str, ...]]
-#: Longest word counted by default (1000): code points in ``words`` mode, bytes in ``seed``.
-DEFAULT_MAX_WORD_LENGTH: Final[int]
+#: Longest word counted by default, per mode: ``{"words": 1000, "seed": 65536}`` (code
+#: points in ``words`` mode; bytes in ``seed`` mode, where Go's scanner gave up).
+DEFAULT_MAX_WORD_LENGTH: Final[dict[str, int]]
 #: Largest ``max_word_length`` accepted (65536, Go's ``bufio.MaxScanTokenSize``).
 MAX_WORD_LENGTH_LIMIT: Final[int]
 
@@ -32,17 +33,18 @@ MAX_WORD_LENGTH_LIMIT: Final[int]
 class Counter:
     """A streaming word counter.
 
-    ``mode`` is ``"words"`` (the default) or ``"seed"``; ``encoding`` is ``None`` (detect:
+    ``mode`` is ``"words"`` or ``"seed"``; ``encoding`` is ``None`` (detect:
     BOM, else UTF-8 with per-byte Windows-1252 fallback) or one of ``"utf-8"``,
     ``"cp1252"``, ``"latin-1"``, ``"utf-16"`` (``words`` mode only; ``seed`` mode reads
     raw bytes as the Go worker did). Unknown values raise ``ValueError``.
 
     A word longer than ``max_word_length`` (1 to ``MAX_WORD_LENGTH_LIMIT``, else
-    ``ValueError``) is not counted: ``skipped`` counts such runs instead. The length is
-    in code points of the word as found in the decoded input, joining apostrophes
-    included, before normalisation (``words`` mode), or in bytes of the raw token before
-    lowercasing and trimming (``seed`` mode). Memory grows with the vocabulary, never with
-    the length of a run or of the input.
+    ``ValueError``; ``None``: the mode's ``DEFAULT_MAX_WORD_LENGTH``) is not counted:
+    ``skipped`` counts such runs instead. The length is in code points of the word as
+    found in the decoded input, joining apostrophes included, before normalisation
+    (``words`` mode), or in bytes of the raw token before lowercasing and trimming
+    (``seed`` mode). Memory grows with the vocabulary, never with the length of a run or
+    of the input.
 
     Feed byte chunks of any size: a word may straddle chunks. The first query (or
     ``finish()``) ends the input; feeding after that raises ``ValueError``.
@@ -53,7 +55,7 @@ class Counter:
     """
 
     def __new__(
-        cls, mode: str = "words", encoding: str | None = None, max_word_length: int = 1000
+        cls, mode: str, encoding: str | None = None, max_word_length: int | None = None
     ) -> Counter: ...
     @property
     def mode(self) -> str: ...
@@ -76,8 +78,8 @@ class Counter:
         first; same mode)."""
     def report(
         self,
-        top: int | None = 10,
-        min_length: int = 1,
+        top: int | None,
+        min_length: int,
         stopwords: Collection[str] | None = None,
     ) -> tuple[int, int, list[tuple[str, int]]]:
         """``(total, unique, words)`` over the words that pass the filters.

@@ -60,10 +60,11 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             flags["max_word_length"],
             type=click.IntRange(*jr.MAX_WORD_LENGTH_RANGE),
-            default=jr.DEFAULT_MAX_WORD_LENGTH,
-            show_default=True,
+            default=None,
             help="Longer runs are not counted as words, only reported as skipped "
-            "(characters in words mode, bytes in seed mode).",
+            "(default: "
+            + ", ".join(f"{n} in {m} mode" for m, n in jr.DEFAULT_MAX_WORD_LENGTH.items())
+            + "; characters in words mode, bytes in seed mode).",
         ),
         click.option(
             flags["stopwords"],

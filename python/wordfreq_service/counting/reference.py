@@ -20,7 +20,8 @@ Mode ``seed``
     ends; an empty result is still counted, as the Go worker did.
 
 Word length (both modes)
-    A word longer than ``max_word_length`` (default 1000, at most 65536) is not counted;
+    A word longer than ``max_word_length`` (default 1000 in ``words`` mode, 65536 in
+    ``seed`` mode, where the Go scanner gave up; at most 65536) is not counted;
     ``Counter.skipped`` counts such runs instead, once each, wherever the input was cut
     into chunks. The length is measured on the word as found, before any normalising:
     in ``words`` mode the number of code points of the raw word span in the decoded
@@ -42,8 +43,9 @@ from collections.abc import Collection, Iterator
 MODES = ("words", "seed")
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16")
 # The reference's own copies (it is an oracle: it takes nothing from the native core).
-DEFAULT_MAX_WORD_LENGTH = 1000
 MAX_WORD_LENGTH_LIMIT = 65536
+#: Per mode: seed mode keeps every token the Go worker's scanner could hold.
+DEFAULT_MAX_WORD_LENGTH = {"words": 1000, "seed": MAX_WORD_LENGTH_LIMIT}
 
 _APOSTROPHES = ("'", "\u2019")
 _SEED_TRIM = ".,\"'?!"
@@ -213,10 +215,12 @@ class Counter:
 
     def __init__(
         self,
-        mode: str = "words",
+        mode: str,
         encoding: str | None = None,
-        max_word_length: int = DEFAULT_MAX_WORD_LENGTH,
+        max_word_length: int | None = None,
     ) -> None:
+        if max_word_length is None:
+            max_word_length = DEFAULT_MAX_WORD_LENGTH.get(mode, 1)
         if not isinstance(max_word_length, int):
             raise TypeError("max_word_length must be an int")
         if not 1 <= max_word_length <= MAX_WORD_LENGTH_LIMIT:
@@ -290,8 +294,8 @@ class Counter:
 
     def report(
         self,
-        top: int | None = 10,
-        min_length: int = 1,
+        top: int | None,
+        min_length: int,
         stopwords: Collection[str] | None = None,
     ) -> tuple[int, int, list[tuple[str, int]]]:
         self.finish()

@@ -20,8 +20,8 @@ than silently ignored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
@@ -36,10 +36,13 @@ WORDS_ONLY_MODE: Final = "words"
 DEFAULT_MODE: Final = "words"
 DEFAULT_TOP: Final = 10
 DEFAULT_MIN_LENGTH: Final = 1
-DEFAULT_MAX_WORD_LENGTH: Final[int] = _core.DEFAULT_MAX_WORD_LENGTH
+#: Per mode: 1000 characters in ``words`` mode, 65536 bytes in ``seed`` mode (all the
+#: original Go worker's scanner could hold), as the core defines them.
+DEFAULT_MAX_WORD_LENGTH: Final[dict[str, int]] = _core.DEFAULT_MAX_WORD_LENGTH
 
-#: Inclusive ranges. ``top`` is bounded by what a result message can carry and what a
-#: person reads; ``max_word_length`` by the core, so memory stays bounded by it.
+#: Inclusive ranges. ``top`` is bounded for sanity, not by the transport: a result message
+#: cuts its word list to fit the queue (``formats/results.py``), and says so.
+#: ``max_word_length`` is bounded by the core, so memory stays bounded by it.
 TOP_RANGE: Final = (0, 100_000)
 MIN_LENGTH_RANGE: Final = (1, 1000)
 MAX_WORD_LENGTH_RANGE: Final[tuple[int, int]] = (1, _core.MAX_WORD_LENGTH_LIMIT)
@@ -114,10 +117,26 @@ class StopWords:
     def resolve(self) -> frozenset[str]:
         return builtin_words(self.builtin) if self.builtin else self.words
 
+    @classmethod
+    def of(cls, value: StopWords | str | Iterable[str] | None) -> StopWords:
+        """What a library caller gives: a built-in list's name, or the words."""
+        if value is None or isinstance(value, StopWords):
+            return value or cls()
+        if isinstance(value, str):
+            return cls(builtin=choose(value, tuple(BUILTIN), "stopwords"))
+        words = list(value)
+        if not all(isinstance(w, str) for w in words):
+            raise RequestError("stopwords: expected a built-in list's name or words")
+        return cls(words=normalize_entries(words))
+
     def to_metadata(self) -> str:
+        """The built-in list's name, or the words percent-encoded and joined by commas;
+        a trailing comma keeps a list of one word that is also a list's name a list."""
         if self.builtin:
             return self.builtin
         inline = ",".join(quote(w, safe="") for w in sorted(self.words))
+        if inline.lower() in BUILTIN:
+            inline += ","
         if len(inline) > MAX_INLINE_STOPWORDS:
             raise RequestError(
                 f"the stop-word list is too large to travel with the upload ({len(inline)} "
@@ -135,7 +154,7 @@ class StopWords:
 
     @classmethod
     def from_metadata(cls, value: str) -> StopWords:
-        if value.strip().lower() in BUILTIN:
+        if "," not in value and value.strip().lower() in BUILTIN:
             return cls(builtin=value.strip().lower())
         return cls(words=normalize_entries(unquote(w) for w in value.split(",")))
 
@@ -148,22 +167,24 @@ class StopWords:
     def from_json(cls, value: object) -> StopWords:
         if value is None:
             return cls()
-        if isinstance(value, str):
-            return cls(builtin=choose(value, tuple(BUILTIN), "stopwords"))
-        if isinstance(value, list) and all(isinstance(w, str) for w in value):
-            return cls(words=normalize_entries(value))
+        if isinstance(value, str | list):
+            return cls.of(value)
         raise RequestError("stopwords: expected a built-in list's name or a list of words")
 
 
 @dataclass(frozen=True)
 class JobRequest:
     """The counting options of one job. Construct it through ``make`` or one of the
-    ``from_*`` readers, which validate; the dataclass itself trusts its fields."""
+    ``from_*`` readers, which validate; the dataclass itself trusts its fields.
+
+    ``min_length``, ``max_word_length`` and ``encoding`` are ``None`` when not given: the
+    mode's default applies, and the metadata carries only what was asked.
+    """
 
     mode: str = DEFAULT_MODE
     top: int = DEFAULT_TOP
     min_length: int | None = None
-    max_word_length: int = DEFAULT_MAX_WORD_LENGTH
+    max_word_length: int | None = None
     encoding: str | None = None
     stopwords: StopWords = StopWords()
 
@@ -176,21 +197,26 @@ class JobRequest:
         mode: str = DEFAULT_MODE,
         top: int | str = DEFAULT_TOP,
         min_length: int | str | None = None,
-        max_word_length: int | str = DEFAULT_MAX_WORD_LENGTH,
+        max_word_length: int | str | None = None,
         encoding: str | None = None,
-        stopwords: StopWords | None = None,
+        stopwords: StopWords | str | Iterable[str] | None = None,
         label: Mapping[str, str] | None = None,
     ) -> JobRequest:
         """Validate each option and the rules between them. ``label`` maps a field to
         the name errors should use (a flag, a metadata name, a JSON key)."""
         name = {f: (label or {}).get(f, o.flag) for f, o in OPTIONS.items()}
+        for field, text in (("mode", mode), ("encoding", encoding)):
+            if text is not None and not isinstance(text, str):
+                raise RequestError(f"{name[field]}: {text!r} is not a string")
         mode = choose(mode, MODES, name["mode"])
         top_n = _in_range(_whole_number(top, name["top"]), TOP_RANGE, name["top"])
-        longest = _in_range(
-            _whole_number(max_word_length, name["max_word_length"]),
-            MAX_WORD_LENGTH_RANGE,
-            name["max_word_length"],
-        )
+        longest = None
+        if max_word_length is not None:
+            longest = _in_range(
+                _whole_number(max_word_length, name["max_word_length"]),
+                MAX_WORD_LENGTH_RANGE,
+                name["max_word_length"],
+            )
         shortest = None
         if min_length is not None:
             shortest = _in_range(
@@ -207,40 +233,42 @@ class JobRequest:
                         f"{name[field]} applies to words mode only "
                         f"({mode} mode reads raw bytes as the Go worker did)"
                     )
-        if shortest is not None and shortest > longest:
+        limit = DEFAULT_MAX_WORD_LENGTH[mode] if longest is None else longest
+        if shortest is not None and shortest > limit:
             raise RequestError(
                 f"{name['min_length']} {shortest} is longer than {name['max_word_length']} "
-                f"{longest}: no word could be counted"
+                f"{limit}: no word could be counted"
             )
-        return cls(mode, top_n, shortest, longest, encoding, stopwords or StopWords())
+        return cls(mode, top_n, shortest, longest, encoding, StopWords.of(stopwords))
 
-    # -- what the engine needs -------------------------------------------------------
+    # -- what the counting engine asks of its options (``counting.engine.Options``) ----
+
+    def new_counter(self) -> _core.Counter:
+        return _core.Counter(self.mode, self.encoding, self.max_word_length)
 
     @property
-    def effective_min_length(self) -> int:
+    def report_min_length(self) -> int:
         """The filter the report applies (seed mode keeps every token, even "")."""
         if self.mode != WORDS_ONLY_MODE:
             return 0
         return DEFAULT_MIN_LENGTH if self.min_length is None else self.min_length
 
-    def new_counter(self) -> _core.Counter:
-        return _core.Counter(self.mode, self.encoding, self.max_word_length)
-
-    def with_top(self, top: int) -> JobRequest:
-        return replace(self, top=top)
+    def stop_words(self) -> frozenset[str]:
+        return self.stopwords.resolve()
 
     # -- object metadata -------------------------------------------------------------
 
     def to_metadata(self) -> dict[str, str]:
-        """The S3 user metadata that carries this request (only what differs from the
-        defaults, besides mode and top, which the original workers' readers expect)."""
+        """The S3 user metadata that carries this request: mode and top always (the
+        original workers' readers expect them), the rest only when asked for."""
         meta = {OPTIONS["mode"].metadata: self.mode, OPTIONS["top"].metadata: str(self.top)}
-        if self.min_length is not None:
-            meta[OPTIONS["min_length"].metadata] = str(self.min_length)
-        if self.max_word_length != DEFAULT_MAX_WORD_LENGTH:
-            meta[OPTIONS["max_word_length"].metadata] = str(self.max_word_length)
-        if self.encoding is not None:
-            meta[OPTIONS["encoding"].metadata] = self.encoding
+        for field, value in (
+            ("min_length", self.min_length),
+            ("max_word_length", self.max_word_length),
+            ("encoding", self.encoding),
+        ):
+            if value is not None:
+                meta[OPTIONS[field].metadata] = str(value)
         if not self.stopwords.empty:
             meta[OPTIONS["stopwords"].metadata] = self.stopwords.to_metadata()
         return meta
@@ -257,7 +285,7 @@ class JobRequest:
             mode=get(key["mode"]) or default_mode,
             top=get(key["top"]) or DEFAULT_TOP,
             min_length=get(key["min_length"]) or None,
-            max_word_length=get(key["max_word_length"]) or DEFAULT_MAX_WORD_LENGTH,
+            max_word_length=get(key["max_word_length"]) or None,
             encoding=get(key["encoding"]) or None,
             stopwords=StopWords.from_metadata(stop) if stop else None,
             label=label,
@@ -266,18 +294,15 @@ class JobRequest:
     # -- job API JSON ------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            OPTIONS["mode"].json: self.mode,
-            OPTIONS["top"].json: self.top,
-            OPTIONS["max_word_length"].json: self.max_word_length,
-        }
-        if self.min_length is not None:
-            body[OPTIONS["min_length"].json] = self.min_length
-        if self.encoding is not None:
-            body[OPTIONS["encoding"].json] = self.encoding
-        stop = self.stopwords.to_json()
-        if stop is not None:
-            body[OPTIONS["stopwords"].json] = stop
+        body: dict[str, Any] = {OPTIONS["mode"].json: self.mode, OPTIONS["top"].json: self.top}
+        for field, value in (
+            ("min_length", self.min_length),
+            ("max_word_length", self.max_word_length),
+            ("encoding", self.encoding),
+            ("stopwords", self.stopwords.to_json()),
+        ):
+            if value is not None:
+                body[OPTIONS[field].json] = value
         return body
 
     @classmethod
@@ -286,17 +311,12 @@ class JobRequest:
         unknown = set(body) - set(key.values())
         if unknown:
             raise RequestError(f"unknown option(s): {', '.join(sorted(unknown))}")
-        mode = body.get(key["mode"], DEFAULT_MODE)
-        encoding = body.get(key["encoding"])
-        for field, value in (("mode", mode), ("encoding", encoding)):
-            if value is not None and not isinstance(value, str):
-                raise RequestError(f"{key[field]}: expected a string")
         return cls.make(
-            mode=mode,
+            mode=body.get(key["mode"], DEFAULT_MODE),
             top=body.get(key["top"], DEFAULT_TOP),
             min_length=body.get(key["min_length"]),
-            max_word_length=body.get(key["max_word_length"], DEFAULT_MAX_WORD_LENGTH),
-            encoding=encoding,
+            max_word_length=body.get(key["max_word_length"]),
+            encoding=body.get(key["encoding"]),
             stopwords=StopWords.from_json(body.get(key["stopwords"])),
             label=key,
         )
