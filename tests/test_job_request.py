@@ -3,6 +3,7 @@ one set of ranges and rules, refused before anything is uploaded."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +201,61 @@ def test_service_modules_keep_to_their_layers() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_one_word_stop_list_named_like_a_builtin_stays_a_list() -> None:
+    request = JobRequest.make(stopwords=StopWords(words=frozenset({"english"})))
+    back = JobRequest.from_metadata(request.to_metadata(), default_mode="words")
+    assert back.stopwords == StopWords(words=frozenset({"english"}))
+    assert JobRequest.from_metadata({"stopwords": "English"}, default_mode="words").stopwords == (
+        StopWords(builtin="english")
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"mode": 5}, "--mode: 5 is not a string"),
+        ({"encoding": ["utf-8"]}, "--encoding: .* is not a string"),
+        ({"top": 2.5}, "--top: 2.5 is not a whole number"),
+        ({"stopwords": "klingon"}, "stopwords: 'klingon' is not one of english"),
+        ({"stopwords": [1, 2]}, "stopwords: expected"),
+    ],
+)
+def test_library_callers_get_request_errors(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(RequestError, match=message):
+        JobRequest.make(**kwargs)  # type: ignore[arg-type]
+
+
+def test_library_callers_may_name_stop_words_directly() -> None:
+    assert JobRequest.make(stopwords="English").stopwords == StopWords(builtin="english")
+    assert JobRequest.make(stopwords=["The", "Don’t"]).stopwords.words == {"the", "don't"}
+
+
+def test_seed_mode_keeps_tokens_as_long_as_the_go_scanner_held(tmp_path: Path) -> None:
+    book = tmp_path / "book.txt"
+    book.write_bytes(b"x" * 5000 + b" " + b"y" * 70000 + b" short words")
+    proc = run_wordfreq(["count", "--json", "--mode", "seed", str(book)])
+    out = json.loads(proc.stdout)
+    assert {w["word"] for w in out["words"]} == {"x" * 5000, "short", "words"}
+    assert out["skipped"] == 1  # only the token past 64 KiB
+    words = json.loads(run_wordfreq(["count", "--json", str(book)]).stdout)
+    assert words["skipped"] == 2  # words mode: 1000 characters
+
+
+@pytest.mark.parametrize("size", ["9" * 400, "1e999", "-5", "0", "12Q", "99999999T"])
+def test_max_input_size_out_of_range_is_a_usage_error(size: str, tmp_path: Path) -> None:
+    book = tmp_path / "book.txt"
+    book.write_text("words\n")
+    proc = run_wordfreq(["count", "--max-input-size", size, str(book)])
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "--max-input-size" in proc.stderr
+
+
+@pytest.mark.parametrize(("size", "cap"), [("10", "10 bytes"), ("1K", "1 KiB"), ("2kib", "2 KiB")])
+def test_max_input_size_caps_the_input(size: str, cap: str, tmp_path: Path) -> None:
+    book = tmp_path / "book.txt"
+    book.write_text("word " * 1000)
+    proc = run_wordfreq(["count", "--max-input-size", size, str(book)])
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"wordfreq: error: {book}: more than {cap} (the input limit)"

@@ -6,6 +6,7 @@ import functools
 import os
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import click
@@ -117,28 +118,29 @@ def cores() -> int:
 
 
 class ByteSize(click.ParamType[int]):
-    """A size in bytes: ``1048576``, ``512M``, ``16GiB`` (K, M, G, T are binary units)."""
+    """A size in bytes: ``1048576``, ``512M``, ``16GiB`` (K, M, G, T are binary units),
+    from 1 byte to ``MAXIMUM``."""
 
     name = "size"
-    _UNITS: ClassVar[dict[str, int]] = {
-        "": 1,
-        "k": 1 << 10,
-        "m": 1 << 20,
-        "g": 1 << 30,
-        "t": 1 << 40,
-    }
+    MAXIMUM: ClassVar[int] = 1 << 50  # 1 PiB: past any input worth waiting for
+    _UNITS: ClassVar[dict[str, int]] = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
+    _SYNTAX: ClassVar[re.Pattern[str]] = re.compile(
+        r"\s*(\d{1,20}(?:\.\d{1,20})?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE
+    )
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
-        match = re.fullmatch(
-            r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(value), re.IGNORECASE
-        )
+        match = self._SYNTAX.fullmatch(str(value))
         if match is None:
             self.fail(f"{value!r} is not a size (for example 500M or 16GiB)", param, ctx)
-        size = int(float(match.group(1)) * self._UNITS[match.group(2).lower()])
-        if size < 1:
-            self.fail(f"{value!r} is not a positive size", param, ctx)
+        # Decimal, not float: exact for every digit string the syntax lets through.
+        size = int(Decimal(match.group(1)) * (1 << self._UNITS[match.group(2).lower()]))
+        if not 1 <= size <= self.MAXIMUM:
+            from wordfreq_service.counting.inputs import human_size
+
+            limit = human_size(self.MAXIMUM)
+            self.fail(f"{value!r} is not between 1 byte and {limit}", param, ctx)
         return size
 
 

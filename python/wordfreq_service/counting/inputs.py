@@ -144,7 +144,7 @@ def _tap(chunks: Iterator[bytes], frames: ZstdFrames) -> Iterator[bytes]:
 
 def human_size(n: int) -> str:
     """``16 GiB``, ``1.5 MiB``, ``1000 bytes``."""
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+    for unit, shift in (("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if n >= 1 << shift:
             return f"{n / (1 << shift):.4g} {unit}"
     return f"{n} bytes"
