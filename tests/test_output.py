@@ -21,7 +21,7 @@ from wordfreq_service.cli import main, output
 from wordfreq_service.counting.engine import CountResult
 from wordfreq_service.formats.results import JobResult
 
-from tests.helpers import ROOT, SEED_SAMPLE, SEED_TOP_TEN, build_go_program
+from tests.helpers import ROOT, SEED_SAMPLE, SEED_TOP_TEN, WORDFREQ, build_go_program
 
 GO_PRINT_SOURCE = ROOT / "tests" / "goprint" / "main.go"
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -134,6 +134,25 @@ def test_failure_prints_failed_line() -> None:
     assert "".join(output.job_text(result)) == (
         "Job Results completed in 2.5ms for j1\nFailed: cannot count: corrupt gzip stream\n"
     )
+
+
+
+def test_only_a_failure_status_prints_failed() -> None:
+    # The Go uploader tested Status == "failure"; any other status listed the words.
+    odd = JobResult("k", "j1", "", "", [("which", 3)], 1_000)
+    assert "".join(output.job_text(odd)) == (
+        "Job Results completed in 1µs for j1\nTop Words:\n- which\t\t3\n"
+    )
+
+
+def test_closed_standard_output_is_a_one_line_error(tmp_path: Path) -> None:
+    book = tmp_path / "book.txt"
+    book.write_text("words")
+    proc = subprocess.run(
+        f"{WORDFREQ} count {book} >&-", shell=True, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == "wordfreq: error: standard output is closed\n"
 
 
 @settings(max_examples=200, deadline=None)

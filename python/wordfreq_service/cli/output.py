@@ -19,7 +19,7 @@ from typing import Protocol
 
 from wordfreq_service.counting.engine import CountResult
 from wordfreq_service.errors import WordfreqError
-from wordfreq_service.formats.results import JobResult
+from wordfreq_service.formats.results import FAILURE, JobResult
 
 #: The Go uploader gave words of at most this many UTF-8 bytes (Go's ``len``) a second
 #: tab, so that counts line up for short words.
@@ -100,7 +100,7 @@ def top_words_text(words: Iterable[tuple[str, int]]) -> Iterator[str]:
 def job_text(result: JobResult) -> Iterator[str]:
     """One job's block, byte for byte as the Go uploader's ``printResult``."""
     yield f"Job Results completed in {go_duration(result.duration_ns)} for {result.job_id}\n"
-    if not result.ok:
+    if result.status == FAILURE:  # the Go uploader's test: any other status lists words
         yield f"Failed: {result.status_message}\n"
         return
     yield from top_words_text(result.words)
@@ -167,6 +167,8 @@ class _Writable(Protocol):
 
 
 def _stdout() -> _Writable:
+    if sys.stdout is None:  # started with standard output closed (`>&-`)
+        raise OutputError("standard output is closed")
     sys.stdout.flush()  # anything already written as text goes first
     return sys.stdout.buffer
 
