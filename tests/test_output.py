@@ -136,7 +136,6 @@ def test_failure_prints_failed_line() -> None:
     )
 
 
-
 def test_only_a_failure_status_prints_failed() -> None:
     # The Go uploader tested Status == "failure"; any other status listed the words.
     odd = JobResult("k", "j1", "", "", [("which", 3)], 1_000)

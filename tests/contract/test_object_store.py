@@ -12,6 +12,7 @@ from typing import BinaryIO, cast
 
 import pytest
 from wordfreq_service.errors import InputError, InvalidKey, NoSuchKey
+from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.ports import Backend
 from wordfreq_service.service.client import Client
 
@@ -207,6 +208,6 @@ def test_the_client_names_the_file_it_cannot_read(backend: Backend) -> None:
     client = Client(backend)
     source = cast(BinaryIO, io.BufferedReader(FailingFile(2 * MIB)))
     with pytest.raises(InputError) as raised:
-        client.upload([("/home/me/book.txt", source)], {})
+        client.upload([("/home/me/book.txt", source)], JobRequest())
     assert str(raised.value) == "/home/me/book.txt: Input/output error"
     assert source.closed

@@ -25,7 +25,6 @@ from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submissi
 class SubmitRequest:
     files: list[str]
     request: JobRequest
-    metadata: dict[str, str]
     as_json: bool
     timeout: float
     workers: int
@@ -222,7 +221,7 @@ def _run_submit(req: SubmitRequest) -> int:
             pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
     try:
         client = Client(backend, poll_seconds=1.0 if spec.kind == "embedded" else 20.0)
-        submissions = client.upload(handles, req.metadata, _progress_factory())
+        submissions = client.upload(handles, req.request, _progress_factory())
         printer = ResultPrinter(submissions, req.request.mode, req.as_json)
         pending = client.collect(submissions, req.timeout, printer)
         printer.finish()
@@ -305,12 +304,9 @@ def submit(
     from wordfreq_service import logs
 
     logs.configure(service=False, debug=debug, quiet=True)
-    # The metadata is made now: a request no worker would take uploads nothing (exit 2).
-    metadata = request.to_metadata()
     submission = SubmitRequest(
         files=list(files),
         request=request,
-        metadata=metadata,
         as_json=as_json,
         timeout=timeout,
         workers=workers or cores(),

@@ -20,6 +20,7 @@ import structlog
 
 from wordfreq_service.counting.inputs import describe_os_error, open_path
 from wordfreq_service.errors import BackendError, InputError, TransientError, WordfreqError
+from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.results import BadResult, JobResult
 from wordfreq_service.ports import Backend
 
@@ -62,16 +63,19 @@ class Client:
     def upload(
         self,
         handles: list[tuple[str, BinaryIO]],
-        metadata: dict[str, str],
+        request: JobRequest,
         progress: ProgressFactory | None = None,
     ) -> list[Submission]:
-        """Upload each opened file under a fresh UUID key; closes the files.
+        """Upload each opened file under a fresh UUID key with ``request`` as its
+        metadata; closes the files. A request that cannot travel (``RequestError``) is
+        refused before anything is uploaded.
 
         Errors name the file, never the random key: reading it fails with an
         :class:`InputError` saying ``FILE: reason``, and a store failure keeps its type
         with ``FILE:`` in front."""
         submissions = []
         try:
+            metadata = request.to_metadata()
             for path, fh in handles:
                 key = str(uuid.uuid4())
                 size = _size_of(path)
