@@ -1,8 +1,11 @@
 """Every error wordfreq raises on purpose, under one root.
 
     WordfreqError
-    ├── InputError          bad user input: unreadable file, corrupt stream, bad option
+    ├── InputError          bad user input: unreadable file, corrupt or oversized stream
     ├── ConfigError         missing or contradictory configuration (CLI exit 2)
+    │   └── RequestError        a job request no worker would carry out (formats.job_request)
+    ├── OutputError         standard output did not take the result (cli.output)
+    ├── BadResult           a result-queue message that is not a result (formats.results)
     ├── BadMessage          a queue message that is not what its producer promised
     └── BackendError        an object store or queue failed
         ├── InvalidKey          a key that could escape the store or is malformed
@@ -11,8 +14,9 @@
         ├── ReceiptHandleInvalid  the receipt handle is stale or unknown
         └── TransientError      unavailable right now; retrying later may work
 
-The CLI prints ``TypeName: message`` on one line for any of these and exits non-zero;
-services log them and carry on.
+The CLI prints ``wordfreq: error: message`` on one line for any of these and exits
+non-zero (2 for configuration and usage errors, 1 otherwise); services log them and carry
+on.
 """
 
 from __future__ import annotations

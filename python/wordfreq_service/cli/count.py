@@ -27,9 +27,9 @@ def count(
     as_csv: bool,
     files: tuple[str, ...],
 ) -> None:
-    """Count the words of FILE... together (``-`` reads standard input).
+    """Count the words of FILE... together ('-' reads standard input).
 
-    ``--csv`` lists every word unless ``--top`` is given explicitly."""
+    --csv lists every word unless --top is given explicitly."""
     from wordfreq_service.cli import output
     from wordfreq_service.counting.engine import count_files, summarize
 
