@@ -91,7 +91,7 @@ def backend_options(func: F) -> F:
     decorators = [
         click.option(
             "--backend",
-            type=click.Choice(["embedded", "aws"]),
+            type=click.Choice(["embedded", "aws"], case_sensitive=False),
             default="embedded",
             show_default=True,
             help="embedded: files + SQLite on this machine; aws: S3 + SQS.",
