@@ -1,4 +1,5 @@
-"""`make bench-memory`: peak memory of `wordfreq count` on hostile and large inputs.
+"""`make bench-memory`: peak memory of `wordfreq count`, and of the worker, on hostile and
+large inputs.
 
 Memory must grow with the vocabulary, never with the input or its longest run, so each
 input here has a tiny vocabulary and a huge something else:
@@ -8,20 +9,38 @@ input here has a tiny vocabulary and a huge something else:
 * 1 GB of ordinary text (the corpus repeated).
 
 Peak RSS is the child's VmHWM from /proc/PID/status, polled while it runs (ru_maxrss from
-wait4 is not used: after fork/exec it can report the parent's larger footprint).
+wait4 is not used: after fork/exec it can report the parent's larger footprint). The
+worker rows submit the `a`-bomb and the one-token line to a fresh embedded stack
+(`wordfreq up --workers 1`, whose one worker runs in the `up` process) and read the
+VmHWM of `up` and any process under it once the result is in, while they still run.
 Inputs are generated in bench/data/ (gitignored); medians of --runs runs are recorded.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from common import DATA, build_input, corpus_files, record, run_child_peak
+from common import (
+    DATA,
+    PeakRun,
+    build_input,
+    corpus_files,
+    descendants,
+    record,
+    run_child_peak,
+    vm_hwm_kib,
+)
 
 LIMIT_MIB = 150
 PIECE = 8 << 20
@@ -88,6 +107,46 @@ def words_line(size: int) -> Path:
     return _write_once(DATA / f"words-line-{size // 1_000_000}mb.txt", size, fill)
 
 
+def worker_peak(wordfreq: str, path: Path) -> tuple[PeakRun, int | None]:
+    """Submit ``path`` to a fresh `wordfreq up --workers 1`: the peak RSS of its
+    processes, the submit's time and exit status, and the result's ``skipped``."""
+    with tempfile.TemporaryDirectory() as data:
+        up = subprocess.Popen(
+            [wordfreq, "up", "--workers", "1", "--data-dir", data],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        started = threading.Event()
+
+        def read_log() -> None:
+            # Read to the end: a service whose log pipe fills up stalls.
+            assert up.stderr is not None
+            for line in up.stderr:
+                if b'"workers started"' in line:
+                    started.set()
+
+        reader = threading.Thread(target=read_log, daemon=True)
+        reader.start()
+        try:
+            if not started.wait(60):
+                raise SystemExit("wordfreq up did not start within 60 s")
+            begin = time.perf_counter()
+            submit = subprocess.run(
+                [wordfreq, "submit", "--data-dir", data, "--json", "--timeout", "600", str(path)],
+                capture_output=True,
+                text=True,
+            )
+            seconds = time.perf_counter() - begin
+            # High-water marks of processes still running: nothing to poll.
+            peak = max(vm_hwm_kib(pid) or 0 for pid in {up.pid, *descendants(up.pid)})
+        finally:
+            up.send_signal(signal.SIGTERM)
+            up.wait(60)
+            reader.join(10)
+    skipped = json.loads(submit.stdout).get("skipped") if submit.returncode == 0 else None
+    return PeakRun(seconds, peak, submit.returncode, submit.stderr), skipped
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -135,8 +194,33 @@ def main() -> None:
         print(f"{label:55s} {rss:8.0f} MiB {secs:7.2f} s exit {codes}", flush=True)
         if codes != [0]:
             print("   stderr:", runs[0].stderr.strip().splitlines()[-1:], flush=True)
+    worker_cases = [(cases[0][0], bomb), (cases[1][0], token)]
+    worker_lines = [
+        f"Worker peak RSS (VmHWM of `wordfreq up --workers 1`, whose worker runs in that "
+        f"process) with the input submitted by `wordfreq submit --json`, median of "
+        f"{args.runs} runs; seconds are the submit's; limit {LIMIT_MIB} MiB.",
+        "",
+        "| input | peak RSS MiB | seconds | exit | skipped | under limit |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for label, path in worker_cases:
+        measured = [worker_peak(wordfreq, path) for _ in range(args.runs)]
+        runs = [run for run, _ in measured]
+        rss = statistics.median(r.peak_kib for r in runs) / 1024
+        secs = statistics.median(r.seconds for r in runs)
+        codes = sorted({r.returncode for r in runs})
+        skipped = sorted({str(s) for _, s in measured})
+        worst = max(worst, rss)
+        ok = "yes" if rss < LIMIT_MIB and codes == [0] else "NO"
+        worker_lines.append(
+            f"| {label} | {rss:.0f} | {secs:.2f} | {codes} | {', '.join(skipped)} | {ok} |"
+        )
+        print(f"worker: {label:47s} {rss:8.0f} MiB {secs:7.2f} s exit {codes}", flush=True)
+        if codes != [0]:
+            print("   stderr:", runs[0].stderr.strip().splitlines()[-1:], flush=True)
     if not args.no_record:
         record("wordfreq count memory", lines)
+        record("wordfreq worker memory", worker_lines)
         print("recorded in bench/RESULTS.md")
     if worst >= LIMIT_MIB:
         raise SystemExit(f"peak RSS {worst:.0f} MiB is over the {LIMIT_MIB} MiB limit")

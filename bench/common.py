@@ -88,6 +88,26 @@ def run_child_peak(argv: Sequence[str], poll: float = 0.005) -> PeakRun:
     return PeakRun(elapsed, peak, proc.returncode, text)
 
 
+def descendants(root: int) -> set[int]:
+    """The PIDs of every process below ``root`` (its children, theirs, ...)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # The command name is in parentheses and may itself hold spaces or parentheses.
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def median_time(argv: Sequence[str], runs: int) -> float:
     return statistics.median(run_child(argv)[0] for _ in range(runs))
 

@@ -1,6 +1,7 @@
 """Memory grows with the vocabulary, never with the input or its longest run: a small
 gzip bomb (300 MB of the letter `a`, one 300-million-letter "word") through the whole
-command, watched from outside. (`make bench-memory` measures the 2 GB version.)"""
+command and through the worker, watched from outside. (`make bench-memory` measures the
+2 GB version.)"""
 
 from __future__ import annotations
 
@@ -64,3 +65,30 @@ def test_wordfreq_count_on_a_gzip_bomb_stays_small(bomb: Path, mode: str) -> Non
     assert proc.returncode == 0, proc.stderr
     assert peak_mib < LIMIT_MIB, f"peak RSS {peak_mib} MiB"
     assert json.loads(proc.stdout) == {"total": 0, "unique": 0, "words": [], "skipped": 1}
+
+
+def test_a_worker_on_a_gzip_bomb_stays_small(bomb: Path, tmp_path: Path) -> None:
+    """The worker too (issue 8 §2: it grew to 6.3 GB on the 2 GB bomb): `up` with one
+    worker, which runs in the `up` process itself, counts the bomb submitted to it."""
+    from tests.e2e.test_embedded_stack import Service
+    from tests.e2e.test_processes import descendants
+
+    data = tmp_path / "data"
+    up = Service(["up", "--workers", "1"], data)
+    try:
+        up.wait_for("workers started")
+        submitted = subprocess.run(
+            [WORDFREQ, "submit", "--data-dir", str(data), "--json", "--timeout", "120", str(bomb)],
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+        # VmHWM is the high-water mark of a process still running: read once, at the end.
+        peak_mib = max(map(vm_hwm_kib, {up.proc.pid, *descendants(up.proc.pid)})) // 1024
+    finally:
+        assert up.stop() == 0
+    assert submitted.returncode == 0, submitted.stderr
+    assert "in-process workers" not in submitted.stderr  # `up`'s worker did the job
+    result = json.loads(submitted.stdout)
+    assert (result["status"], result["total"], result["skipped"]) == ("success", 0, 1)
+    assert peak_mib < LIMIT_MIB, f"worker peak RSS {peak_mib} MiB"

@@ -42,7 +42,9 @@ def drain_once(backend: Backend, settings: WorkerSettings = SETTINGS) -> Worker:
     worker = Worker(backend, settings)
     from wordfreq_service.service.worker import VisibilityKeeper
 
-    keeper = VisibilityKeeper(backend, settings.visibility_timeout)
+    keeper = VisibilityKeeper(
+        backend, settings.visibility_timeout or backend.work_queue.visibility_timeout()
+    )
     try:
         messages = backend.work_queue.receive(10, wait_seconds=0.5)
         worker.process_batch(messages, keeper)

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from wordfreq_service.cli.services import VISIBILITY_TIMEOUT, setting
 from wordfreq_service.errors import ConfigError
-from wordfreq_service.service.worker.settings import MAX_VISIBILITY_TIMEOUT, WorkerSettings
+from wordfreq_service.ports import MAX_VISIBILITY_TIMEOUT_S
+from wordfreq_service.service.worker.settings import WorkerSettings
 
 from tests.e2e.test_embedded_stack import Service
 from tests.helpers import run_wordfreq
@@ -25,7 +26,7 @@ ENV_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="
         ("WORKER_VISIBILITY_TIMEOUT", "ninety"),
         ("WORKER_VISIBILITY_TIMEOUT", "0"),
         ("WORKER_VISIBILITY_TIMEOUT", "1.5"),
-        ("WORKER_VISIBILITY_TIMEOUT", str(MAX_VISIBILITY_TIMEOUT + 1)),
+        ("WORKER_VISIBILITY_TIMEOUT", str(MAX_VISIBILITY_TIMEOUT_S + 1)),
         ("WORKER_DRAIN_SECONDS", "-1"),
         ("WORKER_DRAIN_SECONDS", "nan"),
         ("WORKER_DRAIN_SECONDS", "inf"),
@@ -53,7 +54,7 @@ def test_an_environment_setting_is_a_valid_value_or_a_configuration_error(value:
     if not value:
         assert seconds == 30
     else:
-        assert seconds == int(value) and 1 <= seconds <= MAX_VISIBILITY_TIMEOUT
+        assert seconds == int(value) and 1 <= seconds <= MAX_VISIBILITY_TIMEOUT_S
 
 
 DEFAULT = WorkerSettings()

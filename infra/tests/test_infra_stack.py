@@ -74,10 +74,9 @@ def test_context_overrides_change_the_template(tmp_path: Path) -> None:
     assert log_group["RetentionInDays"] == 7
     # Every log group, the Lambdas' included.
     assert {g["RetentionInDays"] for g in find(resources, "AWS::Logs::LogGroup").values()} == {7}
-    # The one visibility figure moves on both sides.
+    # The one visibility figure: the work queue's, which the workers read from it.
     _, work = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=345_600)
     assert work["VisibilityTimeout"] == 300
-    assert {"Name": "WORKER_VISIBILITY_TIMEOUT", "Value": "300"} in container["Environment"]
     _, age = only(resources, "AWS::CloudWatch::Alarm", MetricName="ApproximateAgeOfOldestMessage")
     assert age["Threshold"] == 45 * 60
     topic_id, _ = only(resources, "AWS::SNS::Topic")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk.assertions import Match, Template
 from infra_support import Resources, find, get_att, only, worker_log_group
+from wordfreq_service.ports import MAX_LONG_POLL_S
+from wordfreq_service.service.shutdown import shutdown_bound
 
 FOUR_DAYS = 345_600
-# Time the worker needs after its drain deadline: hand messages back, clear task protection.
-DRAIN_MARGIN_S = 15
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 def test_task_definition_size_env_logs_and_stop_timeout(resources: Resources) -> None:
@@ -29,7 +31,6 @@ def test_task_definition_size_env_logs_and_stop_timeout(resources: Resources) ->
         "WORKER_RESULT_QUEUE_URL": {"Ref": results_id},
         "AWS_REGION": {"Ref": "AWS::Region"},
         "WORKER_DEBUG": "0",
-        "WORKER_VISIBILITY_TIMEOUT": env["WORKER_VISIBILITY_TIMEOUT"],
         "WORKER_DRAIN_SECONDS": env["WORKER_DRAIN_SECONDS"],
     }
     assert container["StopTimeout"] == 120
@@ -39,23 +40,27 @@ def test_task_definition_size_env_logs_and_stop_timeout(resources: Resources) ->
 
 
 def test_workers_receive_with_the_work_queue_visibility_timeout(resources: Resources) -> None:
-    """One figure: the worker's receives and extensions use the queue's own timeout."""
+    """One figure: the work queue's. The workers read it from the queue (they may: reading
+    queue attributes is part of consuming) instead of overriding it with a second one."""
     _, work = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=FOUR_DAYS)
+    assert work["VisibilityTimeout"] == 90  # cdk.json
     _, task = only(resources, "AWS::ECS::TaskDefinition")
     [container] = task["ContainerDefinitions"]
-    env = {e["Name"]: e["Value"] for e in container["Environment"]}
-    assert env["WORKER_VISIBILITY_TIMEOUT"] == str(work["VisibilityTimeout"])
+    assert "WORKER_VISIBILITY_TIMEOUT" not in {e["Name"] for e in container["Environment"]}
 
 
-def test_worker_drain_fits_inside_the_stop_timeout(resources: Resources) -> None:
-    """ECS sends SIGTERM, then SIGKILL after StopTimeout: the drain ends well before."""
+def test_worker_shutdown_fits_inside_the_stop_timeout(resources: Resources) -> None:
+    """ECS sends SIGTERM, then SIGKILL after StopTimeout: by the worker's own figures, its
+    whole shutdown (the drain or the 20 s receive, handing messages back, task protection
+    off) ends before."""
     _, task = only(resources, "AWS::ECS::TaskDefinition")
     [container] = task["ContainerDefinitions"]
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     drain = float(env["WORKER_DRAIN_SECONDS"])
-    assert 0 < drain <= container["StopTimeout"] - DRAIN_MARGIN_S
+    assert shutdown_bound(drain, MAX_LONG_POLL_S) <= container["StopTimeout"]
     # Not needlessly short either: long jobs get most of the time ECS gives.
     assert drain >= container["StopTimeout"] / 2
+    assert f"up to {drain:g} s on SIGTERM" in README  # and the README says so
 
 
 def test_service_runs_the_task_on_fargate_in_the_stack_cluster(resources: Resources) -> None:

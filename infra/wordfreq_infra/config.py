@@ -42,7 +42,7 @@ class WordfreqConfig:
     log_retention_days: int = 30
     worker_debug: bool = False
     submitter_principal: str | None = None
-    # The one visibility timeout of the work queue; the workers receive with the same figure.
+    # The one visibility timeout of the work queue; the workers read it from the queue.
     visibility_timeout_seconds: int = 90
     # Alarm when the oldest message on the work queue has waited longer than this.
     message_age_alarm_minutes: int = 15

@@ -41,8 +41,8 @@ def suppress_accepted_findings(
     _suppress(
         workers.task_definition,
         "AwsSolutions-ECS2",
-        "The environment holds no secret: two queue URLs, the region, the debug flag and two"
-        " timings (visibility timeout, drain), all from this stack's own resources and settings.",
+        "The environment holds no secret: two queue URLs, the region, the debug flag and the"
+        " drain timing, all from this stack's own resources and settings.",
     )
     _suppress(
         workers.task_definition.task_role,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
@@ -15,15 +16,17 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from wordfreq_service.ports import MAX_LONG_POLL_S
+from wordfreq_service.service.shutdown import longest_drain
 
 from wordfreq_infra.config import WordfreqConfig
 
 # ECS waits this long after SIGTERM before it kills the container (Fargate's maximum).
 STOP_TIMEOUT = Duration.seconds(120)
-# The worker's drain (`WORKER_DRAIN_SECONDS`) ends this much earlier, which leaves it time to
-# hand abandoned messages back, clear its task protection and exit before SIGKILL.
-DRAIN_MARGIN = Duration.seconds(20)
-DRAIN_SECONDS = int(STOP_TIMEOUT.to_seconds() - DRAIN_MARGIN.to_seconds())
+# The worker's drain (`WORKER_DRAIN_SECONDS`): the longest whose whole shutdown (its receive
+# or its drain, handing messages back, task protection off, exit) still ends before SIGKILL,
+# by the worker's own figures. It receives with the longest long poll, as on AWS by default.
+DRAIN_SECONDS = math.floor(longest_drain(STOP_TIMEOUT.to_seconds(), MAX_LONG_POLL_S))
 
 # Scaling looks at the work queue's backlog: messages waiting (visible) plus messages a worker
 # holds (in flight, invisible; a worker process takes up to 10 at a time). On visible messages
@@ -105,8 +108,7 @@ class Workers(Construct):
                 "WORKER_RESULT_QUEUE_URL": result_queue.queue_url,
                 "AWS_REGION": Stack.of(self).region,
                 "WORKER_DEBUG": "1" if config.worker_debug else "0",
-                # The work queue's own figure (WordfreqConfig), not a second one.
-                "WORKER_VISIBILITY_TIMEOUT": str(config.visibility_timeout_seconds),
+                # No WORKER_VISIBILITY_TIMEOUT: the workers read the work queue's own.
                 "WORKER_DRAIN_SECONDS": str(DRAIN_SECONDS),
             },
             logging=ecs.LogDrivers.aws_logs(

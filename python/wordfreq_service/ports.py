@@ -6,7 +6,8 @@ Nothing outside ``wordfreq_service.adapters`` knows which backend runs; services
 * Object metadata keys are lower-case ASCII (S3 lower-cases ``x-amz-meta-*`` names).
 * ``receive`` returns at most ``max_messages`` (1..10) messages, waits up to
   ``wait_seconds`` for the first one (long polling), and hides each returned message for
-  the visibility timeout; a message that is not deleted reappears when it expires.
+  the visibility timeout it is given, or the queue's own when it is given none; a message
+  that is not deleted reappears when it expires.
 * Each receive increments the message's receive count; once a message has been received
   ``max_receive_count`` times and comes back again, it moves to the dead-letter queue
   instead (SQS's redrive policy).
@@ -25,7 +26,10 @@ WORK_QUEUE_RETENTION_S = 4 * 24 * 3600
 DEAD_LETTER_RETENTION_S = 14 * 24 * 3600
 RESULT_QUEUE_RETENTION_S = 2 * 3600
 DEFAULT_MAX_RECEIVE_COUNT = 5
+#: SQS's visibility timeout for a queue created without one.
 DEFAULT_VISIBILITY_TIMEOUT_S = 30
+#: SQS's longest visibility timeout: 12 hours.
+MAX_VISIBILITY_TIMEOUT_S = 12 * 3600
 MAX_LONG_POLL_S = 20
 MAX_BATCH = 10
 
@@ -114,6 +118,11 @@ class MessageQueue(Protocol):
         ...
 
     def change_visibility(self, receipt_handle: str, timeout: int) -> None: ...
+
+    def visibility_timeout(self) -> int:
+        """The queue's own visibility timeout, in seconds: how long a receive that names
+        none hides a message."""
+        ...
 
     def approximate_count(self) -> int:
         """ApproximateNumberOfMessages: visible messages waiting."""

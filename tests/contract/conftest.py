@@ -88,3 +88,27 @@ def queues(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Queues]:
     )
     client = sqs_client(session)
     yield Queues("aws", SqsQueue(client, url), SqsQueue(client, dead_letter_url))
+
+
+#: The visibility timeout of ``short_queue``: a message received without a timeout of its
+#: own comes back this soon.
+SHORT_VISIBILITY_S = 1
+
+
+@pytest.fixture(params=BACKENDS)
+def short_queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MessageQueue]:
+    """A queue whose own visibility timeout is ``SHORT_VISIBILITY_S``."""
+    _skip_unless_applicable(request)
+    if request.param == "embedded":
+        db = SqliteDatabase(tmp_path / "queues.sqlite3")
+        db.initialize()
+        yield SqliteQueue.create(db, "short", visibility_timeout=SHORT_VISIBILITY_S)
+        db.close()
+        return
+    session = request.getfixturevalue("aws_session")
+    url, _ = create_queue_with_dead_letter(
+        request.getfixturevalue("moto_endpoint"),
+        visibility_timeout=SHORT_VISIBILITY_S,
+        session=session,
+    )
+    yield SqsQueue(sqs_client(session), url)

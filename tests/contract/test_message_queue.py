@@ -16,7 +16,7 @@ from wordfreq_service.adapters.embedded import SqliteDatabase, SqliteQueue
 from wordfreq_service.errors import ReceiptHandleInvalid
 from wordfreq_service.ports import DEFAULT_MAX_RECEIVE_COUNT, Message, MessageQueue
 
-from tests.contract.conftest import Queues
+from tests.contract.conftest import LONG_VISIBILITY_S, SHORT_VISIBILITY_S, Queues
 from tests.contract.consumers import consume, consume_embedded
 
 GENEROUS_S = 8
@@ -81,6 +81,21 @@ def test_visibility_timeout_expiry_redelivers(queues: Queues) -> None:
 
     assert (second.message_id, second.receive_count) == (first.message_id, 2)
     assert second.receipt_handle != first.receipt_handle
+
+
+def test_visibility_timeout_is_the_queues_own(queues: Queues) -> None:
+    assert queues.queue.visibility_timeout() == LONG_VISIBILITY_S
+
+
+def test_a_receive_naming_no_timeout_hides_for_the_queues_own(short_queue: MessageQueue) -> None:
+    assert short_queue.visibility_timeout() == SHORT_VISIBILITY_S
+    short_queue.send("back soon")
+    received_at = time.monotonic()  # or a moment later
+    [first] = short_queue.receive(wait_seconds=1)
+    assert short_queue.receive() == []  # hidden while the queue's timeout runs
+    [second] = receive_all(short_queue, 1)
+    assert time.monotonic() >= received_at + SHORT_VISIBILITY_S
+    assert (second.message_id, second.receive_count) == (first.message_id, 2)
 
 
 def test_change_visibility_to_zero_makes_it_visible_at_once(queues: Queues) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.ports import Backend
+from wordfreq_service.service.shutdown import STOP_POLL_S, kill_after
 
 from tests.e2e.test_embedded_stack import Service
 from tests.fake_ecs_agent import FakeAgent
@@ -229,3 +230,42 @@ def test_task_protection_is_on_while_any_worker_process_is_busy(
         assert while_busy[:1] == [True]
         assert any(e.get("event") == "task protection call failed" for e in service.events)
         assert agent.states()[-1] is False  # the state is unknown: off once more at the end
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to stop a child")
+def test_a_worker_process_that_does_not_stop_is_killed_after_its_drain_or_receive(
+    tmp_path: Path,
+) -> None:
+    """A stopping worker process finishes its receive or drains its job, never both: the
+    parent kills one that is still running a margin after the longer of the two, not
+    after their sum (which, on ECS, outran the stop timeout)."""
+    drain = poll = 2.5
+    service = Service(
+        [
+            "worker",
+            "--concurrency",
+            "2",
+            "--drain-seconds",
+            f"{drain}",
+            "--poll-seconds",
+            f"{poll}",
+        ],
+        tmp_path,
+    )
+    started: list[int] = []
+    try:
+        wait_until(
+            lambda: len([e for e in service.events if e.get("event") == "worker started"]) == 2,
+            "two workers started",
+        )
+        started = [int(str(e["pid"])) for e in service.events if e.get("event") == "worker started"]
+        os.kill(started[0], signal.SIGSTOP)  # it can neither drain nor exit
+        asked = time.monotonic()
+        assert service.stop() == 0
+        took = time.monotonic() - asked
+    finally:
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert any(e.get("event") == "worker did not drain in time; killing it" for e in service.events)
+    assert kill_after(drain, poll) - 0.5 <= took <= kill_after(drain, poll) + STOP_POLL_S + 1.0

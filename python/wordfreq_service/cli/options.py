@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 from collections.abc import Callable
@@ -114,7 +115,10 @@ def backend_options(func: F) -> F:
 
 
 def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """The default number of workers: the cores this process may run on (at most
+    ``MAX_WORKERS``)."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return min(available or os.cpu_count() or 1, MAX_WORKERS)
 
 
 class ByteSize(click.ParamType[int]):
@@ -157,3 +161,23 @@ def input_limit_option(func: F) -> F:
         show_default=human_size(DEFAULT_MAX_INPUT_BYTES),
         help="Largest input, after decompression, that is counted; past it the job fails.",
     )(func)
+
+
+class Seconds(click.FloatRange):
+    """A duration in seconds: a FloatRange that also refuses NaN (which passes any range
+    check, every comparison with it being false, and would make a wait endless) and
+    infinity."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return seconds
+
+
+#: The most worker processes (`worker --concurrency`, `up --workers`) or threads
+#: (`submit --workers`) one command runs: a few per core on the largest machines, and far
+#: below what would exhaust memory or file descriptors.
+MAX_WORKERS = 256
+#: The type of every option that says how many workers to run.
+WORKER_COUNT = click.IntRange(min=1, max=MAX_WORKERS)

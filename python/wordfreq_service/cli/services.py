@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, TypeVar
 
 import click
 
-from wordfreq_service.cli.options import backend_options, cores, input_limit_option
+from wordfreq_service.cli.options import (
+    WORKER_COUNT,
+    Seconds,
+    backend_options,
+    cores,
+    input_limit_option,
+)
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
-from wordfreq_service.service.worker.settings import MAX_VISIBILITY_TIMEOUT, WorkerSettings
+from wordfreq_service.ports import MAX_LONG_POLL_S, MAX_VISIBILITY_TIMEOUT_S
+from wordfreq_service.service.worker.settings import WorkerSettings
 
 T = TypeVar("T")
 
@@ -19,19 +25,12 @@ VISIBILITY_TIMEOUT_ENV = "WORKER_VISIBILITY_TIMEOUT"
 DRAIN_SECONDS_ENV = "WORKER_DRAIN_SECONDS"
 _DEFAULT = WorkerSettings()
 
+#: The embedded stack's long poll: short, since a receive is a local SQLite query, and a
+#: stop request waits for the current one.
+EMBEDDED_POLL_S = 1.0
 
-class _Seconds(click.FloatRange):
-    """A FloatRange that also refuses NaN (inside any range, by comparison) and infinity."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        seconds = super().convert(value, param, ctx)
-        if not math.isfinite(seconds):
-            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
-        return seconds
-
-
-VISIBILITY_TIMEOUT = click.IntRange(min=1, max=MAX_VISIBILITY_TIMEOUT)
-DRAIN_SECONDS = _Seconds(min=0)
+VISIBILITY_TIMEOUT = click.IntRange(min=1, max=MAX_VISIBILITY_TIMEOUT_S)
+DRAIN_SECONDS = Seconds(min=0)
 
 
 def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
@@ -54,7 +53,7 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
 @backend_options
 @click.option(
     "--concurrency",
-    type=click.IntRange(min=1),
+    type=WORKER_COUNT,
     default=None,
     help="Worker processes [default: the number of cores].",
 )
@@ -74,14 +73,15 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     type=VISIBILITY_TIMEOUT,
     default=None,
     help="Seconds a received message stays hidden; extended while its job runs "
-    f"[env {VISIBILITY_TIMEOUT_ENV}; default {_DEFAULT.visibility_timeout}].",
+    f"[env {VISIBILITY_TIMEOUT_ENV}; default: the work queue's own].",
 )
 @click.option(
     "--poll-seconds",
-    type=_Seconds(min=0, max=20),
+    type=Seconds(min=0, max=MAX_LONG_POLL_S),
     default=None,
-    help="Long-poll wait per receive [default: 20 on aws, 1 embedded]; also bounds how "
-    "long a stop request waits for the current receive.",
+    help=f"Long-poll wait per receive [default: {MAX_LONG_POLL_S} on aws, "
+    f"{EMBEDDED_POLL_S:g} embedded]; also bounds how long a stop request waits for the "
+    "current receive.",
 )
 @click.option(
     "--default-mode",
@@ -112,7 +112,7 @@ def worker(
     from wordfreq_service.service.pool import run_processes
 
     logs.configure(service=True, debug=debug)
-    visibility = setting(
+    visibility: int | None = setting(
         visibility_timeout, VISIBILITY_TIMEOUT_ENV, VISIBILITY_TIMEOUT, _DEFAULT.visibility_timeout
     )
     drain = setting(drain_seconds, DRAIN_SECONDS_ENV, DRAIN_SECONDS, _DEFAULT.drain_seconds)
@@ -133,10 +133,10 @@ def worker(
             result_queue_url=result,
             region=env_first(region, "AWS_REGION", "AWS_DEFAULT_REGION"),
         )
-        wait = 20.0
+        wait = float(MAX_LONG_POLL_S)
     else:
         spec = BackendSpec(kind="embedded", data_dir=resolve_data_dir(data_dir))
-        wait = 1.0
+        wait = EMBEDDED_POLL_S
     settings = WorkerSettings(
         visibility_timeout=visibility,
         wait_seconds=wait if poll_seconds is None else poll_seconds,
@@ -153,7 +153,7 @@ def worker(
 @backend_options
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=WORKER_COUNT,
     default=None,
     help="Worker processes [default: the number of cores].",
 )
@@ -184,7 +184,7 @@ def up(
         lock.acquire(count)
         run_processes(
             spec,
-            WorkerSettings(wait_seconds=1.0, max_input_bytes=max_input_bytes),
+            WorkerSettings(wait_seconds=EMBEDDED_POLL_S, max_input_bytes=max_input_bytes),
             count,
             debug=debug,
         )

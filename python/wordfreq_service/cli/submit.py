@@ -13,7 +13,13 @@ from pathlib import Path
 import click
 
 from wordfreq_service.cli import output
-from wordfreq_service.cli.options import backend_options, cores, counting_options
+from wordfreq_service.cli.options import (
+    WORKER_COUNT,
+    Seconds,
+    backend_options,
+    cores,
+    counting_options,
+)
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
@@ -247,14 +253,14 @@ def _run_submit(req: SubmitRequest) -> int:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, a line each.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=300.0,
     show_default=True,
     help="Seconds to wait for all results.",
 )
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=WORKER_COUNT,
     default=None,
     help="In-process workers when no stack is running [default: cores].",
 )

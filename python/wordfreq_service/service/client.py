@@ -22,11 +22,15 @@ from wordfreq_service.counting.inputs import describe_os_error, open_path
 from wordfreq_service.errors import BackendError, InputError, TransientError, WordfreqError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.results import BadResult, JobResult
-from wordfreq_service.ports import Backend
+from wordfreq_service.ports import MAX_BATCH, Backend
 
 log = structlog.get_logger("wordfreq.client")
 
 PROGRESS_MIN_BYTES = 8 << 20
+#: How long a result the client takes stays hidden from other clients. It deletes its own
+#: and hands others' back at once, so this only matters if the client dies holding some:
+#: their owners then wait this long, whatever the result queue's own figure.
+RESULT_HOLD_S = 30
 
 
 @dataclass
@@ -110,7 +114,9 @@ class Client:
                 break
             try:
                 messages = queue.receive(
-                    10, wait_seconds=min(self.poll_seconds, remaining), visibility_timeout=30
+                    MAX_BATCH,
+                    wait_seconds=min(self.poll_seconds, remaining),
+                    visibility_timeout=RESULT_HOLD_S,
                 )
             except TransientError as exc:
                 log.warning("result queue unavailable; retrying", error=str(exc))

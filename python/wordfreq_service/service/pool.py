@@ -6,8 +6,9 @@ pool exists is unsafe) and each opens its own backend connections from a picklab
 
 * restarts a child that crashed;
 * on SIGTERM/SIGINT passes the signal on, waits for the children to drain (their own
-  deadline plus a margin) and returns; a child that outlives that is killed, and its
-  messages reappear when their visibility timeout runs out;
+  deadline, or their current receive, plus a margin: ``shutdown.kill_after``) and
+  returns; a child that outlives that is killed, and its messages reappear when their
+  visibility timeout runs out;
 * writes its children's log lines: each child's standard error is a pipe to the parent,
   which writes every line whole (``logs.write_line``), so lines from several processes
   never interleave whatever their length; anything a child writes that is not a JSON
@@ -40,6 +41,7 @@ import structlog
 
 from wordfreq_service import logs
 from wordfreq_service.config import BackendSpec
+from wordfreq_service.service.shutdown import PROTECTION_OFF_S, STOP_POLL_S, kill_after
 from wordfreq_service.service.worker import Worker, WorkerSettings, run_until_stopped
 
 log = structlog.get_logger("wordfreq.pool")
@@ -120,7 +122,7 @@ class ProtectionOwner:
         self._thread = threading.Thread(target=self._run, name="task-protection", daemon=True)
         self._thread.start()
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = PROTECTION_OFF_S) -> None:
         """Switch protection off if it may be on (one last try, backoff or not); stop."""
         self._closing = True
         self._board.changed.set()
@@ -310,9 +312,9 @@ def run_processes(
     _log_started(spec, settings, concurrency)
     while not stopping.is_set():
         children.restart_crashed()
-        stopping.wait(0.5)
+        stopping.wait(STOP_POLL_S)
     log.info("stopping workers: draining", deadline_s=settings.drain_seconds)
-    children.stop(time.monotonic() + settings.drain_seconds + settings.wait_seconds + 5)
+    children.stop(time.monotonic() + kill_after(settings.drain_seconds, settings.wait_seconds))
     if owner:
         owner.close()
     log.info("workers stopped")

@@ -96,6 +96,16 @@ class SqsQueue:
             )["Attributes"]
         return int(attributes.get("ApproximateNumberOfMessages", "0"))
 
+    def visibility_timeout(self) -> int:
+        with translated(f"reading the visibility timeout of {self._url}"):
+            attributes = self._client.get_queue_attributes(
+                QueueUrl=self._url, AttributeNames=["VisibilityTimeout"]
+            ).get("Attributes", {})
+        try:
+            return int(attributes["VisibilityTimeout"])
+        except (KeyError, ValueError) as exc:
+            raise BackendError(f"{self._url}: no readable VisibilityTimeout") from exc
+
     def max_receive_count(self) -> int | None:
         cached = self._redrive
         if cached is not None and time.monotonic() - cached[0] < REDRIVE_POLICY_TTL_S:

@@ -46,6 +46,9 @@ class UnconfiguredQueue:
     def change_visibility(self, receipt_handle: str, timeout: int) -> None:
         self._refuse()
 
+    def visibility_timeout(self) -> int:
+        self._refuse()
+
     def approximate_count(self) -> int:
         self._refuse()
 

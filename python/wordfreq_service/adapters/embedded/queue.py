@@ -25,12 +25,11 @@ from wordfreq_service.ports import (
     DEFAULT_VISIBILITY_TIMEOUT_S,
     MAX_BATCH,
     MAX_LONG_POLL_S,
+    MAX_VISIBILITY_TIMEOUT_S,
     WORK_QUEUE_RETENTION_S,
     Message,
 )
 
-#: SQS's ceiling for a visibility timeout.
-MAX_VISIBILITY_TIMEOUT_S = 12 * 3600
 #: A long poll re-checks the queue this often even without a ring, in case a sender
 #: died between its commit and its ring.
 RECHECK_S = 0.25
@@ -203,6 +202,9 @@ class SqliteQueue:
             (self.name, now, now - self.config.retention_s),
         )
         return int(count)
+
+    def visibility_timeout(self) -> int:
+        return self.config.visibility_timeout
 
     def max_receive_count(self) -> int | None:
         if self.config.dead_letter_queue is None:

@@ -35,6 +35,8 @@ class VisibilityKeeper:
                 self._held[h] = now
 
     def release(self, handle: str) -> None:
+        """Stop extending ``handle``. Once this returns, no extension of it is under way
+        or to come, so the caller may hand the message back or delete it."""
         with self._lock:
             self._held.pop(handle, None)
 
@@ -51,11 +53,19 @@ class VisibilityKeeper:
             now = time.monotonic()
             with self._lock:
                 due = [h for h, t in self._held.items() if now - t >= period]
-                for h in due:
-                    self._held[h] = now
             for h in due:
-                try:
-                    self._queue.change_visibility(h, self._timeout)
-                    log.debug("visibility extended", seconds=self._timeout)
-                except WordfreqError as exc:
-                    log.warning("could not extend visibility", error=str(exc))
+                # The lock is held across the call, and the handle checked again under
+                # it: a release that came meanwhile (the message handed back or deleted)
+                # must not be undone by an extension landing after it.
+                with self._lock:
+                    if h not in self._held:
+                        continue
+                    self._held[h] = time.monotonic()
+                    self._extend(h)
+
+    def _extend(self, handle: str) -> None:
+        try:
+            self._queue.change_visibility(handle, self._timeout)
+            log.debug("visibility extended", seconds=self._timeout)
+        except WordfreqError as exc:
+            log.warning("could not extend visibility", error=str(exc))

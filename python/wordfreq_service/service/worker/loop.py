@@ -82,10 +82,14 @@ class Worker:
     # -- the loop -------------------------------------------------------------------
 
     def run(self) -> None:
-        keeper = VisibilityKeeper(self.backend, self.settings.visibility_timeout)
+        hold_seconds = self._visibility_timeout()
+        if hold_seconds is None:
+            return  # stopped before the queue answered
+        keeper = VisibilityKeeper(self.backend, hold_seconds)
         try:
             while not self.stop.is_set():
                 try:
+                    # None: the queue's own figure, which the keeper extends to as well.
                     messages = self.backend.work_queue.receive(
                         self.settings.batch_size,
                         wait_seconds=self.settings.wait_seconds,
@@ -104,6 +108,22 @@ class Worker:
             keeper.close()
             self._set_busy(False)
 
+    def _visibility_timeout(self) -> int | None:
+        """How long a received message stays hidden: the setting, else the work queue's
+        own, read once (retried while the queue is unavailable); None if stopped first."""
+        if self.settings.visibility_timeout is not None:
+            return self.settings.visibility_timeout
+        while not self.stop.is_set():
+            try:
+                seconds = self.backend.work_queue.visibility_timeout()
+            except TransientError as exc:
+                log.warning("work queue unavailable; retrying", error=str(exc))
+                self.stop.wait(1.0)
+                continue
+            log.info("visibility timeout read from the work queue", seconds=seconds)
+            return seconds
+        return None
+
     def request_stop(self, drain_seconds: float | None = None) -> None:
         drain = self.settings.drain_seconds if drain_seconds is None else drain_seconds
         self._deadline = time.monotonic() + drain
@@ -116,7 +136,7 @@ class Worker:
                 self._release(messages[index:], keeper, "worker stopping")
                 return
             try:
-                self.handle(message)
+                self.handle(message, keeper)
             except Abandoned:
                 self._release(messages[index:], keeper, "drain deadline passed")
                 return
@@ -125,17 +145,20 @@ class Worker:
 
     def _release(self, messages: list[Message], keeper: VisibilityKeeper, why: str) -> None:
         for message in messages:
-            keeper.release(message.receipt_handle)
             # Handed back on its last receive, it is dead-lettered on the next one.
             bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
             self._tell_before_dead_letter(message, _records_of(message), why, bound)
-            self._change_visibility(message, 0)
+            self._hand_back(message, keeper)
         if messages:
             log.info("messages released", count=len(messages), reason=why)
 
-    def _change_visibility(self, message: Message, timeout: int) -> None:
+    def _hand_back(self, message: Message, keeper: VisibilityKeeper | None) -> None:
+        """Make the message visible again at once. The keeper lets go of it first:
+        an extension landing after this would hide it again for a whole timeout."""
+        if keeper is not None:
+            keeper.release(message.receipt_handle)
         try:
-            self.backend.work_queue.change_visibility(message.receipt_handle, timeout)
+            self.backend.work_queue.change_visibility(message.receipt_handle, 0)
         except WordfreqError as exc:
             log.warning("could not change visibility", error=str(exc))
 
@@ -151,7 +174,9 @@ class Worker:
 
     # -- one message ------------------------------------------------------------------
 
-    def handle(self, message: Message) -> None:
+    def handle(self, message: Message, keeper: VisibilityKeeper | None = None) -> None:
+        """Process one message; ``keeper`` holds it, and lets go of it before it is
+        handed back or deleted."""
         bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
         # The records not yet done when something fails: their clients are told if
         # this is the message's last receive. None: the body is not a record list.
@@ -160,13 +185,13 @@ class Worker:
             parsed = parse_message(message.body)
             if not isinstance(parsed, list):
                 bound.info("test event dropped")
-                self._delete(message)
+                self._delete(message, keeper)
                 return
             undone = list(parsed)
             while undone:
                 self.handle_record(undone[0])
                 undone.pop(0)
-            self._delete(message)
+            self._delete(message, keeper)
         except TransientError as exc:
             bound.warning("transient failure; message will reappear", error=str(exc))
             self._tell_before_dead_letter(message, undone, str(exc), bound)
@@ -175,16 +200,16 @@ class Worker:
         except Unprocessable as exc:
             bound.error("unprocessable message; left for the dead-letter queue", error=str(exc))
             self._tell_before_dead_letter(message, undone, str(exc), bound)
-            self._change_visibility(message, 0)
+            self._hand_back(message, keeper)
         except WordfreqError as exc:
             bound.error("cannot process message; left for the dead-letter queue", error=str(exc))
             self._tell_before_dead_letter(message, undone, str(exc), bound)
-            self._change_visibility(message, 0)
+            self._hand_back(message, keeper)
         except Exception as exc:
             bound.exception("unexpected error; left for the dead-letter queue")
             reason = f"internal error: {type(exc).__name__}: {exc}"
             self._tell_before_dead_letter(message, undone, reason, bound)
-            self._change_visibility(message, 0)
+            self._hand_back(message, keeper)
 
     def _tell_before_dead_letter(
         self, message: Message, undone: list[S3Record] | None, reason: str, bound: Any
@@ -219,7 +244,9 @@ class Worker:
                 continue
             bound.warning("failure result posted before dead-lettering", key=record.key)
 
-    def _delete(self, message: Message) -> None:
+    def _delete(self, message: Message, keeper: VisibilityKeeper | None) -> None:
+        if keeper is not None:
+            keeper.release(message.receipt_handle)  # nothing left to extend
         try:
             self.backend.work_queue.delete(message.receipt_handle)
         except ReceiptHandleInvalid:

@@ -6,16 +6,17 @@ from dataclasses import dataclass
 
 from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES
 from wordfreq_service.formats.job_request import DEFAULT_MODE
-
-#: SQS's longest visibility timeout: 12 hours.
-MAX_VISIBILITY_TIMEOUT = 43200
+from wordfreq_service.ports import MAX_BATCH, MAX_LONG_POLL_S
 
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    visibility_timeout: int = 30
-    wait_seconds: float = 20.0
-    batch_size: int = 10
+    #: Seconds a received message stays hidden (and what the keeper extends it to).
+    #: None: the work queue's own, read from it once at start, so the queue's figure is
+    #: the only one; a number overrides it on every receive.
+    visibility_timeout: int | None = None
+    wait_seconds: float = MAX_LONG_POLL_S
+    batch_size: int = MAX_BATCH
     drain_seconds: float = 25.0
     chunk_size: int = 1 << 20
     #: For objects without a job request in their metadata (the Go uploader sets none).
