@@ -273,17 +273,24 @@ impl Tally {
     }
 
     fn add_long(&mut self, word: &[u8], n: u64) {
-        // Growing the map is what can need a large allocation: make sure of room first
-        // (nothing to do while the map has some). A new key is at most a few KiB (the
-        // word-length limit), allocated as usual.
-        if self.long_failed || self.long.try_reserve(1).is_err() {
-            self.long_failed = true;
-            if let Some(count) = self.long.get_mut(word) {
-                *count += n;
-            }
+        if let Some(count) = self.long.get_mut(word) {
+            *count += n;
             return;
         }
-        *self.long.entry_ref(word).or_insert(0) += n;
+        // A new word: both the map's room and the key (up to the word-length limit, 64 KiB
+        // in seed mode) are reserved fallibly, so running out of memory is reported, never
+        // an abort.
+        if self.long_failed || self.long.try_reserve(1).is_err() {
+            self.long_failed = true;
+            return;
+        }
+        let mut key = Vec::new();
+        if key.try_reserve_exact(word.len()).is_err() {
+            self.long_failed = true;
+            return;
+        }
+        key.extend_from_slice(word);
+        self.long.insert(key, n);
     }
 
     /// Growing the table failed at some point: its counts are incomplete.

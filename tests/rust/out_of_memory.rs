@@ -3,7 +3,7 @@
 //! would, and the counter must report `Error::OutOfMemory` and stay broken.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use wordfreq_core::counter::{Counter, Error};
@@ -13,6 +13,8 @@ use wordfreq_core::counter::{Counter, Error};
 const REFUSE_FROM: usize = 8 << 20;
 
 static ARMED: AtomicBool = AtomicBool::new(false);
+/// The size from which allocations fail while armed (a test may lower it).
+static THRESHOLD: AtomicUsize = AtomicUsize::new(REFUSE_FROM);
 /// The armed allocator is global: one test at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -20,7 +22,7 @@ struct Refusing;
 
 unsafe impl GlobalAlloc for Refusing {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() >= REFUSE_FROM && ARMED.load(Ordering::Relaxed) {
+        if layout.size() >= THRESHOLD.load(Ordering::Relaxed) && ARMED.load(Ordering::Relaxed) {
             return std::ptr::null_mut();
         }
         System.alloc(layout)
@@ -31,7 +33,7 @@ unsafe impl GlobalAlloc for Refusing {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size >= REFUSE_FROM && ARMED.load(Ordering::Relaxed) {
+        if new_size >= THRESHOLD.load(Ordering::Relaxed) && ARMED.load(Ordering::Relaxed) {
             return std::ptr::null_mut();
         }
         System.realloc(ptr, layout, new_size)
@@ -101,5 +103,22 @@ fn merging_into_a_table_that_cannot_grow_is_out_of_memory() {
     ARMED.store(true, Ordering::Relaxed);
     let result = small.merge(&mut big);
     ARMED.store(false, Ordering::Relaxed);
+    assert_eq!(result.unwrap_err(), Error::OutOfMemory);
+}
+
+#[test]
+fn a_long_word_whose_key_cannot_be_allocated_is_out_of_memory() {
+    // Seed mode keeps tokens up to 64 KiB: storing a new one is an allocation of its own,
+    // and the one that grows with the vocabulary. (The scanner's scratch buffers, bounded
+    // by the limit, are warmed by a first token so that only the key is refused.)
+    let _one = ONE_AT_A_TIME.lock().unwrap();
+    let mut counter = Counter::new("seed", None, 65536).unwrap();
+    counter.feed(("x".repeat(40_000) + " ").as_bytes()).unwrap();
+    let new_word = "y".repeat(40_000) + " ";
+    THRESHOLD.store(32 << 10, Ordering::Relaxed);
+    ARMED.store(true, Ordering::Relaxed);
+    let result = counter.feed(new_word.as_bytes());
+    ARMED.store(false, Ordering::Relaxed);
+    THRESHOLD.store(REFUSE_FROM, Ordering::Relaxed);
     assert_eq!(result.unwrap_err(), Error::OutOfMemory);
 }

@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         click.echo(f"wordfreq: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except MemoryError as exc:
+        # The counting core reports a word table it could not grow; not a bug of ours.
+        click.echo(f"wordfreq: error: {exc or 'out of memory'}", err=True)
+        sys.exit(EXIT_FAILURE)
     except (InputError, WordfreqError) as exc:
         click.echo(f"wordfreq: error: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
