@@ -20,7 +20,14 @@ from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.errors import BackendError, TransientError
 from wordfreq_service.formats.s3event import object_created_event
-from wordfreq_service.ports import Backend, MessageQueue, ObjectReader, ObjectStore
+from wordfreq_service.ports import (
+    DEFAULT_VISIBILITY_TIMEOUT_S,
+    Backend,
+    Message,
+    MessageQueue,
+    ObjectReader,
+    ObjectStore,
+)
 from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSettings
 
 from tests.aws_fixtures import AwsStack, create_aws_stack
@@ -183,3 +190,41 @@ def test_a_message_handed_back_is_not_hidden_again_by_the_keeper(backend: Backen
         keeper.close()
     assert [json.loads(m.body)["Records"][0]["s3"]["object"]["key"] for m in again] == ["k.txt"]
     assert gate.handed_back.is_set()
+
+
+class _ZeroVisibilityQueue:
+    """A work queue configured to hide nothing (SQS allows 0)."""
+
+    def __init__(self, queue: MessageQueue) -> None:
+        self._queue = queue
+        self.receive_timeouts: list[int | None] = []
+
+    def visibility_timeout(self) -> int:
+        return 0
+
+    def receive(self, max_messages: int, **kwargs: Any) -> list[Message]:
+        self.receive_timeouts.append(kwargs.get("visibility_timeout"))
+        return self._queue.receive(max_messages, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._queue, name)
+
+
+def test_a_queue_that_hides_nothing_does_not_make_every_worker_take_every_job(
+    tmp_path: Path,
+) -> None:
+    backend = open_embedded(tmp_path)
+    zero = _ZeroVisibilityQueue(backend.work_queue)
+    worker = Worker(
+        dataclasses.replace(backend, work_queue=cast(MessageQueue, zero)),
+        WorkerSettings(wait_seconds=0.1),
+    )
+    with capture_logs() as logs:
+        thread = _run(worker)
+        deadline = time.monotonic() + 10
+        while not zero.receive_timeouts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.request_stop(0)
+        thread.join(30)
+    assert zero.receive_timeouts and set(zero.receive_timeouts) == {DEFAULT_VISIBILITY_TIMEOUT_S}
+    assert any(e["event"].startswith("the work queue hides messages for 0 s") for e in logs)

@@ -42,7 +42,7 @@ import structlog
 from wordfreq_service.errors import ReceiptHandleInvalid, TransientError, WordfreqError
 from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.formats.s3event import S3Record, parse_message
-from wordfreq_service.ports import Backend, Message
+from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message
 from wordfreq_service.service.snowflake import Snowflake
 from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
@@ -89,11 +89,13 @@ class Worker:
         try:
             while not self.stop.is_set():
                 try:
-                    # None: the queue's own figure, which the keeper extends to as well.
+                    # The figure read once, not the queue's current one: the keeper extends
+                    # to it, so a queue reconfigured under a running worker cannot hand
+                    # its messages out mid-job.
                     messages = self.backend.work_queue.receive(
                         self.settings.batch_size,
                         wait_seconds=self.settings.wait_seconds,
-                        visibility_timeout=self.settings.visibility_timeout,
+                        visibility_timeout=hold_seconds,
                     )
                 except TransientError as exc:
                     log.warning("work queue unavailable; retrying", error=str(exc))
@@ -120,6 +122,13 @@ class Worker:
                 log.warning("work queue unavailable; retrying", error=str(exc))
                 self.stop.wait(1.0)
                 continue
+            if seconds < 1:
+                # SQS allows 0, which would hand every message to every worker at once.
+                log.warning(
+                    "the work queue hides messages for 0 s; holding them longer",
+                    seconds=DEFAULT_VISIBILITY_TIMEOUT_S,
+                )
+                return DEFAULT_VISIBILITY_TIMEOUT_S
             log.info("visibility timeout read from the work queue", seconds=seconds)
             return seconds
         return None
