@@ -162,6 +162,7 @@ def test_submit_refuses_a_stop_word_file_too_large_to_travel(tmp_path: Path) -> 
     proc = run_wordfreq(["submit", "--data-dir", str(data), "--stopwords", str(stop), str(book)])
     assert proc.returncode == 2
     assert "too large to travel" in proc.stderr
+    assert not data.exists(), "refused only after setting up the data directory"
     objects = data / "objects"
     assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))
 
@@ -259,3 +260,19 @@ def test_max_input_size_caps_the_input(size: str, cap: str, tmp_path: Path) -> N
     proc = run_wordfreq(["count", "--max-input-size", size, str(book)])
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"wordfreq: error: {book}: more than {cap} (the input limit)"
+
+
+@pytest.mark.parametrize("raw", ["٣", "1_000", " +7 ", "7.0", ""])
+def test_numbers_in_metadata_are_ascii_digits(raw: str) -> None:
+    with pytest.raises(RequestError, match="is not a whole number"):
+        JobRequest.make(top=raw)
+
+
+def test_json_mode_null_is_a_request_error() -> None:
+    with pytest.raises(RequestError, match="mode: None is not a string"):
+        JobRequest.from_json({"mode": None})
+
+
+def test_listed_stop_words_keep_a_leading_hash() -> None:
+    # Comments belong to stop-word files only.
+    assert JobRequest.make(stopwords=["#x", "y"]).stopwords.words == {"#x", "y"}

@@ -133,8 +133,6 @@ class ByteSize(click.ParamType[int]):
     )
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
         match = self._SYNTAX.fullmatch(str(value))
         if match is None:
             self.fail(f"{value!r} is not a size (for example 500M or 16GiB)", param, ctx)

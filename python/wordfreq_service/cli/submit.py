@@ -310,6 +310,8 @@ def submit(
     from wordfreq_service import logs
 
     logs.configure(service=False, debug=debug, quiet=True)
+    # Refused here, before any store, queue or worker is touched, if it cannot travel.
+    request.to_metadata()
     submission = SubmitRequest(
         files=list(files),
         request=request,

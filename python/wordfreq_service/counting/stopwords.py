@@ -44,7 +44,7 @@ def builtin_words(name: str) -> frozenset[str]:
 def normalize_entries(entries: Iterable[str]) -> frozenset[str]:
     """Stop-word entries normalised as ``words`` mode normalises a word."""
     stripped = (e.strip() for e in entries)
-    return frozenset(normalize_word(w) for w in stripped if w and not w.startswith("#"))
+    return frozenset(normalize_word(w) for w in stripped if w)
 
 
 def read_file(spec: str) -> frozenset[str]:
@@ -55,4 +55,5 @@ def read_file(spec: str) -> frozenset[str]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(f"stop-word file {spec}: {reason}") from exc
-    return normalize_entries(text.splitlines())
+    lines = (line.strip() for line in text.splitlines())
+    return normalize_entries(line for line in lines if not line.startswith("#"))

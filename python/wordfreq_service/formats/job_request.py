@@ -20,8 +20,10 @@ than silently ignored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
@@ -38,7 +40,7 @@ DEFAULT_TOP: Final = 10
 DEFAULT_MIN_LENGTH: Final = 1
 #: Per mode: 1000 characters in ``words`` mode, 65536 bytes in ``seed`` mode (all the
 #: original Go worker's scanner could hold), as the core defines them.
-DEFAULT_MAX_WORD_LENGTH: Final[dict[str, int]] = _core.DEFAULT_MAX_WORD_LENGTH
+DEFAULT_MAX_WORD_LENGTH: Final[Mapping[str, int]] = MappingProxyType(_core.DEFAULT_MAX_WORD_LENGTH)
 
 #: Inclusive ranges. ``top`` is bounded for sanity, not by the transport: a result message
 #: cuts its word list to fit the queue (``formats/results.py``), and says so.
@@ -46,6 +48,8 @@ DEFAULT_MAX_WORD_LENGTH: Final[dict[str, int]] = _core.DEFAULT_MAX_WORD_LENGTH
 TOP_RANGE: Final = (0, 100_000)
 MIN_LENGTH_RANGE: Final = (1, 1000)
 MAX_WORD_LENGTH_RANGE: Final[tuple[int, int]] = (1, _core.MAX_WORD_LENGTH_LIMIT)
+
+_DIGITS: Final = re.compile(r"[0-9]{1,30}")
 
 #: S3 allows 2 KB of user metadata in all; an inline stop-word list stays well inside it.
 MAX_INLINE_STOPWORDS: Final = 1500
@@ -95,12 +99,12 @@ def _in_range(value: int, bounds: tuple[int, int], what: str) -> int:
 
 
 def _whole_number(raw: object, what: str) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise RequestError(f"{what}: {raw!r} is not a whole number")
-    try:
+    # ASCII digits only, as Go's Atoi reads them: not "٣", "1_000" or " +7 ".
+    if isinstance(raw, str) and _DIGITS.fullmatch(raw):
         return int(raw)
-    except ValueError:
-        raise RequestError(f"{what}: {raw!r} is not a whole number") from None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    raise RequestError(f"{what}: {raw!r} is not a whole number")
 
 
 @dataclass(frozen=True)
@@ -205,8 +209,8 @@ class JobRequest:
         """Validate each option and the rules between them. ``label`` maps a field to
         the name errors should use (a flag, a metadata name, a JSON key)."""
         name = {f: (label or {}).get(f, o.flag) for f, o in OPTIONS.items()}
-        for field, text in (("mode", mode), ("encoding", encoding)):
-            if text is not None and not isinstance(text, str):
+        for field, text, optional in (("mode", mode, False), ("encoding", encoding, True)):
+            if not isinstance(text, str) and not (optional and text is None):
                 raise RequestError(f"{name[field]}: {text!r} is not a string")
         mode = choose(mode, MODES, name["mode"])
         top_n = _in_range(_whole_number(top, name["top"]), TOP_RANGE, name["top"])
