@@ -39,8 +39,8 @@ class WorkQueues(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, visibility_timeout: Duration
     ) -> None:
-        """`visibility_timeout` is the work queue's; the workers receive with the same figure
-        and extend it while a job runs."""
+        """`visibility_timeout` is the work queue's: the workers read it from the queue at
+        start, receive with it and extend it while a job runs."""
         super().__init__(scope, construct_id)
         self.dead_letters = _queue(self, "DeadLetters", retention=DEAD_LETTER_RETENTION)
         self.work = _queue(
