@@ -6,6 +6,8 @@
     │   └── RequestError        a job request no worker would carry out (formats.job_request)
     ├── OutputError         standard output did not take the result (cli.output)
     ├── BadResult           a result-queue message that is not a result (formats.results)
+    ├── Unprocessable       a message no worker can ever process (service.worker.job)
+    ├── Abandoned           a job given up at the drain deadline (service.worker.job)
     ├── BadMessage          a queue message that is not what its producer promised
     └── BackendError        an object store or queue failed
         ├── InvalidKey          a key that could escape the store or is malformed
