@@ -74,10 +74,8 @@ def a_bomb(total: int) -> Path:
     return path
 
 
-def one_token_line(size: int) -> Path:
-    """One line of ``size`` bytes that is a single token (letters only, no space)."""
-    DATA.mkdir(parents=True, exist_ok=True)
-    unit = b"abcdefghijklmnopqrstuvwxyz" * 4096
+def _repeated(unit: bytes, size: int) -> Callable[[Path], None]:
+    """Writes ``unit`` over and over into a file until it holds ``size`` bytes."""
 
     def fill(tmp: Path) -> None:
         with open(tmp, "wb") as out:
@@ -87,7 +85,14 @@ def one_token_line(size: int) -> Path:
                 out.write(unit[:n])
                 left -= n
 
-    return _write_once(DATA / f"token-line-{size // 1_000_000}mb.txt", size, fill)
+    return fill
+
+
+def one_token_line(size: int) -> Path:
+    """One line of ``size`` bytes that is a single token (letters only, no space)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    unit = b"abcdefghijklmnopqrstuvwxyz" * 4096
+    return _write_once(DATA / f"token-line-{size // 1_000_000}mb.txt", size, _repeated(unit, size))
 
 
 def words_line(size: int) -> Path:
@@ -95,16 +100,7 @@ def words_line(size: int) -> Path:
     DATA.mkdir(parents=True, exist_ok=True)
     blob = b" ".join(f.read_bytes() for f in corpus_files())
     blob = blob.replace(b"\r", b" ").replace(b"\n", b" ")
-
-    def fill(tmp: Path) -> None:
-        with open(tmp, "wb") as out:
-            left = size
-            while left:
-                n = min(left, len(blob))
-                out.write(blob[:n])
-                left -= n
-
-    return _write_once(DATA / f"words-line-{size // 1_000_000}mb.txt", size, fill)
+    return _write_once(DATA / f"words-line-{size // 1_000_000}mb.txt", size, _repeated(blob, size))
 
 
 def worker_peak(wordfreq: str, path: Path) -> tuple[PeakRun, int | None]:
