@@ -14,6 +14,7 @@
         ├── NoSuchKey           the object is not there (permanent for that job)
         ├── NoSuchQueue         the queue does not exist
         ├── ReceiptHandleInvalid  the receipt handle is stale or unknown
+        ├── JobExists           a new job's ID is taken already (job store)
         └── TransientError      unavailable right now; retrying later may work
 
 The CLI prints ``wordfreq: error: message`` on one line for any of these and exits
@@ -60,6 +61,10 @@ class NoSuchQueue(BackendError):
 
 class ReceiptHandleInvalid(BackendError):
     """The receipt handle does not name a message currently received."""
+
+
+class JobExists(BackendError):
+    """A job store asked to create a job whose ID is taken (IDs are random: a bug)."""
 
 
 class TransientError(BackendError):

@@ -1,4 +1,4 @@
-"""The two ports every backend implements: an object store and an SQS-like queue.
+"""The ports every backend implements: an object store, an SQS-like queue, a job store.
 
 Nothing outside ``wordfreq_service.adapters`` knows which backend runs; services receive a
 :class:`Backend` and talk only to these protocols. The semantics are S3's and SQS's:
@@ -12,6 +12,12 @@ Nothing outside ``wordfreq_service.adapters`` knows which backend runs; services
   ``max_receive_count`` times and comes back again, it moves to the dead-letter queue
   instead (SQS's redrive policy).
 * Messages older than the queue's retention period are dropped.
+
+The job store keeps the job path's records (``JobRecord``): a job only ever moves
+forward through ``JobState``'s order, by conditional writes, so two workers finishing
+the same job (a duplicate delivery) cannot both write its result, and a late ``running``
+cannot undo ``done``. A record past its ``expires_at`` is gone, whether or not the
+backend has deleted it yet (DynamoDB's TTL deletes lazily).
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 #: Retention periods, as in the seed's stack.
 WORK_QUEUE_RETENTION_S = 4 * 24 * 3600
@@ -81,6 +88,25 @@ class ObjectStore(Protocol):
         """Idempotent, as in S3: deleting a missing key is not an error."""
         ...
 
+    def upload_url(
+        self, key: str, size: int, metadata: Mapping[str, str], expires_in: int
+    ) -> UploadTarget | None:
+        """A URL through which anyone holding it may store exactly ``size`` bytes under
+        ``key`` with ``metadata`` (an S3 pre-signed PUT, which binds all three), valid
+        for ``expires_in`` seconds; None when the store has no URL of its own, and the
+        job service takes the upload itself."""
+        ...
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where and how a client sends a job's bytes."""
+
+    url: str
+    method: str
+    #: Headers the upload must carry exactly (the signature covers them).
+    headers: Mapping[str, str]
+
 
 @dataclass(frozen=True)
 class Message:
@@ -135,6 +161,78 @@ class MessageQueue(Protocol):
         ...
 
 
+class JobState(StrEnum):
+    """A job's states, in the only order it moves through them."""
+
+    WAITING_FOR_UPLOAD = "waiting_for_upload"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def rank(self) -> int:
+        """Position in the order; ``done`` and ``failed`` share the last."""
+        return min(list(JobState).index(self), 3)
+
+    @property
+    def ended(self) -> bool:
+        return self.rank == 3
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    #: The object key the upload goes to, chosen by the service.
+    key: str
+    #: The job request in its API JSON form (``JobRequest.to_json``).
+    options: Mapping[str, Any]
+    #: The exact byte count the upload must have.
+    size: int
+    #: SHA-256 (hex) of the job's token; the token itself is never stored.
+    token_hash: str
+    state: JobState
+    #: Seconds since the epoch.
+    created_at: float
+    updated_at: float
+    expires_at: float
+    #: When ended: the result message (``formats.results.JobResult.to_json``).
+    result: str | None = None
+
+
+@runtime_checkable
+class JobStore(Protocol):
+    def create(self, record: JobRecord) -> None:
+        """Store a new record; raises JobExists if its ID is taken."""
+        ...
+
+    def get(self, job_id: str, *, now: float | None = None) -> JobRecord | None:
+        """The record, or None for an unknown job or one expired at ``now``."""
+        ...
+
+    def advance(
+        self,
+        job_id: str,
+        state: JobState,
+        *,
+        result: str | None = None,
+        now: float | None = None,
+    ) -> JobRecord | None:
+        """Move the job to ``state`` (stamping ``updated_at`` and, given, ``result``) if
+        its current state comes strictly earlier in the order; returns the new record,
+        or None when the job is unknown, expired, or already that far. Atomic."""
+        ...
+
+    def ping(self) -> None:
+        """Raise TransientError unless the store answers."""
+        ...
+
+    def purge_expired(self, *, now: float | None = None) -> int:
+        """Delete expired records now (where the backend does not do it on its own);
+        returns how many."""
+        ...
+
+
 @dataclass(frozen=True)
 class Backend:
     """What a service needs: the upload store and the queues around it."""
@@ -147,6 +245,8 @@ class Backend:
     #: Opens the store of another bucket named by an event (the AWS worker reads
     #: whichever bucket notifies it, as the seed's did); None: only ``store``'s bucket.
     open_store: Callable[[str], ObjectStore] | None = None
+    #: The job path's records; None where no job service exists (the compatible path).
+    jobs: JobStore | None = None
 
     def store_for(self, bucket: str) -> ObjectStore | None:
         """The store holding ``bucket``'s objects, or None when this backend has none."""

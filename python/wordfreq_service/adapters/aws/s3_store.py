@@ -16,7 +16,7 @@ from boto3.s3.transfer import TransferConfig
 from s3transfer.utils import ChunksizeAdjuster
 
 from wordfreq_service.adapters.aws.boto_errors import translated
-from wordfreq_service.ports import ObjectInfo
+from wordfreq_service.ports import ObjectInfo, UploadTarget
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
@@ -130,6 +130,28 @@ class S3Store:
     def delete(self, key: str) -> None:
         with translated(f"deleting {self._where(key)}"):
             self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def upload_url(
+        self, key: str, size: int, metadata: Mapping[str, str], expires_in: int
+    ) -> UploadTarget | None:
+        """A pre-signed PUT. Its SigV4 signature covers the headers it was made with
+        (Content-Length and every ``x-amz-meta-*``), so S3 refuses an upload whose
+        length or metadata differs from these."""
+        with translated(f"signing an upload to {self._where(key)}"):
+            url = self._client.generate_presigned_url(
+                "put_object",
+                Params={
+                    "Bucket": self._bucket,
+                    "Key": key,
+                    "ContentLength": size,
+                    "Metadata": dict(metadata),
+                },
+                ExpiresIn=expires_in,
+                HttpMethod="PUT",
+            )
+        headers = {"Content-Length": str(size)}
+        headers.update({f"x-amz-meta-{name}": value for name, value in metadata.items()})
+        return UploadTarget(url=url, method="PUT", headers=headers)
 
     def _where(self, key: str) -> str:
         return f"s3://{self._bucket}/{key}"

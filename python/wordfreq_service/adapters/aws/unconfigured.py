@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from typing import BinaryIO, NoReturn
 
 from wordfreq_service.errors import ConfigError
-from wordfreq_service.ports import Message, ObjectInfo, ObjectReader
+from wordfreq_service.ports import Message, ObjectInfo, ObjectReader, UploadTarget
 
 
 class UnconfiguredQueue:
@@ -83,6 +83,11 @@ class UnconfiguredStore:
         self._refuse()
 
     def delete(self, key: str) -> None:
+        self._refuse()
+
+    def upload_url(
+        self, key: str, size: int, metadata: Mapping[str, str], expires_in: int
+    ) -> UploadTarget | None:
         self._refuse()
 
     def _refuse(self) -> NoReturn:

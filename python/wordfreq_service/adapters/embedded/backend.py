@@ -2,7 +2,7 @@
 
 Layout::
 
-    <data_dir>/queues.sqlite3      queues, messages and bucket notifications (WAL mode)
+    <data_dir>/queues.sqlite3      queues, messages, bucket notifications, jobs (WAL mode)
     <data_dir>/doorbells/<queue>/  named pipes of receivers in a long poll
     <data_dir>/buckets/<bucket>/   the bucket's objects
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wordfreq_service.adapters.embedded.database import SqliteDatabase
+from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.adapters.embedded.keys import validate_bucket
 from wordfreq_service.adapters.embedded.objects import FileStore, translate_os_error
 from wordfreq_service.adapters.embedded.queue import SqliteQueue
@@ -59,6 +60,8 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
     # would otherwise keep them forever.
     for queue in (dead_letter, work, results):
         queue.purge_expired()
+    jobs = SqliteJobStore(db)
+    jobs.purge_expired()
     target = configure_notification(db, bucket, work)
     store = FileStore(data_dir / "buckets" / bucket, bucket, notify=target.send)
     store.sweep_abandoned_puts()
@@ -68,6 +71,7 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
         result_queue=results,
         dead_letter_queue=dead_letter,
         name="embedded",
+        jobs=jobs,
     )
 
 

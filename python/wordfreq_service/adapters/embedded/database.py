@@ -89,6 +89,19 @@ CREATE TABLE IF NOT EXISTS bucket_notifications (
     bucket TEXT PRIMARY KEY,
     queue TEXT NOT NULL REFERENCES queues(name)
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    options TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    token_hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    result TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
 """
 
 # Primary result codes that mean "not now" rather than "never": busy or locked past the

@@ -27,7 +27,7 @@ from typing import BinaryIO
 from wordfreq_service.adapters.embedded.keys import validate_bucket, validate_key
 from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
 from wordfreq_service.formats.s3event import object_created_event
-from wordfreq_service.ports import ObjectInfo
+from wordfreq_service.ports import ObjectInfo, UploadTarget
 
 CHUNK_SIZE = 1 << 20
 #: The region written into events from this store: it is not in AWS.
@@ -187,6 +187,12 @@ class FileStore:
             pass
         except OSError as exc:
             raise translate_os_error(exc, f"deleting {key!r}") from exc
+
+    def upload_url(
+        self, key: str, size: int, metadata: Mapping[str, str], expires_in: int
+    ) -> UploadTarget | None:
+        """None: a file store has no URL of its own; the job service takes uploads."""
+        return None
 
     def _open(self, key: str) -> io.FileIO:
         try:

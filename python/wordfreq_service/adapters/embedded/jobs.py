@@ -1,0 +1,107 @@
+"""The job store in the embedded stack's SQLite database; implements ``ports.JobStore``.
+
+One row per job, in the same database file as the queues. ``advance`` is one
+conditional ``UPDATE``, so concurrent workers and API requests never move a job
+backwards. Expired rows are invisible at once and deleted by ``purge_expired``
+(the stack runs it when it opens, as it does for queues).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from wordfreq_service.adapters.embedded.database import SqliteDatabase
+from wordfreq_service.errors import JobExists
+from wordfreq_service.ports import JobRecord, JobState
+
+_COLUMNS = (
+    "job_id, key, options, size, token_hash, state, created_at, updated_at, expires_at, result"
+)
+
+
+class SqliteJobStore:
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    def create(self, record: JobRecord) -> None:
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.job_id,
+                        record.key,
+                        json.dumps(dict(record.options), ensure_ascii=False),
+                        record.size,
+                        record.token_hash,
+                        record.state.value,
+                        record.created_at,
+                        record.updated_at,
+                        record.expires_at,
+                        record.result,
+                    ),
+                )
+        except JobExists:
+            raise
+        except Exception as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise JobExists(f"job {record.job_id} exists already") from exc
+            raise
+
+    def get(self, job_id: str, *, now: float | None = None) -> JobRecord | None:
+        rows = self._db.query(
+            f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ? AND expires_at > ?",
+            (job_id, time.time() if now is None else now),
+        )
+        return _record(rows[0]) if rows else None
+
+    def advance(
+        self,
+        job_id: str,
+        state: JobState,
+        *,
+        result: str | None = None,
+        now: float | None = None,
+    ) -> JobRecord | None:
+        moment = time.time() if now is None else now
+        earlier = [s.value for s in JobState if s.rank < state.rank]
+        if not earlier:
+            return None
+        marks = ", ".join("?" for _ in earlier)
+        with self._db.write() as conn:
+            row = conn.execute(
+                f"UPDATE jobs SET state = ?, updated_at = ?, result = coalesce(?, result)"
+                f" WHERE job_id = ? AND expires_at > ? AND state IN ({marks})"
+                f" RETURNING {_COLUMNS}",
+                (state.value, moment, result, job_id, moment, *earlier),
+            ).fetchone()
+        return _record(row) if row is not None else None
+
+    def ping(self) -> None:
+        self._db.query("SELECT 1 FROM jobs LIMIT 1")
+
+    def purge_expired(self, *, now: float | None = None) -> int:
+        with self._db.write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM jobs WHERE expires_at <= ?", (time.time() if now is None else now,)
+            )
+            return cursor.rowcount
+
+
+def _record(row: Any) -> JobRecord:
+    job_id, key, options, size, token_hash, state, created, updated, expires, result = row
+    return JobRecord(
+        job_id=job_id,
+        key=key,
+        options=json.loads(options),
+        size=size,
+        token_hash=token_hash,
+        state=JobState(state),
+        created_at=created,
+        updated_at=updated,
+        expires_at=expires,
+        result=result,
+    )

@@ -1,0 +1,150 @@
+"""The job path's formats: keys, the job ID in object metadata, the API's JSON bodies,
+and the full-counts CSV.
+
+* A job's upload goes to ``jobs/<job_id>``, a key the service chooses; its object carries
+  the job ID as the user metadata ``job-id`` (bound into the pre-signed URL with the
+  options), which is how a worker tells a job-path upload from a compatible-path one.
+* Its full counts (every word the report would keep, with no ``top`` cut) are stored as
+  gzip-compressed CSV at ``results/<job_id>.csv.gz``: a header ``word,count``, then one
+  row per word, most frequent first (ties by word), lines ending ``\\n``. Workers ignore
+  events for keys under ``results/``: the bucket notifies of every created object.
+* API bodies: ``job_view`` for ``GET /jobs/{id}``, ``new_job_view`` for ``POST /jobs``,
+  ``error_view`` for every 4xx.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final
+
+from wordfreq_service.formats.results import BadResult, JobResult
+from wordfreq_service.ports import JobRecord, UploadTarget
+
+#: S3 user metadata naming the job an upload belongs to.
+JOB_ID_METADATA: Final = "job-id"
+JOB_KEY_PREFIX: Final = "jobs/"
+RESULTS_PREFIX: Final = "results/"
+COUNTS_HEADER: Final = ("word", "count")
+COUNTS_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
+
+_JOB_ID: Final = re.compile(r"[0-9a-f]{32}")
+
+
+def new_job_id() -> str:
+    """A random job ID: 32 lower-case hex digits (a UUID4 without dashes)."""
+    return uuid.uuid4().hex
+
+
+def is_job_id(text: str) -> bool:
+    return bool(_JOB_ID.fullmatch(text))
+
+
+def job_key(job_id: str) -> str:
+    return f"{JOB_KEY_PREFIX}{job_id}"
+
+
+def counts_key(job_id: str) -> str:
+    return f"{RESULTS_PREFIX}{job_id}.csv.gz"
+
+
+def is_result_key(key: str) -> bool:
+    """Whether ``key`` holds a job's stored counts (never a job's input)."""
+    return key.startswith(RESULTS_PREFIX)
+
+
+def job_id_of(metadata: Mapping[str, str]) -> str | None:
+    """The job ID an uploaded object carries, or None (a compatible-path upload)."""
+    value = {k.lower(): v for k, v in metadata.items()}.get(JOB_ID_METADATA)
+    return value if value and is_job_id(value) else None
+
+
+# -- API bodies ---------------------------------------------------------------------
+
+
+def result_view(result: JobResult) -> dict[str, Any]:
+    return {
+        "status": result.status,
+        "status_message": result.status_message,
+        "total": result.total,
+        "unique": result.unique,
+        "words": [{"word": w, "count": c} for w, c in result.words],
+        "duration_ms": round(result.duration_ns / 1e6, 3),
+    }
+
+
+def stored_result(record: JobRecord) -> JobResult | None:
+    """The result a record holds, if it holds a readable one."""
+    if record.result is None:
+        return None
+    try:
+        return JobResult.from_json(record.result)
+    except BadResult:
+        return None
+
+
+def job_view(record: JobRecord) -> dict[str, Any]:
+    """``GET /jobs/{job_id}``: the state, and the result once the job has ended."""
+    result = stored_result(record) if record.state.ended else None
+    return {
+        "job_id": record.job_id,
+        "state": record.state.value,
+        "result": result_view(result) if result is not None else None,
+    }
+
+
+def new_job_view(
+    record: JobRecord, token: str, target: UploadTarget, expires_at: float
+) -> dict[str, Any]:
+    """``POST /jobs``'s 201 body; ``expires_at`` (when the upload URL stops working) is
+    ISO 8601 UTC."""
+    from datetime import UTC, datetime
+
+    return {
+        "job_id": record.job_id,
+        "key": record.key,
+        "upload_url": target.url,
+        "upload_method": target.method,
+        "upload_headers": dict(target.headers),
+        "expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat().replace("+00:00", "Z"),
+        "token": token,
+    }
+
+
+def error_view(message: str) -> dict[str, Any]:
+    """Every 4xx body: ``{"error": "one line saying what is wrong"}``."""
+    return {"error": message}
+
+
+# -- full counts ----------------------------------------------------------------------
+
+
+def write_counts(words: Iterable[tuple[str, int]], out: io.RawIOBase | Any) -> None:
+    """Write the compressed counts CSV to the binary file ``out``."""
+    with (
+        gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as packed,
+        io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
+    ):
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(COUNTS_HEADER)
+        writer.writerows(words)
+
+
+def counts_csv(compressed: Iterable[bytes]) -> Iterator[bytes]:
+    """The CSV text of a stored counts object, decompressed as its chunks arrive."""
+    inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    for chunk in compressed:
+        data = inflate.decompress(chunk, 1 << 20)
+        while data:
+            yield data
+            data = inflate.decompress(inflate.unconsumed_tail, 1 << 20)
+    tail = inflate.flush()
+    if tail:
+        yield tail
+    if not inflate.eof:
+        raise ValueError("the stored counts are truncated")

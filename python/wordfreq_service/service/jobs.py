@@ -1,0 +1,222 @@
+"""The job service: create a job, take (or let the store take) its upload, and hand its
+result only to the holder of its token.
+
+Used by the HTTP API (``wordfreq_service.api``) and, on the embedded stack, directly by
+``wordfreq submit``. A job's token is random, stored only as a SHA-256 hash and compared
+in constant time; an unknown job, an expired one and a wrong token are the same
+:class:`JobNotFound`, so a caller cannot probe for other people's jobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import BinaryIO, Final
+
+from wordfreq_service.errors import ConfigError, NoSuchKey, WordfreqError
+from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.formats.jobs import (
+    JOB_ID_METADATA,
+    counts_csv,
+    counts_key,
+    is_job_id,
+    job_key,
+    new_job_id,
+)
+from wordfreq_service.ports import Backend, JobRecord, JobState, JobStore, UploadTarget
+
+#: How long a job and its stored counts are kept: 7 days.
+JOB_RETENTION_S: Final = 7 * 24 * 3600
+#: How long an upload URL works.
+UPLOAD_EXPIRY_S: Final = 3600
+#: The largest upload ``POST /jobs`` accepts unless configured otherwise: 1 GiB.
+DEFAULT_MAX_UPLOAD_BYTES: Final = 1 << 30
+#: The longest ``?wait=`` a request may hold, as SQS's long poll.
+MAX_WAIT_S: Final = 20
+_DUMMY_HASH: Final = hashlib.sha256(b"no such job").hexdigest()
+
+
+class JobNotFound(WordfreqError):
+    """No job with this ID for this token (unknown, expired or wrong token alike)."""
+
+
+class UploadRefused(WordfreqError):
+    """An upload that does not match its job (size, headers, state)."""
+
+
+class TooLarge(UploadRefused):
+    """A job whose size is over the service's limit."""
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    upload_expiry_s: int = UPLOAD_EXPIRY_S
+    retention_s: int = JOB_RETENTION_S
+
+
+@dataclass(frozen=True)
+class NewJob:
+    record: JobRecord
+    token: str
+    #: The user metadata the upload carries: the options and the job ID.
+    metadata: Mapping[str, str]
+    #: When the upload URL stops working (seconds since the epoch).
+    upload_expires_at: float
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def upload_metadata(request: JobRequest, job_id: str) -> dict[str, str]:
+    return {**request.to_metadata(), JOB_ID_METADATA: job_id}
+
+
+class JobService:
+    def __init__(
+        self,
+        backend: Backend,
+        settings: JobSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if backend.jobs is None:
+            raise ConfigError("this backend has no job store")
+        self.backend = backend
+        self.jobs: JobStore = backend.jobs
+        self.settings = settings or JobSettings()
+        self._clock = clock
+
+    # -- creating ------------------------------------------------------------------
+
+    def create(self, request: JobRequest, size: int) -> NewJob:
+        """A new job for an upload of exactly ``size`` bytes. Raises TooLarge over the
+        limit and RequestError for options that cannot travel."""
+        if size < 0:
+            raise UploadRefused(f"size: {size} is negative")
+        limit = self.settings.max_upload_bytes
+        if size > limit:
+            raise TooLarge(f"size: {size} bytes is over this service's limit of {limit} bytes")
+        job_id = new_job_id()
+        metadata = upload_metadata(request, job_id)  # RequestError before anything is stored
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        record = JobRecord(
+            job_id=job_id,
+            key=job_key(job_id),
+            options=request.to_json(),
+            size=size,
+            token_hash=hash_token(token),
+            state=JobState.WAITING_FOR_UPLOAD,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.settings.retention_s,
+        )
+        self.jobs.create(record)
+        return NewJob(record, token, metadata, now + self.settings.upload_expiry_s)
+
+    def upload_target(self, job: NewJob) -> UploadTarget | None:
+        """The store's own upload URL for the job (an S3 pre-signed PUT), or None when
+        the service must take the upload itself (``accept_upload``)."""
+        return self.backend.store.upload_url(
+            job.record.key, job.record.size, job.metadata, self.settings.upload_expiry_s
+        )
+
+    # -- uploading through the service ------------------------------------------------
+
+    def accept_upload(self, job_id: str, body: BinaryIO) -> JobRecord:
+        """Store ``body`` as the job's upload; it must be exactly the job's size. The
+        caller has checked the right to upload (a signed URL, or it created the job)."""
+        record = self.jobs.get(job_id, now=self._clock())
+        if record is None:
+            raise JobNotFound(f"no such job: {job_id}")
+        if record.state is not JobState.WAITING_FOR_UPLOAD:
+            raise UploadRefused("this job has its upload already")
+        request = JobRequest.from_json(record.options)
+        exact = _ExactSize(body, record.size)
+        self.backend.store.put(record.key, exact, upload_metadata(request, job_id))  # type: ignore[arg-type]
+        return self.jobs.advance(job_id, JobState.QUEUED, now=self._clock()) or record
+
+    # -- reading -------------------------------------------------------------------------
+
+    def find(self, job_id: str, token: str) -> JobRecord:
+        """The job, if ``token`` is its token; else JobNotFound."""
+        record = self.jobs.get(job_id, now=self._clock()) if is_job_id(job_id) else None
+        expected = record.token_hash if record is not None else _DUMMY_HASH
+        if not hmac.compare_digest(hash_token(token), expected) or record is None:
+            raise JobNotFound(f"no such job: {job_id}")
+        return record
+
+    def wait(
+        self,
+        job_id: str,
+        token: str,
+        seconds: float,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> JobRecord:
+        """The job once it has ended, or as it is after ``seconds`` (at most MAX_WAIT_S).
+        Polls the store, from every 50 ms up to every second."""
+        deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_S)
+        record = self.find(job_id, token)
+        pause = 0.05
+        while not record.state.ended:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sleep(min(pause, left))
+            pause = min(pause * 1.5, 1.0)
+            record = self.find(job_id, token)
+        return record
+
+    def counts(self, job_id: str, token: str) -> Iterator[bytes]:
+        """The job's full counts as CSV, streamed. JobNotFound until the job is done
+        (and for a failed one, which has none)."""
+        record = self.find(job_id, token)
+        if record.state is not JobState.DONE:
+            raise JobNotFound(f"job {job_id} has no counts ({record.state.value})")
+        # Opened before the first byte is sent: a missing object is a 404, not a
+        # response cut short.
+        held = ExitStack()
+        try:
+            reader = held.enter_context(self.backend.store.get(counts_key(job_id)))
+        except NoSuchKey as exc:
+            raise JobNotFound(f"job {job_id}'s counts have expired") from exc
+
+        def stream() -> Iterator[bytes]:
+            with held:
+                yield from counts_csv(reader.iter_chunks())
+
+        return stream()
+
+    def expire(self) -> int:
+        """Delete expired job records where the store does not do it on its own."""
+        return self.jobs.purge_expired(now=self._clock())
+
+
+class _ExactSize:
+    """A body that must be exactly ``size`` bytes: reading past it, or reaching the end
+    before it, raises UploadRefused (so the store abandons the put, publishing nothing)."""
+
+    def __init__(self, body: BinaryIO, size: int) -> None:
+        self._body = body
+        self._left = size
+        self._size = size
+
+    def read(self, n: int = -1) -> bytes:
+        want = self._left + 1 if n is None or n < 0 else min(n, self._left + 1)
+        data = self._body.read(want) if want > 0 else b""
+        if len(data) > self._left:
+            raise UploadRefused(f"the upload is longer than the job's size ({self._size} bytes)")
+        self._left -= len(data)
+        if not data and self._left > 0:
+            raise UploadRefused(
+                f"the upload ended {self._left} bytes short of the job's size ({self._size} bytes)"
+            )
+        return data
