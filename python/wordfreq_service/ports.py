@@ -227,9 +227,10 @@ class JobStore(Protocol):
         """Raise TransientError unless the store answers."""
         ...
 
-    def purge_expired(self, *, now: float | None = None) -> int:
-        """Delete expired records now (where the backend does not do it on its own);
-        returns how many."""
+    def purge_expired(self, *, now: float | None = None) -> list[str]:
+        """Delete expired records now, where the backend does not do it on its own
+        (DynamoDB's TTL does); returns the IDs of the jobs deleted, so their stored
+        counts can go too."""
         ...
 
 

@@ -195,9 +195,14 @@ class JobService:
 
         return stream()
 
-    def expire(self) -> int:
-        """Delete expired job records where the store does not do it on its own."""
-        return self.jobs.purge_expired(now=self._clock())
+    def expire(self) -> list[str]:
+        """Delete expired jobs and their stored counts where the backend does not do it
+        on its own (on AWS, DynamoDB's TTL and the bucket's lifecycle do); returns
+        their IDs."""
+        expired = self.jobs.purge_expired(now=self._clock())
+        for job_id in expired:
+            self.backend.store.delete(counts_key(job_id))
+        return expired
 
 
 class _ExactSize:

@@ -83,12 +83,13 @@ class SqliteJobStore:
     def ping(self) -> None:
         self._db.query("SELECT 1 FROM jobs LIMIT 1")
 
-    def purge_expired(self, *, now: float | None = None) -> int:
+    def purge_expired(self, *, now: float | None = None) -> list[str]:
         with self._db.write() as conn:
-            cursor = conn.execute(
-                "DELETE FROM jobs WHERE expires_at <= ?", (time.time() if now is None else now,)
-            )
-            return cursor.rowcount
+            rows = conn.execute(
+                "DELETE FROM jobs WHERE expires_at <= ? RETURNING job_id",
+                (time.time() if now is None else now,),
+            ).fetchall()
+        return [job_id for (job_id,) in rows]
 
 
 def _record(row: Any) -> JobRecord:
