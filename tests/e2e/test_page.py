@@ -211,8 +211,12 @@ def direct_count(book: Path, *args: str) -> str:
     return proc.stdout
 
 
-def number(text: str) -> int:
-    return int(text.replace(",", ""))
+def shown_words(card: Locator) -> list[tuple[str, int]]:
+    """The words and counts of a file's table, as shown (counts as en-US writes them)."""
+    rows = card.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.cells[1].textContent, r.cells[2].textContent])"
+    )
+    return [(word, int(count.replace(",", ""))) for word, count in rows]
 
 
 @needs_chromium
@@ -223,10 +227,7 @@ def test_the_page_shows_what_wordfreq_count_counts(counted: Visit, book: Path) -
     assert len(top) == TOP
     card = counted.card(book.name)
 
-    rows = card.locator("tbody tr").evaluate_all(
-        "rows => rows.map(r => [r.cells[1].textContent, r.cells[2].textContent])"
-    )
-    assert [(word, number(count)) for word, count in rows] == top
+    assert shown_words(card) == top
     summary = card.locator(".summary").inner_text()
     assert f"{expected['total']:,} words, {expected['unique']:,} distinct" in summary
     assert re.search(r"Counted in [0-9.,]+ ms", summary), summary
@@ -342,3 +343,32 @@ def test_a_file_that_cannot_be_counted_says_why(browser: Browser, up: str, tmp_p
         assert visit.errors == []
     finally:
         visit.context.close()
+
+
+@needs_chromium
+def test_a_service_that_needs_a_key_asks_for_it(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    key = "a-key-for-the-page-test"
+    service, url = start_up(tmp_path_factory.mktemp("keyed"), "--api-key", key)
+    visit = Visit(browser, url)
+    try:
+        page = visit.page
+        book = BOOKS[0]
+        # With stop words off this time: the page sends no list, and every word counts.
+        page.get_by_label("Stop words removed").select_option(label="none")
+        page.set_input_files("#files", str(book))
+        card = visit.card(book.name)
+        expect(card.locator(".status.error")).to_contain_text("needs an API key")
+        key_field = page.get_by_label(re.compile("API key"))
+        expect(key_field).to_be_focused()
+        key_field.fill(key)
+        card.get_by_role("button", name="Try again").click()
+        expect(card.locator(".chart svg")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        proc = run_wordfreq(["count", "--json", str(book)])
+        assert proc.returncode == 0, proc.stderr
+        expected = [(w["word"], w["count"]) for w in json.loads(proc.stdout)["words"]]
+        assert shown_words(card) == expected
+    finally:
+        visit.context.close()
+        stop_up(service)
