@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup browser build test test-big-output demo demo-aws bench bench-pipeline bench-memory lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-memory lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 
@@ -20,6 +20,7 @@ setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 # here). Installed with apt when missing, as root or through password-less sudo; where
 # it cannot be, setup goes on and tests/e2e/test_page.py skips, saying why.
 CHROMIUM := /usr/bin/chromium
+.PHONY: browser
 browser:
 	@test -x $(CHROMIUM) && exit 0; \
 	if [ "$$(id -u)" = 0 ]; then as_root=; \
