@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from wordfreq_service.cli.api import serve_options
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
     Seconds,
@@ -158,6 +159,7 @@ def worker(
     help="Worker processes [default: the number of cores].",
 )
 @input_limit_option
+@serve_options
 def up(
     backend: str,
     data_dir: str | None,
@@ -165,10 +167,16 @@ def up(
     debug: bool,
     workers: int | None,
     max_input_bytes: int,
+    host: str,
+    port: int,
+    api_key: str | None,
+    max_upload_bytes: int,
 ) -> None:
-    """Run the embedded stack in the foreground until SIGTERM/SIGINT."""
+    """Run the embedded stack in the foreground until SIGTERM/SIGINT: its workers, and
+    the job API with its page on --host/--port."""
     from wordfreq_service import logs
     from wordfreq_service.adapters.embedded.stack_lock import StackLock
+    from wordfreq_service.cli.api import start_api
     from wordfreq_service.config import BackendSpec, resolve_data_dir
     from wordfreq_service.service.pool import run_processes
 
@@ -178,13 +186,26 @@ def up(
     logs.configure(service=True, debug=debug)
     directory = resolve_data_dir(data_dir)
     spec = BackendSpec(kind="embedded", data_dir=directory)
-    spec.open()  # create the data directory, queues and notification before announcing
+    # Create the data directory, queues and notification before announcing anything.
+    stack = spec.open()
     count = workers or cores()
     with StackLock(directory) as lock:
         lock.acquire(count)
-        run_processes(
-            spec,
-            WorkerSettings(wait_seconds=EMBEDDED_POLL_S, max_input_bytes=max_input_bytes),
-            count,
-            debug=debug,
+        server = start_api(
+            stack,
+            host=host,
+            port=port,
+            api_key=api_key,
+            max_upload_bytes=max_upload_bytes,
+            data_dir=directory,
         )
+        try:
+            # The workers own SIGTERM/SIGINT; the API stops once they have drained.
+            run_processes(
+                spec,
+                WorkerSettings(wait_seconds=EMBEDDED_POLL_S, max_input_bytes=max_input_bytes),
+                count,
+                debug=debug,
+            )
+        finally:
+            server.stop()

@@ -70,6 +70,21 @@ class NewJob:
     upload_expires_at: float
 
 
+def wait_pauses(seconds: float) -> Iterator[float]:
+    """The pauses between polls of a wait for a job to end: from 50 ms up to every
+    second, until ``seconds`` (at most MAX_WAIT_S) have passed since this call. Shared
+    by ``JobService.wait`` and the API's asynchronous wait."""
+    deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_S)
+
+    def pauses() -> Iterator[float]:
+        pause = 0.05
+        while (left := deadline - time.monotonic()) > 0:
+            yield min(pause, left)
+            pause = min(pause * 1.5, 1.0)
+
+    return pauses()
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -162,16 +177,14 @@ class JobService:
         sleep: Callable[[float], None] = time.sleep,
     ) -> JobRecord:
         """The job once it has ended, or as it is after ``seconds`` (at most MAX_WAIT_S).
-        Polls the store, from every 50 ms up to every second."""
-        deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_S)
+        Polls the store at ``wait_pauses``."""
+        pauses = wait_pauses(seconds)
         record = self.find(job_id, token)
-        pause = 0.05
         while not record.state.ended:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            pause = next(pauses, None)
+            if pause is None:
                 break
-            sleep(min(pause, left))
-            pause = min(pause * 1.5, 1.0)
+            sleep(pause)
             record = self.find(job_id, token)
         return record
 
