@@ -288,7 +288,9 @@ class _BlockingBody:
 
 
 def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+    # Header values arrive decoded as Latin-1 (lossless), a key is any text sent as UTF-8.
+    raw = given.encode("latin-1", "replace")
+    return hmac.compare_digest(raw, expected.encode("utf-8"))
 
 
 def _error(status: int, message: str) -> JSONResponse:
