@@ -91,7 +91,9 @@ class ApiStack:
         """Send ``data`` as the job's answer says: to the app (embedded) or to S3."""
         sent = {**job["upload_headers"], **headers}
         if job["upload_url"].startswith(BASE_URL):
-            return self.client.request(job["upload_method"], job["upload_url"], headers=sent, content=data)
+            return self.client.request(
+                job["upload_method"], job["upload_url"], headers=sent, content=data
+            )
         return httpx.request(
             job["upload_method"], job["upload_url"], headers=sent, content=data, timeout=30
         )

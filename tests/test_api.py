@@ -144,7 +144,9 @@ def test_unreadable_bodies_are_4xx_json(embedded: ApiStack, content: bytes) -> N
     assert set(response.json()) == {"error"}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     body=st.dictionaries(
         st.sampled_from(["size", *(o.json for o in OPTIONS.values()), "other"]),
@@ -228,7 +230,7 @@ def test_upload_checks_on_the_embedded_stack(embedded: ApiStack) -> None:
         return response.status_code
 
     later = int(query["expires"][0]) + 60
-    cases = {
+    cases: dict[str, tuple[str, bytes | Iterator[bytes], dict[str, str], int]] = {
         "signature of another job": (f"{base}&signature={other_signature}", TEXT, headers, 403),
         "no signature": (base, TEXT, headers, 422),
         "expiry moved": (
@@ -479,8 +481,8 @@ def test_healthz_is_503_when_the_store_or_a_queue_is_down(
 ) -> None:
     def broken(backend: Backend) -> Backend:
         if down == "jobs":
-            return replace(backend, jobs=_DownJobs())  # type: ignore[arg-type]
-        return replace(backend, work_queue=_DownQueue(backend.work_queue))  # type: ignore[arg-type]
+            return replace(backend, jobs=_DownJobs())
+        return replace(backend, work_queue=_DownQueue(backend.work_queue))
 
     for api in open_api_stack(request, "embedded", tmp_path, wrap=broken):
         response = api.client.get("/healthz")

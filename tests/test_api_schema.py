@@ -11,6 +11,7 @@ import atexit
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from fastapi import FastAPI
@@ -60,5 +61,5 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_the_api_conforms_to_its_schema(case: Case) -> None:
+def test_the_api_conforms_to_its_schema(case: Case[Any]) -> None:
     case.call_and_validate(checks=CHECKS)
