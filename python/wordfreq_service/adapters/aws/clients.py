@@ -29,9 +29,14 @@ CLIENT_CONFIG = Config(
 )
 
 
+#: SigV4 for S3 always: botocore would pre-sign with SigV2 for some endpoints, whose URL
+#: binds neither the Content-Length nor, as signed headers, the metadata.
+S3_CONFIG = CLIENT_CONFIG.merge(Config(signature_version="s3v4"))
+
+
 def s3_client(session: boto3.Session) -> S3Client:
     with translated("creating the S3 client"):
-        return session.client("s3", config=CLIENT_CONFIG)
+        return session.client("s3", config=S3_CONFIG)
 
 
 def sqs_client(session: boto3.Session) -> SQSClient:
