@@ -12,7 +12,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -301,6 +301,49 @@ def test_the_embedded_upload_is_streamed_not_held_in_memory(embedded: ApiStack) 
     assert response.status_code == 200, response.text
     assert embedded.backend.store.head(job["key"]).size == size
     assert peak < 8 << 20, f"peak {peak / 2**20:.1f} MiB for a {size >> 20} MiB upload"
+
+
+def test_slow_uploads_do_not_hold_up_others(embedded: ApiStack) -> None:
+    """More uploads in progress than the shared thread pool has threads (40), each
+    waiting for its client's next bytes, and the service still answers at once."""
+    jobs = [embedded.create(len(TEXT)) for _ in range(45)]
+    app = embedded.app
+
+    async def scenario() -> tuple[float, list[int]]:
+        transport = httpx.ASGITransport(app=app)
+        release = anyio.Event()
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            statuses: list[int] = []
+
+            async def slow_body() -> AsyncIterator[bytes]:
+                yield TEXT[:5]
+                await release.wait()
+                yield TEXT[5:]
+
+            async def send(job: dict[str, Any]) -> None:
+                response = await client.put(
+                    job["upload_url"], headers=job["upload_headers"], content=slow_body()
+                )
+                statuses.append(response.status_code)
+
+            async with anyio.create_task_group() as tasks:
+                for job in jobs:
+                    tasks.start_soon(send, job)
+                await anyio.sleep(0.5)
+                started = time.monotonic()
+                try:
+                    with anyio.fail_after(5):
+                        health = await client.get("/healthz")
+                        created = await client.post("/jobs", json={"size": 1})
+                finally:
+                    release.set()
+                took = time.monotonic() - started
+                assert (health.status_code, created.status_code) == (200, 201)
+            return took, statuses
+
+    took, statuses = anyio.run(scenario)
+    assert took < 1.0, f"/healthz and POST /jobs took {took:.2f} s beside 45 uploads"
+    assert statuses == [200] * 45
 
 
 # -- GET /jobs/{id} --------------------------------------------------------------------

@@ -62,6 +62,8 @@ log = structlog.get_logger("wordfreq.api")
 
 PAGE: Final = ("page", "index.html")
 UPLOAD_ROUTE: Final = "upload"
+#: Uploads stored at once by one process; more wait for a turn.
+UPLOAD_THREADS: Final = 32
 #: Module-level: FastAPI reads them from the endpoints' annotations.
 bearer = HTTPBearer(auto_error=False, description="The job's token, from POST /jobs.")
 api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
@@ -95,6 +97,10 @@ def create_app(
     app.add_middleware(_Guard)
     page = read_page()
     uploading: set[str] = set()
+    # Uploads hold a thread each while their bytes arrive, as slowly as the client
+    # sends them: they get threads of their own, so they cannot starve the other
+    # endpoints of the shared pool. Made on first use, inside the event loop.
+    upload_threads: list[anyio.CapacityLimiter] = []
 
     def token_of(credentials: HTTPAuthorizationCredentials | None) -> str:
         return credentials.credentials if credentials is not None else ""
@@ -227,7 +233,11 @@ def create_app(
         uploading.add(job_id)
         try:
             body = cast(BinaryIO, _BlockingBody(request.stream()))
-            stored = await anyio.to_thread.run_sync(service.accept_upload, job_id, body)
+            if not upload_threads:
+                upload_threads.append(anyio.CapacityLimiter(UPLOAD_THREADS))
+            stored = await anyio.to_thread.run_sync(
+                service.accept_upload, job_id, body, limiter=upload_threads[0]
+            )
         except ClientDisconnect:
             return _error(400, "the upload was cut short; nothing was stored")
         finally:
