@@ -88,6 +88,12 @@ def create_app(
     """The API over ``service``. ``uploads`` signs the service's own upload URLs, for a
     store without URLs of its own (the embedded stack); without it such a store cannot
     take job-path uploads."""
+    if settings.max_upload_bytes != service.settings.max_upload_bytes:
+        # The service refuses what is over its limit: two limits would be one too many.
+        raise ConfigError(
+            f"the API's upload limit ({settings.max_upload_bytes} bytes) differs from its "
+            f"job service's ({service.settings.max_upload_bytes} bytes)"
+        )
     app = FastAPI(
         title="wordfreq job API",
         version="1",

@@ -37,10 +37,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def build_app() -> Any:
+    from wordfreq_service import logs
     from wordfreq_service.adapters.aws import make_session, open_aws
+    from wordfreq_service.adapters.aws.clients import CLIENT_CONFIG
     from wordfreq_service.api.app import create_app
     from wordfreq_service.service.jobs import JobService, JobSettings
 
+    # One JSON object a line on standard error, which Lambda sends to the function's log.
+    logs.configure(service=True)
     bucket = _required(BUCKET_ENV)
     table = _required(JOB_TABLE_ENV)
     limit_text = os.environ.get(MAX_UPLOAD_BYTES_ENV, "")
@@ -51,7 +55,7 @@ def build_app() -> Any:
     secret_arn = os.environ.get(API_KEY_SECRET_ENV) or None
     api_key = None
     if secret_arn is not None:
-        secrets = session.client("secretsmanager")
+        secrets = session.client("secretsmanager", config=CLIENT_CONFIG)
         api_key = secrets.get_secret_value(SecretId=secret_arn)["SecretString"]
     backend = open_aws(
         bucket=bucket,
