@@ -134,7 +134,7 @@ def create_app(
         "/jobs",
         status_code=201,
         response_model=NewJob,
-        responses=_errors(401, 413, 422),
+        responses=_errors(400, 401, 413, 422),
         summary="Create a job; upload its file to the answer's upload_url",
     )
     def create_job(
