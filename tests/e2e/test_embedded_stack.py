@@ -70,7 +70,7 @@ class Service:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Service]:
-    service = Service(["up", "--workers", "2"], tmp_path)
+    service = Service(["up", "--workers", "2", "--port", "0"], tmp_path)
     service.wait_for("workers started")
     yield service
     assert service.stop() == 0
