@@ -180,12 +180,21 @@ def test_submitter_role_exactly(resources: Resources) -> None:
     ids = _ids(resources)
     role_id = _submitter_role(resources)
     statements = role_statements(resources, role_id)
+    denied = {
+        ("Deny", "s3:PutObject", json.dumps(_prefix_of(ids["bucket"], prefix), sort_keys=True))
+        for prefix in (JOB_KEY_PREFIX, RESULTS_PREFIX)
+    }
     assert grants(statements) == (
         # A failed multipart upload aborts its own parts.
         allow(["s3:PutObject", "s3:AbortMultipartUpload"], objects_of(ids["bucket"]))
         | allow(CONSUME, get_att(ids["results"]))
+        # The job path's prefixes are the service's alone: no planted job upload, no
+        # overwritten counts.
+        | denied
     )
-    _assert_no_wildcards(statements, allowed=[objects_of(ids["bucket"])])
+    _assert_no_wildcards(
+        [s for s in statements if s["Effect"] == "Allow"], allowed=[objects_of(ids["bucket"])]
+    )
     role = resources[role_id]["Properties"]
     assert "ManagedPolicyArns" not in role
     assert role["AssumeRolePolicyDocument"]["Statement"] == [

@@ -162,6 +162,20 @@ class SubmitterRole(Construct):
                 resources=[bucket.arn_for_objects("*")],
             )
         )
+        # The job path's prefixes are the service's: objects there are created only with
+        # the API's signed URLs (jobs/) and by the workers (results/), so a compatible-path
+        # client cannot plant an upload for someone's job or overwrite its counts.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="KeepOffJobPrefixes",
+                effect=iam.Effect.DENY,
+                actions=["s3:PutObject"],
+                resources=[
+                    bucket.arn_for_objects(f"{JOB_KEY_PREFIX}*"),
+                    bucket.arn_for_objects(f"{RESULTS_PREFIX}*"),
+                ],
+            )
+        )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="CollectResults",

@@ -40,8 +40,9 @@ from wordfreq_infra.lambda_logs import retained_log_group
 # calls.
 INTEGRATION_TIMEOUT = Duration.seconds(29)
 FUNCTION_TIMEOUT = Duration.seconds(MAX_WAIT_S + 8)
-# Signing URLs and reading small records; the CSV download streams. More memory is also
-# more CPU for the cold start (Python, FastAPI, boto3).
+# Signing URLs and reading small records. More memory is also more CPU for the cold start
+# (Python, FastAPI, boto3). A Lambda response holds at most 6 MB: a larger counts CSV can
+# only be handed out as a pre-signed GET of its `results/` object, which this role may sign.
 FUNCTION_MEMORY_MIB = 1024
 # The generated API key: letters and digits only, so it fits a header and a shell unquoted.
 API_KEY_LENGTH = 48
