@@ -144,10 +144,10 @@ def test_a_job_moves_only_forward(job_store: JobStore) -> None:
 
 
 def test_advance_sets_the_result_only_when_given(job_store: JobStore) -> None:
-    record = _record(JobState.QUEUED)
+    record = _record(JobState.QUEUED, result="from before")
     job_store.create(record)
     running = job_store.advance(record.job_id, JobState.RUNNING, now=NOW + 1)
-    assert running is not None and running.result is None
+    assert running is not None and running.result == "from before"
     done = job_store.advance(record.job_id, JobState.DONE, result='{"status": "ok"}', now=NOW + 2)
     assert done is not None and done.result == '{"status": "ok"}'
     assert job_store.get(record.job_id, now=NOW) == done
