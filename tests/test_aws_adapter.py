@@ -12,7 +12,6 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
-from botocore.stub import Stubber
 from botocore.exceptions import (
     ClientError,
     EndpointConnectionError,
@@ -20,6 +19,7 @@ from botocore.exceptions import (
     NoRegionError,
     ReadTimeoutError,
 )
+from botocore.stub import Stubber
 from structlog.testing import capture_logs
 from wordfreq_service.adapters.aws import (
     DynamoJobStore,

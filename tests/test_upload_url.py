@@ -34,7 +34,7 @@ from wordfreq_service.service.jobs import JobService
 from tests.aws_fixtures import AwsStack
 from tools.local_aws import FAKE_ENV
 
-BODY = "Plates of silver, plates of copper: the silver plate wins.\n".encode()
+BODY = b"Plates of silver, plates of copper: the silver plate wins.\n"
 REQUEST = JobRequest.make(mode="words", top=7, min_length=2, stopwords="english")
 
 
