@@ -22,6 +22,7 @@ from wordfreq_service.adapters.embedded import SqliteDatabase
 from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.errors import BackendError, JobExists
 from wordfreq_service.formats.jobs import job_key, new_job_id
+from wordfreq_service.formats.results import MAX_RESULT_BYTES
 from wordfreq_service.ports import JobRecord, JobState, JobStore
 
 NOW = 1_800_000_000.25
@@ -151,6 +152,16 @@ def test_advance_sets_the_result_only_when_given(job_store: JobStore) -> None:
     done = job_store.advance(record.job_id, JobState.DONE, result='{"status": "ok"}', now=NOW + 2)
     assert done is not None and done.result == '{"status": "ok"}'
     assert job_store.get(record.job_id, now=NOW) == done
+
+
+def test_the_largest_result_a_worker_writes_fits(job_store: JobStore) -> None:
+    # A result is cut to fit a queue message; a DynamoDB item holds up to 400 KB.
+    result = "é" * (MAX_RESULT_BYTES // 2)
+    record = _record(JobState.RUNNING, options={"stopwords": ["w" * 30] * 60})
+    job_store.create(record)
+    assert job_store.advance(record.job_id, JobState.DONE, result=result, now=NOW) is not None
+    stored = job_store.get(record.job_id, now=NOW)
+    assert stored is not None and stored.result == result
 
 
 @pytest.mark.parametrize("second", [JobState.DONE, JobState.FAILED])
