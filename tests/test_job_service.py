@@ -156,6 +156,7 @@ def test_only_the_token_finds_the_job(service: JobService, clock: Clock) -> None
         (job_id, job.token[:-1]),
         (job_id, ""),
         (job_id, job.record.token_hash),  # the stored hash is not the token
+        (job_id, "\ud800"),  # not encodable: still only "not found"
         ("0" * 32, job.token),  # unknown
         (job_id.upper(), job.token),  # malformed IDs
         ("../" + job_id, job.token),

@@ -72,7 +72,9 @@ class NewJob:
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: any string a caller hands in hashes (to no token's hash) rather
+    # than raising UnicodeEncodeError past the API's error handling.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def upload_metadata(request: JobRequest, job_id: str) -> dict[str, str]:
