@@ -158,14 +158,11 @@ def open_api_stack(
             request.getfixturevalue("moto_endpoint"),
             session=request.getfixturevalue("aws_session"),
         )
-        job_table = getattr(stack, "job_table", None)
-        if job_table is None:
-            pytest.skip("the DynamoDB job store (branch job-store) has not landed on main yet")
         backend = open_aws(
             bucket=stack.bucket,
             work_queue_url=stack.work_queue_url,
             result_queue_url=stack.result_queue_url,
-            job_table=job_table,
+            job_table=stack.job_table,
             session=request.getfixturevalue("aws_session"),
         )
         signer = None
