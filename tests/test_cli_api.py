@@ -16,6 +16,7 @@ import pytest
 from wordfreq_service.api.settings import API_KEY_ENV, API_KEY_HEADER, BUCKET_ENV, JOB_TABLE_ENV
 
 from tests.api_processes import assert_json_lines, serving, stop
+from tests.aws_fixtures import AwsStack
 from tests.helpers import run_wordfreq
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "snelling-photography.txt"
@@ -58,6 +59,23 @@ def test_api_alone_takes_its_key_and_limit(tmp_path: Path) -> None:
         assert sent.json()["state"] == "queued"
         assert stop(proc) == 0, log_path.read_text()
     assert_json_lines(log_path)
+
+
+def test_api_alone_on_aws(tmp_path: Path, aws_stack: AwsStack) -> None:
+    """On AWS the upload goes to S3 by pre-signed URL, and the job record to DynamoDB."""
+    args = ["api", "--backend", "aws", "--bucket", aws_stack.bucket]
+    env = {JOB_TABLE_ENV: aws_stack.job_table}
+    with serving(args, tmp_path, env=env) as (proc, url, log_path):
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+        job = httpx.post(f"{url}/jobs", json={"size": 5}).json()
+        assert job["upload_url"].startswith(f"{aws_stack.endpoint}/{aws_stack.bucket}/jobs/")
+        sent = httpx.put(job["upload_url"], headers=job["upload_headers"], content=b"a b c")
+        assert sent.status_code == 200, sent.text
+        auth = {"Authorization": f"Bearer {job['token']}"}
+        view = httpx.get(f"{url}/jobs/{job['job_id']}", headers=auth).json()
+        assert view["state"] == "waiting_for_upload"  # until a worker takes it
+        assert "/uploads/" not in httpx.get(f"{url}/openapi.json").text
+        assert stop(proc) == 0, log_path.read_text()
 
 
 @pytest.mark.parametrize("command", ["api", "up"])
