@@ -109,23 +109,35 @@ class ApiStack:
         total: int | None = None,
         counts: list[tuple[str, int]] | None = None,
     ) -> None:
-        """What the worker does for a done job: the full counts, then the record."""
-        full = counts if counts is not None else words
-        packed = io.BytesIO()
-        write_counts(full, packed)
-        packed.seek(0)
-        self.backend.store.put(counts_key(job_id), packed)
-        self.service.jobs.advance(job_id, JobState.RUNNING)
-        result = JobResult.success(
-            f"jobs/{job_id}",
-            job_id,
-            words=words,
-            total=sum(c for _, c in full) if total is None else total,
-            unique=len(full),
-            mode="words",
-            skipped=0,
-        )
-        assert self.service.jobs.advance(job_id, JobState.DONE, result=result.to_json())
+        finish(self.backend, job_id, words, total=total, counts=counts)
+
+
+def finish(
+    backend: Backend,
+    job_id: str,
+    words: list[tuple[str, int]],
+    *,
+    total: int | None = None,
+    counts: list[tuple[str, int]] | None = None,
+) -> None:
+    """What the worker does for a done job: store the full counts, then the record."""
+    assert backend.jobs is not None
+    full = counts if counts is not None else words
+    packed = io.BytesIO()
+    write_counts(full, packed)
+    packed.seek(0)
+    backend.store.put(counts_key(job_id), packed)
+    backend.jobs.advance(job_id, JobState.RUNNING)
+    result = JobResult.success(
+        f"jobs/{job_id}",
+        job_id,
+        words=words,
+        total=sum(c for _, c in full) if total is None else total,
+        unique=len(full),
+        mode="words",
+        skipped=0,
+    )
+    assert backend.jobs.advance(job_id, JobState.DONE, result=result.to_json())
 
 
 def auth(job: dict[str, Any]) -> dict[str, str]:

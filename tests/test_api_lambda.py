@@ -5,6 +5,9 @@ from Secrets Manager at the cold start."""
 from __future__ import annotations
 
 import base64
+import csv
+import hashlib
+import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +15,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.api import aws_lambda
 from wordfreq_service.api.settings import (
     API_KEY_SECRET_ENV,
@@ -21,6 +25,7 @@ from wordfreq_service.api.settings import (
 )
 from wordfreq_service.formats.jobs import JOB_ID_METADATA
 
+from tests.api_fixtures import finish
 from tests.aws_fixtures import create_aws_stack
 
 KEY = "lambda-key"
@@ -118,3 +123,48 @@ def test_the_lambda_handler_serves_the_api(
     assert status == 200 and json.loads(body)["job_id"] == job["job_id"]
     status, _, body = call(event("GET", f"/jobs/{job['job_id']}"))
     assert status == 404
+
+
+def test_large_counts_go_by_link_small_ones_inline(
+    monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, aws_session: boto3.Session
+) -> None:
+    """A Lambda response holds 6 MB: counts stored larger than INLINE_COUNTS_BYTES are a
+    307 to a pre-signed GET, which serves the same CSV."""
+    stack = create_aws_stack(moto_endpoint, session=aws_session)
+    monkeypatch.setenv(BUCKET_ENV, stack.bucket)
+    monkeypatch.setenv(JOB_TABLE_ENV, stack.job_table)
+    monkeypatch.delenv(API_KEY_SECRET_ENV, raising=False)
+    monkeypatch.setattr(aws_lambda, "_handler", None)
+    backend = open_aws(
+        bucket=stack.bucket,
+        work_queue_url=None,
+        result_queue_url=None,
+        job_table=stack.job_table,
+        session=aws_session,
+    )
+    # Hex words barely compress: 120,000 of them are well past the inline size.
+    large = [
+        (hashlib.sha256(str(i).encode()).hexdigest()[:14], 200_000 - i) for i in range(120_000)
+    ]
+    for counts, inline in (([("to", 2), ("be", 2), ("or", 1)], True), (large, False)):
+        status, _, body = call(event("POST", "/jobs", body={"size": 1}))
+        job = json.loads(body)
+        finish(backend, job["job_id"], counts[:3], counts=counts)
+        auth = {"authorization": f"Bearer {job['token']}"}
+        path = f"/jobs/{job['job_id']}/counts.csv"
+        status, headers, body = call(event("GET", path, headers=auth))
+        if inline:
+            assert status == 200 and headers["content-type"].startswith("text/csv")
+            text = body
+        else:
+            assert status == 307
+            assert headers["location"].startswith(f"{moto_endpoint}/{stack.bucket}/results/")
+            download = httpx.get(headers["location"])
+            assert download.status_code == 200
+            assert download.headers["content-encoding"] == "gzip"
+            assert job["job_id"] in download.headers["content-disposition"]
+            text = download.text  # httpx undoes the gzip encoding, as browsers and curl do
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == ["word", "count"]
+        assert [(w, int(c)) for w, c in rows[1:]] == counts
+        assert call(event("GET", path))[0] == 404

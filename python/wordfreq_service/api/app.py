@@ -29,7 +29,13 @@ import anyio
 import structlog
 from fastapi import FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -75,6 +81,11 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody} for status in statuses}
 
 
+def counts_disposition(job_id: str) -> str:
+    """The counts download's Content-Disposition: a browser saves it as a file."""
+    return f'attachment; filename="wordfreq-{job_id}.csv"'
+
+
 def read_page() -> str:
     return resources.files("wordfreq_service.api").joinpath(*PAGE).read_text(encoding="utf-8")
 
@@ -84,10 +95,13 @@ def create_app(
     settings: ApiSettings,
     *,
     uploads: UploadSigner | None = None,
+    counts_link: Callable[[str], str | None] | None = None,
 ) -> FastAPI:
     """The API over ``service``. ``uploads`` signs the service's own upload URLs, for a
     store without URLs of its own (the embedded stack); without it such a store cannot
-    take job-path uploads."""
+    take job-path uploads. ``counts_link`` gives a done job's stored counts a URL of
+    their own when they are too large to pass through this service (on Lambda, whose
+    responses hold 6 MB), or None to stream them as always."""
     if settings.max_upload_bytes != service.settings.max_upload_bytes:
         # The service refuses what is over its limit: two limits would be one too many.
         raise ConfigError(
@@ -194,19 +208,25 @@ def create_app(
         response_class=StreamingResponse,
         responses={
             200: {"content": {COUNTS_MEDIA_TYPE.split(";")[0]: {}}},
+            307: {"description": "Large counts: the same CSV from the object store."},
             **_errors(404),
         },
     )
     def get_counts(
         job_id: str,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-    ) -> StreamingResponse:
-        """Every word and its count, most frequent first, as CSV."""
-        chunks = service.counts(job_id, token_of(credentials))
+    ) -> Response:
+        """Every word and its count, most frequent first, as CSV (or, where the
+        service hands large ones out by link, a redirect to them)."""
+        token = token_of(credentials)
+        if counts_link is not None and service.find(job_id, token).state is JobState.DONE:
+            link = counts_link(job_id)
+            if link is not None:
+                return RedirectResponse(link, status_code=307)
         return StreamingResponse(
-            chunks,
+            service.counts(job_id, token),
             media_type=COUNTS_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="wordfreq-{job_id}.csv"'},
+            headers={"Content-Disposition": counts_disposition(job_id)},
         )
 
     if uploads is None:

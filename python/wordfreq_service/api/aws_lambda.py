@@ -10,10 +10,13 @@ the warm ones; the key is read once, then.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
 
 from mangum import Mangum
 
+from wordfreq_service.adapters.aws.boto_errors import translated
+from wordfreq_service.api.app import counts_disposition
 from wordfreq_service.api.settings import (
     API_KEY_SECRET_ENV,
     BUCKET_ENV,
@@ -21,8 +24,20 @@ from wordfreq_service.api.settings import (
     MAX_UPLOAD_BYTES_ENV,
     ApiSettings,
 )
-from wordfreq_service.errors import ConfigError
+from wordfreq_service.errors import ConfigError, NoSuchKey
+from wordfreq_service.formats.jobs import COUNTS_MEDIA_TYPE, counts_key
 from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from wordfreq_service.ports import ObjectStore
+
+#: Stored (compressed) counts up to this size pass through the function; larger ones
+#: could decompress past the 6 MB a Lambda response holds, and go by link.
+INLINE_COUNTS_BYTES: Final = 512 << 10
+#: How long a counts link works: it is followed at once.
+COUNTS_LINK_EXPIRY_S: Final = 300
 
 _handler: Mangum | None = None
 
@@ -39,7 +54,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def build_app() -> Any:
     from wordfreq_service import logs
     from wordfreq_service.adapters.aws import make_session, open_aws
-    from wordfreq_service.adapters.aws.clients import CLIENT_CONFIG
+    from wordfreq_service.adapters.aws.clients import CLIENT_CONFIG, s3_client
     from wordfreq_service.api.app import create_app
     from wordfreq_service.service.jobs import JobService, JobSettings
 
@@ -65,7 +80,39 @@ def build_app() -> Any:
         session=session,
     )
     service = JobService(backend, JobSettings(max_upload_bytes=limit))
-    return create_app(service, ApiSettings(api_key=api_key, max_upload_bytes=limit))
+    return create_app(
+        service,
+        ApiSettings(api_key=api_key, max_upload_bytes=limit),
+        counts_link=counts_links(s3_client(session), backend.store),
+    )
+
+
+def counts_links(s3: S3Client, store: ObjectStore) -> Callable[[str], str | None]:
+    """Pre-signed GETs for stored counts too large for a Lambda response (6 MB): S3
+    serves them as the same CSV, gzip-encoded (as they are stored), which HTTP clients
+    undo. None for smaller ones, which the app streams itself."""
+
+    def link(job_id: str) -> str | None:
+        key = counts_key(job_id)
+        try:
+            if store.head(key).size <= INLINE_COUNTS_BYTES:
+                return None
+        except NoSuchKey:
+            return None  # the stream answers 404
+        with translated(f"signing a download of s3://{store.bucket}/{key}"):
+            return s3.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": store.bucket,
+                    "Key": key,
+                    "ResponseContentType": COUNTS_MEDIA_TYPE,
+                    "ResponseContentEncoding": "gzip",
+                    "ResponseContentDisposition": counts_disposition(job_id),
+                },
+                ExpiresIn=COUNTS_LINK_EXPIRY_S,
+            )
+
+    return link
 
 
 def _required(name: str) -> str:
