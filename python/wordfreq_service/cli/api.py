@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -92,8 +94,19 @@ def start_api(
     settings = ApiSettings(api_key=api_key or None, max_upload_bytes=max_upload_bytes)
     sock = bind(host, port)
     server = ServerThread(create_app(service, settings, uploads=signer), sock).start()
-    structlog.get_logger("wordfreq.api").info("serving the job API and page", url=url_of(sock))
+    log = structlog.get_logger("wordfreq.api")
+    log.info("serving the job API and page", url=url_of(sock))
+    if not api_key and not _loopback(sock):
+        log.warning(
+            "no API key: anyone who can reach this address can create jobs "
+            f"(--api-key or {API_KEY_ENV})",
+            url=url_of(sock),
+        )
     return server
+
+
+def _loopback(sock: socket.socket) -> bool:
+    return ipaddress.ip_address(sock.getsockname()[0]).is_loopback
 
 
 @click.command()
