@@ -52,7 +52,13 @@ from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
 from wordfreq_service.api.uploads import META_PREFIX, UploadSigner, metadata_headers
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest, RequestError
-from wordfreq_service.formats.jobs import COUNTS_MEDIA_TYPE, error_view, job_view, new_job_view
+from wordfreq_service.formats.jobs import (
+    COUNTS_MEDIA_TYPE,
+    error_view,
+    is_job_id,
+    job_view,
+    new_job_view,
+)
 from wordfreq_service.ports import JobState, UploadTarget
 from wordfreq_service.service.jobs import (
     MAX_WAIT_S,
@@ -247,7 +253,9 @@ def create_app(
     ) -> Any:
         if expires < time.time():
             return _error(403, "this upload URL has expired")
-        record = await anyio.to_thread.run_sync(service.jobs.get, job_id)
+        record = (
+            await anyio.to_thread.run_sync(service.jobs.get, job_id) if is_job_id(job_id) else None
+        )
         metadata = upload_metadata(JobRequest.from_json(record.options), job_id) if record else {}
         if record is None or not uploads.verify(signature, job_id, record.size, expires, metadata):
             return _error(403, "the upload URL's signature does not match")
