@@ -82,7 +82,8 @@ def submit(service: JobService, body: bytes, request: JobRequest = REQUEST) -> N
     if target is None:
         service.accept_upload(job.record.job_id, io.BytesIO(body))
     else:
-        answer = httpx.request(target.method, target.url, headers=dict(target.headers), content=body)
+        headers = dict(target.headers)
+        answer = httpx.request(target.method, target.url, headers=headers, content=body)
         assert answer.status_code == 200, answer.text
     return job
 
