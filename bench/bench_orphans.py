@@ -3,12 +3,12 @@
 Starts `wordfreq up --workers 2` on a fresh data directory, then from this process (the
 client classes `wordfreq submit` uses, so CLI start-up is not what is measured) submits
 rounds of N small files and waits for all their results:
-* compatible path (`service.client.Client`: reads the shared result queue), before any
-  orphan exists;
-* the same once 5,000 orphaned results (what timed-out or interrupted clients leave)
-  sit on the result queue;
-* job path (`service.job_client.JobClient`, in-process), with the same orphans.
-Seconds per round from the first upload to the last result; medians of the rounds.
+* compatible path (`service.client.Client`: reads the shared result queue) and job path
+  (`service.job_client.JobClient`, in-process), before any orphan exists;
+* both again once 5,000 orphaned results (what timed-out or interrupted clients leave)
+  sit on the result queue.
+Seconds per round from the first upload to the last result; medians of the rounds. The
+load average is recorded: on a shared machine the other load moves the figures.
 """
 
 from __future__ import annotations
@@ -98,13 +98,16 @@ def main() -> None:
                 runs.setdefault(label, []).append(seconds)
                 print(f"{label}, round {r + 1}: {seconds:.2f} s", flush=True)
 
+        load_before = os.getloadavg()[0]
         try:
             one_round(job_path, write_files(Path(tmp) / "warm-up", 20, 99))
             measure("compatible path, no orphans", compatible)
+            measure("job path, no orphans", job_path)
             leave_orphans(backend, args.orphans)
             measure(f"compatible path, {args.orphans:,} orphans", compatible)
             measure(f"job path, {args.orphans:,} orphans", job_path)
             left = backend.result_queue.approximate_count()
+            load_after = os.getloadavg()[0]
         finally:
             stack.send_signal(signal.SIGTERM)
             stack.wait(60)
@@ -113,7 +116,8 @@ def main() -> None:
     lines = [
         f"Embedded stack, `wordfreq up --workers 2`; rounds of {args.jobs:,} files of 10 KB "
         f"submitted and waited for by the client classes `submit` uses; medians of "
-        f"{args.rounds} rounds. Orphans still on the result queue at the end: {left:,}.",
+        f"{args.rounds} rounds. Orphans still on the result queue at the end: {left:,}. "
+        f"Load average (1 min) {load_before:.1f} before, {load_after:.1f} after.",
         "",
         "| client | seconds per round | jobs/s |",
         "| --- | --- | --- |",
