@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
     Seconds,
@@ -63,6 +64,12 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     "--result-queue-url", default=None, help="Result queue URL (aws) [env WORKER_RESULT_QUEUE_URL]."
 )
 @click.option(
+    "--job-table",
+    default=None,
+    help="DynamoDB job table (aws), where job-path uploads' results go "
+    f"[env {WORKER_JOB_TABLE_ENV}].",
+)
+@click.option(
     "--drain-seconds",
     type=DRAIN_SECONDS,
     default=None,
@@ -100,6 +107,7 @@ def worker(
     concurrency: int | None,
     queue_url: str | None,
     result_queue_url: str | None,
+    job_table: str | None,
     drain_seconds: float | None,
     visibility_timeout: int | None,
     poll_seconds: float | None,
@@ -133,6 +141,7 @@ def worker(
             work_queue_url=work,
             result_queue_url=result,
             region=env_first(region, "AWS_REGION", "AWS_DEFAULT_REGION"),
+            job_table=env_first(job_table, WORKER_JOB_TABLE_ENV),
         )
         wait = float(MAX_LONG_POLL_S)
     else:

@@ -75,6 +75,8 @@ def job_id_of(metadata: Mapping[str, str]) -> str | None:
 
 
 def result_view(result: JobResult) -> dict[str, Any]:
+    """A job's result in the API: the issue's fields, then what the command line also
+    shows (``mode`` it was counted in, ``skipped`` over-long runs)."""
     return {
         "status": result.status,
         "status_message": result.status_message,
@@ -82,6 +84,8 @@ def result_view(result: JobResult) -> dict[str, Any]:
         "unique": result.unique,
         "words": [{"word": w, "count": c} for w, c in result.words],
         "duration_ms": round(result.duration_ns / 1e6, 3),
+        "mode": result.mode,
+        "skipped": result.skipped,
     }
 
 
