@@ -239,7 +239,8 @@ def test_the_last_receive_before_the_dead_letter_queue_fails_the_job(backend: Ba
     assert limit is not None
     for _ in range(limit - 1):
         drain_once(unreadable)
-    assert record_of(service, job) == before  # retries: not over yet
+    # Retries: not over yet (queued at most, when a batch held the event twice).
+    assert record_of(service, job).state in (before.state, JobState.QUEUED)
     drain_once(unreadable)  # the last receive
     assert record_of(service, job).state is JobState.FAILED
     result = result_of(service, job)
