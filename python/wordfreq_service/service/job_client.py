@@ -33,17 +33,16 @@ from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import stored_result
 from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.service.client import NamedSource, ProgressFactory, Submission
-from wordfreq_service.service.jobs import JobService, JobSettings, UploadRefused
+from wordfreq_service.service.jobs import MAX_WAIT_S, JobService, JobSettings, UploadRefused
 
 log = structlog.get_logger("wordfreq.client")
-
-#: The longest a single wait asks a transport for; a deadline further off takes several.
-WAIT_STEP_S = 20.0
 
 
 @dataclass(frozen=True)
 class JobTicket:
-    """What the client keeps of a job it created: enough to upload and to ask for it."""
+    """What the client keeps of a job it created: enough to upload and to ask for it.
+    A transport that needs more per job (over HTTP, the upload URL and headers of
+    ``POST /jobs``'s answer) hands out a subclass."""
 
     job_id: str
     key: str
@@ -156,7 +155,7 @@ class JobClient:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                sub.result = self._wait(sub, min(left, WAIT_STEP_S))
+                sub.result = self._wait(sub, min(left, MAX_WAIT_S))
             if sub.result is None:
                 break
             on_result(sub)
