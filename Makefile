@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-memory lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP)
 
@@ -81,6 +81,10 @@ bench: $(NATIVE_STAMP)
 
 bench-pipeline: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_pipeline.py
+
+# The job path against the compatible path, with 5,000 orphaned results on the queue.
+bench-orphans: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_orphans.py
 
 # Peak RSS on an `a`-bomb, 200 MB lines and 1 GB of text; fails over 150 MiB.
 bench-memory: $(NATIVE_STAMP)

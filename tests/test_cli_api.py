@@ -98,10 +98,6 @@ def test_api_on_aws_needs_its_bucket_and_table(tmp_path: Path) -> None:
     assert BUCKET_ENV in proc.stderr and JOB_TABLE_ENV in proc.stderr
 
 
-@pytest.mark.skip(
-    reason="needs the worker to write job-path results to the job store (branch job-worker), "
-    "not on main yet"
-)
 def test_a_job_end_to_end_through_up(tmp_path: Path) -> None:
     """What the README's curl commands do: create, upload, wait for the result, download
     every count; the words are those `wordfreq count` finds."""

@@ -51,11 +51,7 @@ def test_the_readme_curl_commands_run_a_job(tmp_path: Path) -> None:
         view = json.loads(outputs[2])
         assert stored["job_id"] == view["job_id"] == job["job_id"]
         assert stop(proc) == 0, log_path.read_text()
-    if view["state"] != "done":
-        pytest.skip(
-            "the upload went through; the result needs the worker to write job-path "
-            "results to the job store (branch job-worker), not on main yet"
-        )
+    assert view["state"] == "done", log_path.read_text()
     expected = run_wordfreq(
         [
             "count",

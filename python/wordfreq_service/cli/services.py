@@ -19,6 +19,7 @@ from wordfreq_service.cli.options import (
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
 from wordfreq_service.ports import MAX_LONG_POLL_S, MAX_VISIBILITY_TIMEOUT_S
+from wordfreq_service.service.jobs import JOB_SWEEP_S
 from wordfreq_service.service.worker.settings import WorkerSettings
 
 T = TypeVar("T")
@@ -153,6 +154,8 @@ def worker(
         drain_seconds=drain,
         default_mode=default_mode,
         max_input_bytes=max_input_bytes,
+        # AWS expires jobs itself (DynamoDB's TTL, the bucket's lifecycle rule).
+        job_sweep_seconds=JOB_SWEEP_S if spec.kind == "embedded" else None,
     )
     run_processes(
         spec, settings, concurrency or cores(), debug=debug, protection=TaskProtection.from_env()
@@ -212,7 +215,11 @@ def up(
             # The workers own SIGTERM/SIGINT; the API stops once they have drained.
             run_processes(
                 spec,
-                WorkerSettings(wait_seconds=EMBEDDED_POLL_S, max_input_bytes=max_input_bytes),
+                WorkerSettings(
+                    wait_seconds=EMBEDDED_POLL_S,
+                    max_input_bytes=max_input_bytes,
+                    job_sweep_seconds=JOB_SWEEP_S,
+                ),
                 count,
                 debug=debug,
             )

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import click
 
@@ -24,7 +25,13 @@ from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.results import JobResult
-from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submission
+from wordfreq_service.ports import Backend
+from wordfreq_service.service.client import (
+    PROGRESS_MIN_BYTES,
+    Client,
+    ProgressFactory,
+    Submission,
+)
 
 
 @dataclass(frozen=True)
@@ -202,6 +209,40 @@ def sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class Submitter(Protocol):
+    """Uploads files and collects their results: ``Client`` (the compatible path) or
+    ``JobClient`` (the job path)."""
+
+    def upload(
+        self,
+        handles: list[tuple[str, BinaryIO]],
+        request: JobRequest,
+        progress: ProgressFactory | None = None,
+    ) -> list[Submission]: ...
+
+    def collect(
+        self,
+        submissions: list[Submission],
+        timeout: float,
+        on_result: Callable[[Submission], None],
+    ) -> list[Submission]: ...
+
+
+def _client(kind: str, backend: Backend) -> Submitter:
+    """The job path wherever a job service runs in this process (the embedded stack);
+    the compatible path, through the shared result queue, elsewhere."""
+    if kind == "embedded":
+        from wordfreq_service.service.job_client import (
+            InProcessJobs,
+            JobClient,
+            in_process_settings,
+        )
+        from wordfreq_service.service.jobs import JobService
+
+        return JobClient(InProcessJobs(JobService(backend, in_process_settings())))
+    return Client(backend, poll_seconds=20.0)
+
+
 def run_submit(req: SubmitRequest) -> int:
     with sigterm_raises():
         return _run_submit(req)
@@ -226,7 +267,7 @@ def _run_submit(req: SubmitRequest) -> int:
             )
             pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
     try:
-        client = Client(backend, poll_seconds=1.0 if spec.kind == "embedded" else 20.0)
+        client = _client(spec.kind, backend)
         submissions = client.upload(handles, req.request, _progress_factory())
         printer = ResultPrinter(submissions, req.request.mode, req.as_json)
         pending = client.collect(submissions, req.timeout, printer)

@@ -53,6 +53,13 @@ def counts_key(job_id: str) -> str:
     return f"{RESULTS_PREFIX}{job_id}.csv.gz"
 
 
+def job_id_of_key(key: str) -> str | None:
+    """The job ID a key names if it is a job's upload key (``jobs/<job_id>``), else None.
+    Read where the object itself may be gone or unreadable."""
+    job_id = key.removeprefix(JOB_KEY_PREFIX)
+    return job_id if job_id != key and is_job_id(job_id) else None
+
+
 def is_result_key(key: str) -> bool:
     """Whether ``key`` holds a job's stored counts (never a job's input)."""
     return key.startswith(RESULTS_PREFIX)

@@ -33,6 +33,9 @@ from wordfreq_service.ports import Backend, JobRecord, JobState, JobStore, Uploa
 
 #: How long a job and its stored counts are kept: 7 days.
 JOB_RETENTION_S: Final = 7 * 24 * 3600
+#: How often the embedded stack's workers delete expired jobs and their counts (besides
+#: whenever the stack is opened): an hour past their expiry at most.
+JOB_SWEEP_S: Final = 3600
 #: How long an upload URL works.
 UPLOAD_EXPIRY_S: Final = 3600
 #: The largest upload ``POST /jobs`` accepts unless configured otherwise: 1 GiB.
