@@ -6,9 +6,11 @@ too; a bad request is a 4xx, never a 500. Status codes:
 
 * ``POST /jobs``: 401 without the API key (when one is configured), 413 over the size
   limit, 422 for a body that is not what the schema describes or options the job
-  request refuses (one status for both: the client must change the body either way).
+  request refuses (one status for both: the client must change the body either way),
+  400 for a body that is not even text.
 * ``GET /jobs/{id}``, ``GET /jobs/{id}/counts.csv``: 404 alike for an unknown or expired
-  job, a malformed ID, and a missing or wrong token; 422 for a bad ``wait``.
+  job, a malformed ID, and a missing or wrong token; 422 for a bad ``wait``. Counts too
+  large to pass through (on Lambda) are a 307 to the object store.
 * ``PUT /uploads/{id}`` (only where the store has no upload URLs of its own, the embedded
   stack): as S3 answers a pre-signed PUT, 403 for a bad or expired signature or
   ``x-amz-meta-*`` headers other than those signed, 411 without ``Content-Length``, 413
