@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
+from wordfreq_service.api.settings import API_KEY_SECRET_OUTPUT, API_URL_OUTPUT
 
 from wordfreq_infra.access import SubmitterRole, grant_worker
 from wordfreq_infra.alarms import QueueAlarms
@@ -127,10 +128,10 @@ class WordfreqStack(Stack):
             value=alarms.topic.topic_arn,
             description="SNS topic of the queue alarms (dead letters, messages waiting too long)",
         )
-        CfnOutput(self, "apiUrl", value=api.url, description="HTTPS endpoint of the job API")
+        CfnOutput(self, API_URL_OUTPUT, value=api.url, description="HTTPS endpoint of the job API")
         CfnOutput(
             self,
-            "apiKeySecretArn",
+            API_KEY_SECRET_OUTPUT,
             value=api.api_key.secret_arn,
             description="Secrets Manager secret holding the API key (X-Api-Key on POST /jobs)",
         )

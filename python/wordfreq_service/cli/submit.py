@@ -13,6 +13,7 @@ from typing import BinaryIO, Protocol
 
 import click
 
+from wordfreq_service.api.settings import API_KEY_ENV, API_KEY_SECRET_OUTPUT, API_URL_OUTPUT
 from wordfreq_service.cli import output
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
@@ -48,9 +49,45 @@ class SubmitRequest:
     queue_url: str | None
     submitter_role: str | None
     stack_name: str | None
+    api_url: str | None = None
+    api_key: str | None = None
 
 
-def resolve_spec(req: SubmitRequest) -> BackendSpec:
+@dataclass(frozen=True)
+class ApiRoute:
+    """The job path through a job API over HTTP."""
+
+    url: str
+    api_key: str | None
+
+
+def resolve_route(req: SubmitRequest) -> ApiRoute | BackendSpec:
+    """Where the files go. The job path wherever a job service exists: ``--api URL``;
+    a stack (``--stack-name``) with an ``apiUrl`` output, its key read from
+    ``apiKeySecretArn`` unless given; the embedded stack (in-process). The seed's flags
+    (``-bucket``, ``-queueUrl``, ``-submitterRole``) keep selecting the compatible path."""
+    api_key = env_first(req.api_key, API_KEY_ENV)
+    if req.api_url:
+        return ApiRoute(req.api_url, api_key)
+    outputs: dict[str, str] = {}
+    seed_flags = (req.bucket, req.queue_url, req.submitter_role)
+    if req.stack_name:
+        from wordfreq_service.adapters.aws import make_session, read_secret, stack_outputs
+
+        session = make_session(region=env_first(req.region, "AWS_REGION", "AWS_DEFAULT_REGION"))
+        outputs = stack_outputs(session, req.stack_name)
+        api_url = outputs.get(API_URL_OUTPUT)
+        if api_url and not any(seed_flags):
+            secret = outputs.get(API_KEY_SECRET_OUTPUT)
+            if api_key is None and secret:
+                api_key = read_secret(session, secret)
+            return ApiRoute(api_url, api_key)
+    return resolve_spec(req, outputs)
+
+
+def resolve_spec(req: SubmitRequest, outputs: dict[str, str] | None = None) -> BackendSpec:
+    """The backend of the compatible path (and the embedded stack's); ``outputs`` are
+    the stack's, when ``--stack-name`` was read already."""
     # The AWS-only flags imply the AWS backend: `submit --stack-name WordfreqStack FILE`.
     aws_flags = (req.stack_name, req.bucket, req.queue_url, req.submitter_role)
     if req.backend == "embedded" and not any(aws_flags):
@@ -62,7 +99,8 @@ def resolve_spec(req: SubmitRequest) -> BackendSpec:
     if req.stack_name:
         from wordfreq_service.adapters.aws import make_session, stack_outputs
 
-        outputs = stack_outputs(make_session(region=region), req.stack_name)
+        if not outputs:
+            outputs = stack_outputs(make_session(region=region), req.stack_name)
         bucket = bucket or outputs.get("bucketName")
         queue_url = queue_url or outputs.get("resultQueueUrl")
         role = role or outputs.get("submitRoleArn")
@@ -249,8 +287,18 @@ def run_submit(req: SubmitRequest) -> int:
 
 
 def _run_submit(req: SubmitRequest) -> int:
-    spec = resolve_spec(req)
+    route = resolve_route(req)
     handles = Client.open_inputs(req.files)
+    if isinstance(route, ApiRoute):
+        from wordfreq_service.service.api_client import ApiClient, HttpJobs
+        from wordfreq_service.service.job_client import JobClient
+
+        api = ApiClient(route.url, api_key=route.api_key)
+        try:
+            return _submit_with(JobClient(HttpJobs(api)), handles, req)
+        finally:
+            api.close()
+    spec = route
     backend = spec.open()
     pool = None
     if spec.kind == "embedded":
@@ -267,14 +315,18 @@ def _run_submit(req: SubmitRequest) -> int:
             )
             pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
     try:
-        client = _client(spec.kind, backend)
-        submissions = client.upload(handles, req.request, _progress_factory())
-        printer = ResultPrinter(submissions, req.request.mode, req.as_json)
-        pending = client.collect(submissions, req.timeout, printer)
-        printer.finish()
+        return _submit_with(_client(spec.kind, backend), handles, req)
     finally:
         if pool is not None:
             pool.close()
+
+
+def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: SubmitRequest) -> int:
+    """Upload, print the results as they come, and report what failed or timed out."""
+    submissions = client.upload(handles, req.request, _progress_factory())
+    printer = ResultPrinter(submissions, req.request.mode, req.as_json)
+    pending = client.collect(submissions, req.timeout, printer)
+    printer.finish()
     failed = [s for s in submissions if s.result is not None and not s.result.ok]
     if failed:
         names = ", ".join(s.path for s in failed)
@@ -329,7 +381,20 @@ def _run_submit(req: SubmitRequest) -> int:
 @click.option(
     "--stack-name",
     default=None,
-    help="Read bucket, result queue and role from this CloudFormation stack.",
+    help="Use this CloudFormation stack: its job API (apiUrl, key from apiKeySecretArn) "
+    "if it has one, else its bucket, result queue and role.",
+)
+@click.option(
+    "--api",
+    "api_url",
+    default=None,
+    metavar="URL",
+    help="Submit through the job API at URL (e.g. http://127.0.0.1:8000 of `wordfreq up`).",
+)
+@click.option(
+    "--api-key",
+    default=None,
+    help=f"The job API's key, where it needs one [env {API_KEY_ENV}].",
 )
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 def submit(
@@ -345,6 +410,8 @@ def submit(
     queue_url: str | None,
     submitter_role: str | None,
     stack_name: str | None,
+    api_url: str | None,
+    api_key: str | None,
     files: tuple[str, ...],
 ) -> None:
     """Upload FILE... and print each file's top words when its job is done."""
@@ -366,6 +433,8 @@ def submit(
         queue_url=queue_url,
         submitter_role=submitter_role,
         stack_name=stack_name,
+        api_url=api_url,
+        api_key=api_key,
     )
     try:
         status = run_submit(submission)

@@ -1,4 +1,5 @@
-"""A client of the job API over HTTP (``wordfreq submit --api URL``).
+"""A client of the job API over HTTP (``wordfreq submit --api URL``), and the job
+transport over it (:class:`HttpJobs`, beside ``job_client.InProcessJobs``).
 
 Three calls per file, as the README's ``curl`` commands: ``POST /jobs`` with the size and
 options, the upload as the answer says (a pre-signed S3 PUT on AWS, the service's own
@@ -19,7 +20,9 @@ from wordfreq_service.api.settings import API_KEY_HEADER
 from wordfreq_service.errors import BackendError, ConfigError, TransientError
 from wordfreq_service.formats.job_request import JobRequest, RequestError
 from wordfreq_service.formats.results import JobResult
-from wordfreq_service.service.jobs import MAX_WAIT_S
+from wordfreq_service.ports import JobState
+from wordfreq_service.service.job_client import JobTicket
+from wordfreq_service.service.jobs import MAX_WAIT_S, UploadRefused
 
 #: Upload chunk size; also how often the progress callback hears.
 CHUNK_BYTES: Final = 1 << 20
@@ -28,10 +31,9 @@ _TIMEOUT: Final = httpx.Timeout(30.0, read=MAX_WAIT_S + 30.0)
 
 
 @dataclass(frozen=True)
-class CreatedJob:
-    job_id: str
-    key: str
-    token: str
+class CreatedJob(JobTicket):
+    """``POST /jobs``'s answer: the ticket, and where and how the bytes go."""
+
     upload_url: str
     upload_method: str
     upload_headers: Mapping[str, str]
@@ -104,7 +106,7 @@ class ApiClient:
                 f"the upload was refused ({response.status_code}): {_reason(response)}"
             )
 
-    def status(self, job: CreatedJob, wait: float = MAX_WAIT_S) -> JobStatus:
+    def status(self, job: JobTicket, wait: float = MAX_WAIT_S) -> JobStatus:
         answer = self._call(
             "GET",
             f"{self.base_url}/jobs/{job.job_id}",
@@ -125,7 +127,9 @@ class ApiClient:
                 f"the job API refused the request ({response.status_code}): {_reason(response)}"
                 " (give the key with --api-key or WORDFREQ_API_KEY)"
             )
-        if response.status_code in (400, 413, 422):
+        if response.status_code == 413:
+            raise UploadRefused(f"the job API refused the job: {_reason(response)}")
+        if response.status_code in (400, 422):
             raise RequestError(f"the job API refused the job: {_reason(response)}")
         answered = f"the job API answered {response.status_code}: {_reason(response)}"
         if response.status_code >= 500 or response.status_code == 429:
@@ -141,7 +145,30 @@ class ApiClient:
         return answer
 
 
-def _result(job: CreatedJob, view: Mapping[str, Any]) -> JobResult:
+class HttpJobs:
+    """The job transport over the HTTP API: ``job_client.JobTransport``."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+
+    def create(self, request: JobRequest, size: int) -> JobTicket:
+        return self.api.create_job(request, size)
+
+    def upload(
+        self, ticket: JobTicket, body: BinaryIO, progress: Callable[[int], None] | None
+    ) -> None:
+        assert isinstance(ticket, CreatedJob), "a ticket from HttpJobs.create"
+        self.api.upload(ticket, body, progress=progress)
+
+    def wait(self, ticket: JobTicket, seconds: float) -> JobResult | None:
+        status = self.api.status(ticket, wait=seconds)
+        return status.result if status.state in _ENDED else None
+
+
+_ENDED: Final = frozenset(s.value for s in JobState if s.ended)
+
+
+def _result(job: JobTicket, view: Mapping[str, Any]) -> JobResult:
     """The API's result as the command line's printers know it: a result message."""
     try:
         return JobResult(

@@ -4,7 +4,7 @@ from wordfreq_service.adapters.aws.backend import open_aws
 from wordfreq_service.adapters.aws.clients import CLIENT_CONFIG
 from wordfreq_service.adapters.aws.dynamo_jobs import DynamoJobStore
 from wordfreq_service.adapters.aws.s3_store import S3ObjectReader, S3Store
-from wordfreq_service.adapters.aws.session import make_session, stack_outputs
+from wordfreq_service.adapters.aws.session import make_session, read_secret, stack_outputs
 from wordfreq_service.adapters.aws.sqs_queue import SqsQueue
 from wordfreq_service.adapters.aws.unconfigured import UnconfiguredQueue, UnconfiguredStore
 
@@ -18,5 +18,6 @@ __all__ = [
     "UnconfiguredStore",
     "make_session",
     "open_aws",
+    "read_secret",
     "stack_outputs",
 ]
