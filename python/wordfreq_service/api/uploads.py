@@ -68,6 +68,8 @@ def signing_key(data_dir: Path) -> bytes:
         return _read_key(path)
     except FileNotFoundError:
         pass
+    except OSError as exc:
+        raise ConfigError(f"cannot read the upload signing key {path}: {exc}") from exc
     temp = path.with_name(f".{KEY_FILE}.{secrets.token_hex(8)}.tmp")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
