@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wordfreq_service.api.app import read_page
 from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
+from wordfreq_service.api.uploads import KEY_FILE, UploadSigner
 from wordfreq_service.errors import NoSuchKey, TransientError
 from wordfreq_service.formats.job_request import OPTIONS
 from wordfreq_service.formats.jobs import JOB_ID_METADATA, counts_key, new_job_id
@@ -576,3 +577,22 @@ def test_an_unexpected_failure_is_a_500_without_a_traceback(embedded: ApiStack) 
     assert response.status_code == 500
     assert response.json() == {"error": "internal error"}
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_the_signing_key_is_made_once_and_private(embedded: ApiStack) -> None:
+    assert embedded.data_dir is not None
+    key_file = embedded.data_dir / KEY_FILE
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # Another process on the data directory signs alike: URLs outlive a restart.
+    job = embedded.create(len(TEXT))
+    again = UploadSigner.in_data_dir(embedded.data_dir)
+    query = parse_qs(urlsplit(job["upload_url"]).query)
+    record = embedded.service.find(job["job_id"], job["token"])
+    metadata = {
+        k[len("x-amz-meta-") :]: v
+        for k, v in job["upload_headers"].items()
+        if k != "Content-Length"
+    }
+    assert again.verify(
+        query["signature"][0], job["job_id"], record.size, int(query["expires"][0]), metadata
+    )
