@@ -140,9 +140,10 @@ class JobApi(Construct):
             ),
         )
         # The page (`GET /`, served from the API's origin) uploads straight to S3 with the
-        # pre-signed URL: a cross-origin PUT the bucket must allow, for that origin only.
+        # pre-signed URL, and large counts reach it as a redirect to a pre-signed GET:
+        # cross-origin requests the bucket must allow, for that origin only.
         bucket.add_cors_rule(
-            allowed_methods=[s3.HttpMethods.PUT],
+            allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET],
             allowed_origins=[self.http_api.api_endpoint],
             allowed_headers=["*"],
             max_age=UPLOAD_EXPIRY_S,
