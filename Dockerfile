@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The wordfreq worker image: `wordfreq worker --backend aws`, run by ECS Fargate.
+# The wordfreq images: the worker (`wordfreq worker --backend aws`, run by ECS Fargate; the
+# default target) and the job API (`--target api`, run by Lambda).
 # Build context: the repository root, filtered by .dockerignore (only the package sources).
 
 # Stage 0: the Rust toolchain, taken from the official image of the same Debian release.
@@ -27,11 +28,12 @@ COPY src ./src
 COPY python ./python
 RUN maturin build --release --locked --out /dist
 
-# Stage 2: the runtime, with the wheel and its dependencies only. The dependencies are
-# exactly those of image-requirements.txt (`make image-lock`): every one, transitive ones
-# too, pinned and hash-checked; then the wheel, whatever its name, without resolving
-# anything more, and `pip check` fails the build if the lock misses one of its requirements.
-FROM python:3.11-slim-trixie
+# Stage 2: the runtime both images share, with the wheel and its dependencies only. The
+# dependencies are exactly those of image-requirements.txt (`make image-lock`): every one,
+# transitive ones too, pinned and hash-checked; then the wheel, whatever its name, without
+# resolving anything more, and `pip check` fails the build if the lock misses one of its
+# requirements.
+FROM python:3.11-slim-trixie AS runtime
 ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 # The dependencies' layer stays cached until the lock changes.
@@ -43,5 +45,22 @@ RUN pip install --no-cache-dir --no-deps /tmp/dist/*.whl \
     && pip check \
     && rm -rf /tmp/dist \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin wordfreq
+
+# Stage 3 (`--target api`): the job API on Lambda, behind API Gateway. Lambda's runtime
+# interface client (image-api-requirements.txt, made by `make image-lock` with the pins of
+# the runtime's lock) runs the handler; nothing else is added to the shared runtime.
+FROM runtime AS api
+COPY image-api-requirements.txt /tmp/image-api-requirements.txt
+RUN pip install --no-cache-dir --require-hashes --only-binary=:all: --no-deps \
+        -r /tmp/image-api-requirements.txt \
+    && pip check \
+    && rm /tmp/image-api-requirements.txt
+USER 10001
+ENTRYPOINT ["python", "-m", "awslambdaric"]
+CMD ["wordfreq_service.api.aws_lambda.handler"]
+
+# Stage 4 (`--target worker`, and the default: the last stage): `wordfreq worker --backend
+# aws`, run by ECS Fargate.
+FROM runtime AS worker
 USER 10001
 ENTRYPOINT ["wordfreq", "worker", "--backend", "aws"]

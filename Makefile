@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-memory lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 
@@ -57,15 +57,21 @@ $(INFRA_STAMP): infra/package.json
 # the Dockerfile installs exactly these. Regenerate after changing [project].dependencies:
 # `make image-lock` keeps the pins it can, `make image-lock IMAGE_LOCK_FLAGS=--upgrade` moves
 # every one to the newest release.
+# The API image (Dockerfile's `api` stage) adds Lambda's runtime interface client, locked the
+# same way in its own file, on top of the worker's pins (`--constraint`).
 IMAGE_LOCK := image-requirements.txt
+API_IMAGE_LOCK := image-api-requirements.txt
+API_IMAGE_REQUIRES := awslambdaric>=3
 UV_VERSION := 0.13.8
 IMAGE_LOCK_FLAGS ?=
+UV_COMPILE = $(VENV)/uv/bin/uv pip compile - --quiet --generate-hashes \
+	--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	--custom-compile-command "make image-lock" $(IMAGE_LOCK_FLAGS)
 image-lock: $(DEPS_STAMP)
 	test -x $(VENV)/uv/bin/uv || { $(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/python -m pip install --quiet "uv==$(UV_VERSION)"; }
 	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
-	  | $(VENV)/uv/bin/uv pip compile - --quiet --generate-hashes \
-	      --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
-	      --custom-compile-command "make image-lock" $(IMAGE_LOCK_FLAGS) --output-file $(IMAGE_LOCK)
+	  | $(UV_COMPILE) --output-file $(IMAGE_LOCK)
+	echo '$(API_IMAGE_REQUIRES)' | $(UV_COMPILE) --constraint $(IMAGE_LOCK) --output-file $(API_IMAGE_LOCK)
 # --- end infra ---
 
 test: setup
@@ -90,6 +96,10 @@ bench: $(NATIVE_STAMP)
 
 bench-pipeline: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_pipeline.py
+
+# The job path against the compatible path, with 5,000 orphaned results on the queue.
+bench-orphans: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_orphans.py
 
 # Peak RSS on an `a`-bomb, 200 MB lines and 1 GB of text; fails over 150 MiB.
 bench-memory: $(NATIVE_STAMP)

@@ -108,7 +108,7 @@ def worker_peak(wordfreq: str, path: Path) -> tuple[PeakRun, int | None]:
     processes, the submit's time and exit status, and the result's ``skipped``."""
     with tempfile.TemporaryDirectory() as data:
         up = subprocess.Popen(
-            [wordfreq, "up", "--workers", "1", "--data-dir", data],
+            [wordfreq, "up", "--workers", "1", "--port", "0", "--data-dir", data],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

@@ -76,7 +76,9 @@ def main() -> None:
         # The stack's log goes to a file: an unread pipe would fill up and stall it.
         log_path = Path(tmp) / "stack.log"
         with open(log_path, "wb") as log:
-            stack = subprocess.Popen([wordfreq, "up", "--workers", "2"], env=env, stderr=log)
+            stack = subprocess.Popen(
+                [wordfreq, "up", "--workers", "2", "--port", "0"], env=env, stderr=log
+            )
         while b'"workers started"' not in log_path.read_bytes():
             if stack.poll() is not None:
                 raise SystemExit(f"wordfreq up exited: {log_path.read_text()}")

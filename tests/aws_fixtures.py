@@ -3,7 +3,8 @@
 ``moto_endpoint`` starts moto once per test session on 127.0.0.1 and points boto3 at it
 through the standard environment (fake credentials, ``AWS_ENDPOINT_URL``), so the code
 under test runs unchanged; ``aws_stack`` builds a fresh set of the stack's resources
-(bucket notifying a work queue, dead-letter queue, result queue, submitter role).
+(bucket notifying a work queue, dead-letter queue, result queue, job table,
+submitter role).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from tools.local_aws import (
     AwsStack,
     client_env,
     create_aws_stack,
+    create_job_table,
     create_queue_with_dead_letter,
     moto_server,
 )
 
-__all__ = ["AwsStack", "create_aws_stack", "create_queue_with_dead_letter"]
+__all__ = ["AwsStack", "create_aws_stack", "create_job_table", "create_queue_with_dead_letter"]
 
 
 @pytest.fixture(scope="session")

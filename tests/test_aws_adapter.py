@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
+from collections.abc import Callable
 
 import boto3
 import pytest
@@ -17,12 +19,21 @@ from botocore.exceptions import (
     NoRegionError,
     ReadTimeoutError,
 )
+from botocore.stub import Stubber
 from structlog.testing import capture_logs
-from wordfreq_service.adapters.aws import S3Store, SqsQueue, make_session, open_aws, stack_outputs
+from wordfreq_service.adapters.aws import (
+    DynamoJobStore,
+    S3Store,
+    SqsQueue,
+    make_session,
+    open_aws,
+    stack_outputs,
+)
 from wordfreq_service.adapters.aws import session as session_module
 from wordfreq_service.adapters.aws.boto_errors import translate
-from wordfreq_service.adapters.aws.clients import sqs_client
+from wordfreq_service.adapters.aws.clients import dynamodb_client, sqs_client
 from wordfreq_service.adapters.aws.sqs_queue import _max_receive_count
+from wordfreq_service.config import BackendSpec
 from wordfreq_service.errors import (
     BackendError,
     ConfigError,
@@ -31,6 +42,7 @@ from wordfreq_service.errors import (
     ReceiptHandleInvalid,
     TransientError,
 )
+from wordfreq_service.ports import JobRecord, JobState
 
 from tests.aws_fixtures import AwsStack
 
@@ -218,3 +230,84 @@ def test_redrive_policy_is_read_once_per_ttl(
     )
     assert [queue.max_receive_count() for _ in range(3)] == [5, 5, 5]
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ProvisionedThroughputExceededException", 400),
+        ("ThrottlingException", 400),
+        ("InternalServerError", 500),
+        ("ServiceUnavailable", 503),
+    ],
+)
+def test_job_table_throttling_and_server_errors_are_transient(code: str, status: int) -> None:
+    # Stubbed responses skip botocore's retries: this is what a caller sees once they
+    # have run out.
+    session = boto3.Session(
+        region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    client = dynamodb_client(session)
+    store = DynamoJobStore(client, "jobs")
+    calls: list[tuple[str, Callable[[], object]]] = [
+        ("get_item", lambda: store.get("f" * 32)),
+        ("update_item", lambda: store.advance("f" * 32, JobState.DONE, result="{}")),
+        ("put_item", lambda: store.create(_job_record())),
+        ("get_item", store.ping),
+    ]
+    with Stubber(client) as stub:
+        for operation, call in calls:
+            stub.add_client_error(operation, service_error_code=code, http_status_code=status)
+            with pytest.raises(TransientError, match="jobs"):
+                call()
+
+
+def _job_record() -> JobRecord:
+    return JobRecord(
+        job_id="f" * 32,
+        key="jobs/" + "f" * 32,
+        options={},
+        size=1,
+        token_hash="0" * 64,
+        state=JobState.WAITING_FOR_UPLOAD,
+        created_at=1.0,
+        updated_at=1.0,
+        expires_at=2.0,
+    )
+
+
+def test_a_missing_job_table_is_a_plain_backend_error(aws_session: boto3.Session) -> None:
+    store = DynamoJobStore(dynamodb_client(aws_session), "no-such-table")
+    with pytest.raises(BackendError, match="no-such-table") as caught:
+        store.get("f" * 32)
+    assert not isinstance(caught.value, TransientError)
+
+
+def test_the_api_backend_has_the_bucket_and_the_job_table(
+    aws_stack: AwsStack, aws_session: boto3.Session
+) -> None:
+    """What the API's role opens: no queues, a job store on the stack's table."""
+    backend = open_aws(
+        bucket=aws_stack.bucket,
+        work_queue_url=None,
+        result_queue_url=None,
+        session=aws_session,
+        job_table=aws_stack.job_table,
+    )
+    assert isinstance(backend.jobs, DynamoJobStore)
+    assert backend.jobs.table == aws_stack.job_table
+    backend.jobs.ping()
+    assert (
+        open_aws(bucket=aws_stack.bucket, work_queue_url=None, result_queue_url=None).jobs is None
+    )
+
+
+def test_a_backend_spec_carries_the_job_table(aws_stack: AwsStack) -> None:
+    spec = BackendSpec(
+        kind="aws",
+        work_queue_url=aws_stack.work_queue_url,
+        result_queue_url=aws_stack.result_queue_url,
+        job_table=aws_stack.job_table,
+    )
+    jobs = pickle.loads(pickle.dumps(spec)).open().jobs
+    assert isinstance(jobs, DynamoJobStore) and jobs.table == aws_stack.job_table

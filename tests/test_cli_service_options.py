@@ -5,6 +5,9 @@ written."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import click
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.cli.options import MAX_WORKERS, WORKER_COUNT, Seconds
 
 from tests.helpers import run_wordfreq
@@ -80,3 +84,37 @@ def test_worker_counts_are_within_the_maximum_or_refused(text: str) -> None:
     except click.BadParameter:
         return
     assert 1 <= count <= MAX_WORKERS
+
+
+_SHOW_WORKER_SPEC = (
+    "import sys, wordfreq_service.service.pool as pool\n"
+    "pool.run_processes = lambda spec, *a, **k: print(spec.kind, spec.job_table)\n"
+    "from wordfreq_service.cli import main\n"
+    "sys.argv[0] = 'wordfreq'\n"
+    "main()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "expected"),
+    [
+        (["--job-table", "from-flag"], {}, "from-flag"),
+        ([], {WORKER_JOB_TABLE_ENV: "from-env"}, "from-env"),
+        (["--job-table", "from-flag"], {WORKER_JOB_TABLE_ENV: "from-env"}, "from-flag"),
+        ([], {WORKER_JOB_TABLE_ENV: ""}, "None"),
+    ],
+)
+def test_the_aws_worker_takes_its_job_table_from_flag_or_environment(
+    flag: list[str], env: dict[str, str], expected: str
+) -> None:
+    """The worker's pool is replaced by a print of the backend it would open."""
+    args = ["worker", "--backend", "aws", "--queue-url", "q", "--result-queue-url", "r", *flag]
+    proc = subprocess.run(
+        [sys.executable, "-c", _SHOW_WORKER_SPEC, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, WORKER_JOB_TABLE_ENV: "", **env},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["aws", expected]

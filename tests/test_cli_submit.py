@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.adapters.embedded.stack_lock import StackLock
+from wordfreq_service.formats.jobs import job_id_of_key
 from wordfreq_service.formats.results import JobResult
+from wordfreq_service.ports import JobState
 
 from tests.helpers import run_wordfreq
 
@@ -43,7 +45,9 @@ def our_result(key: str, job_id: str, words: list[tuple[str, int]]) -> JobResult
 
 class FakeWorker:
     """Answers uploads on an embedded data directory once `expect` of them have arrived,
-    while holding the stack lock so `submit` brings no workers of its own."""
+    while holding the stack lock so `submit` brings no workers of its own. `submit` takes
+    the job path on the embedded stack: an answer for a job's upload is stored as the
+    job's result, as a worker stores it; any other goes to the result queue."""
 
     def __init__(self, data_dir: Path, expect: int, respond: Responder) -> None:
         self.backend = open_embedded(data_dir)
@@ -61,7 +65,16 @@ class FakeWorker:
                 keys += [r["s3"]["object"]["key"] for r in body.get("Records", [])]
                 queue.delete(m.receipt_handle)
         for message in self.respond(keys):
+            self._answer(message)
+
+    def _answer(self, message: str) -> None:
+        jobs = self.backend.jobs
+        job_id = job_id_of_key(JobResult.from_json(message).file_key)
+        if jobs is None or job_id is None or jobs.get(job_id) is None:
             self.backend.result_queue.send(message)
+            return
+        ok = JobResult.from_json(message).ok
+        jobs.advance(job_id, JobState.DONE if ok else JobState.FAILED, result=message)
 
 
 @pytest.fixture

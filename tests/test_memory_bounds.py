@@ -74,7 +74,7 @@ def test_a_worker_on_a_gzip_bomb_stays_small(bomb: Path, tmp_path: Path) -> None
     from tests.e2e.test_processes import descendants
 
     data = tmp_path / "data"
-    up = Service(["up", "--workers", "1"], data)
+    up = Service(["up", "--workers", "1", "--port", "0"], data)
     try:
         up.wait_for("workers started")
         submitted = subprocess.run(

@@ -1,9 +1,10 @@
 """A stand-in AWS account on loopback, for `make demo-aws` and the AWS tests.
 
-``moto_server`` starts moto's S3/SQS/STS/IAM server on 127.0.0.1; ``create_aws_stack``
-builds in it what the CDK stack builds: a bucket notifying a work queue (S3 -> SQS), the
-work queue's dead-letter queue (redrive after 5 receives), a result queue and a submitter
-role. moto is a test double: this lives in tools/, never in the product.
+``moto_server`` starts moto's S3/SQS/DynamoDB/STS/IAM server on 127.0.0.1;
+``create_aws_stack`` builds in it what the CDK stack builds: a bucket notifying a work
+queue (S3 -> SQS), the work queue's dead-letter queue (redrive after 5 receives), a
+result queue, the job table (DynamoDB, TTL on ``expires_at``) and a submitter role.
+moto is a test double: this lives in tools/, never in the product.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from wordfreq_service.adapters.aws.dynamo_jobs import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 from wordfreq_service.ports import (
     DEAD_LETTER_RETENTION_S,
     DEFAULT_MAX_RECEIVE_COUNT,
@@ -26,6 +28,7 @@ from wordfreq_service.ports import (
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
 REGION = "us-east-1"
@@ -39,7 +42,13 @@ FAKE_ENV = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
-CLEARED_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS")
+CLEARED_ENV = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+)
 
 
 @contextmanager
@@ -79,6 +88,8 @@ class AwsStack:
     submit_role_arn: str
     #: The S3 notification's configuration ID, as it appears in event records.
     notification_id: str
+    #: The DynamoDB job table.
+    job_table: str
 
 
 def create_aws_stack(
@@ -93,6 +104,7 @@ def create_aws_stack(
     session = session or boto3.Session(region_name=REGION)
     sqs = session.client("sqs", endpoint_url=endpoint)
     s3 = session.client("s3", endpoint_url=endpoint)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     # No type stubs for IAM are installed; this helper only makes two calls.
     iam: Any = session.client("iam", endpoint_url=endpoint)
     name = f"{prefix}-{uuid.uuid4().hex[:12]}"
@@ -121,6 +133,8 @@ def create_aws_stack(
             ]
         },
     )
+
+    job_table = create_job_table(dynamodb, f"{name}-jobs")
 
     role = iam.create_role(
         RoleName=f"{name}-submit",
@@ -168,7 +182,27 @@ def create_aws_stack(
         dead_letter_queue_url=dead_letter_url,
         submit_role_arn=str(role["Role"]["Arn"]),
         notification_id=notification_id,
+        job_table=job_table,
     )
+
+
+def create_job_table(dynamodb: DynamoDBClient, name: str) -> str:
+    """The job table as the stack has it: on-demand, keyed by job ID, TTL on the
+    expiry; returns its name."""
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.get_waiter("table_exists").wait(
+        TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+    return name
 
 
 def _queue(sqs: SQSClient, name: str, retention_s: int, **attributes: str) -> str:

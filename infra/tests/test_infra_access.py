@@ -1,4 +1,5 @@
-"""Least privilege: the exact permissions of the worker task role and the submitter role."""
+"""Least privilege: the exact permissions of the worker task role, the job API's role and the
+submitter role."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from infra_support import (
     role_statements,
     synthesize,
 )
+from wordfreq_service.formats.jobs import JOB_KEY_PREFIX, RESULTS_PREFIX
 
 CONSUME = [
     "sqs:ReceiveMessage",
@@ -41,7 +43,14 @@ def _ids(resources: Resources) -> dict[str, str]:
         "work": only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=345_600)[0],
         "results": only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=7_200)[0],
         "cluster": only(resources, "AWS::ECS::Cluster")[0],
+        "table": only(resources, "AWS::DynamoDB::Table")[0],
+        "secret": only(resources, "AWS::SecretsManager::Secret")[0],
     }
+
+
+def _prefix_of(bucket_id: str, prefix: str) -> dict[str, Any]:
+    """The ARN pattern of the bucket's objects under `prefix`, as CloudFormation has it."""
+    return {"Fn::Join": ["", [get_att(bucket_id), f"/{prefix}*"]]}
 
 
 def _task_role(resources: Resources) -> str:
@@ -90,9 +99,19 @@ def test_worker_task_role_exactly(resources: Resources) -> None:
         allow(CONSUME, get_att(ids["work"]))
         | allow(["sqs:SendMessage"], get_att(ids["results"]))
         | allow(["s3:GetObject", "s3:DeleteObject"], objects_of(ids["bucket"]))
+        # A job-path upload: its record moves along, its full counts go under results/.
+        | allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], get_att(ids["table"]))
+        | allow(["s3:PutObject"], _prefix_of(ids["bucket"], RESULTS_PREFIX))
         | allow(["ecs:UpdateTaskProtection"], tasks_of_cluster)
     )
-    _assert_no_wildcards(statements, allowed=[objects_of(ids["bucket"]), tasks_of_cluster])
+    _assert_no_wildcards(
+        statements,
+        allowed=[
+            objects_of(ids["bucket"]),
+            _prefix_of(ids["bucket"], RESULTS_PREFIX),
+            tasks_of_cluster,
+        ],
+    )
     role = resources[role_id]["Properties"]
     assert "ManagedPolicyArns" not in role
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
@@ -104,16 +123,78 @@ def test_worker_task_role_exactly(resources: Resources) -> None:
     ]
 
 
+def _api_role(resources: Resources) -> str:
+    _, function = only(resources, "AWS::Lambda::Function", PackageType="Image")
+    return str(function["Role"]["Fn::GetAtt"][0])
+
+
+def test_api_role_exactly(resources: Resources) -> None:
+    """Sign uploads under jobs/ (a pre-signed URL acts with its signer's rights), keep job
+    records, read counts under results/, read its key, write its logs. No queue, no listing,
+    no reading of uploads, no other log group."""
+    ids = _ids(resources)
+    role_id = _api_role(resources)
+    _, function = only(resources, "AWS::Lambda::Function", PackageType="Image")
+    log_group_id = function["LoggingConfig"]["LogGroup"]["Ref"]
+    statements = role_statements(resources, role_id)
+    assert grants(statements) == (
+        allow(["s3:PutObject"], _prefix_of(ids["bucket"], JOB_KEY_PREFIX))
+        | allow(["s3:GetObject"], _prefix_of(ids["bucket"], RESULTS_PREFIX))
+        | allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            get_att(ids["table"]),
+        )
+        | allow(["secretsmanager:GetSecretValue"], {"Ref": ids["secret"]})
+        | allow(["logs:CreateLogStream", "logs:PutLogEvents"], get_att(log_group_id))
+    )
+    _assert_no_wildcards(
+        statements,
+        allowed=[
+            _prefix_of(ids["bucket"], JOB_KEY_PREFIX),
+            _prefix_of(ids["bucket"], RESULTS_PREFIX),
+        ],
+    )
+    role = resources[role_id]["Properties"]
+    # No AWSLambdaBasicExecutionRole: it writes to every log group of the account.
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
+    ]
+
+
+def test_only_the_api_may_read_the_api_key(resources: Resources) -> None:
+    secret = {"Ref": _ids(resources)["secret"]}
+    readers = {
+        role_id
+        for role_id in find(resources, "AWS::IAM::Role")
+        if any(json.loads(r) == secret for _, _, r in grants(role_statements(resources, role_id)))
+    }
+    assert readers == {_api_role(resources)}
+
+
 def test_submitter_role_exactly(resources: Resources) -> None:
     ids = _ids(resources)
     role_id = _submitter_role(resources)
     statements = role_statements(resources, role_id)
+    denied = {
+        ("Deny", "s3:PutObject", json.dumps(_prefix_of(ids["bucket"], prefix), sort_keys=True))
+        for prefix in (JOB_KEY_PREFIX, RESULTS_PREFIX)
+    }
     assert grants(statements) == (
         # A failed multipart upload aborts its own parts.
         allow(["s3:PutObject", "s3:AbortMultipartUpload"], objects_of(ids["bucket"]))
         | allow(CONSUME, get_att(ids["results"]))
+        # The job path's prefixes are the service's alone: no planted job upload, no
+        # overwritten counts.
+        | denied
     )
-    _assert_no_wildcards(statements, allowed=[objects_of(ids["bucket"])])
+    _assert_no_wildcards(
+        [s for s in statements if s["Effect"] == "Allow"], allowed=[objects_of(ids["bucket"])]
+    )
     role = resources[role_id]["Properties"]
     assert "ManagedPolicyArns" not in role
     assert role["AssumeRolePolicyDocument"]["Statement"] == [

@@ -19,6 +19,9 @@ from infra_support import (
     worker_log_group,
 )
 from wordfreq_infra import WordfreqConfig
+from wordfreq_infra.image import API_TARGET, WORKER_TARGET
+from wordfreq_service.api.settings import MAX_UPLOAD_BYTES_ENV
+from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
 
 # The export names of the original Go sample's CDK stack (its CfnOutputs' ExportName), so
 # that a stack importing them (Fn::ImportValue) keeps working: output -> export name.
@@ -41,8 +44,9 @@ def test_outputs_keep_the_original_names(template: Template, resources: Resource
     submit_role = outputs["submitRoleArn"]["Value"]["Fn::GetAtt"]
     assert resources[submit_role[0]]["Type"] == "AWS::IAM::Role"
     assert submit_role[1] == "Arn"
-    # The four of the original sample, and the alarm topic (README: "five outputs").
-    assert set(outputs) == {*SEED_EXPORT_NAMES, "alarmTopicArn"}
+    # The four of the original sample, the alarm topic and the job API's two (README: "seven
+    # outputs"; test_infra_api checks the API's).
+    assert set(outputs) == {*SEED_EXPORT_NAMES, "alarmTopicArn", "apiUrl", "apiKeySecretArn"}
 
 
 def test_seed_outputs_keep_the_original_export_names(template: Template) -> None:
@@ -62,6 +66,9 @@ def test_context_overrides_change_the_template(tmp_path: Path) -> None:
         "visibilityTimeoutSeconds": "300",
         "messageAgeAlarmMinutes": "45",
         "alarmEmail": "ops@example.com",
+        "apiThrottleRate": "5",
+        "apiThrottleBurst": "9",
+        "apiMaxUploadBytes": "1048576",
     }
     resources = synthesize(tmp_path, overrides).resources
     _, target = only(resources, "AWS::ApplicationAutoScaling::ScalableTarget")
@@ -86,6 +93,10 @@ def test_context_overrides_change_the_template(tmp_path: Path) -> None:
         "TopicArn": {"Ref": topic_id},
         "Endpoint": "ops@example.com",
     }
+    _, stage = only(resources, "AWS::ApiGatewayV2::Stage")
+    assert stage["DefaultRouteSettings"] == {"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 9}
+    _, function = only(resources, "AWS::Lambda::Function", PackageType="Image")
+    assert function["Environment"]["Variables"][MAX_UPLOAD_BYTES_ENV] == "1048576"
 
 
 def test_cdk_json_context_matches_the_code_defaults() -> None:
@@ -95,6 +106,9 @@ def test_cdk_json_context_matches_the_code_defaults() -> None:
         if key in context:
             assert getattr(defaults, field) == context[key], key
     assert CDK_JSON["app"] == "python3 app.py"
+    # The upload limit is the service's own default unless set (one figure, not two).
+    assert "apiMaxUploadBytes" not in context
+    assert defaults.api_max_upload_bytes == DEFAULT_MAX_UPLOAD_BYTES
 
 
 @pytest.mark.parametrize(
@@ -111,6 +125,13 @@ def test_cdk_json_context_matches_the_code_defaults() -> None:
         ({"messageAgeAlarmMinutes": "0"}, "messageAgeAlarmMinutes"),
         ({"messageAgeAlarmMinutes": "5760"}, "messageAgeAlarmMinutes"),
         ({"alarmEmail": "ops at example.com"}, "alarmEmail"),
+        ({"apiThrottleRate": "0"}, "apiThrottleRate"),
+        ({"apiThrottleRate": "10001"}, "apiThrottleRate"),
+        ({"apiThrottleBurst": "0"}, "apiThrottleBurst"),
+        ({"apiThrottleBurst": "5001"}, "apiThrottleBurst"),
+        ({"apiMaxUploadBytes": "0"}, "apiMaxUploadBytes"),
+        # Over S3's 5 GiB for one PUT, which is what a pre-signed URL can do.
+        ({"apiMaxUploadBytes": str(5 * 2**30 + 1)}, "apiMaxUploadBytes"),
     ],
 )
 def test_invalid_context_is_refused(context: dict[str, str], message: str) -> None:
@@ -120,17 +141,27 @@ def test_invalid_context_is_refused(context: dict[str, str], message: str) -> No
         WordfreqConfig.from_context(App(context=context).node)
 
 
-def test_image_build_context_holds_the_package_sources_only(synthesized: Synthesized) -> None:
+def test_images_build_context_holds_the_package_sources_only(synthesized: Synthesized) -> None:
+    """Two images from the one Dockerfile and build context: the worker and the API."""
     assets = json.loads(next(synthesized.outdir.glob("*.assets.json")).read_text())
-    [image] = assets["dockerImages"].values()
-    assert image["source"]["dockerFile"] == "Dockerfile"
-    staged = synthesized.outdir / image["source"]["directory"]
+    images = list(assets["dockerImages"].values())
+    assert sorted(image["source"]["dockerBuildTarget"] for image in images) == sorted(
+        [API_TARGET, WORKER_TARGET]
+    )
+    for image in images:
+        assert image["source"]["dockerFile"] == "Dockerfile"
+        assert image["source"]["platform"] == "linux/amd64"
+        _assert_package_sources_only(synthesized.outdir / image["source"]["directory"])
+
+
+def _assert_package_sources_only(staged: Path) -> None:
     names = {str(p.relative_to(staged)) for p in staged.rglob("*")}
     for needed in (
         "Dockerfile",
         "Cargo.toml",
         "pyproject.toml",
         "image-requirements.txt",
+        "image-api-requirements.txt",
         "src/lib.rs",
     ):
         assert needed in names
@@ -143,6 +174,7 @@ def test_image_build_context_holds_the_package_sources_only(synthesized: Synthes
     tops = {name.split("/")[0] for name in names}
     assert tops <= {"Dockerfile", ".dockerignore", "Cargo.toml", "Cargo.lock", "pyproject.toml"} | {
         "image-requirements.txt",
+        "image-api-requirements.txt",
         "src",
         "python",
     }

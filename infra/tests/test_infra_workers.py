@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 from infra_support import Resources, find, get_att, only, worker_log_group
+from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.ports import MAX_LONG_POLL_S
 from wordfreq_service.service.shutdown import shutdown_bound
 
@@ -17,6 +18,7 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding=
 def test_task_definition_size_env_logs_and_stop_timeout(resources: Resources) -> None:
     work_id, _ = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=FOUR_DAYS)
     results_id, _ = only(resources, "AWS::SQS::Queue", MessageRetentionPeriod=7_200)
+    table_id, _ = only(resources, "AWS::DynamoDB::Table")
     log_group_id, log_group = worker_log_group(resources)
     _, task = only(resources, "AWS::ECS::TaskDefinition")
     # cdk.json: taskCpu 512, taskMemoryMiB 1024, logRetentionDays 30.
@@ -29,6 +31,8 @@ def test_task_definition_size_env_logs_and_stop_timeout(resources: Resources) ->
     assert env == {
         "WORKER_QUEUE_URL": {"Ref": work_id},
         "WORKER_RESULT_QUEUE_URL": {"Ref": results_id},
+        # Where a job-path upload's result goes.
+        WORKER_JOB_TABLE_ENV: {"Ref": table_id},
         "AWS_REGION": {"Ref": "AWS::Region"},
         "WORKER_DEBUG": "0",
         "WORKER_DRAIN_SECONDS": env["WORKER_DRAIN_SECONDS"],

@@ -1,4 +1,5 @@
-"""CDK constructs of the wordfreq service: uploads bucket, queues, Fargate workers, access."""
+"""CDK constructs of the wordfreq service: uploads bucket, queues, Fargate workers, job table,
+job API, access."""
 
 from wordfreq_infra.app import build_app
 from wordfreq_infra.config import WordfreqConfig

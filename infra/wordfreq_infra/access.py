@@ -1,4 +1,4 @@
-"""Least-privilege permissions of the workers and of the submitter role.
+"""Least-privilege permissions of the workers, the job API and the submitter role.
 
 Explicit statements rather than the `grant_*` helpers, which add wildcard actions such as
 `s3:GetObject*`, `s3:List*` or `s3:Abort*`.
@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 
 from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from wordfreq_service.formats.jobs import JOB_KEY_PREFIX, RESULTS_PREFIX
 
 # Consuming a queue: the submitter collects results with these.
 CONSUME_ACTIONS = [
@@ -23,6 +27,10 @@ CONSUME_ACTIONS = [
     "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
 ]
+# What the worker does with a job's record: read it, then move it along (running, done).
+WORKER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+# What the API does with a job's record: create it, read it, mark its upload as accepted.
+API_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
@@ -31,12 +39,14 @@ def grant_worker(
     *,
     bucket: s3.IBucket,
     result_queue: sqs.IQueue,
+    job_table: dynamodb.ITable,
     cluster: ecs.ICluster,
 ) -> None:
-    """What the worker needs beyond consuming the work queue (which the ECS pattern grants).
+    """What the worker needs beyond consuming the work queue (granted with the queue).
 
-    It reads and then deletes each uploaded object, sends its counts to the result queue,
-    and protects its own task from scale-in while it holds a job.
+    It reads and then deletes each uploaded object, sends a compatible-path upload's counts
+    to the result queue, records a job-path upload's in the job table and its full counts
+    under `results/`, and protects its own task from scale-in while it holds a job.
     """
     tasks_of_cluster = Stack.of(cluster).format_arn(
         service="ecs",
@@ -54,12 +64,74 @@ def grant_worker(
             sid="SendResults", actions=["sqs:SendMessage"], resources=[result_queue.queue_arn]
         ),
         iam.PolicyStatement(
+            sid="RecordJobs", actions=WORKER_TABLE_ACTIONS, resources=[job_table.table_arn]
+        ),
+        iam.PolicyStatement(
+            sid="StoreJobCounts",
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
+        ),
+        iam.PolicyStatement(
             sid="ProtectOwnTask",
             actions=["ecs:UpdateTaskProtection"],
             resources=[tasks_of_cluster],
         ),
     ):
         role.add_to_principal_policy(statement)
+
+
+class ApiRole(Construct):
+    """The job API function's role: sign uploads, keep job records, read results and its key.
+
+    Nothing else: no queue, no listing, no reading of uploads. A pre-signed URL acts with its
+    signer's permissions, so `s3:PutObject` on `jobs/*` is what lets clients upload there.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket: s3.IBucket,
+        job_table: dynamodb.ITable,
+        api_key: secretsmanager.ISecret,
+        log_group: logs.ILogGroup,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            description="The wordfreq job API: signs uploads, keeps job records, reads results",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        for statement in (
+            iam.PolicyStatement(
+                sid="SignUploads",
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{JOB_KEY_PREFIX}*")],
+            ),
+            iam.PolicyStatement(
+                sid="ReadJobCounts",
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
+            ),
+            iam.PolicyStatement(
+                sid="KeepJobs", actions=API_TABLE_ACTIONS, resources=[job_table.table_arn]
+            ),
+            iam.PolicyStatement(
+                sid="ReadApiKey",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[api_key.secret_arn],
+            ),
+            # Its own log group only (CloudFormation's ARN of a log group ends in `:*`, its
+            # streams); Lambda's basic execution policy would allow every log group.
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            ),
+        ):
+            self.role.add_to_principal_policy(statement)
 
 
 class SubmitterRole(Construct):
@@ -88,6 +160,20 @@ class SubmitterRole(Construct):
                 # rather than leave them to the bucket's one-day lifecycle rule.
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=[bucket.arn_for_objects("*")],
+            )
+        )
+        # The job path's prefixes are the service's: objects there are created only with
+        # the API's signed URLs (jobs/) and by the workers (results/), so a compatible-path
+        # client cannot plant an upload for someone's job or overwrite its counts.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="KeepOffJobPrefixes",
+                effect=iam.Effect.DENY,
+                actions=["s3:PutObject"],
+                resources=[
+                    bucket.arn_for_objects(f"{JOB_KEY_PREFIX}*"),
+                    bucket.arn_for_objects(f"{RESULTS_PREFIX}*"),
+                ],
             )
         )
         self.role.add_to_principal_policy(

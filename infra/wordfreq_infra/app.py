@@ -17,7 +17,10 @@ def build_app(app: App) -> WordfreqStack:
         app,
         STACK_NAME,
         config=WordfreqConfig.from_context(app.node),
-        description="wordfreq: S3 uploads -> SQS -> Fargate word counters -> SQS results",
+        description=(
+            "wordfreq: S3 uploads -> SQS -> Fargate word counters -> SQS results or job table;"
+            " job API on API Gateway + Lambda"
+        ),
     )
     Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return stack

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from constructs import Node
+from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
 
 # The retention periods CloudWatch Logs accepts (AWS::Logs::LogGroup RetentionInDays).
 VALID_LOG_RETENTION_DAYS = frozenset(
@@ -27,6 +28,11 @@ FARGATE_MEMORY_MIB: dict[int, range] = {
 VISIBILITY_TIMEOUT_SECONDS = range(10, 43_201)
 # The work queue keeps a message 4 days: an age alarm past that could never fire.
 MESSAGE_AGE_ALARM_MINUTES = range(1, 4 * 24 * 60)
+# API Gateway's account-level limits per region (the stage's throttle cannot exceed them).
+API_THROTTLE_RATE = range(1, 10_001)
+API_THROTTLE_BURST = range(1, 5_001)
+# S3 takes at most 5 GiB in one PUT, which is what a pre-signed upload URL allows.
+API_MAX_UPLOAD_BYTES = range(1, 5 * 2**30 + 1)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = frozenset(("1", "true", "yes", "on"))
 _FALSE = frozenset(("0", "false", "no", "off", ""))
@@ -48,6 +54,11 @@ class WordfreqConfig:
     message_age_alarm_minutes: int = 15
     # Subscribe this address to the alarm topic (AWS mails it a confirmation link first).
     alarm_email: str | None = None
+    # The job API stage's default route throttle: steady requests per second, and burst.
+    api_throttle_rate: int = 50
+    api_throttle_burst: int = 100
+    # The largest upload `POST /jobs` accepts, in bytes.
+    api_max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
     # The context key of each field, as written in cdk.json and on the command line.
     CONTEXT_KEYS: ClassVar[Mapping[str, str]] = {
@@ -60,6 +71,9 @@ class WordfreqConfig:
         "visibility_timeout_seconds": "visibilityTimeoutSeconds",
         "message_age_alarm_minutes": "messageAgeAlarmMinutes",
         "alarm_email": "alarmEmail",
+        "api_throttle_rate": "apiThrottleRate",
+        "api_throttle_burst": "apiThrottleBurst",
+        "api_max_upload_bytes": "apiMaxUploadBytes",
     }
     # Parameters that are text; the others are integers, except the flag `workerDebug`.
     _TEXT: ClassVar[frozenset[str]] = frozenset({"submitter_principal", "alarm_email"})
@@ -86,6 +100,9 @@ class WordfreqConfig:
         _check_range(
             "messageAgeAlarmMinutes", self.message_age_alarm_minutes, MESSAGE_AGE_ALARM_MINUTES
         )
+        _check_range("apiThrottleRate", self.api_throttle_rate, API_THROTTLE_RATE)
+        _check_range("apiThrottleBurst", self.api_throttle_burst, API_THROTTLE_BURST)
+        _check_range("apiMaxUploadBytes", self.api_max_upload_bytes, API_MAX_UPLOAD_BYTES)
         if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
             raise ValueError(f"alarmEmail must be an email address, got {self.alarm_email!r}")
 

@@ -41,11 +41,19 @@ class LambdaLogRetention:
         self._done.add(node.node.path)
         scope = node.node.scope
         assert isinstance(scope, Construct)
-        group = logs.LogGroup(scope, f"{node.node.id}Logs", removal_policy=RemovalPolicy.DESTROY)
-        cfn_group = group.node.default_child
-        assert isinstance(cfn_group, logs.CfnLogGroup)
-        cfn_group.retention_in_days = self.retention_days
+        group = retained_log_group(scope, f"{node.node.id}Logs", self.retention_days)
         node.add_property_override("LoggingConfig.LogGroup", group.log_group_name)
+
+
+def retained_log_group(scope: Construct, construct_id: str, retention_days: int) -> logs.LogGroup:
+    """A log group kept `retention_days` days, deleted with the stack."""
+    group = logs.LogGroup(scope, construct_id, removal_policy=RemovalPolicy.DESTROY)
+    # The L2 takes a RetentionDays enum whose Python members carry names, not day counts;
+    # the number is validated by WordfreqConfig and set on the CloudFormation resource.
+    cfn_group = group.node.default_child
+    assert isinstance(cfn_group, logs.CfnLogGroup)
+    cfn_group.retention_in_days = retention_days
+    return group
 
 
 def retain_lambda_logs(stack: Stack, retention_days: int) -> None:

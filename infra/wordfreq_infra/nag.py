@@ -11,14 +11,25 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import IConstruct
+from wordfreq_service.formats.jobs import JOB_KEY_PREFIX, RESULTS_PREFIX
 
+from wordfreq_infra.api import JobApi
 from wordfreq_infra.workers import Workers
 
 
 def suppress_accepted_findings(
-    stack: Stack, *, bucket: s3.Bucket, results: sqs.Queue, workers: Workers, submitter: iam.Role
+    stack: Stack,
+    *,
+    bucket: s3.Bucket,
+    results: sqs.Queue,
+    workers: Workers,
+    submitter: iam.Role,
+    api: JobApi,
 ) -> None:
-    objects = f"Resource::<{_logical_id(bucket)}.Arn>/*"
+    bucket_arn = f"<{_logical_id(bucket)}.Arn>"
+    objects = f"Resource::{bucket_arn}/*"
+    job_uploads = f"Resource::{bucket_arn}/{JOB_KEY_PREFIX}*"
+    job_counts = f"Resource::{bucket_arn}/{RESULTS_PREFIX}*"
     _suppress(
         bucket,
         "AwsSolutions-S1",
@@ -48,10 +59,12 @@ def suppress_accepted_findings(
         workers.task_definition.task_role,
         "AwsSolutions-IAM5",
         "Object-level S3 actions apply to keys chosen at upload time: the resource is every"
-        " object of this stack's bucket only. ecs:UpdateTaskProtection is scoped to the tasks"
-        " of this stack's cluster; a task cannot know its own ARN at deploy time.",
+        " object of this stack's bucket only (and, to store a job's counts, every key under"
+        " results/, named by job IDs made at run time). ecs:UpdateTaskProtection is scoped to"
+        " the tasks of this stack's cluster; a task cannot know its own ARN at deploy time.",
         applies_to=[
             objects,
+            job_counts,
             "Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/"
             f"<{_logical_id(workers.cluster)}>/*",
         ],
@@ -62,6 +75,29 @@ def suppress_accepted_findings(
         "s3:PutObject applies to keys chosen by the uploader: every object of this stack's"
         " bucket only.",
         applies_to=[objects],
+    )
+    _suppress(
+        api.role,
+        "AwsSolutions-IAM5",
+        "Job keys are made at run time (jobs/<job id>, results/<job id>.csv.gz): the API may"
+        " sign uploads under jobs/ and read counts under results/ of this stack's bucket, and"
+        " no other object.",
+        applies_to=[job_uploads, job_counts],
+    )
+    _suppress(
+        api.http_api,
+        "AwsSolutions-APIG4",
+        "The app authorizes every request itself: creating a job needs the stack's API key"
+        " (X-Api-Key, from Secrets Manager), reading one needs that job's own random token,"
+        " and GET / (the page) and /healthz are public by design. A gateway authorizer could"
+        " check neither per-job tokens nor answer 404 for a wrong one.",
+    )
+    _suppress(
+        api.api_key,
+        "AwsSolutions-SMG4",
+        "The API key is handed to people and scripts, not to a database that a rotation"
+        " function could update in step; rotating it means redistributing it. Replace it on"
+        " demand with `aws secretsmanager put-secret-value`.",
     )
     execution_role = workers.task_definition.execution_role
     assert execution_role is not None

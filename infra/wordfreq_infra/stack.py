@@ -1,4 +1,5 @@
-"""WordfreqStack: S3 upload -> SQS work queue -> Fargate workers -> SQS result queue."""
+"""WordfreqStack: S3 upload -> SQS work queue -> Fargate workers -> SQS result queue, or the
+job table and `results/`; the job API (API Gateway -> Lambda) in front."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
+from wordfreq_service.api.settings import API_KEY_SECRET_OUTPUT, API_URL_OUTPUT
 
 from wordfreq_infra.access import SubmitterRole, grant_worker
 from wordfreq_infra.alarms import QueueAlarms
+from wordfreq_infra.api import JobApi
 from wordfreq_infra.config import WordfreqConfig
+from wordfreq_infra.job_table import JobTable
 from wordfreq_infra.lambda_logs import retain_lambda_logs
 from wordfreq_infra.nag import suppress_accepted_findings
 from wordfreq_infra.queues import WorkQueues
@@ -47,19 +51,30 @@ class WordfreqStack(Stack):
         self.uploads = uploads = UploadBucket(
             self, "Uploads", notify=queues.work, expiry=UPLOAD_EXPIRY
         )
+        self.jobs = jobs = JobTable(self, "Jobs")
         self.workers = workers = Workers(
             self,
             "Workers",
             config=config,
             work_queue=queues.work,
             result_queue=queues.results,
+            job_table=jobs.table,
             source_dir=source_dir,
         )
         grant_worker(
             workers.task_definition.task_role,
             bucket=uploads.bucket,
             result_queue=queues.results,
+            job_table=jobs.table,
             cluster=workers.cluster,
+        )
+        self.api = api = JobApi(
+            self,
+            "Api",
+            config=config,
+            bucket=uploads.bucket,
+            job_table=jobs.table,
+            source_dir=source_dir,
         )
         self.submitter = submitter = SubmitterRole(
             self,
@@ -113,6 +128,13 @@ class WordfreqStack(Stack):
             value=alarms.topic.topic_arn,
             description="SNS topic of the queue alarms (dead letters, messages waiting too long)",
         )
+        CfnOutput(self, API_URL_OUTPUT, value=api.url, description="HTTPS endpoint of the job API")
+        CfnOutput(
+            self,
+            API_KEY_SECRET_OUTPUT,
+            value=api.api_key.secret_arn,
+            description="Secrets Manager secret holding the API key (X-Api-Key on POST /jobs)",
+        )
         retain_lambda_logs(self, config.log_retention_days)
         suppress_accepted_findings(
             self,
@@ -120,4 +142,5 @@ class WordfreqStack(Stack):
             results=queues.results,
             workers=workers,
             submitter=submitter.role,
+            api=api,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import jsii
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -9,10 +11,17 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_s3 as s3_refs
 from constructs import Construct
+from wordfreq_service.formats.jobs import RESULTS_PREFIX
+from wordfreq_service.service.jobs import JOB_RETENTION_S
+
+# A job's full counts (`results/<job_id>.csv.gz`) go with its record: S3 expires objects in
+# whole days, so the retention rounded up. Where two rules match, S3 applies the shorter.
+RESULTS_EXPIRY = Duration.days(math.ceil(JOB_RETENTION_S / 86_400))
 
 
 class UploadBucket(Construct):
-    """Private, encrypted, TLS-only bucket whose objects expire on their own."""
+    """Private, encrypted, TLS-only bucket whose objects expire on their own: uploads (the
+    compatible path's keys and the job path's `jobs/`) and the jobs' counts (`results/`)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, notify: sqs.IQueue, expiry: Duration
@@ -30,9 +39,13 @@ class UploadBucket(Construct):
                     id="expire-uploads",
                     expiration=expiry,
                     abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
+                ),
+                s3.LifecycleRule(
+                    id="expire-results", prefix=RESULTS_PREFIX, expiration=RESULTS_EXPIRY
+                ),
             ],
-            # The bucket holds only transient uploads: `cdk destroy` empties and removes it.
+            # The bucket holds only transient uploads and results: `cdk destroy` empties and
+            # removes it.
             auto_delete_objects=True,
             removal_policy=RemovalPolicy.DESTROY,
         )

@@ -5,21 +5,23 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.ports import MAX_LONG_POLL_S
 from wordfreq_service.service.shutdown import longest_drain
 
 from wordfreq_infra.config import WordfreqConfig
+from wordfreq_infra.image import WORKER_TARGET, asset_options
+from wordfreq_infra.lambda_logs import retained_log_group
 
 # ECS waits this long after SIGTERM before it kills the container (Fargate's maximum).
 STOP_TIMEOUT = Duration.seconds(120)
@@ -66,6 +68,7 @@ class Workers(Construct):
         config: WordfreqConfig,
         work_queue: sqs.IQueue,
         result_queue: sqs.IQueue,
+        job_table: dynamodb.ITable,
         source_dir: Path,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -96,23 +99,20 @@ class Workers(Construct):
         )
         self.task_definition.add_container(
             "worker",
-            image=ecs.ContainerImage.from_asset(
-                str(source_dir),
-                file="Dockerfile",
-                platform=ecr_assets.Platform.LINUX_AMD64,
-                # Only what `.dockerignore` lets through is hashed, staged and sent to Docker.
-                ignore_mode=IgnoreMode.DOCKER,
-            ),
+            image=ecs.ContainerImage.from_asset(str(source_dir), **asset_options(WORKER_TARGET)),
             environment={
                 "WORKER_QUEUE_URL": work_queue.queue_url,
                 "WORKER_RESULT_QUEUE_URL": result_queue.queue_url,
+                # Job-path uploads: the worker records their results in the job table.
+                WORKER_JOB_TABLE_ENV: job_table.table_name,
                 "AWS_REGION": Stack.of(self).region,
                 "WORKER_DEBUG": "1" if config.worker_debug else "0",
                 # No WORKER_VISIBILITY_TIMEOUT: the workers read the work queue's own.
                 "WORKER_DRAIN_SECONDS": str(DRAIN_SECONDS),
             },
             logging=ecs.LogDrivers.aws_logs(
-                stream_prefix="worker", log_group=self._log_group(config.log_retention_days)
+                stream_prefix="worker",
+                log_group=retained_log_group(self, "Logs", config.log_retention_days),
             ),
             stop_timeout=STOP_TIMEOUT,
         )
@@ -224,12 +224,3 @@ class Workers(Construct):
             datapoints_to_alarm=SCALE_IN_IDLE_MINUTES,
         )
         self.scale_in_alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(scale_in))
-
-    def _log_group(self, retention_days: int) -> logs.LogGroup:
-        group = logs.LogGroup(self, "Logs", removal_policy=RemovalPolicy.DESTROY)
-        # The L2 takes a RetentionDays enum whose Python members carry names, not day counts;
-        # the number is validated by WordfreqConfig and set on the CloudFormation resource.
-        cfn_group = group.node.default_child
-        assert isinstance(cfn_group, logs.CfnLogGroup)
-        cfn_group.retention_in_days = retention_days
-        return group

@@ -38,6 +38,9 @@ class BackendSpec:
     result_queue_url: str | None = None
     region: str | None = None
     role_arn: str | None = None
+    #: The DynamoDB job table (aws); None: no job store, every upload takes the
+    #: compatible path.
+    job_table: str | None = None
 
     def open(self) -> Backend:
         if self.kind == "embedded":
@@ -53,6 +56,7 @@ class BackendSpec:
                 work_queue_url=self.work_queue_url,
                 result_queue_url=self.result_queue_url,
                 session=session,
+                job_table=self.job_table,
             )
         raise ConfigError(f"unknown backend {self.kind!r}")
 

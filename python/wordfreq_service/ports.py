@@ -195,6 +195,8 @@ class JobRecord:
     #: Seconds since the epoch.
     created_at: float
     updated_at: float
+    #: Seconds since the epoch, whole: DynamoDB's TTL reads whole seconds, and its store
+    #: rounds a fraction up.
     expires_at: float
     #: When ended: the result message (``formats.results.JobResult.to_json``).
     result: str | None = None

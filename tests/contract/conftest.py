@@ -1,24 +1,26 @@
 """The subjects of the contract suite: each fixture yields one per backend.
 
 Every test here runs once per backend ("embedded": files and SQLite in a temporary
-directory; "aws": S3 and SQS in an in-process moto server). A case that cannot hold for
+directory; "aws": S3, SQS and DynamoDB in an in-process moto server). A case that cannot hold for
 a backend skips with the reason, never silently.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import pytest
-from wordfreq_service.adapters.aws import SqsQueue, open_aws
-from wordfreq_service.adapters.aws.clients import sqs_client
+from wordfreq_service.adapters.aws import DynamoJobStore, SqsQueue, open_aws
+from wordfreq_service.adapters.aws.clients import dynamodb_client, sqs_client
 from wordfreq_service.adapters.embedded import SqliteDatabase, SqliteQueue, open_embedded
-from wordfreq_service.ports import Backend, MessageQueue
+from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
+from wordfreq_service.ports import Backend, JobStore, MessageQueue
 
-from tests.aws_fixtures import create_aws_stack, create_queue_with_dead_letter
+from tests.aws_fixtures import create_aws_stack, create_job_table, create_queue_with_dead_letter
 
 BACKENDS = ["embedded", "aws"]
 #: Queue tests hide messages for this long when they do not mean to see them again.
@@ -63,7 +65,23 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         result_queue_url=stack.result_queue_url,
         dead_letter_queue_url=stack.dead_letter_queue_url,
         session=session,
+        job_table=stack.job_table,
     )
+
+
+@pytest.fixture(params=BACKENDS)
+def job_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
+    """An empty job store: a table in a fresh SQLite database, or a fresh DynamoDB
+    table (keyed and with TTL as the stack's)."""
+    _skip_unless_applicable(request)
+    if request.param == "embedded":
+        db = SqliteDatabase(tmp_path / "jobs.sqlite3")
+        db.initialize()
+        yield SqliteJobStore(db)
+        db.close()
+        return
+    client = dynamodb_client(request.getfixturevalue("aws_session"))
+    yield DynamoJobStore(client, create_job_table(client, f"jobs-{uuid.uuid4().hex[:12]}"))
 
 
 @pytest.fixture(params=BACKENDS)

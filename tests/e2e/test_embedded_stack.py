@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -70,7 +71,7 @@ class Service:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Service]:
-    service = Service(["up", "--workers", "2"], tmp_path)
+    service = Service(["up", "--workers", "2", "--port", "0"], tmp_path)
     service.wait_for("workers started")
     yield service
     assert service.stop() == 0
@@ -238,15 +239,33 @@ def test_drain_deadline_hands_unfinished_messages_back(tmp_path: Path) -> None:
     assert released, worker.events
 
 
+def _open_files_under(pid: int, folder: Path) -> list[str]:
+    """What the process holds open under ``folder`` (an unlinked file reads as
+    ``<folder>/<name> (deleted)``)."""
+    held = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(f"{folder}/"):
+            held.append(target)
+    return held
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux's /proc/<pid>/fd")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_mid_upload_leaves_no_temporary_file(tmp_path: Path, signum: int) -> None:
-    # Standard input fed slowly: the upload is mid-write for as long as the test wants.
-    data_dir = tmp_path / "data"
+    # Standard input fed slowly: its size is not known until it ends, so `submit` copies
+    # it to a temporary file first, and is mid-copy for as long as the test wants.
+    data_dir, spool_dir = tmp_path / "data", tmp_path / "spool"
+    spool_dir.mkdir()
     proc = subprocess.Popen(
         [WORDFREQ, "submit", "--data-dir", str(data_dir), "-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(spool_dir)},
         # A shell may start background jobs with SIGINT ignored; a terminal never does.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -254,17 +273,20 @@ def test_signal_mid_upload_leaves_no_temporary_file(tmp_path: Path, signum: int)
     proc.stdin.write(b"some words to upload " * 50_000)
     proc.stdin.flush()
     deadline = time.monotonic() + 30
-    while not list(data_dir.rglob(".put-*.tmp")):
-        assert proc.poll() is None and time.monotonic() < deadline, "no upload started"
+    while not _open_files_under(proc.pid, spool_dir):
+        assert proc.poll() is None and time.monotonic() < deadline, "no copy started"
         time.sleep(0.02)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     leftovers = [p for p in (data_dir / "buckets").rglob("*") if p.is_file()]
-    assert leftovers == []
+    assert leftovers == [] and list(spool_dir.iterdir()) == []
     stderr = err.decode()
     assert proc.returncode == 128 + signum, stderr
     assert "Traceback" not in stderr
     assert stderr.splitlines()[-1] in ("wordfreq: terminated", "wordfreq: interrupted")
+    # Nothing was submitted: no job waits for an upload that will never come.
+    with sqlite3.connect(data_dir / "queues.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM jobs").fetchone() == (0,)
 
 
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc/self/mem")

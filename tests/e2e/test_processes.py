@@ -69,7 +69,9 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find children")
 @pytest.mark.parametrize(
-    "args", [["up", "--workers", "2"], ["worker", "--concurrency", "2"]], ids=["up", "worker"]
+    "args",
+    [["up", "--workers", "2", "--port", "0"], ["worker", "--concurrency", "2"]],
+    ids=["up", "worker"],
 )
 def test_workers_end_when_their_parent_is_killed(tmp_path: Path, args: list[str]) -> None:
     service = Service(args, tmp_path)
@@ -138,7 +140,7 @@ def test_every_line_on_standard_error_is_one_json_object(tmp_path: Path) -> None
         backend.work_queue.send(json.dumps({"Records": [record]}))
     env = {**os.environ, "WORDFREQ_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen(
-        [WORDFREQ, "up", "--workers", "3"],
+        [WORDFREQ, "up", "--workers", "3", "--port", "0"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -36,3 +36,8 @@ class ApiSettings:
     #: None: creating jobs needs no key (a local service on loopback).
     api_key: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+
+#: The deployed stack's outputs naming the API (``wordfreq submit --stack-name`` reads them).
+API_URL_OUTPUT: Final = "apiUrl"
+API_KEY_SECRET_OUTPUT: Final = "apiKeySecretArn"

@@ -24,6 +24,7 @@ class _LazyGroup(click.Group):
     not pay for the service modules at start-up."""
 
     COMMANDS: ClassVar[dict[str, str]] = {
+        "api": "wordfreq_service.cli.api",
         "count": "wordfreq_service.cli.count",
         "submit": "wordfreq_service.cli.submit",
         "up": "wordfreq_service.cli.services",

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
+from wordfreq_service.cli.api import serve_options
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
     Seconds,
@@ -17,6 +19,7 @@ from wordfreq_service.cli.options import (
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
 from wordfreq_service.ports import MAX_LONG_POLL_S, MAX_VISIBILITY_TIMEOUT_S
+from wordfreq_service.service.jobs import JOB_SWEEP_S
 from wordfreq_service.service.worker.settings import WorkerSettings
 
 T = TypeVar("T")
@@ -62,6 +65,12 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     "--result-queue-url", default=None, help="Result queue URL (aws) [env WORKER_RESULT_QUEUE_URL]."
 )
 @click.option(
+    "--job-table",
+    default=None,
+    help="DynamoDB job table (aws), where job-path uploads' results go "
+    f"[env {WORKER_JOB_TABLE_ENV}].",
+)
+@click.option(
     "--drain-seconds",
     type=DRAIN_SECONDS,
     default=None,
@@ -99,6 +108,7 @@ def worker(
     concurrency: int | None,
     queue_url: str | None,
     result_queue_url: str | None,
+    job_table: str | None,
     drain_seconds: float | None,
     visibility_timeout: int | None,
     poll_seconds: float | None,
@@ -132,6 +142,7 @@ def worker(
             work_queue_url=work,
             result_queue_url=result,
             region=env_first(region, "AWS_REGION", "AWS_DEFAULT_REGION"),
+            job_table=env_first(job_table, WORKER_JOB_TABLE_ENV),
         )
         wait = float(MAX_LONG_POLL_S)
     else:
@@ -143,6 +154,8 @@ def worker(
         drain_seconds=drain,
         default_mode=default_mode,
         max_input_bytes=max_input_bytes,
+        # AWS expires jobs itself (DynamoDB's TTL, the bucket's lifecycle rule).
+        job_sweep_seconds=JOB_SWEEP_S if spec.kind == "embedded" else None,
     )
     run_processes(
         spec, settings, concurrency or cores(), debug=debug, protection=TaskProtection.from_env()
@@ -158,6 +171,7 @@ def worker(
     help="Worker processes [default: the number of cores].",
 )
 @input_limit_option
+@serve_options
 def up(
     backend: str,
     data_dir: str | None,
@@ -165,10 +179,16 @@ def up(
     debug: bool,
     workers: int | None,
     max_input_bytes: int,
+    host: str,
+    port: int,
+    api_key: str | None,
+    max_upload_bytes: int,
 ) -> None:
-    """Run the embedded stack in the foreground until SIGTERM/SIGINT."""
+    """Run the embedded stack in the foreground until SIGTERM/SIGINT: its workers, and
+    the job API with its page on --host/--port."""
     from wordfreq_service import logs
     from wordfreq_service.adapters.embedded.stack_lock import StackLock
+    from wordfreq_service.cli.api import start_api
     from wordfreq_service.config import BackendSpec, resolve_data_dir
     from wordfreq_service.service.pool import run_processes
 
@@ -178,13 +198,30 @@ def up(
     logs.configure(service=True, debug=debug)
     directory = resolve_data_dir(data_dir)
     spec = BackendSpec(kind="embedded", data_dir=directory)
-    spec.open()  # create the data directory, queues and notification before announcing
+    # Create the data directory, queues and notification before announcing anything.
+    stack = spec.open()
     count = workers or cores()
     with StackLock(directory) as lock:
         lock.acquire(count)
-        run_processes(
-            spec,
-            WorkerSettings(wait_seconds=EMBEDDED_POLL_S, max_input_bytes=max_input_bytes),
-            count,
-            debug=debug,
+        server = start_api(
+            stack,
+            host=host,
+            port=port,
+            api_key=api_key,
+            max_upload_bytes=max_upload_bytes,
+            data_dir=directory,
         )
+        try:
+            # The workers own SIGTERM/SIGINT; the API stops once they have drained.
+            run_processes(
+                spec,
+                WorkerSettings(
+                    wait_seconds=EMBEDDED_POLL_S,
+                    max_input_bytes=max_input_bytes,
+                    job_sweep_seconds=JOB_SWEEP_S,
+                ),
+                count,
+                debug=debug,
+            )
+        finally:
+            server.stop()

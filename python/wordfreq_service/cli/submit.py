@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import click
 
+from wordfreq_service.api.settings import API_KEY_ENV, API_KEY_SECRET_OUTPUT, API_URL_OUTPUT
 from wordfreq_service.cli import output
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
@@ -24,7 +26,13 @@ from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.results import JobResult
-from wordfreq_service.service.client import PROGRESS_MIN_BYTES, Client, Submission
+from wordfreq_service.ports import Backend
+from wordfreq_service.service.client import (
+    PROGRESS_MIN_BYTES,
+    Client,
+    ProgressFactory,
+    Submission,
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,45 @@ class SubmitRequest:
     queue_url: str | None
     submitter_role: str | None
     stack_name: str | None
+    api_url: str | None = None
+    api_key: str | None = None
 
 
-def resolve_spec(req: SubmitRequest) -> BackendSpec:
+@dataclass(frozen=True)
+class ApiRoute:
+    """The job path through a job API over HTTP."""
+
+    url: str
+    api_key: str | None
+
+
+def resolve_route(req: SubmitRequest) -> ApiRoute | BackendSpec:
+    """Where the files go. The job path wherever a job service exists: ``--api URL``;
+    a stack (``--stack-name``) with an ``apiUrl`` output, its key read from
+    ``apiKeySecretArn`` unless given; the embedded stack (in-process). The seed's flags
+    (``-bucket``, ``-queueUrl``, ``-submitterRole``) keep selecting the compatible path."""
+    api_key = env_first(req.api_key, API_KEY_ENV)
+    if req.api_url:
+        return ApiRoute(req.api_url, api_key)
+    outputs: dict[str, str] = {}
+    seed_flags = (req.bucket, req.queue_url, req.submitter_role)
+    if req.stack_name:
+        from wordfreq_service.adapters.aws import make_session, read_secret, stack_outputs
+
+        session = make_session(region=env_first(req.region, "AWS_REGION", "AWS_DEFAULT_REGION"))
+        outputs = stack_outputs(session, req.stack_name)
+        api_url = outputs.get(API_URL_OUTPUT)
+        if api_url and not any(seed_flags):
+            secret = outputs.get(API_KEY_SECRET_OUTPUT)
+            if api_key is None and secret:
+                api_key = read_secret(session, secret)
+            return ApiRoute(api_url, api_key)
+    return resolve_spec(req, outputs)
+
+
+def resolve_spec(req: SubmitRequest, outputs: dict[str, str] | None = None) -> BackendSpec:
+    """The backend of the compatible path (and the embedded stack's); ``outputs`` are
+    the stack's, when ``--stack-name`` was read already."""
     # The AWS-only flags imply the AWS backend: `submit --stack-name WordfreqStack FILE`.
     aws_flags = (req.stack_name, req.bucket, req.queue_url, req.submitter_role)
     if req.backend == "embedded" and not any(aws_flags):
@@ -55,7 +99,8 @@ def resolve_spec(req: SubmitRequest) -> BackendSpec:
     if req.stack_name:
         from wordfreq_service.adapters.aws import make_session, stack_outputs
 
-        outputs = stack_outputs(make_session(region=region), req.stack_name)
+        if not outputs:
+            outputs = stack_outputs(make_session(region=region), req.stack_name)
         bucket = bucket or outputs.get("bucketName")
         queue_url = queue_url or outputs.get("resultQueueUrl")
         role = role or outputs.get("submitRoleArn")
@@ -202,14 +247,58 @@ def sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class Submitter(Protocol):
+    """Uploads files and collects their results: ``Client`` (the compatible path) or
+    ``JobClient`` (the job path)."""
+
+    def upload(
+        self,
+        handles: list[tuple[str, BinaryIO]],
+        request: JobRequest,
+        progress: ProgressFactory | None = None,
+    ) -> list[Submission]: ...
+
+    def collect(
+        self,
+        submissions: list[Submission],
+        timeout: float,
+        on_result: Callable[[Submission], None],
+    ) -> list[Submission]: ...
+
+
+def _client(kind: str, backend: Backend) -> Submitter:
+    """The job path wherever a job service runs in this process (the embedded stack);
+    the compatible path, through the shared result queue, elsewhere."""
+    if kind == "embedded":
+        from wordfreq_service.service.job_client import (
+            InProcessJobs,
+            JobClient,
+            in_process_settings,
+        )
+        from wordfreq_service.service.jobs import JobService
+
+        return JobClient(InProcessJobs(JobService(backend, in_process_settings())))
+    return Client(backend, poll_seconds=20.0)
+
+
 def run_submit(req: SubmitRequest) -> int:
     with sigterm_raises():
         return _run_submit(req)
 
 
 def _run_submit(req: SubmitRequest) -> int:
-    spec = resolve_spec(req)
+    route = resolve_route(req)
     handles = Client.open_inputs(req.files)
+    if isinstance(route, ApiRoute):
+        from wordfreq_service.service.api_client import ApiClient, HttpJobs
+        from wordfreq_service.service.job_client import JobClient
+
+        api = ApiClient(route.url, api_key=route.api_key)
+        try:
+            return _submit_with(JobClient(HttpJobs(api)), handles, req)
+        finally:
+            api.close()
+    spec = route
     backend = spec.open()
     pool = None
     if spec.kind == "embedded":
@@ -226,14 +315,18 @@ def _run_submit(req: SubmitRequest) -> int:
             )
             pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
     try:
-        client = Client(backend, poll_seconds=1.0 if spec.kind == "embedded" else 20.0)
-        submissions = client.upload(handles, req.request, _progress_factory())
-        printer = ResultPrinter(submissions, req.request.mode, req.as_json)
-        pending = client.collect(submissions, req.timeout, printer)
-        printer.finish()
+        return _submit_with(_client(spec.kind, backend), handles, req)
     finally:
         if pool is not None:
             pool.close()
+
+
+def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: SubmitRequest) -> int:
+    """Upload, print the results as they come, and report what failed or timed out."""
+    submissions = client.upload(handles, req.request, _progress_factory())
+    printer = ResultPrinter(submissions, req.request.mode, req.as_json)
+    pending = client.collect(submissions, req.timeout, printer)
+    printer.finish()
     failed = [s for s in submissions if s.result is not None and not s.result.ok]
     if failed:
         names = ", ".join(s.path for s in failed)
@@ -288,7 +381,20 @@ def _run_submit(req: SubmitRequest) -> int:
 @click.option(
     "--stack-name",
     default=None,
-    help="Read bucket, result queue and role from this CloudFormation stack.",
+    help="Use this CloudFormation stack: its job API (apiUrl, key from apiKeySecretArn) "
+    "if it has one, else its bucket, result queue and role.",
+)
+@click.option(
+    "--api",
+    "api_url",
+    default=None,
+    metavar="URL",
+    help="Submit through the job API at URL (e.g. http://127.0.0.1:8000 of `wordfreq up`).",
+)
+@click.option(
+    "--api-key",
+    default=None,
+    help=f"The job API's key, where it needs one [env {API_KEY_ENV}].",
 )
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 def submit(
@@ -304,6 +410,8 @@ def submit(
     queue_url: str | None,
     submitter_role: str | None,
     stack_name: str | None,
+    api_url: str | None,
+    api_key: str | None,
     files: tuple[str, ...],
 ) -> None:
     """Upload FILE... and print each file's top words when its job is done."""
@@ -325,6 +433,8 @@ def submit(
         queue_url=queue_url,
         submitter_role=submitter_role,
         stack_name=stack_name,
+        api_url=api_url,
+        api_key=api_key,
     )
     try:
         status = run_submit(submission)

@@ -53,6 +53,13 @@ def counts_key(job_id: str) -> str:
     return f"{RESULTS_PREFIX}{job_id}.csv.gz"
 
 
+def job_id_of_key(key: str) -> str | None:
+    """The job ID a key names if it is a job's upload key (``jobs/<job_id>``), else None.
+    Read where the object itself may be gone or unreadable."""
+    job_id = key.removeprefix(JOB_KEY_PREFIX)
+    return job_id if job_id != key and is_job_id(job_id) else None
+
+
 def is_result_key(key: str) -> bool:
     """Whether ``key`` holds a job's stored counts (never a job's input)."""
     return key.startswith(RESULTS_PREFIX)
@@ -68,6 +75,8 @@ def job_id_of(metadata: Mapping[str, str]) -> str | None:
 
 
 def result_view(result: JobResult) -> dict[str, Any]:
+    """A job's result in the API: the issue's fields, then what the command line also
+    shows (``mode`` it was counted in, ``skipped`` over-long runs)."""
     return {
         "status": result.status,
         "status_message": result.status_message,
@@ -75,6 +84,8 @@ def result_view(result: JobResult) -> dict[str, Any]:
         "unique": result.unique,
         "words": [{"word": w, "count": c} for w, c in result.words],
         "duration_ms": round(result.duration_ns / 1e6, 3),
+        "mode": result.mode,
+        "skipped": result.skipped,
     }
 
 

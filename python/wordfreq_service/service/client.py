@@ -84,7 +84,7 @@ class Client:
                 key = str(uuid.uuid4())
                 size = _size_of(path)
                 callback = progress(path, size) if progress else None
-                source = io.BufferedReader(_NamedSource(path, fh))
+                source = io.BufferedReader(NamedSource(path, fh))
                 try:
                     self.backend.store.put(key, source, metadata, progress=callback)
                 except BackendError as exc:
@@ -150,7 +150,7 @@ class Client:
             log.warning("could not delete our result", error=str(exc))
 
 
-class _NamedSource(io.RawIOBase):
+class NamedSource(io.RawIOBase):
     """The user's file as a store reads it. Stores cannot tell a failing read of the
     body from a failing write of their own, so a read error is turned into an
     :class:`InputError` naming the file here, which stores let through unchanged."""

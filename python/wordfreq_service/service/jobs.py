@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -32,6 +33,9 @@ from wordfreq_service.ports import Backend, JobRecord, JobState, JobStore, Uploa
 
 #: How long a job and its stored counts are kept: 7 days.
 JOB_RETENTION_S: Final = 7 * 24 * 3600
+#: How often the embedded stack's workers delete expired jobs and their counts (besides
+#: whenever the stack is opened): an hour past their expiry at most.
+JOB_SWEEP_S: Final = 3600
 #: How long an upload URL works.
 UPLOAD_EXPIRY_S: Final = 3600
 #: The largest upload ``POST /jobs`` accepts unless configured otherwise: 1 GiB.
@@ -70,8 +74,30 @@ class NewJob:
     upload_expires_at: float
 
 
+def wait_pauses(
+    seconds: float, *, monotonic: Callable[[], float] = time.monotonic
+) -> Iterator[float]:
+    """The pauses between polls of a wait for a job to end: from 50 ms up to every
+    second, until ``seconds`` (at most MAX_WAIT_S; none for a negative or NaN) have
+    passed since this call. Shared by ``JobService.wait`` and the API's asynchronous
+    wait."""
+    # ``not >=`` is true for NaN too, which would otherwise never reach a deadline.
+    wait_s = min(seconds, MAX_WAIT_S) if seconds >= 0 else 0.0
+    deadline = monotonic() + wait_s
+
+    def pauses() -> Iterator[float]:
+        pause = 0.05
+        while (left := deadline - monotonic()) > 0:
+            yield min(pause, left)
+            pause = min(pause * 1.5, 1.0)
+
+    return pauses()
+
+
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: any string a caller hands in hashes (to no token's hash) rather
+    # than raising UnicodeEncodeError past the API's error handling.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def upload_metadata(request: JobRequest, job_id: str) -> dict[str, str]:
@@ -116,7 +142,8 @@ class JobService:
             state=JobState.WAITING_FOR_UPLOAD,
             created_at=now,
             updated_at=now,
-            expires_at=now + self.settings.retention_s,
+            # Whole seconds, as DynamoDB's TTL reads them: the record reads back as made.
+            expires_at=float(math.ceil(now + self.settings.retention_s)),
         )
         self.jobs.create(record)
         return NewJob(record, token, metadata, now + self.settings.upload_expiry_s)
@@ -131,13 +158,18 @@ class JobService:
     # -- uploading through the service ------------------------------------------------
 
     def accept_upload(self, job_id: str, body: BinaryIO) -> JobRecord:
-        """Store ``body`` as the job's upload; it must be exactly the job's size. The
-        caller has checked the right to upload (a signed URL, or it created the job)."""
-        record = self.jobs.get(job_id, now=self._clock())
+        """Store ``body`` as the job's upload; it must be exactly the job's size and
+        come within the upload period, as a pre-signed URL's would. The caller has
+        checked the right to upload (a signed URL, or it created the job). A refused
+        upload stores nothing and leaves the job waiting for one."""
+        now = self._clock()
+        record = self.jobs.get(job_id, now=now) if is_job_id(job_id) else None
         if record is None:
             raise JobNotFound(f"no such job: {job_id}")
         if record.state is not JobState.WAITING_FOR_UPLOAD:
             raise UploadRefused("this job has its upload already")
+        if now > record.created_at + self.settings.upload_expiry_s:
+            raise UploadRefused("this job's upload period has ended: create a new job")
         request = JobRequest.from_json(record.options)
         exact = _ExactSize(body, record.size)
         self.backend.store.put(record.key, exact, upload_metadata(request, job_id))  # type: ignore[arg-type]
@@ -160,18 +192,17 @@ class JobService:
         seconds: float,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> JobRecord:
-        """The job once it has ended, or as it is after ``seconds`` (at most MAX_WAIT_S).
-        Polls the store, from every 50 ms up to every second."""
-        deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_S)
+        """The job once it has ended, or as it is after ``seconds`` (at most MAX_WAIT_S;
+        none for a negative or NaN). Polls the store at ``wait_pauses``."""
+        pauses = wait_pauses(seconds, monotonic=monotonic)
         record = self.find(job_id, token)
-        pause = 0.05
         while not record.state.ended:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            pause = next(pauses, None)
+            if pause is None:
                 break
-            sleep(min(pause, left))
-            pause = min(pause * 1.5, 1.0)
+            sleep(pause)
             record = self.find(job_id, token)
         return record
 
@@ -196,12 +227,13 @@ class JobService:
         return stream()
 
     def expire(self) -> list[str]:
-        """Delete expired jobs and their stored counts where the backend does not do it
-        on its own (on AWS, DynamoDB's TTL and the bucket's lifecycle do); returns
-        their IDs."""
+        """Delete expired jobs, their stored counts and any upload no worker took, where
+        the backend does not do it on its own (on AWS, DynamoDB's TTL and the bucket's
+        lifecycle do); returns their IDs."""
         expired = self.jobs.purge_expired(now=self._clock())
         for job_id in expired:
             self.backend.store.delete(counts_key(job_id))
+            self.backend.store.delete(job_key(job_id))
         return expired
 
 

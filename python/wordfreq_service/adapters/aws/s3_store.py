@@ -136,7 +136,8 @@ class S3Store:
     ) -> UploadTarget | None:
         """A pre-signed PUT. Its SigV4 signature covers the headers it was made with
         (Content-Length and every ``x-amz-meta-*``), so S3 refuses an upload whose
-        length or metadata differs from these."""
+        length or metadata differs from these. SigV4 only if the client signs with it
+        (``clients.S3_CONFIG``): botocore presigns with SigV2 by default."""
         with translated(f"signing an upload to {self._where(key)}"):
             url = self._client.generate_presigned_url(
                 "put_object",

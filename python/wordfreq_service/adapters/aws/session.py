@@ -20,7 +20,7 @@ from botocore.credentials import (
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wordfreq_service.adapters.aws.boto_errors import translate, translated
-from wordfreq_service.adapters.aws.clients import cloudformation_client
+from wordfreq_service.adapters.aws.clients import CLIENT_CONFIG, cloudformation_client
 from wordfreq_service.errors import ConfigError
 
 log = structlog.get_logger()
@@ -81,6 +81,18 @@ def stack_outputs(session: boto3.Session, stack_name: str) -> dict[str, str]:
         for output in stacks[0].get("Outputs", [])
         if "OutputKey" in output and "OutputValue" in output
     }
+
+
+def read_secret(session: boto3.Session, secret_id: str) -> str:
+    """A Secrets Manager secret's string (the job API's key, ``apiKeySecretArn``)."""
+    client = session.client("secretsmanager", config=CLIENT_CONFIG)
+    try:
+        return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    except (ClientError, BotoCoreError, KeyError) as exc:
+        raise ConfigError(
+            f"cannot read the job API's key from {secret_id}: {exc} "
+            "(give it with --api-key or WORDFREQ_API_KEY)"
+        ) from exc
 
 
 def _botocore_session(region: str | None) -> botocore.session.Session:

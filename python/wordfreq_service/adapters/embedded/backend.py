@@ -19,6 +19,7 @@ from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.adapters.embedded.keys import validate_bucket
 from wordfreq_service.adapters.embedded.objects import FileStore, translate_os_error
 from wordfreq_service.adapters.embedded.queue import SqliteQueue
+from wordfreq_service.formats.jobs import counts_key
 from wordfreq_service.formats.s3event import test_event
 from wordfreq_service.ports import (
     DEAD_LETTER_RETENTION_S,
@@ -60,11 +61,15 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
     # would otherwise keep them forever.
     for queue in (dead_letter, work, results):
         queue.purge_expired()
-    jobs = SqliteJobStore(db)
-    jobs.purge_expired()
     target = configure_notification(db, bucket, work)
     store = FileStore(data_dir / "buckets" / bucket, bucket, notify=target.send)
     store.sweep_abandoned_puts()
+    jobs = SqliteJobStore(db)
+    # Expired jobs go with their stored counts: every process that opens the stack
+    # (submit, up, each worker, the API) sweeps, and a long-running `up` also sweeps
+    # periodically (WorkerSettings.job_sweep_seconds).
+    for job_id in jobs.purge_expired():
+        store.delete(counts_key(job_id))
     return Backend(
         store=store,
         work_queue=work,

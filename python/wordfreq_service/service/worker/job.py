@@ -1,10 +1,12 @@
 """One job: an object's metadata turned into counting options, the object streamed into
-the counting engine, and the outcome as a result message."""
+the counting engine, and the outcome as a result message (and, on the job path, every
+word the report keeps)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from wordfreq_service.counting.engine import summarize
 from wordfreq_service.counting.inputs import decompress_chunks
@@ -17,7 +19,7 @@ from wordfreq_service.errors import (
 )
 from wordfreq_service.formats.job_request import JobRequest, RequestError
 from wordfreq_service.formats.results import FAILURE, JobResult
-from wordfreq_service.ports import ObjectStore
+from wordfreq_service.ports import ObjectInfo, ObjectStore
 from wordfreq_service.service.worker.settings import WorkerSettings
 
 
@@ -29,18 +31,36 @@ class Abandoned(WordfreqError):
     """The drain deadline passed mid-job; the message goes back to the queue."""
 
 
+@dataclass
+class Counted:
+    result: JobResult
+    #: What ``opened`` answered: True when every word was asked for; None when the
+    #: object could not be opened (``opened`` was never called).
+    every_word: bool | None = None
+    #: Every word the report keeps, most frequent first, when asked for and counted.
+    words: list[tuple[str, int]] | None = None
+
+
+#: Told the opened object's info before counting starts; answers whether to keep every
+#: word (the job path's full counts) rather than the request's top N.
+OpenedHook = Callable[[ObjectInfo], bool]
+
+
 def count_object(
     store: ObjectStore,
     key: str,
     job_id: str,
     settings: WorkerSettings,
     deadline: Callable[[], float | None],
-) -> JobResult:
+    opened: OpenedHook | None = None,
+) -> Counted:
     """Count one stored object with the options in its metadata; every failure that is
     the object's own becomes a ``failure`` result."""
     options: JobRequest | None = None
+    every_word: bool | None = None
     try:
         with store.get(key) as obj:
+            every_word = opened(obj.info) if opened is not None else False
             options = JobRequest.from_metadata(
                 obj.info.metadata, default_mode=settings.default_mode
             )
@@ -53,37 +73,43 @@ def count_object(
             )
             for chunk in chunks:
                 counter.feed(chunk)
-            summary = summarize(counter, options)
+            summary = summarize(counter, options, every_word=every_word)
     except NoSuchKey:
-        return JobResult(
-            key,
-            job_id,
-            FAILURE,
-            f"object not found: {key}",
-            mode=options.mode if options else None,
+        return Counted(
+            JobResult(
+                key,
+                job_id,
+                FAILURE,
+                f"object not found: {key}",
+                mode=options.mode if options else None,
+            ),
+            every_word,
         )
     except RequestError as exc:
-        return JobResult(key, job_id, FAILURE, f"bad options: {exc}")
+        return Counted(JobResult(key, job_id, FAILURE, f"bad options: {exc}"), every_word)
     except (InputError, ValueError, MemoryError, RuntimeError) as exc:
         # ValueError, MemoryError and RuntimeError come from the core: a bad stream, an
         # allocation it could not make, or its own bug; each fails this job, not the worker.
         reason = str(exc) or type(exc).__name__
-        return JobResult(
-            key, job_id, FAILURE, f"cannot count: {reason}", mode=options.mode if options else None
+        mode = options.mode if options else None
+        return Counted(
+            JobResult(key, job_id, FAILURE, f"cannot count: {reason}", mode=mode), every_word
         )
     except TransientError:
         raise
     except BackendError as exc:
         raise Unprocessable(str(exc)) from exc
-    return JobResult.success(
+    result = JobResult.success(
         key,
         job_id,
-        words=summary.words,
+        # Every word is ordered as the top N are: the top N are its first N.
+        words=summary.words[: options.top] if every_word else summary.words,
         total=summary.total,
         unique=summary.unique,
         mode=options.mode,
         skipped=summary.skipped,
     )
+    return Counted(result, every_word, summary.words if every_word else None)
 
 
 def _guarded(chunks: Iterable[bytes], deadline: Callable[[], float | None]) -> Iterator[bytes]:

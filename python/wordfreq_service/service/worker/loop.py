@@ -27,6 +27,12 @@ While jobs run, a keeper thread extends the visibility of every message the work
 so a long job is not handed to a second worker. Standard queues deliver duplicates: a
 key this worker finished recently is not counted again, and a key whose object is gone
 yields a failure result that the client ignores once it has the key's first result.
+
+Uploads for a job of the job service take the job path (``jobpath``): the result goes to
+the job store, with the full counts beside it under ``results/``, and nothing to the
+result queue; events for those stored counts (the bucket notifies of every object) are
+ignored. Given ``job_sweep_seconds`` (the embedded stack), the worker also deletes
+expired jobs and their counts that often.
 """
 
 from __future__ import annotations
@@ -40,11 +46,13 @@ from typing import Any, Protocol
 import structlog
 
 from wordfreq_service.errors import ReceiptHandleInvalid, TransientError, WordfreqError
+from wordfreq_service.formats.jobs import is_result_key, job_id_of_key
 from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.formats.s3event import S3Record, parse_message
-from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message
+from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message, ObjectStore
 from wordfreq_service.service.snowflake import Snowflake
 from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object
+from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
 from wordfreq_service.service.worker.settings import WorkerSettings
 
@@ -77,6 +85,8 @@ class Worker:
         self._ids = ids or Snowflake()
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._deadline: float | None = None
+        self._job_path = JobPath(backend.jobs) if backend.jobs is not None else None
+        self._next_sweep = time.monotonic() + (self.settings.job_sweep_seconds or 0)
         self.jobs_done = 0
 
     # -- the loop -------------------------------------------------------------------
@@ -101,6 +111,7 @@ class Worker:
                     log.warning("work queue unavailable; retrying", error=str(exc))
                     self.stop.wait(1.0)
                     continue
+                self._sweep_if_due()
                 if not messages:
                     self._set_busy(False)
                     continue
@@ -138,8 +149,26 @@ class Worker:
         self._deadline = time.monotonic() + drain
         self.stop.set()
 
+    def _sweep_if_due(self) -> None:
+        """Delete expired jobs and their stored counts, every ``job_sweep_seconds``."""
+        every = self.settings.job_sweep_seconds
+        if every is None or self._job_path is None or time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + every
+        from wordfreq_service.service.jobs import JobService
+
+        try:
+            expired = JobService(self.backend).expire()
+        except WordfreqError as exc:
+            log.warning("could not delete expired jobs", error=str(exc))
+            return
+        if expired:
+            log.info("expired jobs deleted", count=len(expired))
+
     def process_batch(self, messages: list[Message], keeper: VisibilityKeeper) -> None:
         keeper.hold(m.receipt_handle for m in messages)
+        if self._job_path is not None:
+            self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
         for index, message in enumerate(messages):
             if self.stop.is_set():
                 self._release(messages[index:], keeper, "worker stopping")
@@ -244,6 +273,10 @@ class Worker:
             f"dead-letter queue. Last error: {reason}"
         )
         for record in records:
+            if is_result_key(record.key):
+                continue  # nobody waits for the counts' own events
+            if self._give_up_job(record, status, bound):
+                continue
             result = JobResult(record.key, self._ids.next_base36(), FAILURE, status)
             result.duration_ns = _since(record.event_time)
             try:
@@ -252,6 +285,26 @@ class Worker:
                 bound.error("could not post the failure result", key=record.key, error=str(exc))
                 continue
             bound.warning("failure result posted before dead-lettering", key=record.key)
+
+    def _give_up_job(self, record: S3Record, status: str, bound: Any) -> bool:
+        """Mark the job whose upload ``record`` announces failed, if it is a job's;
+        whether it was (its client reads the job store, never the result queue)."""
+        if self._job_path is None:
+            return False
+        job_id = job_id_of_key(record.key)
+        if job_id is None:
+            return False
+        result = JobResult(record.key, job_id, FAILURE, status)
+        result.duration_ns = _since(record.event_time)
+        try:
+            marked = self._job_path.give_up(record.key, result)
+        except WordfreqError as exc:
+            # The job store may be what failed: its client waits out its own timeout.
+            bound.error("could not mark the job failed", key=record.key, error=str(exc))
+            return True
+        if marked:
+            bound.warning("job marked failed before dead-lettering", key=record.key)
+        return marked
 
     def _delete(self, message: Message, keeper: VisibilityKeeper | None) -> None:
         if keeper is not None:
@@ -269,24 +322,41 @@ class Worker:
             # count, and no client waits for them.
             log.info("event ignored", event_name=record.event_name, key=key, bucket=bucket)
             return
+        if is_result_key(key):
+            # A job's stored counts, written by a worker: the bucket notifies of them too.
+            log.debug("event for stored counts ignored", key=key, bucket=bucket)
+            return
         store = self.backend.store_for(bucket)
         if store is None:
             raise Unprocessable(f"event for bucket {bucket!r}, which this worker cannot read")
         if key in self._recent:
             log.info("duplicate delivery ignored", key=key)
             return
-        job_id = self._ids.next_base36()
+        job = self._job_path.find(key) if self._job_path is not None else None
+        if job is not None and job.state.ended:
+            log.info("duplicate delivery of an ended job ignored", key=key, job_id=job.job_id)
+            self._delete_object(store, key, log)
+            self._remember(key)
+            return
+        job_id = job.job_id if job is not None else self._ids.next_base36()
         bound = log.bind(job_id=job_id, key=key)
         bound.info("job started", bucket=bucket, size=record.size)
         started = time.monotonic()
-        result = count_object(store, key, job_id, self.settings, lambda: self._deadline)
+        opened = self._job_path.opened(job, key) if self._job_path is not None else None
+        counted = count_object(store, key, job_id, self.settings, lambda: self._deadline, opened)
+        result = counted.result
         result.duration_ns = _since(event_time)
-        self.backend.result_queue.send(result.to_json())
-        try:
-            store.delete(key)
-        except TransientError as exc:
-            # The result is out; a leftover object is only storage (the bucket expires it).
-            bound.warning("could not delete object", error=str(exc))
+        # The job path, unless the object said otherwise (then it was not the job's).
+        on_job_path = job is not None and counted.every_word is not False
+        if on_job_path:
+            assert self._job_path is not None and job is not None
+            if not self._job_path.finish(store, job, counted):
+                bound.info("job had ended already: a duplicate delivery")
+        else:
+            if job is not None:
+                result.job_id = self._ids.next_base36()
+            self.backend.result_queue.send(result.to_json())
+        self._delete_object(store, key, bound)
         self._remember(key)
         self.jobs_done += 1
         bound.info(
@@ -297,7 +367,15 @@ class Worker:
             count_ms=round((time.monotonic() - started) * 1000, 3),
             duration_ms=round(result.duration_ns / 1e6, 3),
             reason=result.status_message or None,
+            path="job" if on_job_path else "compatible",
         )
+
+    def _delete_object(self, store: ObjectStore, key: str, bound: Any) -> None:
+        try:
+            store.delete(key)
+        except TransientError as exc:
+            # The result is out; a leftover object is only storage (the bucket expires it).
+            bound.warning("could not delete object", key=key, error=str(exc))
 
     def _remember(self, key: str) -> None:
         self._recent[key] = None

@@ -1,0 +1,197 @@
+"""The job store port on a DynamoDB table; implements ``ports.JobStore``.
+
+One item per job, keyed by ``job_id``, with the table's TTL on ``expires_at`` (whole
+epoch seconds, as TTL reads them). TTL deletes expired items lazily, up to days late,
+so every read and write here checks ``expires_at`` itself: an expired job is gone
+whether or not DynamoDB has deleted it. ``advance`` is one conditional ``UpdateItem``,
+so two workers finishing the same job cannot both write its result. Reads are strongly
+consistent: a client waiting for its job must see the worker's write at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final
+
+from botocore.exceptions import ClientError
+
+from wordfreq_service.adapters.aws.boto_errors import translated
+from wordfreq_service.errors import JobExists
+from wordfreq_service.ports import JobRecord, JobState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+#: The table's partition key and TTL attribute (the CDK stack and ``tools/local_aws.py``
+#: create the table with these).
+KEY_ATTRIBUTE: Final = "job_id"
+TTL_ATTRIBUTE: Final = "expires_at"
+_CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+#: ``ping`` reads this key: no job ID looks like it (``formats.jobs.is_job_id``).
+_PING_KEY: Final = "ping"
+# "state", "key", "size" and "result" are DynamoDB reserved words: expressions name
+# every attribute through a placeholder.
+_NAMES: Final = {
+    "#id": KEY_ATTRIBUTE,
+    "#state": "state",
+    "#updated": "updated_at",
+    "#expires": TTL_ATTRIBUTE,
+    "#result": "result",
+}
+
+
+class DynamoJobStore:
+    """One table. Thread-safe, like its client."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    @property
+    def table(self) -> str:
+        return self._table
+
+    def create(self, record: JobRecord) -> None:
+        with translated(f"creating job {record.job_id} in table {self._table}"):
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=_item(record),
+                    ConditionExpression="attribute_not_exists(#id)",
+                    ExpressionAttributeNames={"#id": KEY_ATTRIBUTE},
+                )
+            except ClientError as exc:
+                if _code(exc) == _CONDITION_FAILED:
+                    raise JobExists(f"job {record.job_id} exists already") from exc
+                raise
+
+    def get(self, job_id: str, *, now: float | None = None) -> JobRecord | None:
+        with translated(f"reading job {job_id} from table {self._table}"):
+            response = self._client.get_item(
+                TableName=self._table,
+                Key={KEY_ATTRIBUTE: {"S": job_id}},
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        if item is None:
+            return None
+        record = _record(item)
+        return record if record.expires_at > _now(now) else None
+
+    def advance(
+        self,
+        job_id: str,
+        state: JobState,
+        *,
+        result: str | None = None,
+        now: float | None = None,
+    ) -> JobRecord | None:
+        earlier = [s for s in JobState if s.rank < state.rank]
+        if not earlier:
+            return None
+        moment = _now(now)
+        values: dict[str, AttributeValueTypeDef] = {
+            ":state": {"S": state.value},
+            ":now": {"N": _number(moment)},
+        }
+        marks = []
+        for index, previous in enumerate(earlier):
+            values[f":s{index}"] = {"S": previous.value}
+            marks.append(f":s{index}")
+        update = "SET #state = :state, #updated = :now"
+        names = {name: _NAMES[name] for name in ("#state", "#updated", "#expires")}
+        if result is not None:
+            update += ", #result = :result"
+            values[":result"] = {"S": result}
+            names["#result"] = _NAMES["#result"]
+        with translated(f"moving job {job_id} to {state.value} in table {self._table}"):
+            try:
+                response = self._client.update_item(
+                    TableName=self._table,
+                    Key={KEY_ATTRIBUTE: {"S": job_id}},
+                    UpdateExpression=update,
+                    # A missing item has no state, so this also refuses unknown jobs
+                    # (an UpdateItem would otherwise create one).
+                    ConditionExpression=f"#state IN ({', '.join(marks)}) AND #expires > :now",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if _code(exc) == _CONDITION_FAILED:
+                    return None
+                raise
+        return _record(response["Attributes"])
+
+    def ping(self) -> None:
+        # A read of a key no job has: the cheapest call the API's role may make that
+        # proves the table exists and answers.
+        with translated(f"reading table {self._table}"):
+            self._client.get_item(
+                TableName=self._table,
+                Key={KEY_ATTRIBUTE: {"S": _PING_KEY}},
+                ProjectionExpression="#id",
+                ExpressionAttributeNames={"#id": KEY_ATTRIBUTE},
+            )
+
+    def purge_expired(self, *, now: float | None = None) -> list[str]:
+        """Nothing to do: the table's TTL deletes expired items, and the bucket's
+        lifecycle rule their counts."""
+        del now
+        return []
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else now
+
+
+def _number(value: float) -> str:
+    # repr: the shortest text that reads back as the same float.
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _item(record: JobRecord) -> dict[str, AttributeValueTypeDef]:
+    item: dict[str, AttributeValueTypeDef] = {
+        KEY_ATTRIBUTE: {"S": record.job_id},
+        "key": {"S": record.key},
+        "options": {"S": json.dumps(dict(record.options), ensure_ascii=False)},
+        "size": {"N": str(record.size)},
+        "token_hash": {"S": record.token_hash},
+        "state": {"S": record.state.value},
+        "created_at": {"N": _number(record.created_at)},
+        "updated_at": {"N": _number(record.updated_at)},
+        # TTL reads whole epoch seconds; rounding up keeps a job no shorter than asked.
+        TTL_ATTRIBUTE: {"N": str(math.ceil(record.expires_at))},
+    }
+    if record.result is not None:
+        item["result"] = {"S": record.result}
+    return item
+
+
+def _record(item: Mapping[str, Mapping[str, object]]) -> JobRecord:
+    def text(name: str) -> str:
+        return str(item[name]["S"])
+
+    def number(name: str) -> str:
+        return str(item[name]["N"])
+
+    return JobRecord(
+        job_id=text(KEY_ATTRIBUTE),
+        key=text("key"),
+        options=json.loads(text("options")),
+        size=int(number("size")),
+        token_hash=text("token_hash"),
+        state=JobState(text("state")),
+        created_at=float(number("created_at")),
+        updated_at=float(number("updated_at")),
+        expires_at=float(number(TTL_ATTRIBUTE)),
+        result=text("result") if "result" in item else None,
+    )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

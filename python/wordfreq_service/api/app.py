@@ -1,0 +1,432 @@
+"""The job API: FastAPI over ``JobService``, the same app on ``wordfreq up``/``wordfreq
+api`` (uvicorn) and on AWS Lambda (Mangum).
+
+Every error is JSON, ``{"error": "..."}`` (``formats.jobs.error_view``), FastAPI's own
+too; a bad request is a 4xx, never a 500. Status codes:
+
+* ``POST /jobs``: 401 without the API key (when one is configured), 413 over the size
+  limit, 422 for a body that is not what the schema describes or options the job
+  request refuses (one status for both: the client must change the body either way),
+  400 for a body that is not even text.
+* ``GET /jobs/{id}``, ``GET /jobs/{id}/counts.csv``: 404 alike for an unknown or expired
+  job, a malformed ID, and a missing or wrong token; 422 for a bad ``wait``. Counts too
+  large to pass through (on Lambda) are a 307 to the object store.
+* ``PUT /uploads/{id}`` (only where the store has no upload URLs of its own, the embedded
+  stack): as S3 answers a pre-signed PUT, 403 for a bad or expired signature or
+  ``x-amz-meta-*`` headers other than those signed, 411 without ``Content-Length``, 413
+  or 400 for a length above or below the job's size, 409 when the job has its upload
+  already; nothing is stored unless every check passes and the body is exactly the size.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from importlib import resources
+from typing import Annotated, Any, BinaryIO, Final, cast
+
+import anyio
+import structlog
+from fastapi import FastAPI, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+
+from wordfreq_service.api.bodies import (
+    ErrorBody,
+    Health,
+    JobView,
+    NewJob,
+    NewJobRequest,
+    Unhealthy,
+)
+from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
+from wordfreq_service.api.uploads import META_PREFIX, UploadSigner, metadata_headers
+from wordfreq_service.errors import ConfigError
+from wordfreq_service.formats.job_request import JobRequest, RequestError
+from wordfreq_service.formats.jobs import (
+    COUNTS_MEDIA_TYPE,
+    error_view,
+    is_job_id,
+    job_view,
+    new_job_view,
+)
+from wordfreq_service.ports import JobState, UploadTarget
+from wordfreq_service.service.jobs import (
+    MAX_WAIT_S,
+    JobNotFound,
+    JobService,
+    TooLarge,
+    UploadRefused,
+    upload_metadata,
+    wait_pauses,
+)
+
+log = structlog.get_logger("wordfreq.api")
+
+PAGE: Final = ("page", "index.html")
+UPLOAD_ROUTE: Final = "upload"
+#: Uploads stored at once by one process; more wait for a turn.
+UPLOAD_THREADS: Final = 32
+#: Module-level: FastAPI reads them from the endpoints' annotations.
+bearer = HTTPBearer(auto_error=False, description="The job's token, from POST /jobs.")
+api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+_Scope = MutableMapping[str, Any]
+_Message = MutableMapping[str, Any]
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody} for status in statuses}
+
+
+def counts_disposition(job_id: str) -> str:
+    """The counts download's Content-Disposition: a browser saves it as a file."""
+    return f'attachment; filename="wordfreq-{job_id}.csv"'
+
+
+def read_page() -> str:
+    return resources.files("wordfreq_service.api").joinpath(*PAGE).read_text(encoding="utf-8")
+
+
+def create_app(
+    service: JobService,
+    settings: ApiSettings,
+    *,
+    uploads: UploadSigner | None = None,
+    counts_link: Callable[[str], str | None] | None = None,
+) -> FastAPI:
+    """The API over ``service``. ``uploads`` signs the service's own upload URLs, for a
+    store without URLs of its own (the embedded stack); without it such a store cannot
+    take job-path uploads. ``counts_link`` gives a done job's stored counts a URL of
+    their own when they are too large to pass through this service (on Lambda, whose
+    responses hold 6 MB), or None to stream them as always."""
+    if settings.max_upload_bytes != service.settings.max_upload_bytes:
+        # The service refuses what is over its limit: two limits would be one too many.
+        raise ConfigError(
+            f"the API's upload limit ({settings.max_upload_bytes} bytes) differs from its "
+            f"job service's ({service.settings.max_upload_bytes} bytes)"
+        )
+    app = FastAPI(
+        title="wordfreq job API",
+        version="1",
+        description="Create a counting job, upload its file, read its result.",
+    )
+    _install_error_handlers(app)
+    app.add_middleware(_Guard)
+    page = read_page()
+    uploading: set[str] = set()
+    # Uploads hold a thread each while their bytes arrive, as slowly as the client
+    # sends them: they get threads of their own, so they cannot starve the other
+    # endpoints of the shared pool. Made on first use, inside the event loop.
+    upload_threads: list[anyio.CapacityLimiter] = []
+
+    def token_of(credentials: HTTPAuthorizationCredentials | None) -> str:
+        return credentials.credentials if credentials is not None else ""
+
+    @app.get("/", response_class=HTMLResponse, summary="The upload page")
+    def index() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Unhealthy}})
+    def healthz() -> Any:
+        """200 once the job store and the queues (where the backend has them) answer."""
+        try:
+            service.jobs.ping()
+            for queue in (service.backend.work_queue, service.backend.result_queue):
+                try:
+                    queue.approximate_count()
+                except ConfigError:
+                    continue  # a backend opened without this queue (the API on AWS)
+        except Exception as exc:
+            log.warning("health check failed", error=f"{type(exc).__name__}: {exc}")
+            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+        return {"status": "ok"}
+
+    @app.post(
+        "/jobs",
+        status_code=201,
+        response_model=NewJob,
+        responses=_errors(400, 401, 413, 422),
+        summary="Create a job; upload its file to the answer's upload_url",
+    )
+    def create_job(
+        body: NewJobRequest,
+        request: Request,
+        api_key: Annotated[str | None, Security(api_key_header)],
+    ) -> Any:
+        if settings.api_key is not None and not _same(api_key or "", settings.api_key):
+            return _error(401, f"this service needs its API key in the {API_KEY_HEADER} header")
+        fields = body.model_dump(exclude_unset=True)
+        size = fields.pop("size")
+        job = service.create(JobRequest.from_json(fields), size)
+        target = service.upload_target(job)
+        if target is None:
+            if uploads is None:
+                raise ConfigError("this service has no way to take uploads for its store")
+            expires = int(job.upload_expires_at)
+            signature = uploads.sign(job.record.job_id, size, expires, job.metadata)
+            url = request.url_for(UPLOAD_ROUTE, job_id=job.record.job_id)
+            target = UploadTarget(
+                url=str(url.include_query_params(expires=expires, signature=signature)),
+                method="PUT",
+                headers={"Content-Length": str(size), **metadata_headers(job.metadata)},
+            )
+        log.info("job created", job_id=job.record.job_id, size=size)
+        return new_job_view(job.record, job.token, target, job.upload_expires_at)
+
+    @app.get("/jobs/{job_id}", response_model=JobView, responses=_errors(404, 422))
+    async def get_job(
+        job_id: str,
+        wait: Annotated[
+            float,
+            Query(
+                ge=0,
+                le=MAX_WAIT_S,
+                allow_inf_nan=False,
+                description="Seconds to hold the request until the job ends.",
+            ),
+        ] = 0,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    ) -> Any:
+        """The job's state, and its result once ended. Polls asynchronously, so a
+        waiting request holds no thread."""
+        token = token_of(credentials)
+        pauses = wait_pauses(wait)
+        record = await anyio.to_thread.run_sync(service.find, job_id, token)
+        while not record.state.ended:
+            pause = next(pauses, None)
+            if pause is None:
+                break
+            await anyio.sleep(pause)
+            record = await anyio.to_thread.run_sync(service.find, job_id, token)
+        return job_view(record)
+
+    @app.get(
+        "/jobs/{job_id}/counts.csv",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {COUNTS_MEDIA_TYPE.split(";")[0]: {}}},
+            307: {"description": "Large counts: the same CSV from the object store."},
+            **_errors(404),
+        },
+    )
+    def get_counts(
+        job_id: str,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    ) -> Response:
+        """Every word and its count, most frequent first, as CSV (or, where the
+        service hands large ones out by link, a redirect to them)."""
+        token = token_of(credentials)
+        if counts_link is not None and service.find(job_id, token).state is JobState.DONE:
+            link = counts_link(job_id)
+            if link is not None:
+                return RedirectResponse(link, status_code=307)
+        return StreamingResponse(
+            service.counts(job_id, token),
+            media_type=COUNTS_MEDIA_TYPE,
+            headers={"Content-Disposition": counts_disposition(job_id)},
+        )
+
+    if uploads is None:
+        return app
+
+    @app.put(
+        "/uploads/{job_id}",
+        name=UPLOAD_ROUTE,
+        response_model=JobView,
+        responses=_errors(400, 403, 409, 411, 413, 422),
+        summary="Upload a job's file (only where the store has no upload URLs)",
+    )
+    async def upload(
+        job_id: str,
+        request: Request,
+        expires: Annotated[int, Query(description="From the signed URL.")],
+        signature: Annotated[str, Query(description="From the signed URL.")],
+    ) -> Any:
+        if expires < time.time():
+            return _error(403, "this upload URL has expired")
+        record = (
+            await anyio.to_thread.run_sync(service.jobs.get, job_id) if is_job_id(job_id) else None
+        )
+        metadata = upload_metadata(JobRequest.from_json(record.options), job_id) if record else {}
+        if record is None or not uploads.verify(signature, job_id, record.size, expires, metadata):
+            return _error(403, "the upload URL's signature does not match")
+        if record.state is not JobState.WAITING_FOR_UPLOAD or job_id in uploading:
+            return _error(409, "this job has its upload already")
+        refused = _check_upload_headers(request, record.size, metadata_headers(metadata))
+        if refused is not None:
+            return refused
+        uploading.add(job_id)
+        try:
+            body = cast(BinaryIO, _BlockingBody(request.stream()))
+            if not upload_threads:
+                upload_threads.append(anyio.CapacityLimiter(UPLOAD_THREADS))
+            stored = await anyio.to_thread.run_sync(
+                service.accept_upload, job_id, body, limiter=upload_threads[0]
+            )
+        except ClientDisconnect:
+            return _error(400, "the upload was cut short; nothing was stored")
+        finally:
+            uploading.discard(job_id)
+        log.info("upload stored", job_id=job_id, size=record.size)
+        return job_view(stored)
+
+    return app
+
+
+def _check_upload_headers(
+    request: Request, size: int, wanted: dict[str, str]
+) -> JSONResponse | None:
+    length = request.headers.get("content-length")
+    if length is None:
+        return _error(411, f"an upload needs a Content-Length header ({size})")
+    if not length.isascii() or not length.isdigit():
+        return _error(400, f"Content-Length: {length!r} is not a byte count")
+    if int(length) > size:
+        return _error(413, f"Content-Length {length} is over this job's size ({size} bytes)")
+    if int(length) < size:
+        return _error(400, f"Content-Length {length} is under this job's size ({size} bytes)")
+    given = {k: v for k, v in request.headers.items() if k.startswith(META_PREFIX)}
+    if given != wanted:
+        differ = sorted(k for k in given.keys() | wanted.keys() if given.get(k) != wanted.get(k))
+        return _error(403, f"these headers differ from the signed ones: {', '.join(differ)}")
+    return None
+
+
+class _BlockingBody:
+    """The request body as a blocking file, for the thread that stores it: each read
+    fetches the next chunk from the event loop, so at most one chunk is in memory
+    whatever the upload's size."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._held = b""
+        self._ended = False
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    def read(self, size: int | None = -1) -> bytes:
+        while not self._held and not self._ended:
+            chunk = anyio.from_thread.run(self._next)
+            if chunk is None:
+                self._ended = True
+            else:
+                self._held = chunk
+        if size is None or size < 0 or size >= len(self._held):
+            data, self._held = self._held, b""
+        else:
+            data, self._held = self._held[:size], self._held[size:]
+        return data
+
+
+def _same(given: str, expected: str) -> bool:
+    # Header values arrive decoded as Latin-1 (lossless), a key is any text sent as UTF-8.
+    raw = given.encode("latin-1", "replace")
+    return hmac.compare_digest(raw, expected.encode("utf-8"))
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(error_view(message), status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "")
+            parts.append(f"the body is not valid JSON{f' ({reason})' if reason else ''}")
+            continue
+        where = [str(p) for p in error.get("loc", ()) if p not in ("body",)]
+        parts.append(f"{'.'.join(where) or 'body'}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse(error_view(str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return _error(422, _validation_message(exc))
+
+    def status_for(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+        async def handle(_request: Request, exc: Exception) -> JSONResponse:
+            return _error(status, str(exc))
+
+        return handle
+
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(JobNotFound, status_for(404))
+    app.add_exception_handler(TooLarge, status_for(413))
+    app.add_exception_handler(UploadRefused, status_for(400))
+    app.add_exception_handler(RequestError, status_for(422))
+
+
+class _Guard:
+    """Logs each request as one line, and turns an unexpected exception into a 500
+    with a JSON body and no traceback (the traceback goes to the log)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(
+        self,
+        scope: _Scope,
+        receive: Callable[[], Awaitable[_Message]],
+        send: Callable[[_Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        answered = False
+
+        async def watch(message: _Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                status, answered = message["status"], True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("request failed", method=scope["method"], path=scope["path"])
+            if answered:
+                raise  # cut the response off rather than let it look complete
+            body = json.dumps(error_view("internal error")).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )

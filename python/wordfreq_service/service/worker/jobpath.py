@@ -1,0 +1,121 @@
+"""The job path in the worker: uploads made for a job of the job service
+(``service/jobs.py``), whose results go to the job store instead of the shared result
+queue.
+
+An upload is a job's when its key is the job's key (``jobs/<job_id>``), the job store
+holds a live record for that ID naming that key, and the object's metadata carries the
+same ID (``job-id``, bound into the pre-signed URL). Where the object cannot be read
+(gone, damaged, dead-lettered) the key and the record decide alone. Anything else (a
+``job-id`` the store does not know, has let expire, or holds under another key) is
+counted on the compatible path, with a result message as for any upload, and logged.
+
+What someone asking for the job (``GET /jobs/{id}``, ``wordfreq submit``) sees:
+
+* ``waiting_for_upload`` from its creation until its upload is stored and noticed;
+* ``queued`` once the upload is stored and waits for a worker. On the embedded stack
+  the service stores the upload itself and marks the job at once. On AWS the bytes go
+  straight to S3 and nothing sees them arrive, so a worker marks every job in a batch
+  it receives (they wait there behind the one it is running); until a worker receives
+  its event, such a job still reads ``waiting_for_upload``. The mark is best effort: a
+  failed one only skips ``queued``.
+* ``running`` while a worker counts it, and still ``running`` when the worker died
+  mid-job and the event waits to be received again;
+* ``done``, with the result; its full counts (``results/<job_id>.csv.gz``) are stored
+  before the state changes, so a ``done`` job always has them;
+* ``failed``, with the reason and no counts: an upload that cannot be counted, or an
+  event given up on its last receive before the dead-letter queue.
+
+A duplicate delivery of a job that has ended is not counted again; the upload is
+deleted if it is still there. A job store that does not answer is a ``TransientError``,
+as a queue's is: the message reappears and the job is tried again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+
+import structlog
+
+from wordfreq_service.errors import WordfreqError
+from wordfreq_service.formats.jobs import counts_key, job_id_of, job_id_of_key, write_counts
+from wordfreq_service.formats.results import JobResult
+from wordfreq_service.formats.s3event import S3Record
+from wordfreq_service.ports import JobRecord, JobState, JobStore, ObjectInfo, ObjectStore
+from wordfreq_service.service.worker.job import Counted, OpenedHook
+
+log = structlog.get_logger("wordfreq.worker")
+
+
+class JobPath:
+    """The worker's side of the job store."""
+
+    def __init__(self, jobs: JobStore) -> None:
+        self.jobs = jobs
+
+    def find(self, key: str) -> JobRecord | None:
+        """The live job whose upload key is ``key``, or None (the compatible path)."""
+        job_id = job_id_of_key(key)
+        if job_id is None:
+            return None
+        record = self.jobs.get(job_id)
+        if record is None or record.key != key:
+            log.info("upload under a job key with no live job; compatible path", key=key)
+            return None
+        return record
+
+    def mark_queued(self, records: Iterable[S3Record]) -> None:
+        """Mark the jobs whose uploads a received batch announces ``queued``. Best
+        effort: an unknown key changes nothing, and a failure is only logged."""
+        for record in records:
+            job_id = job_id_of_key(record.key) if record.is_object_created else None
+            if job_id is None:
+                continue
+            try:
+                self.jobs.advance(job_id, JobState.QUEUED)
+            except WordfreqError as exc:
+                log.debug("could not mark a job queued", job_id=job_id, error=str(exc))
+
+    def opened(self, job: JobRecord | None, key: str) -> OpenedHook:
+        """Told the opened upload: whether it is ``job``'s (then the job is marked
+        ``running`` and every word is kept)."""
+
+        def hook(info: ObjectInfo) -> bool:
+            carried = job_id_of(info.metadata)
+            if job is not None and carried == job.job_id:
+                # None: the job is running already (a redelivery after a worker died)
+                # or has just ended (a duplicate counted in parallel, which finish sees).
+                self.jobs.advance(job.job_id, JobState.RUNNING)
+                return True
+            if carried is not None:
+                log.info("upload names a job it does not belong to; compatible path", key=key)
+            return False
+
+        return hook
+
+    def finish(self, store: ObjectStore, job: JobRecord, counted: Counted) -> bool:
+        """Store the job's full counts (when it counted), then its result; False when the
+        job had ended already (a duplicate that ran in parallel: its counts were the
+        same)."""
+        result = counted.result
+        if result.ok and counted.words is not None:
+            # Spooled to disk: the compressed CSV never sits in memory whole.
+            with tempfile.TemporaryFile() as spool:
+                write_counts(counted.words, spool)
+                spool.seek(0)
+                store.put(counts_key(job.job_id), spool)
+        state = JobState.DONE if result.ok else JobState.FAILED
+        return self.jobs.advance(job.job_id, state, result=result.to_json()) is not None
+
+    def give_up(self, key: str, result: JobResult) -> bool:
+        """On an event's last receive before the dead-letter queue: mark the job whose
+        upload ``key`` is ``failed`` with ``result``. False when ``key`` is no live job's
+        upload (its client reads the result queue)."""
+        job_id = job_id_of_key(key)
+        if job_id is None:
+            return False
+        record = self.jobs.get(job_id)
+        if record is None or record.key != key:
+            return False
+        self.jobs.advance(job_id, JobState.FAILED, result=result.to_json())
+        return True

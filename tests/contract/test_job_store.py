@@ -1,0 +1,245 @@
+"""The job store contract (``ports.JobStore``), on SQLite and on DynamoDB (moto).
+
+What callers rely on: a record comes back exactly as stored; IDs are unique; an expired
+job is gone for reads and writes alike, whether or not the backend has deleted it; a job
+only moves forward, by one atomic step, so of two racing writers exactly one wins and
+an ended job's result is never overwritten.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wordfreq_service.adapters.aws import DynamoJobStore
+from wordfreq_service.adapters.embedded import SqliteDatabase
+from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
+from wordfreq_service.errors import BackendError, JobExists
+from wordfreq_service.formats.jobs import job_key, new_job_id
+from wordfreq_service.formats.results import MAX_RESULT_BYTES
+from wordfreq_service.ports import JobRecord, JobState, JobStore
+
+NOW = 1_800_000_000.25
+#: Whole seconds: DynamoDB's TTL reads whole epoch seconds (the store rounds up).
+EXPIRES = 1_800_604_800.0
+
+
+def _record(
+    state: JobState = JobState.WAITING_FOR_UPLOAD,
+    *,
+    expires_at: float = EXPIRES,
+    result: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> JobRecord:
+    job_id = new_job_id()
+    return JobRecord(
+        job_id=job_id,
+        key=job_key(job_id),
+        options={"mode": "words", "top": 10} if options is None else options,
+        size=1234,
+        token_hash="ab" * 32,
+        state=state,
+        created_at=NOW,
+        updated_at=NOW,
+        expires_at=expires_at,
+        result=result,
+    )
+
+
+_json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text()
+_options = st.dictionaries(
+    st.text(),
+    st.recursive(
+        _json_scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=6,
+    ),
+    max_size=5,
+)
+#: Clock readings: seconds since the epoch to the microsecond, up to 2096.
+_times = st.integers(0, 4 * 10**15).map(lambda micros: micros / 1e6)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    options=_options,
+    result=st.none() | st.text(),
+    state=st.sampled_from(JobState),
+    size=st.integers(0, 2**62),
+    created=_times,
+    updated=_times,
+    lifetime=st.integers(1, 10**8),
+)
+def test_a_record_comes_back_exactly_as_stored(
+    job_store: JobStore,
+    options: dict[str, Any],
+    result: str | None,
+    state: JobState,
+    size: int,
+    created: float,
+    updated: float,
+    lifetime: int,
+) -> None:
+    record = replace(
+        _record(state, result=result, options=options),
+        size=size,
+        created_at=created,
+        updated_at=updated,
+        expires_at=float(int(created) + lifetime),
+    )
+    job_store.create(record)
+    assert job_store.get(record.job_id, now=created) == record
+
+
+def test_an_unknown_job_is_none(job_store: JobStore) -> None:
+    assert job_store.get(new_job_id(), now=NOW) is None
+
+
+def test_a_taken_id_is_refused_and_the_first_record_kept(job_store: JobStore) -> None:
+    first = _record(JobState.QUEUED, result="first")
+    job_store.create(first)
+    with pytest.raises(JobExists):
+        job_store.create(replace(first, state=JobState.WAITING_FOR_UPLOAD, result=None))
+    assert job_store.get(first.job_id, now=NOW) == first
+
+
+def test_an_expired_job_is_gone_for_reads_and_writes(job_store: JobStore) -> None:
+    record = _record(expires_at=EXPIRES)
+    job_store.create(record)
+    assert job_store.get(record.job_id, now=EXPIRES - 1) == record
+    assert job_store.get(record.job_id, now=EXPIRES) is None
+    assert job_store.advance(record.job_id, JobState.QUEUED, now=EXPIRES) is None
+    # The refused advance changed nothing.
+    assert job_store.get(record.job_id, now=EXPIRES - 1) == record
+
+
+def test_a_job_past_its_expiry_by_the_clock_is_gone(job_store: JobStore) -> None:
+    # No ``now``: the store's own clock, as the job service in production uses it.
+    record = _record(expires_at=1_000_000_000.0)
+    job_store.create(record)
+    assert job_store.get(record.job_id) is None
+    assert job_store.advance(record.job_id, JobState.QUEUED) is None
+
+
+def test_a_job_moves_only_forward(job_store: JobStore) -> None:
+    for start, target in itertools.product(JobState, JobState):
+        record = _record(start, result="kept" if start.ended else None)
+        job_store.create(record)
+        moved = job_store.advance(record.job_id, target, now=NOW + 5)
+        stored = job_store.get(record.job_id, now=NOW)
+        if target.rank > start.rank:
+            expected = replace(record, state=target, updated_at=NOW + 5)
+            assert moved == expected, (start, target)
+            assert stored == expected, (start, target)
+        else:
+            assert moved is None, (start, target)
+            assert stored == record, (start, target)
+
+
+def test_advance_sets_the_result_only_when_given(job_store: JobStore) -> None:
+    record = _record(JobState.QUEUED, result="from before")
+    job_store.create(record)
+    running = job_store.advance(record.job_id, JobState.RUNNING, now=NOW + 1)
+    assert running is not None and running.result == "from before"
+    done = job_store.advance(record.job_id, JobState.DONE, result='{"status": "ok"}', now=NOW + 2)
+    assert done is not None and done.result == '{"status": "ok"}'
+    assert job_store.get(record.job_id, now=NOW) == done
+
+
+def test_the_largest_result_a_worker_writes_fits(job_store: JobStore) -> None:
+    # A result is cut to fit a queue message; a DynamoDB item holds up to 400 KB.
+    result = "é" * (MAX_RESULT_BYTES // 2)
+    record = _record(JobState.RUNNING, options={"stopwords": ["w" * 30] * 60})
+    job_store.create(record)
+    assert job_store.advance(record.job_id, JobState.DONE, result=result, now=NOW) is not None
+    stored = job_store.get(record.job_id, now=NOW)
+    assert stored is not None and stored.result == result
+
+
+@pytest.mark.parametrize("second", [JobState.DONE, JobState.FAILED])
+def test_an_ended_job_keeps_its_first_result(job_store: JobStore, second: JobState) -> None:
+    record = _record(JobState.RUNNING)
+    job_store.create(record)
+    first = job_store.advance(record.job_id, JobState.DONE, result="first", now=NOW + 1)
+    assert first is not None
+    assert job_store.advance(record.job_id, second, result="second", now=NOW + 2) is None
+    assert job_store.get(record.job_id, now=NOW) == first
+
+
+def test_advancing_an_unknown_job_creates_nothing(job_store: JobStore) -> None:
+    job_id = new_job_id()
+    assert job_store.advance(job_id, JobState.DONE, result="x", now=NOW) is None
+    assert job_store.get(job_id, now=NOW) is None
+
+
+def test_of_racing_advances_exactly_one_wins(job_store: JobStore) -> None:
+    racers = 8
+    record = _record(JobState.RUNNING)
+    job_store.create(record)
+    start = threading.Barrier(racers)
+    outcomes: list[JobRecord | None] = [None] * racers
+    errors: list[BaseException] = []
+
+    def finish(index: int) -> None:
+        try:
+            start.wait(timeout=10)
+            outcomes[index] = job_store.advance(
+                record.job_id, JobState.DONE, result=f"worker {index}", now=NOW + 1
+            )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    winners = [outcome for outcome in outcomes if outcome is not None]
+    assert len(winners) == 1, outcomes
+    assert job_store.get(record.job_id, now=NOW) == winners[0]
+
+
+@pytest.mark.only_backend("embedded", reason="DynamoDB's TTL deletes on its own")
+def test_purge_deletes_expired_jobs_and_names_them(job_store: JobStore) -> None:
+    expired = [_record(expires_at=NOW - 1), _record(expires_at=NOW)]
+    live = _record(expires_at=NOW + 1)
+    for record in [*expired, live]:
+        job_store.create(record)
+    assert sorted(job_store.purge_expired(now=NOW)) == sorted(r.job_id for r in expired)
+    # Deleted, not only hidden: even a read as of before the expiry finds nothing.
+    for record in expired:
+        assert job_store.get(record.job_id, now=NOW - 10) is None
+    assert job_store.get(live.job_id, now=NOW) == live
+    assert job_store.purge_expired(now=NOW) == []
+
+
+@pytest.mark.only_backend("aws", reason="the embedded store deletes when asked")
+def test_purge_leaves_expiry_to_dynamodb(job_store: JobStore) -> None:
+    record = _record(expires_at=NOW - 1)
+    job_store.create(record)
+    assert job_store.purge_expired(now=NOW) == []
+    assert job_store.get(record.job_id, now=NOW) is None
+
+
+def test_ping_answers(job_store: JobStore) -> None:
+    job_store.ping()
+
+
+def test_ping_fails_without_the_table(job_store: JobStore, tmp_path: Any) -> None:
+    missing: JobStore
+    if isinstance(job_store, DynamoJobStore):
+        missing = DynamoJobStore(job_store._client, f"{job_store.table}-missing")
+    else:
+        assert isinstance(job_store, SqliteJobStore)
+        missing = SqliteJobStore(SqliteDatabase(tmp_path / "empty.sqlite3"))
+    with pytest.raises(BackendError):
+        missing.ping()

@@ -1,0 +1,170 @@
+"""The Lambda entry point on moto: API Gateway HTTP API (payload 2.0) events in, the
+app's answers out, configured from the environment the stack sets, with the API key read
+from Secrets Manager at the cold start."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from wordfreq_service.adapters.aws import open_aws
+from wordfreq_service.api import aws_lambda
+from wordfreq_service.api.settings import (
+    API_KEY_SECRET_ENV,
+    BUCKET_ENV,
+    JOB_TABLE_ENV,
+    MAX_UPLOAD_BYTES_ENV,
+)
+from wordfreq_service.formats.jobs import JOB_ID_METADATA
+
+from tests.api_fixtures import finish
+from tests.aws_fixtures import create_aws_stack
+
+KEY = "lambda-key"
+LIMIT = 1000
+TEXT = b"to be or not to be\n"
+
+
+@dataclass
+class _Context:
+    function_name: str = "wordfreq-api"
+    aws_request_id: str = "test"
+
+
+def event(
+    method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """An API Gateway HTTP API event, payload format 2.0."""
+    path_only, _, query = path.partition("?")
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path_only,
+        "rawQueryString": query,
+        "headers": {
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "content-type": "application/json",
+            **(headers or {}),
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path_only,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "test",
+            },
+            "requestId": "request",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "27/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795780800000,
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+def call(request: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+    answer = aws_lambda.handler(request, _Context())
+    body = answer.get("body") or ""
+    if answer.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    return answer["statusCode"], answer.get("headers", {}), body
+
+
+def test_the_lambda_handler_serves_the_api(
+    monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, aws_session: boto3.Session
+) -> None:
+    stack = create_aws_stack(moto_endpoint, session=aws_session)
+    secret = aws_session.client("secretsmanager").create_secret(
+        Name=f"{stack.bucket}-api-key", SecretString=KEY
+    )
+    monkeypatch.setenv(BUCKET_ENV, stack.bucket)
+    monkeypatch.setenv(JOB_TABLE_ENV, stack.job_table)
+    monkeypatch.setenv(API_KEY_SECRET_ENV, secret["ARN"])
+    monkeypatch.setenv(MAX_UPLOAD_BYTES_ENV, str(LIMIT))
+    monkeypatch.setattr(aws_lambda, "_handler", None)
+
+    status, _, body = call(event("GET", "/healthz"))
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+
+    status, _, body = call(event("POST", "/jobs", body={"size": len(TEXT)}))
+    assert status == 401 and "X-Api-Key" in json.loads(body)["error"]
+    key = {"x-api-key": KEY}
+    status, _, body = call(event("POST", "/jobs", body={"size": LIMIT + 1}, headers=key))
+    assert status == 413
+    status, _, body = call(event("POST", "/jobs", body={"size": "x"}, headers=key))
+    assert status == 422 and set(json.loads(body)) == {"error"}
+
+    status, _, body = call(event("POST", "/jobs", body={"size": len(TEXT), "top": 2}, headers=key))
+    assert status == 201, body
+    job = json.loads(body)
+    assert job["upload_url"].startswith(moto_endpoint)
+    sent = httpx.put(job["upload_url"], headers=job["upload_headers"], content=TEXT)
+    assert sent.status_code == 200, sent.text
+    head = aws_session.client("s3").head_object(Bucket=stack.bucket, Key=job["key"])
+    assert head["Metadata"][JOB_ID_METADATA] == job["job_id"]
+
+    auth = {"authorization": f"Bearer {job['token']}"}
+    status, _, body = call(event("GET", f"/jobs/{job['job_id']}", headers=auth))
+    assert status == 200 and json.loads(body)["job_id"] == job["job_id"]
+    status, _, body = call(event("GET", f"/jobs/{job['job_id']}"))
+    assert status == 404
+
+
+def test_large_counts_go_by_link_small_ones_inline(
+    monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, aws_session: boto3.Session
+) -> None:
+    """A Lambda response holds 6 MB: counts stored larger than INLINE_COUNTS_BYTES are a
+    307 to a pre-signed GET, which serves the same CSV."""
+    stack = create_aws_stack(moto_endpoint, session=aws_session)
+    monkeypatch.setenv(BUCKET_ENV, stack.bucket)
+    monkeypatch.setenv(JOB_TABLE_ENV, stack.job_table)
+    monkeypatch.delenv(API_KEY_SECRET_ENV, raising=False)
+    monkeypatch.setattr(aws_lambda, "_handler", None)
+    backend = open_aws(
+        bucket=stack.bucket,
+        work_queue_url=None,
+        result_queue_url=None,
+        job_table=stack.job_table,
+        session=aws_session,
+    )
+    # Hex words barely compress: 120,000 of them are well past the inline size.
+    large = [
+        (hashlib.sha256(str(i).encode()).hexdigest()[:14], 200_000 - i) for i in range(120_000)
+    ]
+    for counts, inline in (([("to", 2), ("be", 2), ("or", 1)], True), (large, False)):
+        status, _, body = call(event("POST", "/jobs", body={"size": 1}))
+        job = json.loads(body)
+        finish(backend, job["job_id"], counts[:3], counts=counts)
+        auth = {"authorization": f"Bearer {job['token']}"}
+        path = f"/jobs/{job['job_id']}/counts.csv"
+        status, headers, body = call(event("GET", path, headers=auth))
+        if inline:
+            assert status == 200 and headers["content-type"].startswith("text/csv")
+            text = body
+        else:
+            assert status == 307
+            assert headers["location"].startswith(f"{moto_endpoint}/{stack.bucket}/results/")
+            download = httpx.get(headers["location"])
+            assert download.status_code == 200
+            assert download.headers["content-encoding"] == "gzip"
+            assert job["job_id"] in download.headers["content-disposition"]
+            text = download.text  # httpx undoes the gzip encoding, as browsers and curl do
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == ["word", "count"]
+        assert [(w, int(c)) for w, c in rows[1:]] == counts
+        assert call(event("GET", path))[0] == 404

@@ -1,0 +1,415 @@
+"""The job service (``service.jobs.JobService``) on both backends: creating jobs, taking
+uploads of exactly the promised size, handing a job only to its token's holder, waiting
+for it to end, streaming its counts and forgetting it when it expires.
+
+"embedded": SQLite and files in a temporary directory; "aws": S3, SQS and DynamoDB on
+moto's server (the service takes uploads itself here too: the API on AWS hands out
+pre-signed URLs instead, tested in ``test_upload_url.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wordfreq_service.adapters.aws import open_aws
+from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.errors import NoSuchKey
+from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.formats.jobs import (
+    COUNTS_HEADER,
+    JOB_ID_METADATA,
+    counts_key,
+    job_key,
+    write_counts,
+)
+from wordfreq_service.formats.s3event import parse_message
+from wordfreq_service.ports import Backend, JobState
+from wordfreq_service.service.jobs import (
+    JOB_RETENTION_S,
+    MAX_WAIT_S,
+    UPLOAD_EXPIRY_S,
+    JobNotFound,
+    JobService,
+    JobSettings,
+    NewJob,
+    TooLarge,
+    UploadRefused,
+)
+
+from tests.aws_fixtures import create_aws_stack
+
+START = 1_800_000_000.5
+BODY = b"the silver plate and the copper plate\n"
+REQUEST = JobRequest.make(mode="words", top=5, stopwords="english")
+
+
+class Clock:
+    """The service's wall clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["embedded", "aws"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "embedded":
+        return open_embedded(tmp_path / "data")
+    session: boto3.Session = request.getfixturevalue("aws_session")
+    stack = create_aws_stack(request.getfixturevalue("moto_endpoint"), session=session)
+    return open_aws(
+        bucket=stack.bucket,
+        work_queue_url=stack.work_queue_url,
+        result_queue_url=stack.result_queue_url,
+        session=session,
+        job_table=stack.job_table,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(backend: Backend, clock: Clock) -> JobService:
+    return JobService(backend, JobSettings(max_upload_bytes=1000), clock=clock)
+
+
+def _uploaded_keys(backend: Backend) -> list[str]:
+    """The keys of the ObjectCreated events waiting on the work queue (taken off it)."""
+    keys = []
+    while batch := backend.work_queue.receive(max_messages=10, visibility_timeout=60):
+        for message in batch:
+            parsed = parse_message(message.body)
+            if isinstance(parsed, list):
+                keys += [record.key for record in parsed if record.is_object_created]
+    return keys
+
+
+def _done(service: JobService, job: NewJob, words: list[tuple[str, int]]) -> None:
+    """What a worker does for a finished job: store its counts, then end it."""
+    packed = io.BytesIO()
+    write_counts(words, packed)
+    packed.seek(0)
+    service.backend.store.put(counts_key(job.record.job_id), packed)
+    assert service.jobs.advance(job.record.job_id, JobState.DONE, result="{}") is not None
+
+
+# -- creating ---------------------------------------------------------------------------
+
+
+def test_a_new_job_is_recorded_with_a_hash_of_its_token(service: JobService, clock: Clock) -> None:
+    job = service.create(REQUEST, len(BODY))
+    record = job.record
+    assert service.jobs.get(record.job_id) == record
+    assert record.key == job_key(record.job_id)
+    assert JobRequest.from_json(record.options) == REQUEST
+    assert record.size == len(BODY)
+    assert record.state is JobState.WAITING_FOR_UPLOAD
+    assert record.created_at == record.updated_at == START
+    assert START + JOB_RETENTION_S <= record.expires_at < START + JOB_RETENTION_S + 1
+    assert job.upload_expires_at == START + UPLOAD_EXPIRY_S
+    assert record.token_hash == hashlib.sha256(job.token.encode()).hexdigest()
+    assert len(job.token) >= 32
+    assert job.token not in repr(asdict(record))
+    assert job.metadata[JOB_ID_METADATA] == record.job_id
+    assert JobRequest.from_metadata(job.metadata, default_mode="seed") == REQUEST
+    other = service.create(REQUEST, len(BODY))
+    assert other.record.job_id != record.job_id and other.token != job.token
+
+
+def test_the_size_limit_is_inclusive(service: JobService) -> None:
+    assert service.create(REQUEST, 1000).record.size == 1000
+    with pytest.raises(TooLarge, match="1001 bytes is over this service's limit of 1000"):
+        service.create(REQUEST, 1001)
+
+
+def test_a_negative_size_is_refused_but_not_as_too_large(service: JobService) -> None:
+    with pytest.raises(UploadRefused, match="negative") as caught:
+        service.create(REQUEST, -1)
+    assert not isinstance(caught.value, TooLarge)
+
+
+# -- finding ------------------------------------------------------------------------------
+
+
+def test_only_the_token_finds_the_job(service: JobService, clock: Clock) -> None:
+    job = service.create(REQUEST, len(BODY))
+    other = service.create(REQUEST, len(BODY))
+    job_id = job.record.job_id
+    assert service.find(job_id, job.token) == job.record
+    refused = [
+        (job_id, other.token),  # another job's token
+        (job_id, job.token[:-1]),
+        (job_id, ""),
+        (job_id, job.record.token_hash),  # the stored hash is not the token
+        (job_id, "\ud800"),  # not encodable: still only "not found"
+        ("0" * 32, job.token),  # unknown
+        (job_id.upper(), job.token),  # malformed IDs
+        ("../" + job_id, job.token),
+        ("", job.token),
+        (job_id * 100, job.token),
+    ]
+    for candidate, token in refused:
+        with pytest.raises(JobNotFound):
+            service.find(candidate, token)
+
+
+def test_an_expired_job_is_not_found(service: JobService, clock: Clock) -> None:
+    job = service.create(REQUEST, len(BODY))
+    clock.now = job.record.expires_at - 1
+    assert service.find(job.record.job_id, job.token).job_id == job.record.job_id
+    clock.now = job.record.expires_at
+    with pytest.raises(JobNotFound):
+        service.find(job.record.job_id, job.token)
+
+
+# -- uploading through the service ------------------------------------------------------------
+
+
+def test_an_upload_of_exactly_the_size_is_stored_and_announced(service: JobService) -> None:
+    job = service.create(REQUEST, len(BODY))
+    _uploaded_keys(service.backend)  # s3:TestEvent from the bucket's notification
+    record = service.accept_upload(job.record.job_id, io.BytesIO(BODY))
+    assert record.state is JobState.QUEUED
+    assert service.find(job.record.job_id, job.token).state is JobState.QUEUED
+    with service.backend.store.get(job.record.key) as reader:
+        assert b"".join(reader.iter_chunks()) == BODY
+        assert dict(reader.info.metadata) == job.metadata
+    assert _uploaded_keys(service.backend) == [job.record.key]
+
+
+@pytest.mark.parametrize("body", [BODY[:-1], BODY + b"!", b""], ids=["short", "long", "empty"])
+def test_an_upload_of_another_size_stores_nothing(service: JobService, body: bytes) -> None:
+    job = service.create(REQUEST, len(BODY))
+    _uploaded_keys(service.backend)
+    with pytest.raises(UploadRefused, match=f"{len(BODY)} bytes"):
+        service.accept_upload(job.record.job_id, io.BytesIO(body))
+    with pytest.raises(NoSuchKey):
+        service.backend.store.head(job.record.key)
+    assert _uploaded_keys(service.backend) == []
+    # The job still waits: a right upload is taken.
+    assert service.find(job.record.job_id, job.token).state is JobState.WAITING_FOR_UPLOAD
+    assert service.accept_upload(job.record.job_id, io.BytesIO(BODY)).state is JobState.QUEUED
+
+
+def test_an_empty_job_takes_an_empty_upload(service: JobService) -> None:
+    job = service.create(REQUEST, 0)
+    assert service.accept_upload(job.record.job_id, io.BytesIO(b"")).state is JobState.QUEUED
+    with pytest.raises(UploadRefused):
+        service.accept_upload(service.create(REQUEST, 0).record.job_id, io.BytesIO(b"x"))
+
+
+def test_a_second_upload_is_refused_and_the_first_kept(service: JobService) -> None:
+    job = service.create(REQUEST, len(BODY))
+    service.accept_upload(job.record.job_id, io.BytesIO(BODY))
+    _uploaded_keys(service.backend)
+    other = BODY.upper()
+    with pytest.raises(UploadRefused, match="already"):
+        service.accept_upload(job.record.job_id, io.BytesIO(other))
+    with service.backend.store.get(job.record.key) as reader:
+        assert b"".join(reader.iter_chunks()) == BODY
+    assert _uploaded_keys(service.backend) == []
+
+
+def test_an_upload_after_the_upload_period_is_refused(service: JobService, clock: Clock) -> None:
+    job = service.create(REQUEST, len(BODY))
+    clock.now = job.upload_expires_at + 1
+    with pytest.raises(UploadRefused, match="upload period"):
+        service.accept_upload(job.record.job_id, io.BytesIO(BODY))
+    with pytest.raises(NoSuchKey):
+        service.backend.store.head(job.record.key)
+
+
+@pytest.mark.parametrize("job_id", ["0" * 32, "", "../" + "0" * 32, "x" * 5000])
+def test_an_upload_for_no_job_is_refused(service: JobService, job_id: str) -> None:
+    with pytest.raises(JobNotFound):
+        service.accept_upload(job_id, io.BytesIO(BODY))
+
+
+# -- waiting ------------------------------------------------------------------------------
+
+
+def test_wait_returns_as_soon_as_the_job_ends(service: JobService) -> None:
+    job = service.create(REQUEST, len(BODY))
+    service.accept_upload(job.record.job_id, io.BytesIO(BODY))
+
+    def finish() -> None:
+        time.sleep(0.3)
+        service.jobs.advance(job.record.job_id, JobState.FAILED, result='{"status": "x"}')
+
+    worker = threading.Thread(target=finish)
+    started = time.monotonic()
+    worker.start()
+    record = service.wait(job.record.job_id, job.token, MAX_WAIT_S)
+    elapsed = time.monotonic() - started
+    worker.join()
+    assert record.state is JobState.FAILED and record.result == '{"status": "x"}'
+    assert 0.3 <= elapsed < MAX_WAIT_S / 2
+
+
+class FakeTime:
+    """A monotonic clock that only sleeps move."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("asked", "waited"),
+    [(3.0, 3.0), (0.0, 0.0), (-5.0, 0.0), (float("nan"), 0.0), (1e9, MAX_WAIT_S)],
+)
+def test_wait_gives_up_after_the_seconds_asked(
+    service: JobService, asked: float, waited: float
+) -> None:
+    job = service.create(REQUEST, len(BODY))
+    fake = FakeTime()
+    record = service.wait(
+        job.record.job_id, job.token, asked, sleep=fake.sleep, monotonic=fake.monotonic
+    )
+    assert record.state is JobState.WAITING_FOR_UPLOAD
+    assert fake.now == pytest.approx(waited)
+    # Polls back off to one a second: a 20 s wait is a few dozen reads, not thousands.
+    assert len(fake.sleeps) <= 15 + waited
+    assert max(fake.sleeps, default=0) <= 1.0
+
+
+def test_wait_needs_the_token(service: JobService) -> None:
+    job = service.create(REQUEST, len(BODY))
+    other = service.create(REQUEST, len(BODY))
+    with pytest.raises(JobNotFound):
+        service.wait(job.record.job_id, other.token, 1.0)
+
+
+# -- counts ---------------------------------------------------------------------------------
+
+
+def _csv_text(words: list[tuple[str, int]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COUNTS_HEADER)
+    writer.writerows(words)
+    return out.getvalue()
+
+
+#: Words as the counting modes make them: never whitespace or control characters (which
+#: split words), but commas, quotes and any script.
+_word = st.text(
+    st.characters(exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=30
+)
+_words = st.lists(
+    st.tuples(_word | st.sampled_from(['"quoted"', "a,b", "l'eau", "ΟΔΟΣ"]), st.integers(1, 2**40)),
+    max_size=50,
+    unique_by=lambda pair: pair[0],
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(words=_words)
+def test_counts_stream_every_word_as_csv(service: JobService, words: list[tuple[str, int]]) -> None:
+    job = service.create(REQUEST, len(BODY))
+    _done(service, job, words)
+    text = b"".join(service.counts(job.record.job_id, job.token)).decode()
+    assert text == _csv_text(words)
+    assert [tuple(row) for row in csv.reader(io.StringIO(text, newline=""))][1:] == [
+        (word, str(count)) for word, count in words
+    ]
+
+
+def test_large_counts_arrive_whole_in_pieces(service: JobService) -> None:
+    words = [(f"word{i:07d}", 200_000 - i) for i in range(200_000)]
+    job = service.create(REQUEST, len(BODY))
+    _done(service, job, words)
+    chunks = list(service.counts(job.record.job_id, job.token))
+    assert len(chunks) > 1
+    assert b"".join(chunks).decode() == _csv_text(words)
+
+
+@pytest.mark.parametrize("state", [s for s in JobState if s is not JobState.DONE])
+def test_a_job_not_done_has_no_counts(service: JobService, state: JobState) -> None:
+    job = service.create(REQUEST, len(BODY))
+    packed = io.BytesIO()
+    write_counts([("plate", 2)], packed)
+    packed.seek(0)
+    # Counts in the store: only the state can be the reason they are refused.
+    service.backend.store.put(counts_key(job.record.job_id), packed)
+    if state is not JobState.WAITING_FOR_UPLOAD:
+        assert service.jobs.advance(job.record.job_id, state) is not None
+    with pytest.raises(JobNotFound):
+        service.counts(job.record.job_id, job.token)
+
+
+def test_counts_need_the_token(service: JobService) -> None:
+    job = service.create(REQUEST, len(BODY))
+    _done(service, job, [("plate", 2)])
+    with pytest.raises(JobNotFound):
+        service.counts(job.record.job_id, service.create(REQUEST, 1).token)
+
+
+def test_counts_gone_from_the_store_are_not_found(service: JobService) -> None:
+    job = service.create(REQUEST, len(BODY))
+    _done(service, job, [("plate", 2)])
+    service.backend.store.delete(counts_key(job.record.job_id))
+    with pytest.raises(JobNotFound, match="expired"):
+        service.counts(job.record.job_id, job.token)
+
+
+# -- expiry -----------------------------------------------------------------------------------
+
+
+def test_expire_deletes_records_counts_and_uploads(
+    service: JobService, clock: Clock, backend: Backend
+) -> None:
+    if backend.name == "aws":
+        pytest.skip("aws: DynamoDB's TTL and the bucket's lifecycle rule expire jobs")
+    old = service.create(REQUEST, len(BODY))
+    service.accept_upload(old.record.job_id, io.BytesIO(BODY))
+    _done(service, old, [("plate", 2)])
+    clock.now += 3600
+    young = service.create(REQUEST, len(BODY))
+    _done(service, young, [("plate", 3)])
+    clock.now = old.record.expires_at
+    assert service.expire() == [old.record.job_id]
+    for key in (counts_key(old.record.job_id), old.record.key):
+        with pytest.raises(NoSuchKey):
+            backend.store.head(key)
+    # Deleted, not merely past its expiry.
+    assert service.jobs.get(old.record.job_id, now=START) is None
+    assert b"".join(service.counts(young.record.job_id, young.token)).endswith(b"plate,3\n")
+    assert service.expire() == []
+
+
+def test_expire_leaves_aws_jobs_to_their_ttl(
+    service: JobService, clock: Clock, backend: Backend
+) -> None:
+    if backend.name != "aws":
+        pytest.skip("embedded: the service deletes expired jobs itself")
+    job = service.create(REQUEST, len(BODY))
+    _done(service, job, [("plate", 2)])
+    clock.now = job.record.expires_at
+    assert service.expire() == []
+    with pytest.raises(JobNotFound):
+        service.find(job.record.job_id, job.token)

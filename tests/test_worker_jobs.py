@@ -1,0 +1,370 @@
+"""The worker's job path, on both backends: an upload made for a job of the job service
+gets its result in the job store, with every word's count stored beside it, and nothing
+on the shared result queue; anything that is not a live job's upload takes the
+compatible path, as before."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+from structlog.testing import capture_logs
+from wordfreq_service.adapters.aws import open_aws
+from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
+from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.formats.jobs import counts_key, new_job_id, stored_result
+from wordfreq_service.formats.results import JobResult
+from wordfreq_service.formats.s3event import object_created_event
+from wordfreq_service.ports import (
+    Backend,
+    JobRecord,
+    JobState,
+    JobStore,
+    ObjectInfo,
+    ObjectReader,
+    ObjectStore,
+)
+from wordfreq_service.service.jobs import JOB_RETENTION_S, JobNotFound, JobService, NewJob
+from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSettings
+
+from tests.helpers import ROOT, run_wordfreq
+from tests.test_worker import SETTINGS, drain_once
+
+BOOK = ROOT / "samples" / "snelling-photography.txt"
+BACKENDS = ["embedded", "aws"]
+OPTIONS = ["--top", "5", "--stopwords", "english", "--min-length", "3"]
+REQUEST = JobRequest.make(top=5, stopwords="english", min_length=3)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "embedded":
+        opened = open_embedded(tmp_path)
+    else:
+        stack = request.getfixturevalue("aws_stack")
+        opened = open_aws(
+            bucket=stack.bucket,
+            work_queue_url=stack.work_queue_url,
+            result_queue_url=stack.result_queue_url,
+            dead_letter_queue_url=stack.dead_letter_queue_url,
+            session=request.getfixturevalue("aws_session"),
+            job_table=stack.job_table,
+        )
+    for m in opened.work_queue.receive(10, wait_seconds=0.5):  # S3's test event, if any
+        opened.work_queue.delete(m.receipt_handle)
+    return opened
+
+
+def service_of(backend: Backend, **kwargs: Any) -> JobService:
+    return JobService(backend, **kwargs)
+
+
+def submit(service: JobService, body: bytes, request: JobRequest = REQUEST) -> NewJob:
+    """Create a job and upload ``body`` as a client does: to the store's pre-signed URL
+    where it has one (S3), else through the service."""
+    job = service.create(request, len(body))
+    target = service.upload_target(job)
+    if target is None:
+        service.accept_upload(job.record.job_id, io.BytesIO(body))
+    else:
+        headers = dict(target.headers)
+        answer = httpx.request(target.method, target.url, headers=headers, content=body)
+        assert answer.status_code == 200, answer.text
+    return job
+
+
+def upload_as_s3_would(backend: Backend, job: NewJob, body: bytes, **meta: str) -> ObjectInfo:
+    """The object a pre-signed PUT leaves, without the service seeing it arrive."""
+    return backend.store.put(job.record.key, io.BytesIO(body), {**job.metadata, **meta})
+
+
+def record_of(service: JobService, job: NewJob) -> JobRecord:
+    return service.find(job.record.job_id, job.token)
+
+
+def result_of(service: JobService, job: NewJob) -> JobResult:
+    result = stored_result(record_of(service, job))
+    assert result is not None
+    return result
+
+
+def result_messages(backend: Backend) -> list[dict[str, Any]]:
+    out = []
+    for m in backend.result_queue.receive(10, wait_seconds=0.5):
+        out.append(json.loads(m.body))
+        backend.result_queue.delete(m.receipt_handle)
+    return out
+
+
+def gone(store: ObjectStore, key: str) -> bool:
+    try:
+        store.head(key)
+    except NoSuchKey:
+        return True
+    return False
+
+
+def test_a_done_job_has_its_result_and_every_words_count(backend: Backend) -> None:
+    service = service_of(backend)
+    job = submit(service, BOOK.read_bytes())
+    worker = drain_once(backend)
+    assert worker.jobs_done == 1
+    record = record_of(service, job)
+    assert record.state is JobState.DONE
+    result = result_of(service, job)
+    direct = json.loads(run_wordfreq(["count", "--json", *OPTIONS, str(BOOK)]).stdout)
+    assert [{"word": w, "count": c} for w, c in result.words] == direct["words"]
+    assert (result.total, result.unique, result.skipped) == (
+        direct["total"],
+        direct["unique"],
+        direct["skipped"],
+    )
+    assert (result.file_key, result.job_id, result.mode) == (job.record.key, record.job_id, "words")
+    # Every word, as `count --csv` lists them with the same options and no --top.
+    csv = b"".join(service.counts(record.job_id, job.token)).decode()
+    every = run_wordfreq(["count", "--csv", *OPTIONS[2:], str(BOOK)]).stdout
+    assert csv == every and csv.count("\n") - 1 == result.unique
+    assert csv.splitlines()[1:6] == [f"{w},{c}" for w, c in result.words]
+    # Nothing for the shared queue; the upload is gone, the counts are not.
+    assert result_messages(backend) == []
+    assert gone(backend.store, job.record.key)
+    # The bucket announced the counts object too; that event is not a job.
+    with capture_logs() as logs:
+        assert drain_once(backend).jobs_done == 0
+    assert not gone(backend.store, counts_key(record.job_id))
+    assert result_messages(backend) == [] and backend.work_queue.approximate_count() == 0
+    assert [e["log_level"] for e in logs if e["event"] == "event for stored counts ignored"] == [
+        "debug"
+    ]
+
+
+def test_an_upload_that_cannot_be_counted_fails_its_job(backend: Backend) -> None:
+    service = service_of(backend)
+    broken = gzip.compress(b"words " * 5000)[:-30] + b"\x00\x01broken"
+    job = submit(service, broken)
+    drain_once(backend)
+    assert record_of(service, job).state is JobState.FAILED
+    result = result_of(service, job)
+    assert not result.ok and "gzip" in result.status_message
+    with pytest.raises(JobNotFound):
+        service.counts(job.record.job_id, job.token)
+    assert gone(backend.store, counts_key(job.record.job_id))
+    assert result_messages(backend) == []
+
+
+def test_a_duplicate_delivery_of_an_ended_job_is_not_counted_again(backend: Backend) -> None:
+    service = service_of(backend)
+    body = b"one two two"
+    job = submit(service, body)
+    drain_once(backend)
+    before = record_of(service, job)
+    assert before.state is JobState.DONE
+    # The upload back, as if the first worker had died before deleting it, and the
+    # event delivered again: a fresh worker, which has not seen the key.
+    info = upload_as_s3_would(backend, job, body)
+    backend.work_queue.send(
+        object_created_event(backend.store.bucket, info.key, info.size, info.etag)
+    )
+    with capture_logs() as logs:
+        for _ in range(2):
+            assert drain_once(backend).jobs_done == 0
+    assert record_of(service, job) == before
+    assert gone(backend.store, job.record.key)
+    assert result_messages(backend) == []
+    events = [e["event"] for e in logs]
+    assert "duplicate delivery of an ended job ignored" in events and "job started" not in events
+
+
+@pytest.mark.parametrize("case", ["no such job", "another job's id", "another key", "expired"])
+def test_uploads_that_are_no_live_jobs_take_the_compatible_path(
+    backend: Backend, case: str
+) -> None:
+    service = service_of(backend)
+    job = service.create(REQUEST, 11)
+    key, meta = job.record.key, dict(job.metadata)
+    if case == "no such job":
+        unknown = new_job_id()
+        key, meta["job-id"] = f"jobs/{unknown}", unknown
+    elif case == "another job's id":
+        meta["job-id"] = new_job_id()
+    elif case == "another key":
+        key = "somewhere-else.txt"
+    else:
+        ago = time.time() - JOB_RETENTION_S - 60
+        job = service_of(backend, clock=lambda: ago).create(REQUEST, 11)
+        key, meta = job.record.key, dict(job.metadata)
+    backend.store.put(key, io.BytesIO(b"one two two"), meta)
+    with capture_logs() as logs:
+        drain_once(backend)
+    [message] = result_messages(backend)
+    assert (message["FileKey"], message["Status"]) == (key, "success")
+    assert message["Words"] == [{"Word": "two", "Count": 2}, {"Word": "one", "Count": 1}]
+    assert message["JobID"] != job.record.job_id
+    if case != "expired":
+        # The job it named is still waiting for its own upload (or at most queued).
+        state = record_of(service, job).state
+        assert state in (JobState.WAITING_FOR_UPLOAD, JobState.QUEUED)
+    assert any("compatible path" in e["event"] for e in logs), logs
+
+
+class _Unreadable:
+    """The backend's store, with every read refused as S3 refuses one without access."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.bucket = store.bucket
+        self.put, self.head, self.delete = store.put, store.head, store.delete
+
+    def get(self, key: str) -> AbstractContextManager[ObjectReader]:
+        raise BackendError(f"access denied: {key}")
+
+
+def test_the_last_receive_before_the_dead_letter_queue_fails_the_job(backend: Backend) -> None:
+    service = service_of(backend)
+    job = submit(service, b"never read")
+    before = record_of(service, job)
+    unreadable = dataclasses.replace(backend, store=cast(ObjectStore, _Unreadable(backend.store)))
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None
+    for _ in range(limit - 1):
+        drain_once(unreadable)
+    # Retries: not over yet (queued at most, when a batch held the event twice).
+    assert record_of(service, job).state in (before.state, JobState.QUEUED)
+    drain_once(unreadable)  # the last receive
+    assert record_of(service, job).state is JobState.FAILED
+    result = result_of(service, job)
+    assert "dead-letter" in result.status_message and "access denied" in result.status_message
+    assert (result.file_key, result.job_id) == (job.record.key, job.record.job_id)
+    assert result_messages(backend) == []
+    drain_once(unreadable)
+    assert backend.dead_letter_queue is not None
+    assert len(backend.dead_letter_queue.receive(10, wait_seconds=0.5)) == 1
+
+
+class _Unavailable:
+    """A job store that does not answer."""
+
+    def get(self, job_id: str, *, now: float | None = None) -> JobRecord | None:
+        raise TransientError("job store unavailable")
+
+    def advance(self, job_id: str, state: JobState, **kwargs: Any) -> JobRecord | None:
+        raise TransientError("job store unavailable")
+
+
+def test_a_job_store_that_does_not_answer_leaves_the_job_for_later(backend: Backend) -> None:
+    service = service_of(backend)
+    job = submit(service, b"one two two")
+    before = record_of(service, job)  # queued where the service took the upload itself
+    down = dataclasses.replace(backend, jobs=cast(JobStore, _Unavailable()))
+    settings = dataclasses.replace(SETTINGS, visibility_timeout=1)
+    keeper = VisibilityKeeper(down, 1)
+    try:
+        messages = down.work_queue.receive(10, wait_seconds=0.5, visibility_timeout=1)
+        Worker(down, settings).process_batch(messages, keeper)
+    finally:
+        keeper.close()
+    assert record_of(service, job) == before
+    assert result_messages(backend) == [] and not gone(backend.store, job.record.key)
+    # The message reappears once its visibility timeout (as the keeper last extended
+    # it) runs out, and the job is done then.
+    deadline = time.monotonic() + 10
+    while drain_once(backend, settings).jobs_done == 0:
+        assert time.monotonic() < deadline, "the message did not come back"
+    assert result_of(service, job).words == [("two", 2), ("one", 1)]
+
+
+class _WatchedReader:
+    def __init__(self, reader: ObjectReader, seen: Any) -> None:
+        self._reader, self._seen = reader, seen
+
+    @property
+    def info(self) -> ObjectInfo:
+        return self._reader.info
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        self._seen()
+        return self._reader.iter_chunks(chunk_size)
+
+
+class _Watched:
+    """The backend's store; when ``key``'s bytes are first read, ``seen`` is called."""
+
+    def __init__(self, store: ObjectStore, key: str, seen: Any) -> None:
+        self._store, self._key, self._seen = store, key, seen
+        self.bucket = store.bucket
+        self.put, self.head, self.delete = store.put, store.head, store.delete
+
+    @contextmanager
+    def get(self, key: str) -> Iterator[ObjectReader]:
+        with self._store.get(key) as reader:
+            yield _WatchedReader(reader, self._seen) if key == self._key else reader
+
+
+def test_jobs_in_a_received_batch_read_queued_while_the_first_runs(backend: Backend) -> None:
+    # Uploaded straight to the store (as to S3): no service sees them arrive.
+    service = service_of(backend)
+    first, second = (service.create(REQUEST, 11) for _ in range(2))
+    for job in (first, second):
+        upload_as_s3_would(backend, job, b"one two two")
+        assert record_of(service, job).state is JobState.WAITING_FOR_UPLOAD
+    states: list[JobState] = []
+
+    def seen() -> None:
+        states.extend(record_of(service, j).state for j in (first, second))
+
+    watched = dataclasses.replace(
+        backend, store=cast(ObjectStore, _Watched(backend.store, first.record.key, seen))
+    )
+    assert drain_once(watched).jobs_done == 2
+    assert states == [JobState.RUNNING, JobState.QUEUED]
+    assert [record_of(service, j).state for j in (first, second)] == [JobState.DONE] * 2
+
+
+def _expire_all(data_dir: Path) -> None:
+    with sqlite3.connect(data_dir / "queues.sqlite3") as db:
+        db.execute("UPDATE jobs SET expires_at = ?", (time.time() - 1,))
+
+
+def _job_rows(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "queues.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM jobs").fetchone()[0])
+
+
+def test_expired_jobs_go_with_their_counts_when_the_stack_opens(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    job = submit(service_of(backend), b"one two two")
+    drain_once(backend)
+    assert not gone(backend.store, counts_key(job.record.job_id))
+    _expire_all(tmp_path)
+    open_embedded(tmp_path)
+    assert _job_rows(tmp_path) == 0
+    assert gone(backend.store, counts_key(job.record.job_id))
+
+
+def test_a_long_running_worker_deletes_expired_jobs_and_their_counts(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    job = submit(service_of(backend), b"one two two")
+    drain_once(backend)
+    _expire_all(tmp_path)
+    stop = threading.Event()
+    worker = Worker(backend, WorkerSettings(wait_seconds=0.1, job_sweep_seconds=0.2), stop=stop)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while _job_rows(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join()
+    assert _job_rows(tmp_path) == 0
+    assert gone(backend.store, counts_key(job.record.job_id))
