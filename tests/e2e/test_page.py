@@ -13,13 +13,11 @@ import gzip
 import json
 import os
 import re
-import socket
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from wordfreq_service.counting.stopwords import BUILTIN
@@ -31,7 +29,7 @@ from wordfreq_service.formats.job_request import (
     TOP_RANGE,
 )
 
-from tests.e2e.test_embedded_stack import Service
+from tests.api_processes import serving, stop
 from tests.helpers import CORPUS, ROOT, run_wordfreq
 
 PAGE_FILE = ROOT / "python" / "wordfreq_service" / "api" / "page" / "index.html"
@@ -103,48 +101,18 @@ def test_the_page_offers_what_the_job_request_accepts() -> None:
 # -- a browser against `wordfreq up` ---------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_up(data_dir: Path, *extra: str) -> tuple[Service, str]:
-    """`wordfreq up` on a free loopback port, once its health check answers."""
-    port = free_port()
-    service = Service(
-        ["up", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", *extra], data_dir
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}healthz", timeout=2).status_code == 200:
-                return service, url
-        except httpx.TransportError:
-            pass
-        if service.proc.poll() is not None or time.monotonic() > deadline:
-            service.proc.kill()
-            raise AssertionError(f"wordfreq up did not come up on {url}: {service.events}")
-        time.sleep(0.1)
-
-
-def stop_up(service: Service) -> None:
-    if service.proc.poll() is None:
-        assert service.stop() == 0, service.events
+@contextmanager
+def running_up(tmp_path: Path, *extra: str) -> Iterator[str]:
+    """`wordfreq up` on a free loopback port; yields the page's URL; stops it cleanly."""
+    with serving(["up", "--workers", "2", *extra], tmp_path) as (proc, url, log_path):
+        yield f"{url}/"
+        assert stop(proc) == 0, log_path.read_text()
 
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    usage = run_wordfreq(["up", "--help"]).stdout
-    if "--port" not in usage:
-        pytest.skip(
-            "wordfreq up does not serve the job API and the page yet (it has no --port): "
-            "issue 9's API (branch job-api) is not merged"
-        )
-    service, url = start_up(tmp_path_factory.mktemp("data"))
-    yield url
-    stop_up(service)
+    with running_up(tmp_path_factory.mktemp("up")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -301,7 +269,8 @@ def test_screenshot(counted: Visit, tmp_path: Path) -> None:
     """The README's picture of the page: two files counted."""
     target = SCREENSHOT if os.environ.get("WORDFREQ_SCREENSHOT") == "1" else tmp_path / "page.png"
     target.parent.mkdir(parents=True, exist_ok=True)
-    counted.page.evaluate("window.scrollTo(0, 0)")
+    # The keyboard's focus ring stays on the drop zone; the picture is of the results.
+    counted.page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
     counted.page.screenshot(path=str(target), full_page=True)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -351,29 +320,26 @@ def test_a_file_that_cannot_be_counted_says_why(browser: Browser, up: str, tmp_p
 
 
 @needs_chromium
-def test_a_service_that_needs_a_key_asks_for_it(
-    browser: Browser, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_a_service_that_needs_a_key_asks_for_it(browser: Browser, tmp_path: Path) -> None:
     key = "a-key-for-the-page-test"
-    service, url = start_up(tmp_path_factory.mktemp("keyed"), "--api-key", key)
-    visit = Visit(browser, url)
-    try:
-        page = visit.page
-        book = BOOKS[0]
-        # With stop words off this time: the page sends no list, and every word counts.
-        page.get_by_label("Stop words removed").select_option(label="none")
-        page.set_input_files("#files", str(book))
-        card = visit.card(book.name)
-        expect(card.locator(".status.error")).to_contain_text("needs an API key")
-        key_field = page.get_by_label(re.compile("API key"))
-        expect(key_field).to_be_focused()
-        key_field.fill(key)
-        card.get_by_role("button", name="Try again").click()
-        expect(card.locator(".chart svg")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
-        proc = run_wordfreq(["count", "--json", str(book)])
-        assert proc.returncode == 0, proc.stderr
-        expected = [(w["word"], w["count"]) for w in json.loads(proc.stdout)["words"]]
-        assert shown_words(card) == expected
-    finally:
-        visit.context.close()
-        stop_up(service)
+    with running_up(tmp_path, "--api-key", key) as url:
+        visit = Visit(browser, url)
+        try:
+            page = visit.page
+            book = BOOKS[0]
+            # With stop words off this time: the page sends no list, and every word counts.
+            page.get_by_label("Stop words removed").select_option(label="none")
+            page.set_input_files("#files", str(book))
+            card = visit.card(book.name)
+            expect(card.locator(".status.error")).to_contain_text("needs an API key")
+            key_field = page.get_by_label(re.compile("API key"))
+            expect(key_field).to_be_focused()
+            key_field.fill(key)
+            card.get_by_role("button", name="Try again").click()
+            expect(card.locator(".chart svg")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+            proc = run_wordfreq(["count", "--json", str(book)])
+            assert proc.returncode == 0, proc.stderr
+            expected = [(w["word"], w["count"]) for w in json.loads(proc.stdout)["words"]]
+            assert shown_words(card) == expected
+        finally:
+            visit.context.close()
