@@ -413,3 +413,42 @@ def test_expire_leaves_aws_jobs_to_their_ttl(
     assert service.expire() == []
     with pytest.raises(JobNotFound):
         service.find(job.record.job_id, job.token)
+
+
+def test_an_upload_a_worker_took_at_once_reports_the_job_as_it_is(service: JobService) -> None:
+    """A worker may take the upload and move the job on before the service marks it
+    ``queued``; the upload's answer then says what the job is now, not what it was."""
+    job = service.create(REQUEST, len(BODY))
+    store = service.backend.store
+    real_put = store.put
+
+    def put_then_worker_starts(*args: object, **kwargs: object) -> object:
+        info = real_put(*args, **kwargs)  # type: ignore[arg-type]
+        service.jobs.advance(job.record.job_id, JobState.RUNNING)
+        return info
+
+    store.put = put_then_worker_starts  # type: ignore[method-assign]
+    try:
+        record = service.accept_upload(job.record.job_id, io.BytesIO(BODY))
+    finally:
+        del store.put  # type: ignore[method-assign]
+    assert record.state is JobState.RUNNING
+
+
+def test_opening_the_embedded_stack_deletes_expired_jobs_and_all_they_own(
+    tmp_path: Path,
+) -> None:
+    """An upload no worker took (dead-lettered, say) goes with its expired job, as its
+    counts do: once the record is gone nothing could find it again."""
+    backend = open_embedded(tmp_path / "data")
+    # A job created so long ago that it has a few seconds left.
+    service = JobService(backend, clock=lambda: time.time() - JOB_RETENTION_S + 5)
+    job = service.create(REQUEST, len(BODY))
+    backend.store.put(job.record.key, io.BytesIO(BODY))
+    _done(service, job, [("plate", 2)])
+    time.sleep(max(0.0, job.record.expires_at - time.time()) + 0.1)
+    open_embedded(tmp_path / "data")
+    for key in (job.record.key, counts_key(job.record.job_id)):
+        with pytest.raises(NoSuchKey):
+            backend.store.head(key)
+    assert backend.jobs is not None and backend.jobs.get(job.record.job_id, now=START) is None

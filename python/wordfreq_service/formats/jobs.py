@@ -60,6 +60,12 @@ def job_id_of_key(key: str) -> str | None:
     return job_id if job_id != key and is_job_id(job_id) else None
 
 
+def job_objects(job_id: str) -> tuple[str, str]:
+    """Every key a job may own in the bucket: its upload (gone once a worker took it)
+    and its stored counts; an expired job's go with it."""
+    return job_key(job_id), counts_key(job_id)
+
+
 def is_result_key(key: str) -> bool:
     """Whether ``key`` holds a job's stored counts (never a job's input)."""
     return key.startswith(RESULTS_PREFIX)
