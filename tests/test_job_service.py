@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -33,7 +34,7 @@ from wordfreq_service.formats.jobs import (
     write_counts,
 )
 from wordfreq_service.formats.s3event import parse_message
-from wordfreq_service.ports import Backend, JobState
+from wordfreq_service.ports import Backend, JobState, ObjectInfo
 from wordfreq_service.service.jobs import (
     JOB_RETENTION_S,
     MAX_WAIT_S,
@@ -415,23 +416,22 @@ def test_expire_leaves_aws_jobs_to_their_ttl(
         service.find(job.record.job_id, job.token)
 
 
-def test_an_upload_a_worker_took_at_once_reports_the_job_as_it_is(service: JobService) -> None:
+def test_an_upload_a_worker_took_at_once_reports_the_job_as_it_is(
+    service: JobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A worker may take the upload and move the job on before the service marks it
     ``queued``; the upload's answer then says what the job is now, not what it was."""
     job = service.create(REQUEST, len(BODY))
     store = service.backend.store
     real_put = store.put
 
-    def put_then_worker_starts(*args: object, **kwargs: object) -> object:
-        info = real_put(*args, **kwargs)  # type: ignore[arg-type]
+    def put_then_worker_starts(*args: Any, **kwargs: Any) -> ObjectInfo:
+        info = real_put(*args, **kwargs)
         service.jobs.advance(job.record.job_id, JobState.RUNNING)
         return info
 
-    store.put = put_then_worker_starts  # type: ignore[method-assign]
-    try:
-        record = service.accept_upload(job.record.job_id, io.BytesIO(BODY))
-    finally:
-        del store.put  # type: ignore[method-assign]
+    monkeypatch.setattr(store, "put", put_then_worker_starts)
+    record = service.accept_upload(job.record.job_id, io.BytesIO(BODY))
     assert record.state is JobState.RUNNING
 
 
