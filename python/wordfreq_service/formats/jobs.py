@@ -32,6 +32,9 @@ JOB_KEY_PREFIX: Final = "jobs/"
 RESULTS_PREFIX: Final = "results/"
 COUNTS_HEADER: Final = ("word", "count")
 COUNTS_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
+#: User metadata of a stored counts object: the CSV's size once decompressed, in bytes
+#: (what an API sending it inline would send).
+COUNTS_SIZE_METADATA: Final = "csv-bytes"
 
 _JOB_ID: Final = re.compile(r"[0-9a-f]{32}")
 
