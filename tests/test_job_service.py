@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -33,7 +34,7 @@ from wordfreq_service.formats.jobs import (
     write_counts,
 )
 from wordfreq_service.formats.s3event import parse_message
-from wordfreq_service.ports import Backend, JobState
+from wordfreq_service.ports import Backend, JobState, ObjectInfo
 from wordfreq_service.service.jobs import (
     JOB_RETENTION_S,
     MAX_WAIT_S,
@@ -413,3 +414,41 @@ def test_expire_leaves_aws_jobs_to_their_ttl(
     assert service.expire() == []
     with pytest.raises(JobNotFound):
         service.find(job.record.job_id, job.token)
+
+
+def test_an_upload_a_worker_took_at_once_reports_the_job_as_it_is(
+    service: JobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker may take the upload and move the job on before the service marks it
+    ``queued``; the upload's answer then says what the job is now, not what it was."""
+    job = service.create(REQUEST, len(BODY))
+    store = service.backend.store
+    real_put = store.put
+
+    def put_then_worker_starts(*args: Any, **kwargs: Any) -> ObjectInfo:
+        info = real_put(*args, **kwargs)
+        service.jobs.advance(job.record.job_id, JobState.RUNNING)
+        return info
+
+    monkeypatch.setattr(store, "put", put_then_worker_starts)
+    record = service.accept_upload(job.record.job_id, io.BytesIO(BODY))
+    assert record.state is JobState.RUNNING
+
+
+def test_opening_the_embedded_stack_deletes_expired_jobs_and_all_they_own(
+    tmp_path: Path,
+) -> None:
+    """An upload no worker took (dead-lettered, say) goes with its expired job, as its
+    counts do: once the record is gone nothing could find it again."""
+    backend = open_embedded(tmp_path / "data")
+    # A job created so long ago that it has a few seconds left.
+    service = JobService(backend, clock=lambda: time.time() - JOB_RETENTION_S + 5)
+    job = service.create(REQUEST, len(BODY))
+    backend.store.put(job.record.key, io.BytesIO(BODY))
+    _done(service, job, [("plate", 2)])
+    time.sleep(max(0.0, job.record.expires_at - time.time()) + 0.1)
+    open_embedded(tmp_path / "data")
+    for key in (job.record.key, counts_key(job.record.job_id)):
+        with pytest.raises(NoSuchKey):
+            backend.store.head(key)
+    assert backend.jobs is not None and backend.jobs.get(job.record.job_id, now=START) is None

@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 
 import boto3
+import httpx
 import pytest
 from wordfreq_service.api.settings import API_KEY_ENV, API_KEY_SECRET_OUTPUT, API_URL_OUTPUT
+from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.service.api_client import ApiClient, HttpJobs
 
 from tests.api_processes import serving, stop
 from tests.helpers import run_wordfreq
@@ -110,3 +113,34 @@ def test_a_stack_with_an_api_is_used_with_the_key_from_its_secret(
         assert stop(proc) == 0
     assert submitted.returncode == 0, submitted.stderr + log.read_text()
     assert submitted.stdout.splitlines()[-5:] == expected.stdout.splitlines()[-5:]
+
+
+def test_a_job_that_ended_without_a_result_is_a_failure_not_a_busy_loop() -> None:
+    """An API whose job ended with no result (not written by a worker of ours) must not
+    be asked again and again until the timeout."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.method == "POST":
+            created = {
+                "job_id": "a" * 32,
+                "key": "jobs/" + "a" * 32,
+                "upload_url": "http://127.0.0.1:9/up",
+                "upload_method": "PUT",
+                "upload_headers": {},
+                "expires_at": "2030-01-01T00:00:00Z",
+                "token": "t",
+            }
+            return httpx.Response(201, json=created)
+        return httpx.Response(200, json={"job_id": "a" * 32, "state": "done", "result": None})
+
+    api = ApiClient(
+        "http://api.invalid", client=httpx.Client(transport=httpx.MockTransport(answer))
+    )
+    jobs = HttpJobs(api)
+    ticket = jobs.create(JobRequest.make(), 3)
+    result = jobs.wait(ticket, 20)
+    assert result is not None and not result.ok
+    assert "without a result" in result.status_message
+    assert asked == ["/jobs", f"/jobs/{'a' * 32}"]

@@ -101,7 +101,9 @@ def test_worker_task_role_exactly(resources: Resources) -> None:
         | allow(["s3:GetObject", "s3:DeleteObject"], objects_of(ids["bucket"]))
         # A job-path upload: its record moves along, its full counts go under results/.
         | allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], get_att(ids["table"]))
-        | allow(["s3:PutObject"], _prefix_of(ids["bucket"], RESULTS_PREFIX))
+        | allow(
+            ["s3:PutObject", "s3:AbortMultipartUpload"], _prefix_of(ids["bucket"], RESULTS_PREFIX)
+        )
         | allow(["ecs:UpdateTaskProtection"], tasks_of_cluster)
     )
     _assert_no_wildcards(

@@ -186,7 +186,9 @@ def test_outputs_name_the_api_and_its_key(synthesized: Synthesized, resources: R
     assert "Export" not in outputs["apiUrl"] and "Export" not in outputs["apiKeySecretArn"]
 
 
-def test_bucket_lets_the_page_upload_and_download_from_the_api_origin_only(resources: Resources) -> None:
+def test_bucket_lets_the_page_upload_and_download_from_the_api_origin_only(
+    resources: Resources,
+) -> None:
     """The page, served by the API, PUTs each file to its pre-signed URL, and follows
     the redirect of large counts to a pre-signed GET: cross-origin requests S3 allows
     for the API's own origin only, and for those two methods only."""

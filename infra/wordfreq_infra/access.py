@@ -66,9 +66,11 @@ def grant_worker(
         iam.PolicyStatement(
             sid="RecordJobs", actions=WORKER_TABLE_ACTIONS, resources=[job_table.table_arn]
         ),
+        # Counts over the multipart threshold go up in parts; a failed upload aborts
+        # its own parts rather than leave them to the bucket's one-day rule.
         iam.PolicyStatement(
             sid="StoreJobCounts",
-            actions=["s3:PutObject"],
+            actions=["s3:PutObject", "s3:AbortMultipartUpload"],
             resources=[bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
         ),
         iam.PolicyStatement(

@@ -32,6 +32,9 @@ JOB_KEY_PREFIX: Final = "jobs/"
 RESULTS_PREFIX: Final = "results/"
 COUNTS_HEADER: Final = ("word", "count")
 COUNTS_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
+#: User metadata of a stored counts object: the CSV's size once decompressed, in bytes
+#: (what an API sending it inline would send).
+COUNTS_SIZE_METADATA: Final = "csv-bytes"
 
 _JOB_ID: Final = re.compile(r"[0-9a-f]{32}")
 
@@ -58,6 +61,12 @@ def job_id_of_key(key: str) -> str | None:
     Read where the object itself may be gone or unreadable."""
     job_id = key.removeprefix(JOB_KEY_PREFIX)
     return job_id if job_id != key and is_job_id(job_id) else None
+
+
+def job_objects(job_id: str) -> tuple[str, str]:
+    """Every key a job may own in the bucket: its upload (gone once a worker took it)
+    and its stored counts; an expired job's go with it."""
+    return job_key(job_id), counts_key(job_id)
 
 
 def is_result_key(key: str) -> bool:

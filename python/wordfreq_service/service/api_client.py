@@ -21,7 +21,7 @@ from wordfreq_service.errors import BackendError, ConfigError, TransientError
 from wordfreq_service.formats.job_request import JobRequest, RequestError
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.ports import JobState
-from wordfreq_service.service.job_client import JobTicket
+from wordfreq_service.service.job_client import JobTicket, ended_without_result
 from wordfreq_service.service.jobs import MAX_WAIT_S, UploadRefused
 
 #: Upload chunk size; also how often the progress callback hears.
@@ -162,7 +162,11 @@ class HttpJobs:
 
     def wait(self, ticket: JobTicket, seconds: float) -> JobResult | None:
         status = self.api.status(ticket, wait=seconds)
-        return status.result if status.state in _ENDED else None
+        if status.state not in _ENDED:
+            return None
+        # Ended without a result (not written by a worker of ours): say so rather than
+        # ask again and again until the timeout.
+        return status.result or ended_without_result(ticket)
 
 
 _ENDED: Final = frozenset(s.value for s in JobState if s.ended)

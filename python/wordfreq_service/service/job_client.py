@@ -88,11 +88,13 @@ class InProcessJobs:
         record = self.service.wait(ticket.job_id, ticket.token, seconds)
         if not record.state.ended:
             return None
-        result = stored_result(record)
-        if result is None:
-            # Not written by a worker of ours; say so rather than wait on forever.
-            result = JobResult(ticket.key, ticket.job_id, FAILURE, "the job ended without a result")
-        return result
+        # Not written by a worker of ours without one; say so rather than wait on forever.
+        return stored_result(record) or ended_without_result(ticket)
+
+
+def ended_without_result(ticket: JobTicket) -> JobResult:
+    """What a job that ended with no readable result reports."""
+    return JobResult(ticket.key, ticket.job_id, FAILURE, "the job ended without a result")
 
 
 def in_process_settings() -> JobSettings:

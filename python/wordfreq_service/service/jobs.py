@@ -27,6 +27,7 @@ from wordfreq_service.formats.jobs import (
     counts_key,
     is_job_id,
     job_key,
+    job_objects,
     new_job_id,
 )
 from wordfreq_service.ports import Backend, JobRecord, JobState, JobStore, UploadTarget
@@ -173,7 +174,10 @@ class JobService:
         request = JobRequest.from_json(record.options)
         exact = _ExactSize(body, record.size)
         self.backend.store.put(record.key, exact, upload_metadata(request, job_id))  # type: ignore[arg-type]
-        return self.jobs.advance(job_id, JobState.QUEUED, now=self._clock()) or record
+        queued = self.jobs.advance(job_id, JobState.QUEUED, now=self._clock())
+        # None: a worker took the upload already (running, or even done) and moved the
+        # job on; read what it is now rather than the record from before the upload.
+        return queued or self.jobs.get(job_id, now=self._clock()) or record
 
     # -- reading -------------------------------------------------------------------------
 
@@ -232,8 +236,8 @@ class JobService:
         lifecycle do); returns their IDs."""
         expired = self.jobs.purge_expired(now=self._clock())
         for job_id in expired:
-            self.backend.store.delete(counts_key(job_id))
-            self.backend.store.delete(job_key(job_id))
+            for key in job_objects(job_id):
+                self.backend.store.delete(key)
         return expired
 
 

@@ -19,7 +19,7 @@ from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.adapters.embedded.keys import validate_bucket
 from wordfreq_service.adapters.embedded.objects import FileStore, translate_os_error
 from wordfreq_service.adapters.embedded.queue import SqliteQueue
-from wordfreq_service.formats.jobs import counts_key
+from wordfreq_service.formats.jobs import job_objects
 from wordfreq_service.formats.s3event import test_event
 from wordfreq_service.ports import (
     DEAD_LETTER_RETENTION_S,
@@ -69,7 +69,8 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
     # (submit, up, each worker, the API) sweeps, and a long-running `up` also sweeps
     # periodically (WorkerSettings.job_sweep_seconds).
     for job_id in jobs.purge_expired():
-        store.delete(counts_key(job_id))
+        for key in job_objects(job_id):
+            store.delete(key)
     return Backend(
         store=store,
         work_queue=work,
