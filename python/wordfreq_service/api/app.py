@@ -90,6 +90,7 @@ UPLOAD_READ_TIMEOUT_S: Final = 30.0
 #: The largest ``POST /jobs`` body read: its options fit in a few KiB (a stop-word list
 #: is capped far below this); more is refused unread rather than parsed.
 MAX_REQUEST_BODY: Final = 64 << 10
+NEEDS_KEY: Final = f"this service needs its API key in the {API_KEY_HEADER} header"
 #: What a 503 asks a client to wait before trying again, in seconds.
 RETRY_AFTER_S: Final = 5
 #: What /healthz tells anyone when something does not answer (the details go to the log).
@@ -185,7 +186,7 @@ def create_app(
         api_key: Annotated[str | None, Security(api_key_header)],
     ) -> Any:
         if settings.api_key is not None and not _same(api_key or "", settings.api_key):
-            return _error(401, f"this service needs its API key in the {API_KEY_HEADER} header")
+            return _error(401, NEEDS_KEY)
         fields = body.model_dump(exclude_unset=True)
         size = fields.pop("size")
         job = service.create(JobRequest.from_json(fields), size)
@@ -379,10 +380,7 @@ def _same(given: str, expected: str) -> bool:
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    # A message may quote what the client sent, lone surrogates included, which UTF-8
-    # cannot carry: escaped, so a refusal never turns into a 500.
-    text = message.encode("utf-8", "backslashreplace").decode("utf-8")
-    return JSONResponse(error_view(text), status_code=status, headers=headers)
+    return JSONResponse(error_view(message), status_code=status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -531,7 +529,8 @@ class _JobsGate:
         if self.api_key is not None:
             given = headers.get(API_KEY_HEADER.lower().encode(), b"").decode("latin-1")
             if not _same(given, self.api_key):
-                return _error(401, f"this service needs its API key in the {API_KEY_HEADER} header")
+                # Connection: close, so the server reads no more of the body either.
+                return _error(401, NEEDS_KEY, headers={"Connection": "close"})
         length = headers.get(b"content-length", b"").decode("latin-1")
         if length.isascii() and length.isdigit() and int(length) > MAX_REQUEST_BODY:
             return _too_long()
