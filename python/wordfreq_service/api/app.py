@@ -183,10 +183,9 @@ def create_app(
     def create_job(
         body: NewJobRequest,
         request: Request,
-        api_key: Annotated[str | None, Security(api_key_header)],
+        # Checked by _JobsGate before the body is read; named here for the schema.
+        _api_key: Annotated[str | None, Security(api_key_header)],
     ) -> Any:
-        if settings.api_key is not None and not _same(api_key or "", settings.api_key):
-            return _error(401, NEEDS_KEY)
         fields = body.model_dump(exclude_unset=True)
         size = fields.pop("size")
         job = service.create(JobRequest.from_json(fields), size)
