@@ -9,6 +9,7 @@ worker writes them (``finish``), so result, wait and CSV tests need no worker.
 
 from __future__ import annotations
 
+import gzip
 import io
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import ExitStack
@@ -23,7 +24,7 @@ from fastapi import FastAPI
 from wordfreq_service.api.app import create_app
 from wordfreq_service.api.settings import ApiSettings
 from wordfreq_service.api.uploads import UploadSigner
-from wordfreq_service.formats.jobs import counts_key, write_counts
+from wordfreq_service.formats.jobs import COUNTS_SIZE_METADATA, counts_key, write_counts
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.ports import Backend, JobState
 from wordfreq_service.service.jobs import JobService, JobSettings
@@ -119,14 +120,19 @@ def finish(
     *,
     total: int | None = None,
     counts: list[tuple[str, int]] | None = None,
+    record_size: bool = True,
 ) -> None:
-    """What the worker does for a done job: store the full counts, then the record."""
+    """What the worker does for a done job: store the full counts (with the CSV's size
+    in their metadata unless ``record_size`` is false, as an older worker stored them),
+    then the record."""
     assert backend.jobs is not None
     full = counts if counts is not None else words
     packed = io.BytesIO()
     write_counts(full, packed)
+    csv_bytes = len(gzip.decompress(packed.getvalue()))
     packed.seek(0)
-    backend.store.put(counts_key(job_id), packed)
+    metadata = {COUNTS_SIZE_METADATA: str(csv_bytes)} if record_size else {}
+    backend.store.put(counts_key(job_id), packed, metadata)
     backend.jobs.advance(job_id, JobState.RUNNING)
     result = JobResult.success(
         f"jobs/{job_id}",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from wordfreq_service.api.settings import (
     JOB_TABLE_ENV,
     MAX_UPLOAD_BYTES_ENV,
 )
-from wordfreq_service.formats.jobs import JOB_ID_METADATA
+from wordfreq_service.formats.jobs import JOB_ID_METADATA, counts_key
 
 from tests.api_fixtures import finish
 from tests.aws_fixtures import create_aws_stack
@@ -128,8 +127,9 @@ def test_the_lambda_handler_serves_the_api(
 def test_large_counts_go_by_link_small_ones_inline(
     monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, aws_session: boto3.Session
 ) -> None:
-    """A Lambda response holds 6 MB: counts stored larger than INLINE_COUNTS_BYTES are a
-    307 to a pre-signed GET, which serves the same CSV."""
+    """A Lambda response holds 6 MB: counts whose CSV is over INLINE_COUNTS_BYTES, as
+    sent (the size the worker records), are a 307 to a pre-signed GET serving the same
+    CSV, however well they compress; so are counts whose size is not recorded."""
     stack = create_aws_stack(moto_endpoint, session=aws_session)
     monkeypatch.setenv(BUCKET_ENV, stack.bucket)
     monkeypatch.setenv(JOB_TABLE_ENV, stack.job_table)
@@ -142,14 +142,22 @@ def test_large_counts_go_by_link_small_ones_inline(
         job_table=stack.job_table,
         session=aws_session,
     )
-    # Hex words barely compress: 120,000 of them are well past the inline size.
-    large = [
-        (hashlib.sha256(str(i).encode()).hexdigest()[:14], 200_000 - i) for i in range(120_000)
-    ]
-    for counts, inline in (([("to", 2), ("be", 2), ("or", 1)], True), (large, False)):
+    small = [("to", 2), ("be", 2), ("or", 1)]
+    # Long words that differ only at the end: the CSV is past the inline size, and
+    # compressed it is a small fraction of that (as real counts compress well).
+    rows = aws_lambda.INLINE_COUNTS_BYTES // 200 + 1
+    large = [("x" * 200 + f"{i:07d}", rows - i) for i in range(rows)]
+    for counts, recorded, inline in (
+        (small, True, True),
+        (small, False, False),
+        (large, True, False),
+    ):
         status, _, body = call(event("POST", "/jobs", body={"size": 1}))
         job = json.loads(body)
-        finish(backend, job["job_id"], counts[:3], counts=counts)
+        finish(backend, job["job_id"], counts[:3], counts=counts, record_size=recorded)
+        if counts is large:
+            stored = backend.store.head(counts_key(job["job_id"])).size
+            assert stored < aws_lambda.INLINE_COUNTS_BYTES // 8, "the large counts compress"
         auth = {"authorization": f"Bearer {job['token']}"}
         path = f"/jobs/{job['job_id']}/counts.csv"
         status, headers, body = call(event("GET", path, headers=auth))
@@ -164,7 +172,7 @@ def test_large_counts_go_by_link_small_ones_inline(
             assert download.headers["content-encoding"] == "gzip"
             assert job["job_id"] in download.headers["content-disposition"]
             text = download.text  # httpx undoes the gzip encoding, as browsers and curl do
-        rows = list(csv.reader(io.StringIO(text)))
-        assert rows[0] == ["word", "count"]
-        assert [(w, int(c)) for w, c in rows[1:]] == counts
+        rows_read = list(csv.reader(io.StringIO(text)))
+        assert rows_read[0] == ["word", "count"]
+        assert [(w, int(c)) for w, c in rows_read[1:]] == counts
         assert call(event("GET", path))[0] == 404

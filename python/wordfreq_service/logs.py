@@ -104,7 +104,11 @@ def configure(*, service: bool, debug: bool = False, quiet: bool = False) -> Non
     if service:
         shared.append(structlog.processors.TimeStamper(fmt="iso", utc=True))
         render: list[Any] = [
-            structlog.processors.dict_tracebacks,
+            # A traceback's frames without their locals: a frame's locals hold job
+            # tokens, API keys and request bodies, which must never reach a log.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             structlog.processors.JSONRenderer(),
         ]
     else:

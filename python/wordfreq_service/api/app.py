@@ -4,10 +4,12 @@ api`` (uvicorn) and on AWS Lambda (Mangum).
 Every error is JSON, ``{"error": "..."}`` (``formats.jobs.error_view``), FastAPI's own
 too; a bad request is a 4xx, never a 500. Status codes:
 
-* ``POST /jobs``: 401 without the API key (when one is configured), 413 over the size
-  limit, 422 for a body that is not what the schema describes or options the job
-  request refuses (one status for both: the client must change the body either way),
-  400 for a body that is not even text.
+* ``POST /jobs``: 401 without the API key (when one is configured), checked before the
+  body is read; 413 for a body over ``MAX_REQUEST_BODY`` (read no further) or a size
+  over the upload limit; 422 for a body that is not what the schema describes or
+  options the job request refuses (one status for both: the client must change the
+  body either way); 400 for a body that is not UTF-8 or JSON Python cannot read (a
+  number of thousands of digits, nesting thousands deep), saying which.
 * ``GET /jobs/{id}``, ``GET /jobs/{id}/counts.csv``: 404 alike for an unknown or expired
   job, a malformed ID, and a missing or wrong token; 422 for a bad ``wait``. Counts too
   large to pass through (on Lambda) are a 307 to the object store.
@@ -15,7 +17,11 @@ too; a bad request is a 4xx, never a 500. Status codes:
   stack): as S3 answers a pre-signed PUT, 403 for a bad or expired signature or
   ``x-amz-meta-*`` headers other than those signed, 411 without ``Content-Length``, 413
   or 400 for a length above or below the job's size, 409 when the job has its upload
-  already; nothing is stored unless every check passes and the body is exactly the size.
+  already or one is in progress, 408 when the body stops arriving for
+  ``UPLOAD_READ_TIMEOUT_S``; nothing is stored unless every check passes and the body is
+  exactly the size.
+* Any endpoint: 503 with ``Retry-After`` when the job store or object store does not
+  answer (``TransientError``); 500 only for a bug, its traceback logged without locals.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from wordfreq_service.api.bodies import (
 )
 from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
 from wordfreq_service.api.uploads import META_PREFIX, UploadSigner, metadata_headers
-from wordfreq_service.errors import ConfigError
+from wordfreq_service.errors import ConfigError, TransientError
 from wordfreq_service.formats.job_request import JobRequest, RequestError
 from wordfreq_service.formats.jobs import (
     COUNTS_MEDIA_TYPE,
@@ -78,6 +84,17 @@ PAGE: Final = ("page", "index.html")
 UPLOAD_ROUTE: Final = "upload"
 #: Uploads stored at once by one process; more wait for a turn.
 UPLOAD_THREADS: Final = 32
+#: How long an upload may go without a byte arriving before it is abandoned (and the job
+#: can take another): a client gone silent must not hold its job and a thread forever.
+UPLOAD_READ_TIMEOUT_S: Final = 30.0
+#: The largest ``POST /jobs`` body read: its options fit in a few KiB (a stop-word list
+#: is capped far below this); more is refused unread rather than parsed.
+MAX_REQUEST_BODY: Final = 64 << 10
+NEEDS_KEY: Final = f"this service needs its API key in the {API_KEY_HEADER} header"
+#: What a 503 asks a client to wait before trying again, in seconds.
+RETRY_AFTER_S: Final = 5
+#: What /healthz tells anyone when something does not answer (the details go to the log).
+UNHEALTHY: Final = "the job store or a queue does not answer"
 #: Module-level: FastAPI reads them from the endpoints' annotations.
 bearer = HTTPBearer(auto_error=False, description="The job's token, from POST /jobs.")
 api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
@@ -104,6 +121,7 @@ def create_app(
     *,
     uploads: UploadSigner | None = None,
     counts_link: Callable[[str], str | None] | None = None,
+    upload_read_timeout_s: float = UPLOAD_READ_TIMEOUT_S,
 ) -> FastAPI:
     """The API over ``service``. ``uploads`` signs the service's own upload URLs, for a
     store without URLs of its own (the embedded stack); without it such a store cannot
@@ -122,6 +140,8 @@ def create_app(
         description="Create a counting job, upload its file, read its result.",
     )
     _install_error_handlers(app)
+    # Added first, so inside the guard: its refusals are logged as requests too.
+    app.add_middleware(_JobsGate, api_key=settings.api_key)
     app.add_middleware(_Guard)
     page = read_page()
     uploading: set[str] = set()
@@ -148,24 +168,24 @@ def create_app(
                 except ConfigError:
                     continue  # a backend opened without this queue (the API on AWS)
         except Exception as exc:
+            # The reason names paths and tables: for the log, not for anyone who asks.
             log.warning("health check failed", error=f"{type(exc).__name__}: {exc}")
-            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+            return JSONResponse({"status": "unavailable", "error": UNHEALTHY}, status_code=503)
         return {"status": "ok"}
 
     @app.post(
         "/jobs",
         status_code=201,
         response_model=NewJob,
-        responses=_errors(400, 401, 413, 422),
+        responses=_errors(400, 401, 413, 422, 503),
         summary="Create a job; upload its file to the answer's upload_url",
     )
     def create_job(
         body: NewJobRequest,
         request: Request,
-        api_key: Annotated[str | None, Security(api_key_header)],
+        # Checked by _JobsGate before the body is read; named here for the schema.
+        _api_key: Annotated[str | None, Security(api_key_header)],
     ) -> Any:
-        if settings.api_key is not None and not _same(api_key or "", settings.api_key):
-            return _error(401, f"this service needs its API key in the {API_KEY_HEADER} header")
         fields = body.model_dump(exclude_unset=True)
         size = fields.pop("size")
         job = service.create(JobRequest.from_json(fields), size)
@@ -244,7 +264,7 @@ def create_app(
         "/uploads/{job_id}",
         name=UPLOAD_ROUTE,
         response_model=JobView,
-        responses=_errors(400, 403, 409, 411, 413, 422),
+        responses=_errors(400, 403, 408, 409, 411, 413, 422, 503),
         summary="Upload a job's file (only where the store has no upload URLs)",
     )
     async def upload(
@@ -261,14 +281,16 @@ def create_app(
         metadata = upload_metadata(JobRequest.from_json(record.options), job_id) if record else {}
         if record is None or not uploads.verify(signature, job_id, record.size, expires, metadata):
             return _error(403, "the upload URL's signature does not match")
-        if record.state is not JobState.WAITING_FOR_UPLOAD or job_id in uploading:
+        if job_id in uploading:
+            return _error(409, "an upload to this job is in progress")
+        if record.state is not JobState.WAITING_FOR_UPLOAD:
             return _error(409, "this job has its upload already")
         refused = _check_upload_headers(request, record.size, metadata_headers(metadata))
         if refused is not None:
             return refused
         uploading.add(job_id)
         try:
-            body = cast(BinaryIO, _BlockingBody(request.stream()))
+            body = cast(BinaryIO, _BlockingBody(request.stream(), upload_read_timeout_s))
             if not upload_threads:
                 upload_threads.append(anyio.CapacityLimiter(UPLOAD_THREADS))
             stored = await anyio.to_thread.run_sync(
@@ -276,6 +298,14 @@ def create_app(
             )
         except ClientDisconnect:
             return _error(400, "the upload was cut short; nothing was stored")
+        except _Stalled:
+            log.warning("upload abandoned", job_id=job_id, idle_s=upload_read_timeout_s)
+            return _error(
+                408,
+                f"no bytes arrived for {upload_read_timeout_s:g} s; nothing was stored, "
+                "send the upload again",
+                headers={"Connection": "close"},
+            )
         finally:
             uploading.discard(job_id)
         log.info("upload stored", job_id=job_id, size=record.size)
@@ -303,21 +333,30 @@ def _check_upload_headers(
     return None
 
 
+class _Stalled(Exception):
+    """The client sent nothing for the upload's read timeout."""
+
+
 class _BlockingBody:
     """The request body as a blocking file, for the thread that stores it: each read
     fetches the next chunk from the event loop, so at most one chunk is in memory
-    whatever the upload's size."""
+    whatever the upload's size. A chunk that does not come within ``timeout_s`` raises
+    ``_Stalled`` in the storing thread, which abandons the upload (stores nothing)."""
 
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], timeout_s: float) -> None:
         self._chunks = chunks
+        self._timeout_s = timeout_s
         self._held = b""
         self._ended = False
 
     async def _next(self) -> bytes | None:
         try:
-            return await self._chunks.__anext__()
+            with anyio.fail_after(self._timeout_s):
+                return await self._chunks.__anext__()
         except StopAsyncIteration:
             return None
+        except TimeoutError:
+            raise _Stalled from None
 
     def read(self, size: int | None = -1) -> bytes:
         while not self._held and not self._ended:
@@ -339,8 +378,8 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(raw, expected.encode("utf-8"))
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(error_view(message), status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_view(message), status_code=status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -376,6 +415,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TooLarge, status_for(413))
     app.add_exception_handler(UploadRefused, status_for(400))
     app.add_exception_handler(RequestError, status_for(422))
+
+    async def unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        # An outage, not a bug: no traceback, and the client is told to come back.
+        log.warning("backend unavailable", error=f"{type(exc).__name__}: {exc}")
+        return _error(
+            503,
+            "the service's storage is unavailable right now; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    app.add_exception_handler(TransientError, unavailable)
 
 
 class _Guard:
@@ -430,3 +480,96 @@ class _Guard:
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
+
+
+class _JobsGate:
+    """``POST /jobs`` before FastAPI reads its body: the API key first (401), then the
+    body's size (413 over ``MAX_REQUEST_BODY``, by ``Content-Length`` or by counting a
+    chunked body's bytes, reading no further), then whether it is text and JSON Python
+    can read (400, saying what is wrong, where FastAPI would say only that it could not
+    parse it). The body read is handed on to the app unchanged."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], api_key: str | None) -> None:
+        self.app = app
+        self.api_key = api_key
+
+    async def __call__(
+        self,
+        scope: _Scope,
+        receive: Callable[[], Awaitable[_Message]],
+        send: Callable[[_Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/jobs":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        refused = self._refusal(headers)
+        body = b""
+        if refused is None:
+            try:
+                body, refused = await self._read(receive)
+            except ClientDisconnect:
+                return  # nobody to answer
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> _Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # a disconnect, when the app waits for one
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _refusal(self, headers: dict[bytes, bytes]) -> JSONResponse | None:
+        if self.api_key is not None:
+            given = headers.get(API_KEY_HEADER.lower().encode(), b"").decode("latin-1")
+            if not _same(given, self.api_key):
+                # Connection: close, so the server reads no more of the body either.
+                return _error(401, NEEDS_KEY, headers={"Connection": "close"})
+        length = headers.get(b"content-length", b"").decode("latin-1")
+        if length.isascii() and length.isdigit() and int(length) > MAX_REQUEST_BODY:
+            return _too_long()
+        return None
+
+    @staticmethod
+    async def _read(
+        receive: Callable[[], Awaitable[_Message]],
+    ) -> tuple[bytes, JSONResponse | None]:
+        parts: list[bytes] = []
+        held = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            held += len(chunk)
+            if held > MAX_REQUEST_BODY:
+                return b"", _too_long()
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(parts)
+        try:
+            json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            return body, _error(400, f"the body is not UTF-8 text (byte {exc.start})")
+        except RecursionError:
+            return body, _error(400, "the body's JSON is nested too deeply")
+        except json.JSONDecodeError:
+            pass  # FastAPI's 422 says where
+        except ValueError as exc:  # a number too long to convert
+            reason = str(exc).split(";")[0]  # not the advice to change Python's limit
+            return body, _error(400, f"the body's JSON cannot be read: {reason}")
+        return body, None
+
+
+def _too_long() -> JSONResponse:
+    return _error(
+        413,
+        f"the request body is over {MAX_REQUEST_BODY} bytes: a job's options fit in far less",
+        headers={"Connection": "close"},
+    )

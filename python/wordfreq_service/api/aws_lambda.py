@@ -25,7 +25,7 @@ from wordfreq_service.api.settings import (
     ApiSettings,
 )
 from wordfreq_service.errors import ConfigError, NoSuchKey
-from wordfreq_service.formats.jobs import COUNTS_MEDIA_TYPE, counts_key
+from wordfreq_service.formats.jobs import COUNTS_MEDIA_TYPE, COUNTS_SIZE_METADATA, counts_key
 from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
 
 if TYPE_CHECKING:
@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 
     from wordfreq_service.ports import ObjectStore
 
-#: Stored (compressed) counts up to this size pass through the function; larger ones
-#: could decompress past the 6 MB a Lambda response holds, and go by link.
-INLINE_COUNTS_BYTES: Final = 512 << 10
+#: Counts whose CSV (uncompressed, as the function sends it) is up to this size pass
+#: through the function; larger ones, and those whose size is not recorded, go by link.
+#: Below the 6 MB a Lambda response holds, with room for headers and the encoding.
+INLINE_COUNTS_BYTES: Final = 4 << 20
 #: How long a counts link works: it is followed at once.
 COUNTS_LINK_EXPIRY_S: Final = 300
 
@@ -90,12 +91,14 @@ def build_app() -> Any:
 def counts_links(s3: S3Client, store: ObjectStore) -> Callable[[str], str | None]:
     """Pre-signed GETs for stored counts too large for a Lambda response (6 MB): S3
     serves them as the same CSV, gzip-encoded (as they are stored), which HTTP clients
-    undo. None for smaller ones, which the app streams itself."""
+    undo. None for smaller ones, which the app streams itself. The size that counts is
+    the CSV's as sent (the worker records it in the object's metadata), not the stored
+    one: counts compress tenfold or more. Without it recorded, the link is the safe way."""
 
     def link(job_id: str) -> str | None:
         key = counts_key(job_id)
         try:
-            if store.head(key).size <= INLINE_COUNTS_BYTES:
+            if _inline_size(store.head(key).metadata.get(COUNTS_SIZE_METADATA)):
                 return None
         except NoSuchKey:
             return None  # the stream answers 404
@@ -113,6 +116,11 @@ def counts_links(s3: S3Client, store: ObjectStore) -> Callable[[str], str | None
             )
 
     return link
+
+
+def _inline_size(recorded: str | None) -> bool:
+    text = recorded or ""
+    return text.isascii() and text.isdigit() and int(text) <= INLINE_COUNTS_BYTES
 
 
 def _required(name: str) -> str:

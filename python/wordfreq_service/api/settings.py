@@ -6,7 +6,7 @@ from here); ``wordfreq api``/``wordfreq up`` take the same settings as flags.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
@@ -33,8 +33,9 @@ DEFAULT_PORT: Final = 8000
 
 @dataclass(frozen=True)
 class ApiSettings:
-    #: None: creating jobs needs no key (a local service on loopback).
-    api_key: str | None = None
+    #: None: creating jobs needs no key (a local service on loopback). Out of the repr,
+    #: so a logged traceback or error never shows it.
+    api_key: str | None = field(default=None, repr=False)
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
 

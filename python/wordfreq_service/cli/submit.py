@@ -6,7 +6,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -50,7 +50,7 @@ class SubmitRequest:
     submitter_role: str | None
     stack_name: str | None
     api_url: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # a secret: out of logs
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class ApiRoute:
     """The job path through a job API over HTTP."""
 
     url: str
-    api_key: str | None
+    api_key: str | None = field(repr=False)  # a secret: out of logs
 
 
 def resolve_route(req: SubmitRequest) -> ApiRoute | BackendSpec:

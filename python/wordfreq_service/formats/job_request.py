@@ -82,8 +82,21 @@ OPTIONS: Final[dict[str, Option]] = {
 }
 
 
+def text_of(value: str, what: str) -> str:
+    """``value`` if it is Unicode text that UTF-8 can carry: JSON's escapes can spell a
+    lone surrogate (``"\\ud800"``), which no encoder, metadata header or word accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RequestError(
+            f"{what}: {value!r} is not valid text (a lone surrogate at {exc.start})"
+        ) from None
+    return value
+
+
 def choose(value: str, choices: tuple[str, ...], what: str) -> str:
     """``value`` as the canonical spelling of one of ``choices``, ignoring case."""
+    value = text_of(value, what)
     folded = value.strip().lower()
     for choice in choices:
         if choice.lower() == folded:
@@ -131,7 +144,7 @@ class StopWords:
         words = list(value)
         if not all(isinstance(w, str) for w in words):
             raise RequestError("stopwords: expected a built-in list's name or words")
-        return cls(words=normalize_entries(words))
+        return cls(words=normalize_entries(text_of(w, "stopwords") for w in words))
 
     def to_metadata(self) -> str:
         """The built-in list's name, or the words percent-encoded and joined by commas;
