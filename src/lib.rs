@@ -21,10 +21,10 @@ pub mod words;
 use std::collections::HashSet;
 
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use counter::{Error, Mode, MAX_WORD_LENGTH_LIMIT};
 
@@ -54,6 +54,46 @@ fn word_length_limit(mode: &str, arg: Option<&Bound<'_, PyAny>>) -> PyResult<usi
         Ok(n) if (1..=MAX_WORD_LENGTH_LIMIT as i64).contains(&n) => Ok(n as usize),
         _ => Err(py_error(Error::MaxWordLength)),
     }
+}
+
+/// Bytes of CSV gathered before each `write` to the file object.
+const CSV_CHUNK: usize = 64 * 1024;
+
+/// `report`'s `min_length`: below zero is no minimum.
+fn report_min_length(min_length: i64) -> usize {
+    usize::try_from(min_length.max(0)).unwrap_or(usize::MAX)
+}
+
+/// The stop words of an iterable of `str` (anything else in it is ignored).
+fn stop_set(stopwords: Option<&Bound<'_, PyAny>>) -> PyResult<HashSet<String>> {
+    let mut stop: HashSet<String> = HashSet::new();
+    if let Some(words) = stopwords {
+        for item in words.try_iter()? {
+            if let Ok(s) = item?.cast::<PyString>() {
+                stop.insert(s.to_str()?.to_owned());
+            }
+        }
+    }
+    Ok(stop)
+}
+
+/// Write all of `data` to the binary file `out`, whose `write` may take only part of it
+/// (a raw file) and says how much it took.
+fn write_all(out: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<()> {
+    let mut rest = data;
+    while !rest.is_empty() {
+        let taken = out.call_method1("write", (PyBytes::new(out.py(), rest),))?;
+        let n = if taken.is_none() {
+            0
+        } else {
+            taken.extract::<usize>()?
+        };
+        if n == 0 {
+            return Err(PyOSError::new_err("the file took none of the bytes written to it"));
+        }
+        rest = &rest[n.min(rest.len())..];
+    }
+    Ok(())
 }
 
 /// A streaming word counter (see `wordfreq_service/_core.pyi`).
@@ -150,15 +190,8 @@ impl PyCounter {
             Some(t) => Some(usize::try_from(t).unwrap_or(usize::MAX)),
             None => None,
         };
-        let min_length = usize::try_from(min_length.max(0)).unwrap_or(usize::MAX);
-        let mut stop: HashSet<String> = HashSet::new();
-        if let Some(words) = stopwords {
-            for item in words.try_iter()? {
-                if let Ok(s) = item?.cast::<PyString>() {
-                    stop.insert(s.to_str()?.to_owned());
-                }
-            }
-        }
+        let min_length = report_min_length(min_length);
+        let stop = stop_set(stopwords)?;
         let inner = &mut self.inner;
         let report = py
             .detach(|| inner.report(top, min_length, |w| stop.contains(w)))
@@ -168,6 +201,39 @@ impl PyCounter {
             words.append((word.as_str(), *n))?;
         }
         (report.total, report.unique, words).into_pyobject(py)
+    }
+
+    /// Every word that passes the filters written to the binary file `out` as CSV rows
+    /// `word,count\n`, in `report`'s order, 64 KiB per `write`; returns the bytes written.
+    /// No Python object is made per word.
+    #[pyo3(
+        signature = (out, min_length, stopwords = None),
+        text_signature = "($self, out, min_length, stopwords=None)"
+    )]
+    fn write_csv(
+        &mut self,
+        py: Python<'_>,
+        out: &Bound<'_, PyAny>,
+        min_length: i64,
+        stopwords: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
+        let min_length = report_min_length(min_length);
+        let stop = stop_set(stopwords)?;
+        let inner = &mut self.inner;
+        let report = py
+            .detach(|| inner.report(None, min_length, |w| stop.contains(w)))
+            .map_err(py_error)?;
+        let mut rows = report.words.iter();
+        let mut chunk: Vec<u8> = Vec::with_capacity(CSV_CHUNK + 256);
+        let mut written: u64 = 0;
+        let mut more = true;
+        while more {
+            chunk.clear();
+            more = py.detach(|| tally::write_csv_rows(&mut rows, &mut chunk, CSV_CHUNK));
+            write_all(out, &chunk)?;
+            written += chunk.len() as u64;
+        }
+        Ok(written)
     }
 
     /// Every word with its count, unfiltered.

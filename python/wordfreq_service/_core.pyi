@@ -6,6 +6,8 @@ The pure-Python twin with the same API and semantics is ``wordfreq_service.count
 from collections.abc import Collection
 from typing import Final, final
 
+from _typeshed import SupportsWrite
+
 __all__ = [
     "DEFAULT_MAX_WORD_LENGTH",
     "ENCODINGS",
@@ -88,6 +90,19 @@ class Counter:
         ordered by count descending, then word ascending by code point.
         ``min_length`` counts characters (code points) of the normalised word.
         """
+    def write_csv(
+        self,
+        out: SupportsWrite[bytes],
+        min_length: int,
+        stopwords: Collection[str] | None = None,
+    ) -> int:
+        """Write every word ``report(None, min_length, stopwords)`` keeps, in its order,
+        to the binary file ``out`` as CSV rows ``word,count`` ending ``\\n``, quoted as
+        Python's ``csv.writer`` quotes them; returns the bytes written.
+
+        The rows go to ``out.write`` in chunks of about 64 KiB (a ``write`` that takes
+        only part of a chunk is given the rest); no Python object is made per word.
+        ``OSError`` when ``out`` takes nothing."""
     def counts(self) -> dict[str, int]:
         """Every word with its count, unfiltered."""
 
