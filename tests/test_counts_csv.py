@@ -16,10 +16,11 @@ from wordfreq_service._core import MODES, Counter
 from wordfreq_service.counting import reference
 from wordfreq_service.formats.jobs import COUNTS_HEADER, write_counter_counts, write_counts
 
-# Text with what CSV must quote (`"`, `,`), what splits words, and letters beyond ASCII.
-_text = st.text(
-    st.sampled_from('ab,"\'’ \n\r\tÉéΣσς-1') | st.characters(codec="utf-8"), max_size=200
-)
+# Text with what CSV must quote (`"`, `,`), what splits words, and letters beyond ASCII;
+# as tokens too, since seed mode counts only tokens of five bytes or more.
+_chars = st.sampled_from('ab,"\'’ \n\r\tÉéΣσς-1') | st.characters(codec="utf-8")
+_token = st.text(st.sampled_from('ab,"\'’ÉΣς-') | _chars, min_size=3, max_size=12)
+_text = st.text(_chars, max_size=200) | st.lists(_token, max_size=30).map(" ".join)
 
 
 def _counted(mode: str, text: str) -> Counter:
