@@ -18,8 +18,8 @@ from wordfreq_service.formats.jobs import COUNTS_HEADER, write_counter_counts, w
 
 # Text with what CSV must quote (`"`, `,`), what splits words, and letters beyond ASCII;
 # as tokens too, since seed mode counts only tokens of five bytes or more.
-_chars = st.sampled_from('ab,"\'’ \n\r\tÉéΣσς-1') | st.characters(codec="utf-8")
-_token = st.text(st.sampled_from('ab,"\'’ÉΣς-') | _chars, min_size=3, max_size=12)
+_chars = st.sampled_from("ab,\"'’ \n\r\tÉéΣσς-1") | st.characters(codec="utf-8")
+_token = st.text(st.sampled_from("ab,\"'’ÉΣς-") | _chars, min_size=3, max_size=12)
 _text = st.text(_chars, max_size=200) | st.lists(_token, max_size=30).map(" ".join)
 
 
@@ -70,9 +70,7 @@ def test_quoting_is_csv_writers_for_each_special_character() -> None:
     # Seed mode keeps inner punctuation, which words mode never counts.
     counter = _counted("seed", 'plain q"u,o say""so left,right plain')
     plain = gzip.decompress(_both(counter, 0, frozenset())[0]).decode()
-    assert plain == (
-        'word,count\nplain,2\n"left,right",1\n"q""u,o",1\n"say""""so",1\n'
-    )
+    assert plain == ('word,count\nplain,2\n"left,right",1\n"q""u,o",1\n"say""""so",1\n')
 
 
 def test_stop_words_and_min_length_are_honoured() -> None:

@@ -21,9 +21,9 @@ import io
 import re
 import uuid
 import zlib
-from itertools import islice
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from wordfreq_service.formats.results import BadResult, JobResult
