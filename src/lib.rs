@@ -89,7 +89,9 @@ fn write_all(out: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<()> {
             taken.extract::<usize>()?
         };
         if n == 0 {
-            return Err(PyOSError::new_err("the file took none of the bytes written to it"));
+            return Err(PyOSError::new_err(
+                "the file took none of the bytes written to it",
+            ));
         }
         rest = &rest[n.min(rest.len())..];
     }
