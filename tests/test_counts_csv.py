@@ -1,7 +1,7 @@
-"""The job path's full counts written by the counting core (``Counter.write_csv`` under
-``formats.jobs.write_counter_counts``): the same CSV, byte for byte, as
-``write_counts`` makes from the report's Python list, for any input in both modes, with
-the report's filters, in bounded writes."""
+"""The job path's full counts written and compressed by the counting core
+(``Counter.write_csv`` under ``formats.jobs.write_counter_counts``): the same CSV, byte
+for byte once decompressed, as ``write_counts`` makes from the report's Python list, for
+any input in both modes, with the report's filters, in bounded writes."""
 
 from __future__ import annotations
 
@@ -30,13 +30,13 @@ def _counted(mode: str, text: str) -> Counter:
 
 
 def _both(counter: Counter, min_length: int, stop: frozenset[str]) -> tuple[bytes, bytes, int]:
-    """The counts CSV as the core writes it, as ``write_counts`` writes the report's list,
-    and the size the core reports."""
+    """The counts CSV, decompressed, as the core writes it and as ``write_counts`` writes
+    the report's list, and the size the core reports."""
     native, listed = io.BytesIO(), io.BytesIO()
     size = write_counter_counts(counter, native, min_length, stop)
     listed_size = write_counts(counter.report(None, min_length, stop)[2], listed)
     assert size == listed_size
-    return native.getvalue(), listed.getvalue(), size
+    return gzip.decompress(native.getvalue()), gzip.decompress(listed.getvalue()), size
 
 
 @settings(max_examples=150, deadline=None)
@@ -50,9 +50,8 @@ def test_the_core_writes_the_csv_write_counts_writes(
     mode: str, text: str, min_length: int, stop: frozenset[str]
 ) -> None:
     counter = _counted(mode, text)
-    native, listed, size = _both(counter, min_length, stop)
-    assert native == listed
-    plain = gzip.decompress(native)
+    plain, listed, size = _both(counter, min_length, stop)
+    assert plain == listed
     assert len(plain) == size
     # And it reads back as the report: every kept word, in order.
     rows = list(csv.reader(io.StringIO(plain.decode(), newline="")))
@@ -69,13 +68,13 @@ def test_the_core_writes_the_csv_write_counts_writes(
 def test_quoting_is_csv_writers_for_each_special_character() -> None:
     # Seed mode keeps inner punctuation, which words mode never counts.
     counter = _counted("seed", 'plain q"u,o say""so left,right plain')
-    plain = gzip.decompress(_both(counter, 0, frozenset())[0]).decode()
+    plain = _both(counter, 0, frozenset())[0].decode()
     assert plain == ('word,count\nplain,2\n"left,right",1\n"q""u,o",1\n"say""""so",1\n')
 
 
 def test_stop_words_and_min_length_are_honoured() -> None:
     counter = _counted("words", "The cat and the hat sat on the mat, a cat")
-    plain = gzip.decompress(_both(counter, 3, frozenset({"the", "and"}))[0]).decode()
+    plain = _both(counter, 3, frozenset({"the", "and"}))[0].decode()
     assert plain == "word,count\ncat,2\nhat,1\nmat,1\nsat,1\n"
 
 
@@ -107,6 +106,18 @@ def test_large_counts_go_out_in_bounded_writes_short_writes_included(most: int) 
     expected = "".join(f"{w},1\n" for w in words).encode()
     assert bytes(out.data) == expected and size == len(expected)
     assert len(out.sizes) >= 5 and max(out.sizes) < (64 << 10) + 256
+
+
+def test_compressed_counts_go_out_in_pieces_and_decompress_whole() -> None:
+    words = ["".join(chr(97 + i // 26**k % 26) for k in (3, 2, 1, 0)) for i in range(200_000)]
+    counter = _counted("words", " ".join(words))
+    out = _Recorder(1 << 30)
+    size = counter.write_csv(out, 0, header=b"head\n", gzip_level=1)
+    expected = b"head\n" + "".join(f"{w},1\n" for w in words).encode()
+    assert gzip.decompress(bytes(out.data)) == expected and size == len(expected)
+    assert len(out.sizes) > 2 and len(out.data) < len(expected)
+    with pytest.raises(ValueError, match="gzip_level"):
+        counter.write_csv(out, 0, gzip_level=10)
 
 
 def test_a_file_that_takes_nothing_is_an_error() -> None:

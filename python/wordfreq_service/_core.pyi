@@ -95,14 +95,20 @@ class Counter:
         out: SupportsWrite[bytes],
         min_length: int,
         stopwords: Collection[str] | None = None,
+        *,
+        header: bytes | None = None,
+        gzip_level: int | None = None,
     ) -> int:
-        """Write every word ``report(None, min_length, stopwords)`` keeps, in its order,
-        to the binary file ``out`` as CSV rows ``word,count`` ending ``\\n``, quoted as
-        Python's ``csv.writer`` quotes them; returns the bytes written.
+        """Write ``header``, then every word ``report(None, min_length, stopwords)``
+        keeps, in its order, as CSV rows ``word,count`` ending ``\\n`` (quoted as
+        Python's ``csv.writer`` quotes them), to the binary file ``out``; gzip-compressed
+        (mtime 0) at ``gzip_level`` (0 to 9, else ``ValueError``) when given. Returns the
+        bytes of CSV written, uncompressed.
 
-        The rows go to ``out.write`` in chunks of about 64 KiB (a ``write`` that takes
-        only part of a chunk is given the rest); no Python object is made per word.
-        ``OSError`` when ``out`` takes nothing."""
+        The bytes go to ``out.write`` in pieces of about 64 KiB (a ``write`` that takes
+        only part of one is given the rest); no Python object is made per word, and the
+        GIL is released while rows are formatted and compressed. ``OSError`` when ``out``
+        takes nothing."""
     def counts(self) -> dict[str, int]:
         """Every word with its count, unfiltered."""
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import unicodedata
 from collections import Counter as _Counter
@@ -315,9 +316,12 @@ class Counter:
         out: SupportsWrite[bytes],
         min_length: int,
         stopwords: Collection[str] | None = None,
+        *,
+        header: bytes | None = None,
+        gzip_level: int | None = None,
     ) -> int:
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerows(self.report(None, min_length, stopwords)[2])
-        data = text.getvalue().encode()
-        out.write(data)
+        data = (header or b"") + text.getvalue().encode()
+        out.write(data if gzip_level is None else gzip.compress(data, gzip_level, mtime=0))
         return len(data)

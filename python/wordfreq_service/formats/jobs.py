@@ -38,6 +38,7 @@ JOB_KEY_PREFIX: Final = "jobs/"
 RESULTS_PREFIX: Final = "results/"
 COUNTS_HEADER: Final = ("word", "count")
 COUNTS_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
+COUNTS_GZIP_LEVEL: Final = 6
 #: S3 user metadata of a stored counts object: the size of its CSV uncompressed (what a
 #: download sends), so the API can choose between inlining and redirecting by it.
 CSV_BYTES_METADATA: Final = "csv-bytes"
@@ -148,7 +149,13 @@ class CountsSource(Protocol):
     """What writes a report's rows as CSV itself: the counting core's ``Counter``."""
 
     def write_csv(
-        self, out: SupportsWrite[bytes], min_length: int, stopwords: Collection[str] | None = None
+        self,
+        out: SupportsWrite[bytes],
+        min_length: int,
+        stopwords: Collection[str] | None = None,
+        *,
+        header: bytes | None = None,
+        gzip_level: int | None = None,
     ) -> int: ...
 
 
@@ -164,7 +171,7 @@ def _csv_text(rows: Iterable[Iterable[object]]) -> bytes:
 
 @contextmanager
 def _packed(out: io.RawIOBase | Any) -> Iterator[gzip.GzipFile]:
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as packed:
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=COUNTS_GZIP_LEVEL, mtime=0) as packed:
         yield packed
 
 
@@ -185,13 +192,16 @@ def write_counter_counts(
     min_length: int,
     stopwords: Collection[str] | None = None,
 ) -> int:
-    """As ``write_counts`` for every word a report of ``counter`` keeps, written by the
-    counter itself (no Python object per word: the full list can be as large as the
-    input); returns the size of the CSV uncompressed."""
-    header = _csv_text([COUNTS_HEADER])
-    with _packed(out) as packed:
-        packed.write(header)
-        return len(header) + counter.write_csv(packed, min_length, stopwords)
+    """As ``write_counts`` for every word a report of ``counter`` keeps, written and
+    compressed by the counter itself (no Python object per word: the full list can be as
+    large as the input); returns the size of the CSV uncompressed."""
+    return counter.write_csv(
+        out,
+        min_length,
+        stopwords,
+        header=_csv_text([COUNTS_HEADER]),
+        gzip_level=COUNTS_GZIP_LEVEL,
+    )
 
 
 def counts_metadata(csv_bytes: int) -> dict[str, str]:
