@@ -216,7 +216,6 @@ impl PyCounter {
         signature = (out, min_length, stopwords = None, *, header = None, gzip_level = None),
         text_signature = "($self, out, min_length, stopwords=None, *, header=None, gzip_level=None)"
     )]
-    #[allow(clippy::too_many_arguments)]
     fn write_csv(
         &mut self,
         py: Python<'_>,
@@ -239,10 +238,7 @@ impl PyCounter {
         let mut chunk: Vec<u8> = Vec::with_capacity(CSV_CHUNK + 256);
         chunk.extend_from_slice(header.unwrap_or_default());
         let mut packer = gzip_level.map(|level| {
-            GzBuilder::new().write(
-                Vec::with_capacity(CSV_CHUNK * 2),
-                Compression::new(level),
-            )
+            GzBuilder::new().write(Vec::with_capacity(CSV_CHUNK * 2), Compression::new(level))
         });
         let mut written: u64 = 0;
         let mut more = true;
