@@ -25,7 +25,7 @@ from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import (
-    CSV_BYTES_METADATA,
+    COUNTS_SIZE_METADATA,
     counts_key,
     new_job_id,
     stored_result,
@@ -150,7 +150,7 @@ def test_a_done_job_has_its_result_and_every_words_count(backend: Backend) -> No
         assert drain_once(backend).jobs_done == 0
     stored = backend.store.head(counts_key(record.job_id))
     # What a download sends, uncompressed: the API inlines or redirects by it.
-    assert stored.metadata[CSV_BYTES_METADATA] == str(len(csv.encode()))
+    assert stored.metadata[COUNTS_SIZE_METADATA] == str(len(csv.encode()))
     assert result_messages(backend) == [] and backend.work_queue.approximate_count() == 0
     assert [e["log_level"] for e in logs if e["event"] == "event for stored counts ignored"] == [
         "debug"

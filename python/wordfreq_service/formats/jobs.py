@@ -38,10 +38,10 @@ JOB_KEY_PREFIX: Final = "jobs/"
 RESULTS_PREFIX: Final = "results/"
 COUNTS_HEADER: Final = ("word", "count")
 COUNTS_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
+#: User metadata of a stored counts object: the CSV's size once decompressed, in bytes
+#: (what an API sending it inline would send).
+COUNTS_SIZE_METADATA: Final = "csv-bytes"
 COUNTS_GZIP_LEVEL: Final = 6
-#: S3 user metadata of a stored counts object: the size of its CSV uncompressed (what a
-#: download sends), so the API can choose between inlining and redirecting by it.
-CSV_BYTES_METADATA: Final = "csv-bytes"
 
 _JOB_ID: Final = re.compile(r"[0-9a-f]{32}")
 
@@ -206,7 +206,7 @@ def write_counter_counts(
 
 def counts_metadata(csv_bytes: int) -> dict[str, str]:
     """The stored counts object's user metadata: the CSV's size uncompressed."""
-    return {CSV_BYTES_METADATA: str(csv_bytes)}
+    return {COUNTS_SIZE_METADATA: str(csv_bytes)}
 
 
 def counts_csv(compressed: Iterable[bytes]) -> Iterator[bytes]:
