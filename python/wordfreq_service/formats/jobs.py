@@ -41,7 +41,6 @@ COUNTS_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
 #: User metadata of a stored counts object: the CSV's size once decompressed, in bytes
 #: (what an API sending it inline would send).
 COUNTS_SIZE_METADATA: Final = "csv-bytes"
-COUNTS_GZIP_LEVEL: Final = 6
 
 _JOB_ID: Final = re.compile(r"[0-9a-f]{32}")
 
@@ -159,6 +158,7 @@ class CountsSource(Protocol):
     ) -> int: ...
 
 
+COUNTS_GZIP_LEVEL: Final = 6
 #: Rows formatted per write of ``write_counts``.
 _ROWS_PER_WRITE: Final = 1024
 
