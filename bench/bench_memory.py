@@ -14,6 +14,10 @@ worker rows submit the `a`-bomb and the one-token line to a fresh embedded stack
 (`wordfreq up --workers 1`, whose one worker runs in the `up` process) and read the
 VmHWM of `up` and any process under it once the result is in, while they still run.
 Inputs are generated in bench/data/ (gitignored); medians of --runs runs are recorded.
+
+A large vocabulary is the one thing memory may grow with: the last rows give the worker
+texts of 0.3M and 3M distinct words, by the compatible path and by the job path (which
+also stores every word's count), and fail when the job path takes over 10% more.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from common import (
 )
 
 LIMIT_MIB = 150
+#: How much more than the compatible path the job path may peak at on a large vocabulary.
+JOB_PATH_SLACK = 1.1
 PIECE = 8 << 20
 
 
@@ -103,9 +109,53 @@ def words_line(size: int) -> Path:
     return _write_once(DATA / f"words-line-{size // 1_000_000}mb.txt", size, _repeated(blob, size))
 
 
-def worker_peak(wordfreq: str, path: Path) -> tuple[PeakRun, int | None]:
-    """Submit ``path`` to a fresh `wordfreq up --workers 1`: the peak RSS of its
-    processes, the submit's time and exit status, and the result's ``skipped``."""
+def distinct_words(count: int) -> Path:
+    """``count`` distinct words of nine letters (words mode counts letters only), one
+    space after each: 3M of them make a 30 MB text whose vocabulary is its size."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"distinct-{count // 1000}k.txt"
+    if path.exists() and path.stat().st_size == count * 10:
+        return path
+    letters = [chr(ord("a") + i) for i in range(26)]
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="ascii") as out:
+        for start in range(0, count, 100_000):
+            words = []
+            for i in range(start, min(count, start + 100_000)):
+                # A multiplier coprime with 26**9 scatters neighbours over the table.
+                n = (i * 1_000_003) % 26**9
+                word = []
+                for _ in range(9):
+                    n, d = divmod(n, 26)
+                    word.append(letters[d])
+                words.append("".join(word))
+            out.write(" ".join(words) + " ")
+    tmp.replace(path)
+    return path
+
+
+def _submit_compatible(data: str, path: Path) -> tuple[PeakRun, int | None]:
+    """Upload ``path`` as the compatible path does (a random key, the result from the
+    shared result queue) to the embedded stack in ``data``."""
+    from wordfreq_service.adapters.embedded import open_embedded
+    from wordfreq_service.formats.job_request import JobRequest
+    from wordfreq_service.service.client import Client
+
+    begin = time.perf_counter()
+    client = Client(open_embedded(Path(data)), poll_seconds=1.0)
+    submissions = client.upload(Client.open_inputs([str(path)]), JobRequest.make())
+    pending = client.collect(submissions, 600, lambda _: None)
+    result = submissions[0].result
+    ok = not pending and result is not None and result.ok
+    reason = "" if ok else f"no result in time: {result}"
+    run = PeakRun(time.perf_counter() - begin, 0, 0 if ok else 1, reason)
+    return run, result.skipped if result else None
+
+
+def worker_peak(wordfreq: str, path: Path, job_path: bool = True) -> tuple[PeakRun, int | None]:
+    """Submit ``path`` to a fresh `wordfreq up --workers 1` (by `wordfreq submit`, the
+    job path, or else as the compatible path uploads): the peak RSS of its processes, the
+    submit's time and exit status, and the result's ``skipped``."""
     with tempfile.TemporaryDirectory() as data:
         up = subprocess.Popen(
             [wordfreq, "up", "--workers", "1", "--port", "0", "--data-dir", data],
@@ -126,21 +176,61 @@ def worker_peak(wordfreq: str, path: Path) -> tuple[PeakRun, int | None]:
         try:
             if not started.wait(60):
                 raise SystemExit("wordfreq up did not start within 60 s")
-            begin = time.perf_counter()
-            submit = subprocess.run(
-                [wordfreq, "submit", "--data-dir", data, "--json", "--timeout", "600", str(path)],
-                capture_output=True,
-                text=True,
-            )
-            seconds = time.perf_counter() - begin
+            if job_path:
+                begin = time.perf_counter()
+                argv = [wordfreq, "submit", "--data-dir", data, "--json", "--timeout", "600"]
+                submit = subprocess.run([*argv, str(path)], capture_output=True, text=True)
+                seconds, code, err = time.perf_counter() - begin, submit.returncode, submit.stderr
+                out = submit.stdout
+            else:
+                run, compatible_skipped = _submit_compatible(data, path)
+                seconds, code, err = run.seconds, run.returncode, run.stderr
+                out = json.dumps({"skipped": compatible_skipped})
             # High-water marks of processes still running: nothing to poll.
             peak = max(vm_hwm_kib(pid) or 0 for pid in {up.pid, *descendants(up.pid)})
         finally:
             up.send_signal(signal.SIGTERM)
             up.wait(60)
             reader.join(10)
-    skipped = json.loads(submit.stdout).get("skipped") if submit.returncode == 0 else None
-    return PeakRun(seconds, peak, submit.returncode, submit.stderr), skipped
+    skipped = json.loads(out).get("skipped") if code == 0 else None
+    return PeakRun(seconds, peak, code, err), skipped
+
+
+def vocabulary_rows(wordfreq: str, sizes: list[int], runs: int) -> list[str]:
+    """The worker's peak on texts whose vocabulary is their size, by the compatible path
+    (result message only) and by the job path (also every word's count stored as CSV).
+    Memory grows with the vocabulary on both; the job path may add little to it: fails
+    when it takes over ``JOB_PATH_SLACK`` more than the compatible path."""
+    lines = [
+        f"Worker peak RSS (VmHWM of `wordfreq up --workers 1`) on distinct nine-letter "
+        f"words, median of {runs} runs; the compatible path uploads as the seed's "
+        f"clients do, the job path by `wordfreq submit --data-dir` (it also stores every "
+        f"word's count); seconds are the client's.",
+        "",
+        "| input | path | peak RSS MiB | seconds | exit |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for count in sizes:
+        path = distinct_words(count)
+        label = f"{count / 1e6:g}M distinct words ({path.stat().st_size / 1e6:.0f} MB)"
+        peaks: dict[bool, float] = {}
+        for job_path in (False, True):
+            measured = [worker_peak(wordfreq, path, job_path)[0] for _ in range(runs)]
+            rss = statistics.median(r.peak_kib for r in measured) / 1024
+            secs = statistics.median(r.seconds for r in measured)
+            codes = sorted({r.returncode for r in measured})
+            name = "job" if job_path else "compatible"
+            peaks[job_path] = rss
+            lines.append(f"| {label} | {name} | {rss:.0f} | {secs:.2f} | {codes} |")
+            print(f"vocabulary: {label:35s} {name:10s} {rss:8.0f} MiB {secs:7.2f} s {codes}")
+            if codes != [0]:
+                print("   stderr:", measured[0].stderr.strip().splitlines()[-1:], flush=True)
+        if peaks[True] > peaks[False] * JOB_PATH_SLACK:
+            raise SystemExit(
+                f"{label}: the job path peaks at {peaks[True]:.0f} MiB, over "
+                f"{JOB_PATH_SLACK:g} times the compatible path's {peaks[False]:.0f} MiB"
+            )
+    return lines
 
 
 def main() -> None:
@@ -149,10 +239,25 @@ def main() -> None:
     parser.add_argument("--bomb-gb", type=float, default=2.0)
     parser.add_argument("--line-mb", type=int, default=200)
     parser.add_argument("--big-gb", type=float, default=1.0)
+    parser.add_argument(
+        "--distinct",
+        type=int,
+        nargs="+",
+        default=[300_000, 3_000_000],
+        help="vocabulary sizes of the large-vocabulary rows (nine letters and a space each)",
+    )
+    parser.add_argument(
+        "--vocabulary-only", action="store_true", help="only the large-vocabulary worker rows"
+    )
     parser.add_argument("--no-record", action="store_true", help="print only")
     args = parser.parse_args()
 
     wordfreq = str(Path(sys.executable).with_name("wordfreq"))
+    vocabulary_lines = vocabulary_rows(wordfreq, args.distinct, args.runs)
+    if not args.no_record:
+        record("wordfreq worker memory, large vocabulary", vocabulary_lines)
+    if args.vocabulary_only:
+        return
     bomb = a_bomb(int(args.bomb_gb * 1e9))
     token = one_token_line(args.line_mb * 1_000_000)
     words = words_line(args.line_mb * 1_000_000)

@@ -14,6 +14,7 @@
 
 use std::collections::hash_map::RandomState as StdRandomState;
 use std::hash::BuildHasher;
+use std::io::Write;
 
 use hashbrown::HashMap;
 
@@ -523,6 +524,47 @@ pub struct Report<'a> {
     pub words: Vec<(Word<'a>, u64)>,
 }
 
+/// Append `rows` to `out` as CSV lines `word,count\n` until `out` holds at least `limit`
+/// bytes or the rows run out; returns whether rows are left. A word is quoted exactly when
+/// Python's `csv.writer` (minimal quoting, `lineterminator="\n"`) would quote it: when it
+/// holds a comma, a double quote, `\n` or `\r`; quotes inside are doubled.
+pub fn write_csv_rows<'a, 'w: 'a>(
+    rows: &mut impl Iterator<Item = &'a (Word<'w>, u64)>,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> bool {
+    while out.len() < limit {
+        let Some((word, n)) = rows.next() else {
+            return false;
+        };
+        write_csv_field(word.as_bytes(), out);
+        out.push(b',');
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{n}");
+        out.push(b'\n');
+    }
+    true
+}
+
+/// One CSV field as Python's `csv.writer` writes it with minimal quoting.
+fn write_csv_field(word: &[u8], out: &mut Vec<u8>) {
+    let needs_quotes = word
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    if !needs_quotes {
+        out.extend_from_slice(word);
+        return;
+    }
+    out.push(b'"');
+    for part in word.split_inclusive(|&b| b == b'"') {
+        out.extend_from_slice(part);
+        if part.last() == Some(&b'"') {
+            out.push(b'"');
+        }
+    }
+    out.push(b'"');
+}
+
 /// Number of code points of a UTF-8 string.
 fn char_len(word: &str) -> usize {
     word.bytes().filter(|&b| (b as i8) >= -0x40).count()
@@ -744,6 +786,23 @@ mod tests {
         assert_eq!(c.skipped, 6);
         c.double();
         assert_eq!(c.skipped, 12);
+    }
+
+    #[test]
+    fn csv_rows_quote_as_python_does_and_stop_at_the_limit() {
+        let t = tally(&["plain", "a,b", "say \"hi\"", "\"", "", "cr\rlf\n", "plain"]);
+        let r = t.report(None, 0, |_| false).unwrap();
+        let mut out = Vec::new();
+        let mut rows = r.words.iter();
+        assert!(!write_csv_rows(&mut rows, &mut out, usize::MAX));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "plain,2\n,1\n\"\"\"\",1\n\"a,b\",1\n\"cr\rlf\n\",1\n\"say \"\"hi\"\"\",1\n"
+        );
+        let mut rows = r.words.iter();
+        let mut out = Vec::new();
+        assert!(write_csv_rows(&mut rows, &mut out, 1));
+        assert_eq!(out, b"plain,2\n");
     }
 
     #[test]

@@ -24,7 +24,12 @@ from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
 from wordfreq_service.formats.job_request import JobRequest
-from wordfreq_service.formats.jobs import counts_key, new_job_id, stored_result
+from wordfreq_service.formats.jobs import (
+    COUNTS_SIZE_METADATA,
+    counts_key,
+    new_job_id,
+    stored_result,
+)
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.formats.s3event import object_created_event
 from wordfreq_service.ports import (
@@ -143,7 +148,9 @@ def test_a_done_job_has_its_result_and_every_words_count(backend: Backend) -> No
     # The bucket announced the counts object too; that event is not a job.
     with capture_logs() as logs:
         assert drain_once(backend).jobs_done == 0
-    assert not gone(backend.store, counts_key(record.job_id))
+    stored = backend.store.head(counts_key(record.job_id))
+    # What a download sends, uncompressed: the API inlines or redirects by it.
+    assert stored.metadata[COUNTS_SIZE_METADATA] == str(len(csv.encode()))
     assert result_messages(backend) == [] and backend.work_queue.approximate_count() == 0
     assert [e["log_level"] for e in logs if e["event"] == "event for stored counts ignored"] == [
         "debug"

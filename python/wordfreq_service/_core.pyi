@@ -6,6 +6,8 @@ The pure-Python twin with the same API and semantics is ``wordfreq_service.count
 from collections.abc import Collection
 from typing import Final, final
 
+from _typeshed import SupportsWrite
+
 __all__ = [
     "DEFAULT_MAX_WORD_LENGTH",
     "ENCODINGS",
@@ -88,6 +90,25 @@ class Counter:
         ordered by count descending, then word ascending by code point.
         ``min_length`` counts characters (code points) of the normalised word.
         """
+    def write_csv(
+        self,
+        out: SupportsWrite[bytes],
+        min_length: int,
+        stopwords: Collection[str] | None = None,
+        *,
+        header: bytes | None = None,
+        gzip_level: int | None = None,
+    ) -> int:
+        """Write ``header``, then every word ``report(None, min_length, stopwords)``
+        keeps, in its order, as CSV rows ``word,count`` ending ``\\n`` (quoted as
+        Python's ``csv.writer`` quotes them), to the binary file ``out``; gzip-compressed
+        (mtime 0) at ``gzip_level`` (0 to 9, else ``ValueError``) when given. Returns the
+        bytes of CSV written, uncompressed.
+
+        The bytes go to ``out.write`` in pieces of about 64 KiB (a ``write`` that takes
+        only part of one is given the rest); no Python object is made per word, and the
+        GIL is released while rows are formatted and compressed. ``OSError`` when ``out``
+        takes nothing."""
     def counts(self) -> dict[str, int]:
         """Every word with its count, unfiltered."""
 

@@ -36,9 +36,16 @@ Word length (both modes)
 from __future__ import annotations
 
 import codecs
+import csv
+import gzip
+import io
 import unicodedata
 from collections import Counter as _Counter
 from collections.abc import Collection, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 MODES = ("words", "seed")
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16")
@@ -303,3 +310,18 @@ class Counter:
         kept = {w: c for w, c in self._counts.items() if len(w) >= min_length and w not in stop}
         ranked = rank(kept)
         return sum(kept.values()), len(kept), ranked if top is None else ranked[:top]
+
+    def write_csv(
+        self,
+        out: SupportsWrite[bytes],
+        min_length: int,
+        stopwords: Collection[str] | None = None,
+        *,
+        header: bytes | None = None,
+        gzip_level: int | None = None,
+    ) -> int:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(self.report(None, min_length, stopwords)[2])
+        data = (header or b"") + text.getvalue().encode()
+        out.write(data if gzip_level is None else gzip.compress(data, gzip_level, mtime=0))
+        return len(data)

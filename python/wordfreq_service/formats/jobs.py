@@ -6,7 +6,8 @@ and the full-counts CSV.
   options), which is how a worker tells a job-path upload from a compatible-path one.
 * Its full counts (every word the report would keep, with no ``top`` cut) are stored as
   gzip-compressed CSV at ``results/<job_id>.csv.gz``: a header ``word,count``, then one
-  row per word, most frequent first (ties by word), lines ending ``\\n``. Workers ignore
+  row per word, most frequent first (ties by word), lines ending ``\\n``; its user
+  metadata ``csv-bytes`` holds the CSV's size uncompressed. Workers ignore
   events for keys under ``results/``: the bucket notifies of every created object.
 * API bodies: ``job_view`` for ``GET /jobs/{id}``, ``new_job_view`` for ``POST /jobs``,
   ``error_view`` for every 4xx.
@@ -20,11 +21,16 @@ import io
 import re
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from wordfreq_service.formats.results import BadResult, JobResult
 from wordfreq_service.ports import JobRecord, UploadTarget
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 #: S3 user metadata naming the job an upload belongs to.
 JOB_ID_METADATA: Final = "job-id"
@@ -144,15 +150,69 @@ def error_view(message: str) -> dict[str, Any]:
 # -- full counts ----------------------------------------------------------------------
 
 
-def write_counts(words: Iterable[tuple[str, int]], out: io.RawIOBase | Any) -> None:
-    """Write the compressed counts CSV to the binary file ``out``."""
-    with (
-        gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as packed,
-        io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
-    ):
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(COUNTS_HEADER)
-        writer.writerows(words)
+class CountsSource(Protocol):
+    """What writes a report's rows as CSV itself: the counting core's ``Counter``."""
+
+    def write_csv(
+        self,
+        out: SupportsWrite[bytes],
+        min_length: int,
+        stopwords: Collection[str] | None = None,
+        *,
+        header: bytes | None = None,
+        gzip_level: int | None = None,
+    ) -> int: ...
+
+
+COUNTS_GZIP_LEVEL: Final = 6
+#: Rows formatted per write of ``write_counts``.
+_ROWS_PER_WRITE: Final = 1024
+
+
+def _csv_text(rows: Iterable[Iterable[object]]) -> bytes:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    return text.getvalue().encode()
+
+
+@contextmanager
+def _packed(out: io.RawIOBase | Any) -> Iterator[gzip.GzipFile]:
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=COUNTS_GZIP_LEVEL, mtime=0) as packed:
+        yield packed
+
+
+def write_counts(words: Iterable[tuple[str, int]], out: io.RawIOBase | Any) -> int:
+    """Write the compressed counts CSV of ``words`` to the binary file ``out``; returns
+    the size of the CSV uncompressed."""
+    rows = iter(words)
+    with _packed(out) as packed:
+        written = packed.write(_csv_text([COUNTS_HEADER]))
+        while batch := list(islice(rows, _ROWS_PER_WRITE)):
+            written += packed.write(_csv_text(batch))
+    return written
+
+
+def write_counter_counts(
+    counter: CountsSource,
+    out: io.RawIOBase | Any,
+    min_length: int,
+    stopwords: Collection[str] | None = None,
+) -> int:
+    """As ``write_counts`` for every word a report of ``counter`` keeps, written and
+    compressed by the counter itself (no Python object per word: the full list can be as
+    large as the input); returns the size of the CSV uncompressed."""
+    return counter.write_csv(
+        out,
+        min_length,
+        stopwords,
+        header=_csv_text([COUNTS_HEADER]),
+        gzip_level=COUNTS_GZIP_LEVEL,
+    )
+
+
+def counts_metadata(csv_bytes: int) -> dict[str, str]:
+    """The stored counts object's user metadata: the CSV's size uncompressed."""
+    return {COUNTS_SIZE_METADATA: str(csv_bytes)}
 
 
 def counts_csv(compressed: Iterable[bytes]) -> Iterator[bytes]:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from wordfreq_service.counting.engine import summarize
+from wordfreq_service.counting.engine import Counter, summarize
 from wordfreq_service.counting.inputs import decompress_chunks
 from wordfreq_service.errors import (
     BackendError,
@@ -18,6 +19,7 @@ from wordfreq_service.errors import (
     WordfreqError,
 )
 from wordfreq_service.formats.job_request import JobRequest, RequestError
+from wordfreq_service.formats.jobs import write_counter_counts
 from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.ports import ObjectInfo, ObjectStore
 from wordfreq_service.service.worker.settings import WorkerSettings
@@ -37,8 +39,22 @@ class Counted:
     #: What ``opened`` answered: True when every word was asked for; None when the
     #: object could not be opened (``opened`` was never called).
     every_word: bool | None = None
-    #: Every word the report keeps, most frequent first, when asked for and counted.
-    words: list[tuple[str, int]] | None = None
+    #: Every word the report keeps, when asked for and counted.
+    counts: FullCounts | None = None
+
+
+@dataclass(frozen=True)
+class FullCounts:
+    """A finished counter and the filters of its report: writes every word the report
+    keeps as the counts CSV straight from the core, never as a Python list."""
+
+    counter: Counter
+    min_length: int
+    stopwords: frozenset[str]
+
+    def write(self, out: BinaryIO) -> int:
+        """Write the compressed counts to ``out``; returns the CSV's size uncompressed."""
+        return write_counter_counts(self.counter, out, self.min_length, self.stopwords)
 
 
 #: Told the opened object's info before counting starts; answers whether to keep every
@@ -73,7 +89,7 @@ def count_object(
             )
             for chunk in chunks:
                 counter.feed(chunk)
-            summary = summarize(counter, options, every_word=every_word)
+            summary = summarize(counter, options)
     except NoSuchKey:
         return Counted(
             JobResult(
@@ -102,14 +118,16 @@ def count_object(
     result = JobResult.success(
         key,
         job_id,
-        # Every word is ordered as the top N are: the top N are its first N.
-        words=summary.words[: options.top] if every_word else summary.words,
+        words=summary.words,
         total=summary.total,
         unique=summary.unique,
         mode=options.mode,
         skipped=summary.skipped,
     )
-    return Counted(result, every_word, summary.words if every_word else None)
+    if not every_word:
+        return Counted(result, every_word)
+    full = FullCounts(counter, options.report_min_length, options.stop_words())
+    return Counted(result, every_word, full)
 
 
 def _guarded(chunks: Iterable[bytes], deadline: Callable[[], float | None]) -> Iterator[bytes]:

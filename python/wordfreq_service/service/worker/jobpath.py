@@ -38,7 +38,12 @@ from collections.abc import Iterable
 import structlog
 
 from wordfreq_service.errors import WordfreqError
-from wordfreq_service.formats.jobs import counts_key, job_id_of, job_id_of_key, write_counts
+from wordfreq_service.formats.jobs import (
+    counts_key,
+    counts_metadata,
+    job_id_of,
+    job_id_of_key,
+)
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.formats.s3event import S3Record
 from wordfreq_service.ports import JobRecord, JobState, JobStore, ObjectInfo, ObjectStore
@@ -98,12 +103,12 @@ class JobPath:
         job had ended already (a duplicate that ran in parallel: its counts were the
         same)."""
         result = counted.result
-        if result.ok and counted.words is not None:
+        if result.ok and counted.counts is not None:
             # Spooled to disk: the compressed CSV never sits in memory whole.
             with tempfile.TemporaryFile() as spool:
-                write_counts(counted.words, spool)
+                csv_bytes = counted.counts.write(spool)
                 spool.seek(0)
-                store.put(counts_key(job.job_id), spool)
+                store.put(counts_key(job.job_id), spool, counts_metadata(csv_bytes))
         state = JobState.DONE if result.ok else JobState.FAILED
         return self.jobs.advance(job.job_id, state, result=result.to_json()) is not None
 
