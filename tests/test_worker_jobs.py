@@ -32,6 +32,7 @@ from wordfreq_service.ports import (
     JobRecord,
     JobState,
     JobStore,
+    Message,
     ObjectInfo,
     ObjectReader,
     ObjectStore,
@@ -368,3 +369,99 @@ def test_a_long_running_worker_deletes_expired_jobs_and_their_counts(tmp_path: P
     thread.join()
     assert _job_rows(tmp_path) == 0
     assert gone(backend.store, counts_key(job.record.job_id))
+
+
+class _Killed(BaseException):
+    """The worker's process ending mid-job (an OOM kill, a task stopped): nothing in the
+    worker catches it, and nothing it holds is renewed again."""
+
+    message: Message
+
+
+#: How long the lease tests' workers hold a message (and lease its job) for.
+HOLD_S = 1
+
+
+def _attempt(backend: Backend, job: NewJob, while_counting: Any) -> Message:
+    """One receive of the job's event by a worker that runs ``while_counting`` once the
+    job has started, then lets its keeper go (as a process's death would). The message
+    received, also when ``while_counting`` raised (as ``_Killed``'s ``message``)."""
+    watched = dataclasses.replace(
+        backend, store=cast(ObjectStore, _Watched(backend.store, job.record.key, while_counting))
+    )
+    keeper = VisibilityKeeper(watched, HOLD_S)
+    messages = watched.work_queue.receive(10, wait_seconds=0.5, visibility_timeout=HOLD_S)
+    assert len(messages) == 1
+    try:
+        settings = dataclasses.replace(SETTINGS, visibility_timeout=HOLD_S)
+        Worker(watched, settings).process_batch(messages, keeper)
+    except _Killed as killed:
+        killed.message = messages[0]
+        raise
+    finally:
+        keeper.close()
+    return messages[0]
+
+
+def _kill() -> None:
+    raise _Killed
+
+
+def _killed_attempts(backend: Backend, service: JobService, job: NewJob, count: int) -> None:
+    """``count`` receives short of the last, each by a worker killed mid-job."""
+    for _ in range(count):
+        with pytest.raises(_Killed) as killed:
+            _attempt(backend, job, _kill)
+        # Not the last receive: the job holds no lease, as its event comes back.
+        assert (record_of(service, job).state, record_of(service, job).lease_until) == (
+            JobState.RUNNING,
+            None,
+        )
+        # Visible again now rather than once the hold runs out, to keep the test short.
+        backend.work_queue.change_visibility(killed.value.message.receipt_handle, 0)
+
+
+def test_a_worker_killed_on_every_receive_leaves_a_failed_job(backend: Backend) -> None:
+    service = service_of(backend)
+    job = submit(service, b"one two two")
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None
+    _killed_attempts(backend, service, job, limit - 1)
+    with pytest.raises(_Killed):
+        _attempt(backend, job, _kill)  # the last receive
+    leased = record_of(service, job)
+    assert leased.state is JobState.RUNNING and leased.lease_until is not None
+    assert leased.lease_until <= time.time() + HOLD_S
+    time.sleep(max(0.0, leased.lease_until - time.time()) + 0.1)
+    failed = record_of(service, job)
+    assert failed.state is JobState.FAILED
+    result = result_of(service, job)
+    assert "worker stopped during each attempt" in result.status_message
+    assert "dead-letter" in result.status_message
+    assert result_messages(backend) == []
+    # The event is where the result says.
+    assert backend.dead_letter_queue is not None
+    assert backend.work_queue.receive(10, wait_seconds=0.5) == []
+    assert len(backend.dead_letter_queue.receive(10, wait_seconds=0.5)) == 1
+
+
+def test_a_long_last_attempt_renews_its_lease_and_ends_done(backend: Backend) -> None:
+    service = service_of(backend)
+    job = submit(service, b"one two two")
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None
+    _killed_attempts(backend, service, job, limit - 1)
+    seen: list[tuple[JobState, float | None]] = []
+
+    def count_slowly() -> None:
+        # Two holds long: the first lease would have lapsed halfway.
+        for _ in range(4):
+            time.sleep(HOLD_S / 2)
+            record = record_of(service, job)
+            seen.append((record.state, record.lease_until))
+
+    _attempt(backend, job, count_slowly)
+    assert [state for state, _ in seen] == [JobState.RUNNING] * 4
+    leases = [lease for _, lease in seen]
+    assert all(lease is not None for lease in leases) and leases == sorted(leases)
+    assert result_of(service, job).words == [("two", 2), ("one", 1)]
