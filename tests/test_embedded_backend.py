@@ -107,6 +107,7 @@ def test_a_database_made_before_job_leases_opens_with_its_jobs(tmp_path: Path) -
         record = jobs.get(job_id)
         assert record is not None and record.state is JobState.RUNNING
         assert (record.options, record.updated_at, record.lease_until) == ({"top": 3}, 2.5, None)
+    assert jobs is not None
     leased = jobs.lease(job_id, expires - 1)
     assert leased is not None and leased.lease_until == expires - 1
 
