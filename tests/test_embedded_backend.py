@@ -25,7 +25,9 @@ from wordfreq_service.adapters.embedded import (
 from wordfreq_service.adapters.embedded.doorbell import Doorbells
 from wordfreq_service.adapters.embedded.keys import validate_key
 from wordfreq_service.errors import BackendError, ConfigError, InvalidKey, TransientError
+from wordfreq_service.formats.jobs import job_key, new_job_id
 from wordfreq_service.formats.s3event import TestEvent, parse_message
+from wordfreq_service.ports import JobState
 
 from tests.helpers import ROOT
 
@@ -76,6 +78,38 @@ def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(ConfigError, match="schema version 99"):
         open_embedded(tmp_path)
+
+
+#: The job table as the first release with jobs made it, before leases.
+_JOBS_BEFORE_LEASES = """
+CREATE TABLE jobs (
+    job_id TEXT PRIMARY KEY, key TEXT NOT NULL, options TEXT NOT NULL,
+    size INTEGER NOT NULL, token_hash TEXT NOT NULL, state TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, expires_at REAL NOT NULL,
+    result TEXT
+)
+"""
+
+
+def test_a_database_made_before_job_leases_opens_with_its_jobs(tmp_path: Path) -> None:
+    job_id = new_job_id()
+    expires = time.time() + 3600
+    with contextlib.closing(sqlite3.connect(tmp_path / "queues.sqlite3")) as conn, conn:
+        conn.execute(_JOBS_BEFORE_LEASES)
+        conn.execute(
+            "INSERT INTO jobs VALUES (?, ?, '{\"top\": 3}', 5, 'ab', 'running', 1.5, 2.5, ?, NULL)",
+            (job_id, job_key(job_id), expires),
+        )
+        conn.execute("PRAGMA user_version = 1")
+    for _ in range(2):  # the column is added once, and found the next time
+        jobs = open_embedded(tmp_path).jobs
+        assert jobs is not None
+        record = jobs.get(job_id)
+        assert record is not None and record.state is JobState.RUNNING
+        assert (record.options, record.updated_at, record.lease_until) == ({"top": 3}, 2.5, None)
+    assert jobs is not None
+    leased = jobs.lease(job_id, expires - 1)
+    assert leased is not None and leased.lease_until == expires - 1
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,10 @@ from wordfreq_service.formats.jobs import (
     JOB_ID_METADATA,
     counts_key,
     job_key,
+    stored_result,
     write_counts,
 )
+from wordfreq_service.formats.results import FAILURE
 from wordfreq_service.formats.s3event import parse_message
 from wordfreq_service.ports import Backend, JobState, ObjectInfo
 from wordfreq_service.service.jobs import (
@@ -176,6 +178,50 @@ def test_an_expired_job_is_not_found(service: JobService, clock: Clock) -> None:
     clock.now = job.record.expires_at
     with pytest.raises(JobNotFound):
         service.find(job.record.job_id, job.token)
+
+
+@pytest.mark.parametrize("state", [JobState.QUEUED, JobState.RUNNING])
+def test_a_job_whose_last_attempts_lease_lapsed_reads_and_stays_failed(
+    service: JobService, clock: Clock, state: JobState
+) -> None:
+    job = service.create(REQUEST, len(BODY))
+    job_id = job.record.job_id
+    assert service.jobs.advance(job_id, state, now=START) is not None
+    assert service.jobs.lease(job_id, START + 30, now=START) is not None
+    clock.now = START + 30  # the lease's last moment: the worker may still renew it
+    assert service.find(job_id, job.token).state is state
+    clock.now = START + 30.001
+    found = service.find(job_id, job.token)
+    assert found.state is JobState.FAILED and found.updated_at == clock.now
+    result = stored_result(found)
+    assert result is not None and result.status == FAILURE
+    assert (result.file_key, result.job_id) == (job.record.key, job_id)
+    assert "worker stopped during each attempt" in result.status_message
+    assert "dead-letter queue" in result.status_message
+    assert result.duration_ns == pytest.approx(30.001e9)
+    # Stored, not only shown: every later reader, and a late worker, find it failed.
+    assert service.jobs.get(job_id, now=clock.now) == found
+    assert service.jobs.advance(job_id, JobState.DONE, result="late", now=clock.now) is None
+    clock.now += 100
+    assert service.find(job_id, job.token) == found
+
+
+def test_a_lapsed_lease_does_not_touch_an_ended_job(service: JobService, clock: Clock) -> None:
+    job = service.create(REQUEST, len(BODY))
+    job_id = job.record.job_id
+    service.jobs.lease(job_id, START + 1, now=START)
+    done = service.jobs.advance(job_id, JobState.DONE, result='{"status": "ok"}', now=START)
+    assert done is not None and done.lease_until == START + 1
+    clock.now = START + 1000
+    assert service.find(job_id, job.token) == done
+
+
+def test_a_job_without_a_lease_stays_running(service: JobService, clock: Clock) -> None:
+    # Earlier attempts hold no lease: the event will be received again.
+    job = service.create(REQUEST, len(BODY))
+    running = service.jobs.advance(job.record.job_id, JobState.RUNNING, now=START)
+    clock.now = job.record.expires_at - 1
+    assert service.find(job.record.job_id, job.token) == running
 
 
 # -- uploading through the service ------------------------------------------------------------

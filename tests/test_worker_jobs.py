@@ -37,6 +37,7 @@ from wordfreq_service.ports import (
     JobRecord,
     JobState,
     JobStore,
+    Message,
     ObjectInfo,
     ObjectReader,
     ObjectStore,
@@ -375,3 +376,120 @@ def test_a_long_running_worker_deletes_expired_jobs_and_their_counts(tmp_path: P
     thread.join()
     assert _job_rows(tmp_path) == 0
     assert gone(backend.store, counts_key(job.record.job_id))
+
+
+class _Killed(BaseException):
+    """The worker's process ending mid-job (an OOM kill, a task stopped): nothing in the
+    worker catches it, and nothing it holds is renewed again."""
+
+    messages: list[Message]
+
+
+#: How long the lease tests' workers hold a message (and lease its job) for.
+HOLD_S = 1
+
+
+def _attempt(backend: Backend, jobs: list[NewJob], while_counting: Any) -> None:
+    """One receive of the jobs' events, in one batch, by a worker that runs
+    ``while_counting`` once any of them has started, then lets its keeper go (as a
+    process's death would). ``_Killed`` carries the messages received."""
+    store = backend.store
+    for job in jobs:
+        store = cast(ObjectStore, _Watched(store, job.record.key, while_counting))
+    watched = dataclasses.replace(backend, store=store)
+    keeper = VisibilityKeeper(watched, HOLD_S)
+    messages = watched.work_queue.receive(10, wait_seconds=0.5, visibility_timeout=HOLD_S)
+    assert len(messages) == len(jobs)
+    try:
+        settings = dataclasses.replace(SETTINGS, visibility_timeout=HOLD_S)
+        Worker(watched, settings).process_batch(messages, keeper)
+    except _Killed as killed:
+        killed.messages = messages
+        raise
+    finally:
+        keeper.close()
+
+
+def _kill() -> None:
+    raise _Killed
+
+
+def _killed_attempts(backend: Backend, service: JobService, jobs: list[NewJob]) -> None:
+    """Every receive of the jobs' events short of the last, each by a worker killed
+    mid-job."""
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None
+    for _ in range(limit - 1):
+        with pytest.raises(_Killed) as killed:
+            _attempt(backend, jobs, _kill)
+        # Not the last receive: no job holds a lease, as their events come back.
+        assert all(record_of(service, job).lease_until is None for job in jobs)
+        for message in killed.value.messages:
+            # Visible again now rather than once the hold runs out: a shorter test.
+            backend.work_queue.change_visibility(message.receipt_handle, 0)
+
+
+def _read_once_lapsed(service: JobService, job: NewJob) -> JobRecord:
+    """The job as read once its lease has lapsed."""
+    leased = record_of(service, job)
+    assert leased.lease_until is not None and leased.lease_until <= time.time() + HOLD_S
+    time.sleep(max(0.0, leased.lease_until - time.time()) + 0.1)
+    return record_of(service, job)
+
+
+def _assert_failed_by_the_lease(backend: Backend, service: JobService, jobs: list[NewJob]) -> None:
+    for job in jobs:
+        assert _read_once_lapsed(service, job).state is JobState.FAILED
+        result = result_of(service, job)
+        assert "worker stopped during each attempt" in result.status_message
+        assert "dead-letter" in result.status_message
+    assert result_messages(backend) == []
+    # The events are where the results say.
+    assert backend.dead_letter_queue is not None
+    assert backend.work_queue.receive(10, wait_seconds=0.5) == []
+    assert len(backend.dead_letter_queue.receive(10, wait_seconds=0.5)) == len(jobs)
+
+
+def test_a_worker_killed_on_every_receive_leaves_a_failed_job(backend: Backend) -> None:
+    service = service_of(backend)
+    job = submit(service, b"one two two")
+    _killed_attempts(backend, service, [job])
+    assert record_of(service, job).state is JobState.RUNNING
+    with pytest.raises(_Killed):
+        _attempt(backend, [job], _kill)  # the last receive
+    # Until the lease lapses, the worker may yet be alive.
+    assert record_of(service, job).state is JobState.RUNNING
+    _assert_failed_by_the_lease(backend, service, [job])
+
+
+def test_a_job_behind_a_killed_one_in_its_batch_fails_too(backend: Backend) -> None:
+    # The worker dies on whichever job it starts first: the other is not started on the
+    # last attempt (it may read queued throughout), and holds a lease all the same.
+    service = service_of(backend)
+    jobs = [submit(service, b"one two two") for _ in range(2)]
+    _killed_attempts(backend, service, jobs)
+    states = [record_of(service, job).state for job in jobs]
+    assert JobState.RUNNING in states and set(states) <= {JobState.QUEUED, JobState.RUNNING}
+    with pytest.raises(_Killed):
+        _attempt(backend, jobs, _kill)
+    _assert_failed_by_the_lease(backend, service, jobs)
+
+
+def test_a_long_last_attempt_renews_its_lease_and_ends_done(backend: Backend) -> None:
+    service = service_of(backend)
+    job = submit(service, b"one two two")
+    _killed_attempts(backend, service, [job])
+    seen: list[tuple[JobState, float | None]] = []
+
+    def count_slowly() -> None:
+        # Two holds long: the first lease would have lapsed halfway.
+        for _ in range(4):
+            time.sleep(HOLD_S / 2)
+            record = record_of(service, job)
+            seen.append((record.state, record.lease_until))
+
+    _attempt(backend, [job], count_slowly)
+    assert [state for state, _ in seen] == [JobState.RUNNING] * 4
+    leases = [lease for _, lease in seen if lease is not None]
+    assert len(leases) == len(seen) and leases == sorted(leases)
+    assert result_of(service, job).words == [("two", 2), ("one", 1)]

@@ -200,6 +200,10 @@ class JobRecord:
     expires_at: float
     #: When ended: the result message (``formats.results.JobResult.to_json``).
     result: str | None = None
+    #: Seconds since the epoch: set while a worker holds the job's event on its last
+    #: receive before the dead-letter queue, and renewed while that worker lives. A job
+    #: not ended by then never will be (``JobStore.lease``).
+    lease_until: float | None = None
 
 
 @runtime_checkable
@@ -223,6 +227,12 @@ class JobStore(Protocol):
         """Move the job to ``state`` (stamping ``updated_at`` and, given, ``result``) if
         its current state comes strictly earlier in the order; returns the new record,
         or None when the job is unknown, expired, or already that far. Atomic."""
+        ...
+
+    def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:
+        """Set the job's ``lease_until`` to ``until`` (nothing else) if it has not ended;
+        returns the new record, or None when the job is unknown, expired or ended.
+        Atomic, as ``advance``: a lease never lands on an ended job."""
         ...
 
     def ping(self) -> None:

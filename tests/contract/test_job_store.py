@@ -72,6 +72,7 @@ _times = st.integers(0, 4 * 10**15).map(lambda micros: micros / 1e6)
 @given(
     options=_options,
     result=st.none() | st.text(),
+    lease=st.none() | _times,
     state=st.sampled_from(JobState),
     size=st.integers(0, 2**62),
     created=_times,
@@ -82,6 +83,7 @@ def test_a_record_comes_back_exactly_as_stored(
     job_store: JobStore,
     options: dict[str, Any],
     result: str | None,
+    lease: float | None,
     state: JobState,
     size: int,
     created: float,
@@ -94,6 +96,7 @@ def test_a_record_comes_back_exactly_as_stored(
         created_at=created,
         updated_at=updated,
         expires_at=float(int(created) + lifetime),
+        lease_until=lease,
     )
     job_store.create(record)
     assert job_store.get(record.job_id, now=created) == record
@@ -206,6 +209,48 @@ def test_of_racing_advances_exactly_one_wins(job_store: JobStore) -> None:
     winners = [outcome for outcome in outcomes if outcome is not None]
     assert len(winners) == 1, outcomes
     assert job_store.get(record.job_id, now=NOW) == winners[0]
+
+
+def test_a_lease_is_set_on_an_unended_job_and_changes_nothing_else(
+    job_store: JobStore,
+) -> None:
+    for state in JobState:
+        record = _record(state, result="kept" if state.ended else None)
+        job_store.create(record)
+        leased = job_store.lease(record.job_id, NOW + 30.5, now=NOW + 1)
+        stored = job_store.get(record.job_id, now=NOW)
+        if state.ended:
+            # Ended: its lease means nothing any more, and is never written.
+            assert leased is None, state
+            assert stored == record, state
+        else:
+            assert leased == replace(record, lease_until=NOW + 30.5), state
+            assert stored == leased, state
+
+
+def test_a_renewed_lease_replaces_the_last_and_outlives_advances(job_store: JobStore) -> None:
+    record = _record(JobState.QUEUED)
+    job_store.create(record)
+    job_store.lease(record.job_id, NOW + 10, now=NOW)
+    running = job_store.advance(record.job_id, JobState.RUNNING, now=NOW + 1)
+    assert running is not None and running.lease_until == NOW + 10
+    renewed = job_store.lease(record.job_id, NOW + 20, now=NOW + 2)
+    assert renewed == replace(running, lease_until=NOW + 20)
+    done = job_store.advance(record.job_id, JobState.DONE, result="r", now=NOW + 3)
+    assert done is not None
+    # A renewal landing after the job ended (a worker's keeper thread) is refused.
+    assert job_store.lease(record.job_id, NOW + 30, now=NOW + 4) is None
+    assert job_store.get(record.job_id, now=NOW) == done
+
+
+def test_a_lease_on_an_unknown_or_expired_job_writes_nothing(job_store: JobStore) -> None:
+    unknown = new_job_id()
+    assert job_store.lease(unknown, NOW + 30, now=NOW) is None
+    assert job_store.get(unknown, now=NOW) is None
+    record = _record(JobState.RUNNING, expires_at=EXPIRES)
+    job_store.create(record)
+    assert job_store.lease(record.job_id, EXPIRES + 30, now=EXPIRES) is None
+    assert job_store.get(record.job_id, now=EXPIRES - 1) == record
 
 
 @pytest.mark.only_backend("embedded", reason="DynamoDB's TTL deletes on its own")

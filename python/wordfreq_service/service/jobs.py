@@ -30,6 +30,7 @@ from wordfreq_service.formats.jobs import (
     job_objects,
     new_job_id,
 )
+from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.ports import Backend, JobRecord, JobState, JobStore, UploadTarget
 
 #: How long a job and its stored counts are kept: 7 days.
@@ -182,12 +183,33 @@ class JobService:
     # -- reading -------------------------------------------------------------------------
 
     def find(self, job_id: str, token: str) -> JobRecord:
-        """The job, if ``token`` is its token; else JobNotFound."""
-        record = self.jobs.get(job_id, now=self._clock()) if is_job_id(job_id) else None
+        """The job, if ``token`` is its token; else JobNotFound. A job whose last
+        attempt's lease has lapsed is stored, and returned, as ``failed``."""
+        now = self._clock()
+        record = self.jobs.get(job_id, now=now) if is_job_id(job_id) else None
         expected = record.token_hash if record is not None else _DUMMY_HASH
         if not hmac.compare_digest(hash_token(token), expected) or record is None:
             raise JobNotFound(f"no such job: {job_id}")
-        return record
+        if record.state.ended or record.lease_until is None or record.lease_until >= now:
+            return record
+        return self._fail_abandoned(record, now)
+
+    def _fail_abandoned(self, record: JobRecord, now: float) -> JobRecord:
+        """Mark failed a job whose worker stopped during its last attempt: the event has
+        gone to the dead-letter queue, and no worker will receive it again."""
+        result = JobResult(
+            record.key,
+            record.job_id,
+            FAILURE,
+            "given up: the worker stopped during each attempt (killed, or out of memory) "
+            "and the event went to the dead-letter queue",
+        )
+        result.duration_ns = max(0, int((now - record.created_at) * 1e9))
+        failed = self.jobs.advance(record.job_id, JobState.FAILED, result=result.to_json(), now=now)
+        if failed is not None:
+            return failed
+        # Ended meanwhile (a worker finished after all, or another reader marked it).
+        return self.jobs.get(record.job_id, now=now) or record
 
     def wait(
         self,

@@ -41,6 +41,7 @@ _NAMES: Final = {
     "#updated": "updated_at",
     "#expires": TTL_ATTRIBUTE,
     "#result": "result",
+    "#lease": "lease_until",
 }
 
 
@@ -127,6 +128,34 @@ class DynamoJobStore:
                 raise
         return _record(response["Attributes"])
 
+    def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:
+        values: dict[str, AttributeValueTypeDef] = {
+            ":until": {"N": _number(until)},
+            ":now": {"N": _number(_now(now))},
+        }
+        marks = []
+        for index, state in enumerate(s for s in JobState if not s.ended):
+            values[f":s{index}"] = {"S": state.value}
+            marks.append(f":s{index}")
+        with translated(f"renewing the lease of job {job_id} in table {self._table}"):
+            try:
+                response = self._client.update_item(
+                    TableName=self._table,
+                    Key={KEY_ATTRIBUTE: {"S": job_id}},
+                    UpdateExpression="SET #lease = :until",
+                    ConditionExpression=f"#state IN ({', '.join(marks)}) AND #expires > :now",
+                    ExpressionAttributeNames={
+                        name: _NAMES[name] for name in ("#lease", "#state", "#expires")
+                    },
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if _code(exc) == _CONDITION_FAILED:
+                    return None
+                raise
+        return _record(response["Attributes"])
+
     def ping(self) -> None:
         # A read of a key no job has: the cheapest call the API's role may make that
         # proves the table exists and answers.
@@ -169,6 +198,8 @@ def _item(record: JobRecord) -> dict[str, AttributeValueTypeDef]:
     }
     if record.result is not None:
         item["result"] = {"S": record.result}
+    if record.lease_until is not None:
+        item["lease_until"] = {"N": _number(record.lease_until)}
     return item
 
 
@@ -190,6 +221,7 @@ def _record(item: Mapping[str, Mapping[str, object]]) -> JobRecord:
         updated_at=float(number("updated_at")),
         expires_at=float(number(TTL_ATTRIBUTE)),
         result=text("result") if "result" in item else None,
+        lease_until=float(number("lease_until")) if "lease_until" in item else None,
     )
 
 

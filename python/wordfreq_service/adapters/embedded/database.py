@@ -99,10 +99,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     expires_at REAL NOT NULL,
-    result TEXT
+    result TEXT,
+    lease_until REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
 """
+#: Columns added since a table was first released, with their definitions: a database
+#: made before them gains them when opened (``ADD COLUMN`` with no default keeps old
+#: rows as they were, NULL there). Old versions of wordfreq name their columns and
+#: read such a database still, so the schema version stays.
+_ADDED_COLUMNS = {("jobs", "lease_until"): "REAL"}
 
 # Primary result codes that mean "not now" rather than "never": busy or locked past the
 # timeout, I/O errors, a read-only or full disk, a file that cannot be opened yet.
@@ -168,6 +174,10 @@ class SqliteDatabase:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            for (table, column), definition in _ADDED_COLUMNS.items():
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager

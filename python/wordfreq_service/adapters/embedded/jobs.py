@@ -18,8 +18,11 @@ from wordfreq_service.errors import JobExists
 from wordfreq_service.ports import JobRecord, JobState
 
 _COLUMNS = (
-    "job_id, key, options, size, token_hash, state, created_at, updated_at, expires_at, result"
+    "job_id, key, options, size, token_hash, state, created_at, updated_at, expires_at, result,"
+    " lease_until"
 )
+#: The states a lease may be set in: every one before the job ends.
+_UNENDED = tuple(s.value for s in JobState if not s.ended)
 
 
 class SqliteJobStore:
@@ -30,7 +33,7 @@ class SqliteJobStore:
         try:
             with self._db.write() as conn:
                 conn.execute(
-                    f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         record.job_id,
                         record.key,
@@ -42,6 +45,7 @@ class SqliteJobStore:
                         record.updated_at,
                         record.expires_at,
                         record.result,
+                        record.lease_until,
                     ),
                 )
         except JobExists:
@@ -80,6 +84,18 @@ class SqliteJobStore:
             ).fetchone()
         return _record(row) if row is not None else None
 
+    def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:
+        moment = time.time() if now is None else now
+        marks = ", ".join("?" for _ in _UNENDED)
+        with self._db.write() as conn:
+            row = conn.execute(
+                f"UPDATE jobs SET lease_until = ?"
+                f" WHERE job_id = ? AND expires_at > ? AND state IN ({marks})"
+                f" RETURNING {_COLUMNS}",
+                (until, job_id, moment, *_UNENDED),
+            ).fetchone()
+        return _record(row) if row is not None else None
+
     def ping(self) -> None:
         self._db.query("SELECT 1 FROM jobs LIMIT 1")
 
@@ -93,7 +109,7 @@ class SqliteJobStore:
 
 
 def _record(row: Any) -> JobRecord:
-    job_id, key, options, size, token_hash, state, created, updated, expires, result = row
+    job_id, key, options, size, token_hash, state, created, updated, expires, result, lease = row
     return JobRecord(
         job_id=job_id,
         key=key,
@@ -105,4 +121,5 @@ def _record(row: Any) -> JobRecord:
         updated_at=updated,
         expires_at=expires,
         result=result,
+        lease_until=lease,
     )

@@ -22,8 +22,17 @@ What someone asking for the job (``GET /jobs/{id}``, ``wordfreq submit``) sees:
   mid-job and the event waits to be received again;
 * ``done``, with the result; its full counts (``results/<job_id>.csv.gz``) are stored
   before the state changes, so a ``done`` job always has them;
-* ``failed``, with the reason and no counts: an upload that cannot be counted, or an
-  event given up on its last receive before the dead-letter queue.
+* ``failed``, with the reason and no counts: an upload that cannot be counted, an
+  event given up on its last receive before the dead-letter queue, or a worker that
+  stopped (killed, out of memory) during every attempt, the last included.
+
+That last case raises nothing a worker could report, so the job holds a lease for its
+last attempt: a worker receiving an event on its last receive before the dead-letter
+queue sets ``lease_until`` on each unended job the event names, to as long as it holds
+the message, and renews it with the message's visibility (``VisibilityKeeper``). Once
+the worker is gone the renewals stop, the message goes to the dead-letter queue, and the
+lease lapses; whoever reads the job then (``JobService.find``) sees, and stores, it as
+``failed``.
 
 A duplicate delivery of a job that has ended is not counted again; the upload is
 deleted if it is still there. A job store that does not answer is a ``TransientError``,
@@ -33,7 +42,8 @@ as a queue's is: the message reappears and the job is tried again.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
 
 import structlog
 
@@ -80,6 +90,16 @@ class JobPath:
                 self.jobs.advance(job_id, JobState.QUEUED)
             except WordfreqError as exc:
                 log.debug("could not mark a job queued", job_id=job_id, error=str(exc))
+
+    def lease(self, job_ids: Sequence[str], seconds: float) -> None:
+        """Lease the unended jobs ``job_ids`` for their last attempt: ``seconds`` from
+        now. A failure is logged: the next renewal may land, and a lapsed lease only
+        fails a job no worker finishes."""
+        for job_id in job_ids:
+            try:
+                self.jobs.lease(job_id, time.time() + seconds)
+            except WordfreqError as exc:
+                log.warning("could not renew a job's lease", job_id=job_id, error=str(exc))
 
     def opened(self, job: JobRecord | None, key: str) -> OpenedHook:
         """Told the opened upload: whether it is ``job``'s (then the job is marked

@@ -1,11 +1,13 @@
 """The visibility keeper: while jobs run, it extends the visibility of every message the
-worker holds, so a long job is not handed to a second worker."""
+worker holds, so a long job is not handed to a second worker. Whatever else must last
+exactly as long as a message is held (the lease of a job on its last attempt) is renewed
+with it: both stop together when the worker dies."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import structlog
 
@@ -22,6 +24,7 @@ class VisibilityKeeper:
         self._queue = backend.work_queue
         self._timeout = timeout
         self._held: dict[str, float] = {}
+        self._renewals: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
@@ -34,11 +37,24 @@ class VisibilityKeeper:
             for h in handles:
                 self._held[h] = now
 
+    @property
+    def timeout(self) -> int:
+        """How long each extension hides a message for, in seconds."""
+        return self._timeout
+
+    def renew_with(self, handle: str, renew: Callable[[], None]) -> None:
+        """Call ``renew`` after each extension of held ``handle``, until it is released.
+        ``renew`` handles its own errors."""
+        with self._lock:
+            if handle in self._held:
+                self._renewals[handle] = renew
+
     def release(self, handle: str) -> None:
         """Stop extending ``handle``. Once this returns, no extension of it is under way
         or to come, so the caller may hand the message back or delete it."""
         with self._lock:
             self._held.pop(handle, None)
+            self._renewals.pop(handle, None)
 
     def close(self) -> None:
         self._closed = True
@@ -62,6 +78,11 @@ class VisibilityKeeper:
                         continue
                     self._held[h] = time.monotonic()
                     self._extend(h)
+                    renew = self._renewals.get(h)
+                # Outside the lock: a renewal may call a slow store, and one landing
+                # after the release does nothing (it is conditional on its own).
+                if renew is not None:
+                    renew()
 
     def _extend(self, handle: str) -> None:
         try:

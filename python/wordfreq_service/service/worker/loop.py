@@ -21,7 +21,9 @@ On a message's last receive before the dead-letter queue (its receive count has 
 the queue's maxReceiveCount), a failure leaves a ``failure`` result for each key it
 still names, saying it was given up and why: a client then hears at once instead of
 waiting out its timeout. A message that names no key (not JSON, not an S3 event) can
-tell nobody; that is logged.
+tell nobody; that is logged. A worker killed on that receive raises nothing: the jobs
+such a message names hold a lease while the worker holds the message, and a job whose
+lease lapses reads ``failed`` (``jobpath``).
 
 While jobs run, a keeper thread extends the visibility of every message the worker holds,
 so a long job is not handed to a second worker. Standard queues deliver duplicates: a
@@ -169,6 +171,7 @@ class Worker:
         keeper.hold(m.receipt_handle for m in messages)
         if self._job_path is not None:
             self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
+            self._lease_last_attempts(messages, keeper)
         for index, message in enumerate(messages):
             if self.stop.is_set():
                 self._release(messages[index:], keeper, "worker stopping")
@@ -180,6 +183,28 @@ class Worker:
                 return
             finally:
                 keeper.release(message.receipt_handle)
+
+    def _lease_last_attempts(self, messages: list[Message], keeper: VisibilityKeeper) -> None:
+        """Lease the jobs named by messages on their last receive for as long as the
+        keeper holds them (``jobpath``). At receipt, not when a job starts: a worker
+        killed while an earlier message of the batch runs never starts the others."""
+        assert self._job_path is not None
+        job_path, seconds = self._job_path, keeper.timeout
+        for message in messages:
+            job_ids = [
+                job_id
+                for r in _records_of(message) or []
+                if r.is_object_created and (job_id := job_id_of_key(r.key)) is not None
+            ]
+            bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
+            if not job_ids or not self._is_last_receive(message, bound):
+                continue
+
+            def renew(job_ids: list[str] = job_ids) -> None:
+                job_path.lease(job_ids, seconds)
+
+            renew()
+            keeper.renew_with(message.receipt_handle, renew)
 
     def _release(self, messages: list[Message], keeper: VisibilityKeeper, why: str) -> None:
         for message in messages:
@@ -256,12 +281,7 @@ class Worker:
         dead-letter queue, post a ``failure`` result for each key it still names, so
         their clients hear now rather than wait out their timeout. The object stays,
         beside the dead letter, for whoever looks into it."""
-        try:
-            limit = self.backend.work_queue.max_receive_count()
-        except WordfreqError as exc:
-            bound.warning("cannot read the redrive policy", error=str(exc))
-            return
-        if limit is None or message.receive_count < limit:
+        if not self._is_last_receive(message, bound):
             return
         if undone is None:
             bound.error("message goes to the dead-letter queue naming no key; nobody told")
@@ -285,6 +305,16 @@ class Worker:
                 bound.error("could not post the failure result", key=record.key, error=str(exc))
                 continue
             bound.warning("failure result posted before dead-lettering", key=record.key)
+
+    def _is_last_receive(self, message: Message, bound: Any) -> bool:
+        """Whether the redrive policy moves ``message`` to the dead-letter queue rather
+        than hand it out again; False when the policy cannot be read."""
+        try:
+            limit = self.backend.work_queue.max_receive_count()
+        except WordfreqError as exc:
+            bound.warning("cannot read the redrive policy", error=str(exc))
+            return False
+        return limit is not None and message.receive_count >= limit
 
     def _give_up_job(self, record: S3Record, status: str, bound: Any) -> bool:
         """Mark the job whose upload ``record`` announces failed, if it is a job's;
