@@ -16,16 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench_pipeline import text_of
-from common import record
+from common import record, running_stack
 from wordfreq_service import logs
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.formats.job_request import JobRequest
@@ -73,22 +70,10 @@ def main() -> None:
     parser.add_argument("--orphans", type=int, default=5000)
     args = parser.parse_args()
     logs.configure(service=False, debug=False, quiet=True)
-    wordfreq = str(Path(sys.executable).with_name("wordfreq"))
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         backend = open_embedded(data_dir)
-        env = {**os.environ, "WORDFREQ_DATA_DIR": str(data_dir)}
-        # The stack's log goes to a file: an unread pipe would fill up and stall it.
-        log_path = Path(tmp) / "stack.log"
-        with open(log_path, "wb") as log:
-            stack = subprocess.Popen(
-                [wordfreq, "up", "--workers", "2", "--port", "0"], env=env, stderr=log
-            )
-        while b'"workers started"' not in log_path.read_bytes():
-            if stack.poll() is not None:
-                raise SystemExit(f"wordfreq up exited: {log_path.read_text()}")
-            time.sleep(0.05)
         compatible = Client(backend, poll_seconds=1.0)
         job_path = JobClient(InProcessJobs(JobService(backend, in_process_settings())))
         runs: dict[str, list[float]] = {}
@@ -101,7 +86,7 @@ def main() -> None:
                 print(f"{label}, round {r + 1}: {seconds:.2f} s", flush=True)
 
         load_before = os.getloadavg()[0]
-        try:
+        with running_stack(data_dir):
             one_round(job_path, write_files(Path(tmp) / "warm-up", 20, 99))
             measure("compatible path, no orphans", compatible)
             measure("job path, no orphans", job_path)
@@ -110,9 +95,6 @@ def main() -> None:
             measure(f"job path, {args.orphans:,} orphans", job_path)
             left = backend.result_queue.approximate_count()
             load_after = os.getloadavg()[0]
-        finally:
-            stack.send_signal(signal.SIGTERM)
-            stack.wait(60)
 
     med = statistics.median
     lines = [

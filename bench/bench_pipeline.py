@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from common import CORPUS, record
+from common import CORPUS, record, running_stack
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.ports import Backend
@@ -68,22 +64,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-jobs", type=int, default=50)
     args = parser.parse_args()
-    wordfreq = str(Path(sys.executable).with_name("wordfreq"))
 
     with tempfile.TemporaryDirectory() as tmp:
-        backend = open_embedded(Path(tmp))
-        env = {**os.environ, "WORDFREQ_DATA_DIR": tmp}
-        # The stack's log goes to a file: an unread pipe would fill up and stall it.
-        log_path = Path(tmp) / "stack.log"
-        with open(log_path, "wb") as log:
-            stack = subprocess.Popen(
-                [wordfreq, "up", "--workers", "2", "--port", "0"], env=env, stderr=log
-            )
-        while b'"workers started"' not in log_path.read_bytes():
-            if stack.poll() is not None:
-                raise SystemExit(f"wordfreq up exited: {log_path.read_text()}")
-            time.sleep(0.05)
-        try:
+        backend = open_embedded(Path(tmp) / "data")
+        with running_stack(Path(tmp) / "data"):
             run_jobs(backend, [text_of(10_000, i) for i in range(20)])  # warm-up
             rates, t_p50, t_p99, l_p50, l_p99 = [], [], [], [], []
             for r in range(args.rounds):
@@ -102,9 +86,6 @@ def main() -> None:
                     f"p99 {t_p99[-1]:.0f} ms); one 100 KB file: p50 {l_p50[-1]:.1f} ms, "
                     f"p99 {l_p99[-1]:.1f} ms"
                 )
-        finally:
-            stack.send_signal(signal.SIGTERM)
-            stack.wait(60)
 
     med = statistics.median
     lines = [

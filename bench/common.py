@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,3 +143,26 @@ def record(section: str, lines: Sequence[str]) -> None:
     with open(RESULTS, "a") as out:
         out.write(f"\n## {section}: {stamp}\n\nMachine: {machine()}\n\n")
         out.writelines(f"{line}\n" for line in lines)
+
+
+@contextmanager
+def running_stack(data_dir: Path, workers: int = 2) -> Iterator[subprocess.Popen[bytes]]:
+    """`wordfreq up --workers N` on ``data_dir`` (any free port), started and ready; stopped
+    with SIGTERM on the way out. Its log goes to a file beside the data directory: an
+    unread pipe would fill up and stall it."""
+    wordfreq = str(Path(sys.executable).with_name("wordfreq"))
+    env = {**os.environ, "WORDFREQ_DATA_DIR": str(data_dir)}
+    log_path = data_dir.parent / f"{data_dir.name}-stack.log"
+    with open(log_path, "wb") as log:
+        stack = subprocess.Popen(
+            [wordfreq, "up", "--workers", str(workers), "--port", "0"], env=env, stderr=log
+        )
+    try:
+        while b'"workers started"' not in log_path.read_bytes():
+            if stack.poll() is not None:
+                raise SystemExit(f"wordfreq up exited: {log_path.read_text()}")
+            time.sleep(0.05)
+        yield stack
+    finally:
+        stack.send_signal(signal.SIGTERM)
+        stack.wait(60)
