@@ -24,7 +24,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wordfreq_service.api.app import UNHEALTHY, read_page
+from wordfreq_service.api.app import UNHEALTHY, UPLOAD_THREADS, read_page
 from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
 from wordfreq_service.api.uploads import KEY_FILE, UploadSigner
 from wordfreq_service.errors import NoSuchKey, TransientError
@@ -305,8 +305,10 @@ def test_the_embedded_upload_is_streamed_not_held_in_memory(embedded: ApiStack) 
 
 
 def test_slow_uploads_do_not_hold_up_others(embedded: ApiStack) -> None:
-    """More uploads in progress than the shared thread pool has threads (40), each
-    waiting for its client's next bytes, and the service still answers at once."""
+    """More uploads in progress than the service stores at once (UPLOAD_THREADS), each
+    waiting for its client's next bytes: the service still answers at once, the uploads
+    with a turn are stored, and those without one are told at once to retry (503)
+    rather than held with nothing read."""
     jobs = [embedded.create(len(TEXT)) for _ in range(45)]
     app = embedded.app
 
@@ -344,7 +346,7 @@ def test_slow_uploads_do_not_hold_up_others(embedded: ApiStack) -> None:
 
     took, statuses = anyio.run(scenario)
     assert took < 1.0, f"/healthz and POST /jobs took {took:.2f} s beside 45 uploads"
-    assert statuses == [200] * 45
+    assert sorted(statuses) == [200] * UPLOAD_THREADS + [503] * (45 - UPLOAD_THREADS)
 
 
 # -- GET /jobs/{id} --------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,42 @@ def test_a_stalled_upload_is_abandoned_and_the_job_can_be_uploaded_again(
     assert again.status_code == 200, again.text
     assert again.json()["state"] == JobState.QUEUED.value
     assert embedded.backend.store.head(job["key"]).size == len(TEXT)
+
+
+def test_a_trickled_upload_is_abandoned_at_its_deadline(embedded: ApiStack) -> None:
+    """A byte every so often never trips the idle timeout; the upload's own deadline
+    (a minimum average rate, at least ``upload_min_seconds``) ends it all the same."""
+    assert embedded.data_dir is not None
+    app = create_app(
+        embedded.service,
+        ApiSettings(max_upload_bytes=TEST_LIMIT),
+        uploads=UploadSigner.in_data_dir(embedded.data_dir),
+        upload_read_timeout_s=0.5,
+        upload_min_seconds=1.0,
+    )
+    job = embedded.create(len(TEXT))
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for i in range(len(TEXT)):
+            yield TEXT[i : i + 1]
+            await anyio.sleep(0.3)  # under the idle timeout every time
+
+    async def scenario() -> tuple[httpx.Response, float, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            started = time.monotonic()
+            slow = await client.put(
+                job["upload_url"], headers=job["upload_headers"], content=trickle()
+            )
+            took = time.monotonic() - started
+            again = await client.put(job["upload_url"], headers=job["upload_headers"], content=TEXT)
+        return slow, took, again
+
+    slow, took, again = anyio.run(scenario)
+    assert slow.status_code == 408, slow.text
+    assert "nothing was stored" in slow.json()["error"]
+    assert took < 0.3 * len(TEXT) / 2  # ended well before the trickle would have
+    assert again.status_code == 200, again.text
 
 
 # -- storage outages ---------------------------------------------------------------------------

@@ -176,3 +176,40 @@ def test_large_counts_go_by_link_small_ones_inline(
         assert rows_read[0] == ["word", "count"]
         assert [(w, int(c)) for w, c in rows_read[1:]] == counts
         assert call(event("GET", path))[0] == 404
+
+
+def test_the_largest_inline_counts_fit_a_lambda_response_however_they_escape(
+    monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, aws_session: boto3.Session
+) -> None:
+    """The runtime client sends the response as JSON with ``ensure_ascii``: counts
+    just under INLINE_COUNTS_BYTES made of the characters that escape worst (control
+    bytes, six bytes each; Cyrillic, three) must still fit the 6 MB a Lambda answers."""
+    stack = create_aws_stack(moto_endpoint, session=aws_session)
+    monkeypatch.setenv(BUCKET_ENV, stack.bucket)
+    monkeypatch.setenv(JOB_TABLE_ENV, stack.job_table)
+    monkeypatch.delenv(API_KEY_SECRET_ENV, raising=False)
+    monkeypatch.setattr(aws_lambda, "_handler", None)
+    backend = open_aws(
+        bucket=stack.bucket,
+        work_queue_url=None,
+        result_queue_url=None,
+        job_table=stack.job_table,
+        session=aws_session,
+    )
+    for letter in ("\x01", "ж"):
+        stem = letter * (100 // len(letter.encode()) - 6)
+        per_row = len(stem.encode()) + len("000000,1\n")
+        rows = aws_lambda.INLINE_COUNTS_BYTES // per_row - 1
+        counts = [(f"{stem}{i:06d}", 1) for i in range(rows)]
+        created, _, body = call(event("POST", "/jobs", body={"size": 1}))
+        assert created == 201, body
+        job = json.loads(body)
+        finish(backend, job["job_id"], counts[:3], counts=counts)
+        auth = {"authorization": f"Bearer {job['token']}"}
+        answer = aws_lambda.handler(
+            event("GET", f"/jobs/{job['job_id']}/counts.csv", headers=auth), _Context()
+        )
+        assert answer["statusCode"] == 200, "sent inline"
+        marshalled = json.dumps(answer, ensure_ascii=True)
+        assert len(marshalled) > aws_lambda.INLINE_COUNTS_BYTES * 2, "the worst escapes"
+        assert len(marshalled) < aws_lambda.LAMBDA_RESPONSE_BYTES

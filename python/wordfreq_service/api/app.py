@@ -87,6 +87,11 @@ UPLOAD_THREADS: Final = 32
 #: How long an upload may go without a byte arriving before it is abandoned (and the job
 #: can take another): a client gone silent must not hold its job and a thread forever.
 UPLOAD_READ_TIMEOUT_S: Final = 30.0
+#: However its bytes trickle in, an upload must average this rate, or finish within
+#: UPLOAD_MIN_SECONDS if that is longer: a byte every 29 s would otherwise hold the job
+#: and one of the UPLOAD_THREADS for ever.
+UPLOAD_MIN_BYTES_PER_S: Final = 64 << 10
+UPLOAD_MIN_SECONDS: Final = 60.0
 #: The largest ``POST /jobs`` body read: its options fit in a few KiB (a stop-word list
 #: is capped far below this); more is refused unread rather than parsed.
 MAX_REQUEST_BODY: Final = 64 << 10
@@ -122,6 +127,7 @@ def create_app(
     uploads: UploadSigner | None = None,
     counts_link: Callable[[str], str | None] | None = None,
     upload_read_timeout_s: float = UPLOAD_READ_TIMEOUT_S,
+    upload_min_seconds: float = UPLOAD_MIN_SECONDS,
 ) -> FastAPI:
     """The API over ``service``. ``uploads`` signs the service's own upload URLs, for a
     store without URLs of its own (the embedded stack); without it such a store cannot
@@ -288,11 +294,25 @@ def create_app(
         refused = _check_upload_headers(request, record.size, metadata_headers(metadata))
         if refused is not None:
             return refused
+        if not upload_threads:
+            upload_threads.append(anyio.CapacityLimiter(UPLOAD_THREADS))
+        if len(uploading) >= UPLOAD_THREADS:
+            # Waiting for a turn would hold the client with nothing read, with no bound.
+            # Counted here, between awaits, so no two requests can take the last turn.
+            return _error(
+                503,
+                f"{UPLOAD_THREADS} uploads are in progress; try again shortly",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        allowed_s = max(upload_min_seconds, record.size / UPLOAD_MIN_BYTES_PER_S)
         uploading.add(job_id)
         try:
-            body = cast(BinaryIO, _BlockingBody(request.stream(), upload_read_timeout_s))
-            if not upload_threads:
-                upload_threads.append(anyio.CapacityLimiter(UPLOAD_THREADS))
+            body = cast(
+                BinaryIO,
+                _BlockingBody(
+                    request.stream(), upload_read_timeout_s, time.monotonic() + allowed_s
+                ),
+            )
             stored = await anyio.to_thread.run_sync(
                 service.accept_upload, job_id, body, limiter=upload_threads[0]
             )
@@ -303,6 +323,15 @@ def create_app(
             return _error(
                 408,
                 f"no bytes arrived for {upload_read_timeout_s:g} s; nothing was stored, "
+                "send the upload again",
+                headers={"Connection": "close"},
+            )
+        except _TooSlow:
+            log.warning("upload abandoned as too slow", job_id=job_id, allowed_s=allowed_s)
+            return _error(
+                408,
+                f"the upload took longer than the {allowed_s:g} s it may take "
+                f"({UPLOAD_MIN_BYTES_PER_S // 1024} KiB/s on average); nothing was stored, "
                 "send the upload again",
                 headers={"Connection": "close"},
             )
@@ -337,26 +366,33 @@ class _Stalled(Exception):
     """The client sent nothing for the upload's read timeout."""
 
 
+class _TooSlow(Exception):
+    """The upload did not arrive whole by its deadline."""
+
+
 class _BlockingBody:
     """The request body as a blocking file, for the thread that stores it: each read
     fetches the next chunk from the event loop, so at most one chunk is in memory
     whatever the upload's size. A chunk that does not come within ``timeout_s`` raises
-    ``_Stalled`` in the storing thread, which abandons the upload (stores nothing)."""
+    ``_Stalled``, and one that does not come by ``deadline`` (``time.monotonic``)
+    ``_TooSlow``, in the storing thread, which abandons the upload (stores nothing)."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], timeout_s: float) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], timeout_s: float, deadline: float) -> None:
         self._chunks = chunks
         self._timeout_s = timeout_s
+        self._deadline = deadline
         self._held = b""
         self._ended = False
 
     async def _next(self) -> bytes | None:
+        left = self._deadline - time.monotonic()
         try:
-            with anyio.fail_after(self._timeout_s):
+            with anyio.fail_after(max(0.0, min(self._timeout_s, left))):
                 return await self._chunks.__anext__()
         except StopAsyncIteration:
             return None
         except TimeoutError:
-            raise _Stalled from None
+            raise (_TooSlow if left <= self._timeout_s else _Stalled) from None
 
     def read(self, size: int | None = -1) -> bytes:
         while not self._held and not self._ended:

@@ -33,10 +33,14 @@ if TYPE_CHECKING:
 
     from wordfreq_service.ports import ObjectStore
 
-#: Counts whose CSV (uncompressed, as the function sends it) is up to this size pass
-#: through the function; larger ones, and those whose size is not recorded, go by link.
-#: Below the 6 MB a Lambda response holds, with room for headers and the encoding.
-INLINE_COUNTS_BYTES: Final = 4 << 20
+#: Counts whose CSV (uncompressed) is up to this size pass through the function; larger
+#: ones, and those whose size is not recorded, go by link. A Lambda response holds 6 MB
+#: of JSON, and the runtime client escapes the text body with ``ensure_ascii``: a control
+#: byte takes 6 bytes (``\u0001``), a non-ASCII letter 2 to 6 per UTF-8 byte. Six times
+#: this, plus headers, stays under the limit.
+INLINE_COUNTS_BYTES: Final = 768 << 10
+#: What a Lambda function may answer, in bytes of JSON.
+LAMBDA_RESPONSE_BYTES: Final = 6 * 1024 * 1024
 #: How long a counts link works: it is followed at once.
 COUNTS_LINK_EXPIRY_S: Final = 300
 
