@@ -23,9 +23,10 @@ from wordfreq_service.api.settings import (
     MAX_UPLOAD_BYTES_ENV,
 )
 from wordfreq_service.formats.jobs import JOB_ID_METADATA, counts_key
+from wordfreq_service.ports import Backend
 
 from tests.api_fixtures import finish
-from tests.aws_fixtures import create_aws_stack
+from tests.aws_fixtures import AwsStack, create_aws_stack
 
 KEY = "lambda-key"
 LIMIT = 1000
@@ -124,12 +125,19 @@ def test_the_lambda_handler_serves_the_api(
     assert status == 404
 
 
-def test_large_counts_go_by_link_small_ones_inline(
+@dataclass(frozen=True)
+class KeylessLambda:
+    """The function's environment on a fresh stack, with no API key; and the stack's
+    backend, to play the worker."""
+
+    stack: AwsStack
+    backend: Backend
+
+
+@pytest.fixture
+def keyless_lambda(
     monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, aws_session: boto3.Session
-) -> None:
-    """A Lambda response holds 6 MB: counts whose CSV is over INLINE_COUNTS_BYTES, as
-    sent (the size the worker records), are a 307 to a pre-signed GET serving the same
-    CSV, however well they compress; so are counts whose size is not recorded."""
+) -> KeylessLambda:
     stack = create_aws_stack(moto_endpoint, session=aws_session)
     monkeypatch.setenv(BUCKET_ENV, stack.bucket)
     monkeypatch.setenv(JOB_TABLE_ENV, stack.job_table)
@@ -142,6 +150,15 @@ def test_large_counts_go_by_link_small_ones_inline(
         job_table=stack.job_table,
         session=aws_session,
     )
+    return KeylessLambda(stack, backend)
+
+
+def test_large_counts_go_by_link_small_ones_inline(
+    keyless_lambda: KeylessLambda, moto_endpoint: str
+) -> None:
+    """A Lambda response holds 6 MB: counts whose CSV is over INLINE_COUNTS_BYTES, as
+    sent (the size the worker records), are a 307 to a pre-signed GET serving the same
+    CSV, however well they compress; so are counts whose size is not recorded."""
     small = [("to", 2), ("be", 2), ("or", 1)]
     # Long words that differ only at the end: the CSV is past the inline size, and
     # compressed it is a small fraction of that (as real counts compress well).
@@ -154,9 +171,11 @@ def test_large_counts_go_by_link_small_ones_inline(
     ):
         status, _, body = call(event("POST", "/jobs", body={"size": 1}))
         job = json.loads(body)
-        finish(backend, job["job_id"], counts[:3], counts=counts, record_size=recorded)
+        finish(
+            keyless_lambda.backend, job["job_id"], counts[:3], counts=counts, record_size=recorded
+        )
         if counts is large:
-            stored = backend.store.head(counts_key(job["job_id"])).size
+            stored = keyless_lambda.backend.store.head(counts_key(job["job_id"])).size
             assert stored < aws_lambda.INLINE_COUNTS_BYTES // 8, "the large counts compress"
         auth = {"authorization": f"Bearer {job['token']}"}
         path = f"/jobs/{job['job_id']}/counts.csv"
@@ -166,7 +185,9 @@ def test_large_counts_go_by_link_small_ones_inline(
             text = body
         else:
             assert status == 307
-            assert headers["location"].startswith(f"{moto_endpoint}/{stack.bucket}/results/")
+            assert headers["location"].startswith(
+                f"{moto_endpoint}/{keyless_lambda.stack.bucket}/results/"
+            )
             download = httpx.get(headers["location"])
             assert download.status_code == 200
             assert download.headers["content-encoding"] == "gzip"
@@ -179,23 +200,11 @@ def test_large_counts_go_by_link_small_ones_inline(
 
 
 def test_the_largest_inline_counts_fit_a_lambda_response_however_they_escape(
-    monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, aws_session: boto3.Session
+    keyless_lambda: KeylessLambda,
 ) -> None:
     """The runtime client sends the response as JSON with ``ensure_ascii``: counts
     just under INLINE_COUNTS_BYTES made of the characters that escape worst (control
     bytes, six bytes each; Cyrillic, three) must still fit the 6 MB a Lambda answers."""
-    stack = create_aws_stack(moto_endpoint, session=aws_session)
-    monkeypatch.setenv(BUCKET_ENV, stack.bucket)
-    monkeypatch.setenv(JOB_TABLE_ENV, stack.job_table)
-    monkeypatch.delenv(API_KEY_SECRET_ENV, raising=False)
-    monkeypatch.setattr(aws_lambda, "_handler", None)
-    backend = open_aws(
-        bucket=stack.bucket,
-        work_queue_url=None,
-        result_queue_url=None,
-        job_table=stack.job_table,
-        session=aws_session,
-    )
     for letter in ("\x01", "ж"):
         stem = letter * (100 // len(letter.encode()) - 6)
         per_row = len(stem.encode()) + len("000000,1\n")
@@ -204,7 +213,7 @@ def test_the_largest_inline_counts_fit_a_lambda_response_however_they_escape(
         created, _, body = call(event("POST", "/jobs", body={"size": 1}))
         assert created == 201, body
         job = json.loads(body)
-        finish(backend, job["job_id"], counts[:3], counts=counts)
+        finish(keyless_lambda.backend, job["job_id"], counts[:3], counts=counts)
         auth = {"authorization": f"Bearer {job['token']}"}
         answer = aws_lambda.handler(
             event("GET", f"/jobs/{job['job_id']}/counts.csv", headers=auth), _Context()
