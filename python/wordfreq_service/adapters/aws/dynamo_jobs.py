@@ -94,22 +94,51 @@ class DynamoJobStore:
         earlier = [s for s in JobState if s.rank < state.rank]
         if not earlier:
             return None
-        moment = _now(now)
-        values: dict[str, AttributeValueTypeDef] = {
-            ":state": {"S": state.value},
-            ":now": {"N": _number(moment)},
-        }
-        marks = []
-        for index, previous in enumerate(earlier):
-            values[f":s{index}"] = {"S": previous.value}
-            marks.append(f":s{index}")
         update = "SET #state = :state, #updated = :now"
-        names = {name: _NAMES[name] for name in ("#state", "#updated", "#expires")}
+        values: dict[str, AttributeValueTypeDef] = {":state": {"S": state.value}}
         if result is not None:
             update += ", #result = :result"
             values[":result"] = {"S": result}
-            names["#result"] = _NAMES["#result"]
-        with translated(f"moving job {job_id} to {state.value} in table {self._table}"):
+        return self._update_if_in(
+            job_id,
+            earlier,
+            update,
+            values,
+            now=now,
+            doing=f"moving job {job_id} to {state.value} in table {self._table}",
+        )
+
+    def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:
+        return self._update_if_in(
+            job_id,
+            [s for s in JobState if not s.ended],
+            "SET #lease = :until",
+            {":until": {"N": _number(until)}},
+            now=now,
+            doing=f"renewing the lease of job {job_id} in table {self._table}",
+        )
+
+    def _update_if_in(
+        self,
+        job_id: str,
+        states: list[JobState],
+        update: str,
+        values: dict[str, AttributeValueTypeDef],
+        *,
+        now: float | None,
+        doing: str,
+    ) -> JobRecord | None:
+        """Apply ``update`` (which may use ``:now``) to the job if it is in one of
+        ``states`` and not expired, in one conditional write; the new record, or None."""
+        values = {**values, ":now": {"N": _number(_now(now))}}
+        marks = []
+        for index, state in enumerate(states):
+            values[f":s{index}"] = {"S": state.value}
+            marks.append(f":s{index}")
+        condition = f"#state IN ({', '.join(marks)}) AND #expires > :now"
+        used = f"{update} {condition}"
+        names = {name: real for name, real in _NAMES.items() if name in used}
+        with translated(doing):
             try:
                 response = self._client.update_item(
                     TableName=self._table,
@@ -117,36 +146,8 @@ class DynamoJobStore:
                     UpdateExpression=update,
                     # A missing item has no state, so this also refuses unknown jobs
                     # (an UpdateItem would otherwise create one).
-                    ConditionExpression=f"#state IN ({', '.join(marks)}) AND #expires > :now",
+                    ConditionExpression=condition,
                     ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW",
-                )
-            except ClientError as exc:
-                if _code(exc) == _CONDITION_FAILED:
-                    return None
-                raise
-        return _record(response["Attributes"])
-
-    def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:
-        values: dict[str, AttributeValueTypeDef] = {
-            ":until": {"N": _number(until)},
-            ":now": {"N": _number(_now(now))},
-        }
-        marks = []
-        for index, state in enumerate(s for s in JobState if not s.ended):
-            values[f":s{index}"] = {"S": state.value}
-            marks.append(f":s{index}")
-        with translated(f"renewing the lease of job {job_id} in table {self._table}"):
-            try:
-                response = self._client.update_item(
-                    TableName=self._table,
-                    Key={KEY_ATTRIBUTE: {"S": job_id}},
-                    UpdateExpression="SET #lease = :until",
-                    ConditionExpression=f"#state IN ({', '.join(marks)}) AND #expires > :now",
-                    ExpressionAttributeNames={
-                        name: _NAMES[name] for name in ("#lease", "#state", "#expires")
-                    },
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
                 )
