@@ -6,6 +6,7 @@ uncompressed files and streams everything else."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import subprocess
 import sys
@@ -94,7 +95,7 @@ def test_the_core_cuts_where_counting_ranges_cuts(
     bounds = [size * k // parts for k in range(parts + 1)]
     expected = [
         b"".join(range_chunks([data[read_offset(start) :]], start, end, mode))
-        for start, end in zip(bounds, bounds[1:], strict=False)
+        for start, end in itertools.pairwise(bounds)
     ]
     for fd in _file(data):
         assert _file_pieces_for_tests(fd, size, mode, parts, buffer) == expected
