@@ -59,6 +59,9 @@ pub fn read_some(
     }
 }
 
+/// Where a range's bytes go, with the offset of each piece of them.
+pub type Sink<'a> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'a;
+
 /// Pass the bytes of the piece of the nominal range `[start, end)` of the first `size`
 /// bytes of `file` to `sink`, in order, with their offsets; `buf` is the thread's buffer.
 pub fn read_piece(
@@ -67,7 +70,7 @@ pub fn read_piece(
     size: u64,
     is_safe: fn(u8) -> bool,
     buf: &mut [u8],
-    sink: &mut dyn FnMut(u64, &[u8]) -> Result<(), Error>,
+    sink: &mut Sink<'_>,
 ) -> Result<(), Error> {
     if start >= end {
         return Ok(());
