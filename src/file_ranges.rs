@@ -75,6 +75,13 @@ pub fn read_piece(
     if start >= end {
         return Ok(());
     }
+    // A table, not a call through `is_safe` per byte: a file with few safe bytes is
+    // scanned at memory speed.
+    let mut safe = [false; 256];
+    for (b, slot) in safe.iter_mut().enumerate() {
+        *slot = is_safe(b as u8);
+    }
+    let is_safe = |b: u8| safe[usize::from(b)];
     let mut pos = start.saturating_sub(1);
     if start > 0 {
         // The start: just after the first safe byte in [start - 1, end - 1).
