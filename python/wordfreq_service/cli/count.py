@@ -7,7 +7,7 @@ import sys
 import click
 from click.core import ParameterSource
 
-from wordfreq_service.cli.options import counting_options, input_limit_option
+from wordfreq_service.cli.options import counting_options, input_limit_option, threads_option
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
 
@@ -15,6 +15,7 @@ from wordfreq_service.formats.job_request import JobRequest
 @click.command()
 @counting_options
 @input_limit_option
+@threads_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Print words and counts as CSV: every word unless --top."
@@ -23,6 +24,7 @@ from wordfreq_service.formats.job_request import JobRequest
 def count(
     request: JobRequest,
     max_input_bytes: int,
+    threads: int | None,
     as_json: bool,
     as_csv: bool,
     files: tuple[str, ...],
@@ -38,7 +40,7 @@ def count(
     top_given = (
         click.get_current_context().get_parameter_source("top") is not ParameterSource.DEFAULT
     )
-    counter = count_files(files, request, max_input_bytes=max_input_bytes)
+    counter = count_files(files, request, max_input_bytes=max_input_bytes, threads=threads)
     result = summarize(counter, request, every_word=as_csv and not top_given)
     if as_json:
         output.write_pieces(output.count_json(result))
