@@ -13,7 +13,9 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use crate::counts_csv::CsvError;
 use crate::decode::{detect, ByteDecoding, Decoding, Encoding, Utf16Decoder};
+use crate::file_ranges::{nominal_ranges, read_piece, ReadAt, READ_BUFFER};
 use crate::seed::{self, SeedWords};
 use crate::split::split;
 use crate::tally::{Report, Tally};
@@ -27,6 +29,9 @@ pub const DEFAULT_MAX_WORD_LENGTH: usize = 1000;
 
 /// Largest word-length limit accepted: Go's `bufio.MaxScanTokenSize`.
 pub const MAX_WORD_LENGTH_LIMIT: usize = 64 * 1024;
+
+/// Most threads a counter may be asked to use.
+pub const MAX_THREADS: usize = 256;
 
 /// UTF-16 input is transcoded this many input bytes at a time, so the UTF-8 buffer stays
 /// bounded whatever the size of the chunk fed (and still reaches the parallel path).
@@ -82,6 +87,15 @@ pub enum Error {
         theirs: Mode,
     },
     MaxWordLength,
+    Threads,
+    /// UTF-16 input cannot be counted from a split point (its bytes are not ASCII-safe).
+    Utf16MidStream,
+    /// A counts CSV to merge is malformed.
+    Csv(CsvError),
+    /// `feed_file` on a counter that has had input already.
+    AlreadyFed,
+    /// Reading a file failed.
+    Io(String),
     /// Memory ran out while the word table grew; the counts are incomplete.
     OutOfMemory,
     /// A bug: a panic in the core, caught. The message says where.
@@ -113,6 +127,17 @@ impl fmt::Display for Error {
                 f,
                 "max_word_length must be between 1 and {MAX_WORD_LENGTH_LIMIT}"
             ),
+            Error::Threads => write!(f, "threads must be between 0 and {MAX_THREADS}"),
+            Error::Utf16MidStream => write!(
+                f,
+                "utf-16 input cannot be counted from the middle of a stream (at_start=False)"
+            ),
+            Error::Csv(e) => write!(f, "{e}"),
+            Error::AlreadyFed => write!(
+                f,
+                "feed_file counts a counter's whole input: this counter has had input already"
+            ),
+            Error::Io(what) => write!(f, "{what}"),
             Error::OutOfMemory => write!(
                 f,
                 "out of memory: the word table could not grow (the counts are incomplete)"
@@ -168,6 +193,13 @@ impl Scanner {
             Scanner::Seed(s) => s.is_clean(),
         }
     }
+}
+
+/// The cores this process may use (its CPU affinity and quota), as the rayon pool sizes
+/// itself; asked once (it reads the cgroup files). Asking never starts the pool.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The text of a panic's payload.
@@ -236,8 +268,13 @@ pub struct Counter {
     /// until the counter finishes.
     tallies: Vec<Tally>,
     finished: bool,
+    /// Some input has been fed (`feed_file` wants a counter with none).
+    fed: bool,
     parallel_min: usize,
     threads: usize,
+    /// `feed_file`: the least bytes per range, and each thread's read buffer.
+    file_min_range: u64,
+    read_buffer: usize,
 }
 
 impl Counter {
@@ -249,6 +286,19 @@ impl Counter {
         mode: &str,
         encoding: Option<&str>,
         max_word_length: usize,
+    ) -> Result<Counter, Error> {
+        Counter::new_at(mode, encoding, max_word_length, true)
+    }
+
+    /// A counter as [`Counter::new`]; unless `at_start`, its input begins just after a
+    /// safe split byte in the middle of a stream: there is no BOM to look for, and the
+    /// decoding is the one the start of the stream chose when it had none (UTF-16, which
+    /// has no such points, is an error).
+    pub fn new_at(
+        mode: &str,
+        encoding: Option<&str>,
+        max_word_length: usize,
+        at_start: bool,
     ) -> Result<Counter, Error> {
         let mode = Mode::from_name(mode).ok_or_else(|| Error::UnknownMode(mode.to_string()))?;
         let enc = Encoding::from_name(encoding)
@@ -272,11 +322,23 @@ impl Counter {
             utf8: Vec::new(),
             tallies: vec![Tally::new()],
             finished: false,
+            fed: false,
             parallel_min: PARALLEL_MIN_BYTES,
             threads: 0,
+            file_min_range: PARALLEL_MIN_BYTES as u64,
+            read_buffer: READ_BUFFER,
         };
         if mode == Mode::Words {
-            if let Some((dec, bom)) = detect(enc, &[], false) {
+            if !at_start {
+                let dec = match enc {
+                    Encoding::Auto => ByteDecoding::Utf8Fallback,
+                    Encoding::Utf8 => ByteDecoding::Utf8Replace,
+                    Encoding::Cp1252 => ByteDecoding::Cp1252,
+                    Encoding::Latin1 => ByteDecoding::Latin1,
+                    Encoding::Utf16 => return Err(Error::Utf16MidStream),
+                };
+                counter.start(Decoding::Bytes(dec), 0)?;
+            } else if let Some((dec, bom)) = detect(enc, &[], false) {
                 counter.start(dec, bom)?;
             }
         }
@@ -316,6 +378,30 @@ impl Counter {
         self.threads = threads;
     }
 
+    /// Tune `feed_file`: ranges of at least `min_range` bytes, read `read_buffer` bytes at
+    /// a time. For tests (small files on many threads, reads that cut words).
+    pub fn set_file_ranges(&mut self, min_range: u64, read_buffer: usize) {
+        self.file_min_range = min_range.max(1);
+        self.read_buffer = read_buffer.max(1);
+    }
+
+    /// Count large chunks on `threads` threads (0: one per core; 1: on the caller's).
+    pub fn set_threads(&mut self, threads: usize) -> Result<(), Error> {
+        if threads > MAX_THREADS {
+            return Err(Error::Threads);
+        }
+        self.threads = threads;
+        Ok(())
+    }
+
+    /// The number of threads large chunks are counted on.
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            0 => cores(),
+            n => n,
+        }
+    }
+
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -338,6 +424,7 @@ impl Counter {
         if self.finished {
             return Err(Error::Finished);
         }
+        self.fed = true;
         while self.scanner.is_none() {
             let Some((&b, rest)) = data.split_first() else {
                 return Ok(());
@@ -349,6 +436,121 @@ impl Counter {
             }
         }
         self.run(data)
+    }
+
+    /// Count the first `size` bytes of `file` as this counter's whole input (it must have
+    /// had none) and finish: one nominal range per thread (see [`crate::file_ranges`]),
+    /// each counted by its own counter into its own table, merged at the end; UTF-16 input
+    /// is read by one sequential reader.
+    pub fn feed_file(&mut self, file: &impl ReadAt, size: u64) -> Result<(), Error> {
+        self.guarded(|c| c.feed_file_unguarded(file, size))
+    }
+
+    fn feed_file_unguarded(&mut self, file: &impl ReadAt, size: u64) -> Result<(), Error> {
+        if self.fed || self.finished {
+            return Err(Error::AlreadyFed);
+        }
+        self.fed = true;
+        let mut head = [0u8; 4];
+        let head_len = usize::try_from(size).unwrap_or(usize::MAX).min(head.len());
+        let mut got = 0;
+        while got < head_len {
+            got += crate::file_ranges::read_some(file, &mut head[got..head_len], got as u64, size)?;
+        }
+        let utf16 = self.scanner.is_none()
+            && matches!(
+                detect(self.encoding, &head[..head_len], head_len as u64 == size),
+                Some((Decoding::Utf16 { .. }, _))
+            );
+        let threads = if utf16 {
+            1
+        } else {
+            (self.threads() as u64)
+                .min(size / self.file_min_range)
+                .max(1) as usize
+        };
+        let read_buffer = self.read_buffer;
+        let ranges = nominal_ranges(size, threads);
+        let is_safe = match self.mode {
+            Mode::Words => words::is_safe_split_byte,
+            Mode::Seed => seed::is_safe_split_byte,
+        };
+        if threads == 1 {
+            // One reader; a large UTF-16 chunk is still counted on the counter's threads.
+            let mut buf = vec![0u8; read_buffer];
+            read_piece(file, (0, size), size, is_safe, &mut buf, &mut |_, data| {
+                self.feed_unguarded(data)
+            })?;
+            return self.finish_unguarded();
+        }
+        let mut others = Vec::with_capacity(threads - 1);
+        for _ in 1..threads {
+            let mut c = Counter::new_at(
+                self.mode.name(),
+                self.encoding.name(),
+                self.max_word_length,
+                false,
+            )?;
+            c.threads = 1;
+            c.read_buffer = read_buffer;
+            others.push(c);
+        }
+        let saved = std::mem::replace(&mut self.threads, 1);
+        let first = ranges[0];
+        let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = others
+                .iter_mut()
+                .zip(&ranges[1..])
+                .map(|(c, &range)| {
+                    scope.spawn(move || {
+                        catch_panic(|| {
+                            let mut buf = vec![0u8; read_buffer];
+                            read_piece(file, range, size, is_safe, &mut buf, &mut |_, data| {
+                                c.feed_unguarded(data)
+                            })
+                        })
+                    })
+                })
+                .collect();
+            let mut buf = vec![0u8; read_buffer];
+            let mut results = vec![read_piece(
+                file,
+                first,
+                size,
+                is_safe,
+                &mut buf,
+                &mut |_, data| self.feed_unguarded(data),
+            )];
+            drop(buf);
+            for handle in handles {
+                results.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|payload| Err(Error::Internal(panic_message(&*payload)))),
+                );
+            }
+            results
+        });
+        self.threads = saved;
+        // An internal error or lack of memory matters more than an I/O error.
+        let mut failure = None;
+        for result in results {
+            match result {
+                Err(e @ (Error::Internal(_) | Error::OutOfMemory)) => return Err(e),
+                Err(e) => failure = failure.or(Some(e)),
+                Ok(()) => {}
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.finish_unguarded()?;
+        for mut other in others {
+            other.finish_unguarded()?;
+            let tally = std::mem::take(&mut other.tallies[0]);
+            self.tallies[0].absorb(tally);
+        }
+        self.check_memory()
     }
 
     /// The decoding is known: make its scanner and count the sniffed bytes after the BOM.
@@ -384,12 +586,9 @@ impl Counter {
     }
 
     fn count(&mut self, data: &[u8]) {
+        let threads = self.threads();
         let Some(scanner) = self.scanner.as_mut() else {
             return;
-        };
-        let threads = match self.threads {
-            0 => rayon::current_num_threads(),
-            n => n,
         };
         if threads > 1 && data.len() >= self.parallel_min {
             let pieces = split(data, threads, scanner.safe_byte());
@@ -471,6 +670,17 @@ impl Counter {
         self.guarded(|c| {
             c.finish_unguarded()?;
             c.tallies[0].merge_from(&other.tallies[0]);
+            c.check_memory()
+        })
+    }
+
+    /// Add the counts of a table (read from a counts CSV) and `skipped` runs into this
+    /// counter (finished first).
+    pub fn merge_tally(&mut self, mut tally: Tally, skipped: u64) -> Result<(), Error> {
+        self.guarded(|c| {
+            c.finish_unguarded()?;
+            tally.skipped = tally.skipped.saturating_add(skipped);
+            c.tallies[0].absorb(tally);
             c.check_memory()
         })
     }
@@ -821,6 +1031,93 @@ mod tests {
         assert!(
             matches!(&err, Error::Internal(w) if w.starts_with("worker 7")),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn mid_stream_counters_look_for_no_bom() {
+        let mid = |mode: &str, enc: Option<&str>, data: &[u8]| {
+            let mut c = Counter::new_at(mode, enc, DEFAULT_MAX_WORD_LENGTH, false).unwrap();
+            c.feed(data).unwrap();
+            counts(&mut c)
+        };
+        // U+FEFF in the middle of a stream separates words; FF FE is Windows-1252 there.
+        assert_eq!(
+            mid("words", None, b"\xFF\xFEc\xEF\xBB\xBFab"),
+            expect(&[("ab", 1), ("ÿþc", 1)])
+        );
+        assert_eq!(
+            mid("words", Some("utf-8"), b"\xEF\xBB\xBFab"),
+            expect(&[("ab", 1)])
+        );
+        assert_eq!(
+            mid("words", Some("cp1252"), b"a\x92t"),
+            expect(&[("a't", 1)])
+        );
+        assert_eq!(
+            mid("seed", None, b"\xEF\xBB\xBFabcdef"),
+            expect(&[("\u{FEFF}abcdef", 1)])
+        );
+        assert_eq!(
+            Counter::new_at("words", Some("utf-16"), 10, false).unwrap_err(),
+            Error::Utf16MidStream
+        );
+    }
+
+    fn file_with(data: &[u8]) -> std::fs::File {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!(
+            "wordfreq-counter-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(data).unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        f
+    }
+
+    #[test]
+    fn a_file_counted_in_ranges_equals_the_stream() {
+        let modes = [
+            ("words", None),
+            ("words", Some("utf-8")),
+            ("words", Some("cp1252")),
+            ("words", Some("utf-16")),
+            ("seed", None),
+        ];
+        for seed in 1..25u64 {
+            let mut data = noise(seed, 2000);
+            if seed % 5 == 0 {
+                data.splice(0..0, *b"\xEF\xBB\xBF");
+            }
+            if seed % 6 == 0 {
+                // A UTF-16 BOM after every safe byte: only the file's start is its start.
+                data = b"w \xFF\xFEx\xFE\xFF ".repeat(200);
+            }
+            let file = file_with(&data);
+            for (mode, enc) in modes {
+                let whole = limited_counts(mode, enc, 7, &data, data.len(), 1);
+                for threads in [1, 2, 3, 8] {
+                    let mut c = Counter::new(mode, enc, 7).unwrap();
+                    c.set_threads(threads).unwrap();
+                    c.set_file_ranges(50, 1 + seed as usize * 13);
+                    c.feed_file(&file, data.len() as u64).unwrap();
+                    let skipped = c.skipped().unwrap();
+                    assert_eq!(
+                        (counts(&mut c), skipped),
+                        whole,
+                        "{seed} {mode} {enc:?} {threads}"
+                    );
+                }
+            }
+        }
+        let mut c = Counter::new("words", None, 7).unwrap();
+        c.feed(b"").unwrap();
+        assert_eq!(
+            c.feed_file(&file_with(b"x"), 1).unwrap_err(),
+            Error::AlreadyFed
         );
     }
 

@@ -3,7 +3,7 @@
 The pure-Python twin with the same API and semantics is ``wordfreq_service.counting.reference``.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Final, final
 
 from _typeshed import SupportsWrite
@@ -11,10 +11,13 @@ from _typeshed import SupportsWrite
 __all__ = [
     "DEFAULT_MAX_WORD_LENGTH",
     "ENCODINGS",
+    "MAX_THREADS",
     "MAX_WORD_LENGTH_LIMIT",
     "MODES",
+    "SPLIT_SAFE_BYTES",
     "Counter",
     "__version__",
+    "_file_pieces_for_tests",
     "_panic_for_tests",
     "normalize_word",
 ]
@@ -30,6 +33,13 @@ ENCODINGS: Final[tuple[str, ...]]
 DEFAULT_MAX_WORD_LENGTH: Final[dict[str, int]]
 #: Largest ``max_word_length`` accepted (65536, Go's ``bufio.MaxScanTokenSize``).
 MAX_WORD_LENGTH_LIMIT: Final[int]
+#: Most threads a counter may be asked to use (256).
+MAX_THREADS: Final[int]
+#: Per mode, the bytes after which input can be cut and the rest counted by a fresh
+#: counter (``at_start=False``) with exactly the same total counts: ASCII bytes that
+#: always end a word and leave nothing pending (in ``words`` mode, whatever the decoding
+#: but UTF-16, which is never cut).
+SPLIT_SAFE_BYTES: Final[dict[str, bytes]]
 
 @final
 class Counter:
@@ -51,16 +61,35 @@ class Counter:
     Feed byte chunks of any size: a word may straddle chunks. The first query (or
     ``finish()``) ends the input; feeding after that raises ``ValueError``.
 
+    ``at_start=False``: the input begins in the middle of a stream, just after one of
+    ``SPLIT_SAFE_BYTES[mode]`` (a range of a split file other than the first). No BOM is
+    looked for: in ``words`` mode without an encoding the input is UTF-8 with the
+    Windows-1252 fallback from its first byte, and EF BB BF is U+FEFF, a separator, as
+    anywhere past the start. ``encoding="utf-16"`` with ``at_start=False`` is a
+    ``ValueError`` (UTF-16 is never cut).
+
+    ``threads``: how many threads count a large chunk (``None`` or 0: one per core; 1:
+    the caller's thread only; at most ``MAX_THREADS``, else ``ValueError``).
+
     ``MemoryError``: the word table could not grow (the counts would be incomplete).
     ``RuntimeError``: a bug in the core (a caught panic). After either, every call raises
     the same error again.
     """
 
     def __new__(
-        cls, mode: str, encoding: str | None = None, max_word_length: int | None = None
+        cls,
+        mode: str,
+        encoding: str | None = None,
+        max_word_length: int | None = None,
+        *,
+        at_start: bool = True,
+        threads: int | None = None,
     ) -> Counter: ...
     @property
     def mode(self) -> str: ...
+    @property
+    def threads(self) -> int:
+        """The number of threads a large chunk is counted on (``threads`` resolved)."""
     @property
     def finished(self) -> bool: ...
     @property
@@ -73,11 +102,42 @@ class Counter:
         """Count a chunk (any bytes-like object; ``bytes`` is not copied).
 
         Releases the GIL; large chunks are split across all cores."""
+    def feed_file(self, fd: int, size: int) -> None:
+        """Count the first ``size`` bytes of the regular file open at ``fd`` as this
+        counter's whole input, then finish (a counter that has had input already is a
+        ``ValueError``; so is anything but a regular file).
+
+        Without the GIL and with positional reads (``fd``'s offset is neither used nor
+        moved): the file is cut into one nominal range per thread (``threads``; ranges
+        of at least 1 MiB), each range's boundaries resolved by the rule of
+        ``counting/ranges.py`` and counted by its own thread into its own table, the
+        tables merged at the end, so the counts are exactly those of feeding the same
+        bytes. Each thread reads into one 2 MiB buffer, whatever the file's size; a file
+        with no safe byte is read about twice, not once per thread. UTF-16 input (by BOM,
+        or forced) is read by one sequential reader. ``OSError`` when reading fails, or
+        when the file ends before ``size`` bytes."""
+    def _set_file_ranges_for_tests(self, min_range: int, read_buffer: int) -> None:
+        """``feed_file`` with ranges of at least ``min_range`` bytes, read
+        ``read_buffer`` bytes at a time (for tests: small files on many threads)."""
     def finish(self) -> None:
         """End of input: count whatever is still pending. Idempotent."""
     def merge(self, other: Counter) -> None:
         """Add ``other``'s counts and skipped runs into this counter (both are finished
         first; same mode)."""
+    def merge_csv(
+        self, chunks: Iterable[bytes | bytearray | memoryview], *, skipped: int = 0
+    ) -> None:
+        """Add the counts of a counts CSV and ``skipped`` runs into this counter
+        (finished first, as ``merge`` does).
+
+        ``chunks`` is the CSV's text (decompressed) as ``write_csv`` writes it after a
+        ``word,count`` header, in pieces that may cut a row or a character anywhere; it
+        is read as Python's ``csv`` module reads it (quoted fields may hold ``,``,
+        doubled ``"`` and line breaks; rows end with ``\\n`` or ``\\r\\n``; the last may
+        lack it). A malformed CSV (no header, an empty line, not two fields, a word not
+        UTF-8 or too long, a count not from 1 to 2**64-1) is a ``ValueError`` naming the
+        line, and then nothing is added (nor when ``chunks`` raises, which propagates).
+        Counts add up saturating at 2**64-1. Memory grows with the vocabulary only."""
     def report(
         self,
         top: int | None,
@@ -111,6 +171,13 @@ class Counter:
         takes nothing."""
     def counts(self) -> dict[str, int]:
         """Every word with its count, unfiltered."""
+
+def _file_pieces_for_tests(
+    fd: int, size: int, mode: str, parts: int, read_buffer: int
+) -> list[bytes]:
+    """The pieces ``feed_file`` counts for ``parts`` ranges of the first ``size`` bytes
+    of the file open at ``fd``, read ``read_buffer`` bytes at a time (for tests: the
+    core's boundary rule against ``counting/ranges.py``'s)."""
 
 def _panic_for_tests(in_thread_pool: bool = False) -> None:
     """Panic inside the core on purpose (on a worker thread when ``in_thread_pool``):

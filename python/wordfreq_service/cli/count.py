@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 from click.core import ParameterSource
 
-from wordfreq_service.cli.options import counting_options, input_limit_option
+from wordfreq_service.cli.options import counting_options, input_limit_option, threads_option
 from wordfreq_service.formats.job_request import JobRequest
 
 
 @click.command()
 @counting_options
 @input_limit_option
+@threads_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Print words and counts as CSV: every word unless --top."
@@ -20,6 +21,7 @@ from wordfreq_service.formats.job_request import JobRequest
 def count(
     request: JobRequest,
     max_input_bytes: int,
+    threads: int | None,
     as_json: bool,
     as_csv: bool,
     files: tuple[str, ...],
@@ -34,6 +36,7 @@ def count(
         files,
         request,
         max_input_bytes=max_input_bytes,
+        threads=threads,
         as_json=as_json,
         as_csv=as_csv,
         top_given=source is not ParameterSource.DEFAULT,

@@ -22,18 +22,19 @@ def count_and_print(
     request: JobRequest,
     *,
     max_input_bytes: int,
+    threads: int | None = None,
     as_json: bool = False,
     as_csv: bool = False,
     top_given: bool = False,
 ) -> None:
-    """Count ``files`` together and print the result (text, ``as_json`` or ``as_csv``:
-    every word unless ``top_given``)."""
+    """Count ``files`` together on ``threads`` (None: every core) and print the result
+    (text, ``as_json`` or ``as_csv``: every word unless ``top_given``)."""
     from wordfreq_service.cli import output
     from wordfreq_service.counting.engine import count_files, summarize
 
     if as_json and as_csv:
         raise ConfigError("--json and --csv are exclusive")
-    counter = count_files(files, request, max_input_bytes=max_input_bytes)
+    counter = count_files(files, request, max_input_bytes=max_input_bytes, threads=threads)
     result = summarize(counter, request, every_word=as_csv and not top_given)
     if as_json:
         output.write_pieces(output.count_json(result))

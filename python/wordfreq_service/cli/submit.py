@@ -21,6 +21,8 @@ from wordfreq_service.cli.options import (
     backend_options,
     cores,
     counting_options,
+    threads_option,
+    threads_per_worker,
 )
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
@@ -51,6 +53,8 @@ class SubmitRequest:
     stack_name: str | None
     api_url: str | None = None
     api_key: str | None = field(default=None, repr=False)  # a secret: out of logs
+    #: Each in-process worker's counting threads (``--threads``; None: the cores divided).
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -313,7 +317,10 @@ def _run_submit(req: SubmitRequest) -> int:
                 f"wordfreq: no stack running on {spec.data_dir}; "
                 f"starting {req.workers} in-process workers for this submit\n"
             )
-            pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
+            settings = WorkerSettings(
+                wait_seconds=0.5, threads=threads_per_worker(req.threads, req.workers)
+            )
+            pool = ThreadPool(spec, settings, req.workers).__enter__()
     try:
         return _submit_with(_client(spec.kind, backend), handles, req)
     finally:
@@ -357,6 +364,7 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
     default=None,
     help="In-process workers when no stack is running [default: cores].",
 )
+@threads_option
 @click.option(
     "--bucket",
     "-bucket",
@@ -406,6 +414,7 @@ def submit(
     as_json: bool,
     timeout: float,
     workers: int | None,
+    threads: int | None,
     bucket: str | None,
     queue_url: str | None,
     submitter_role: str | None,
@@ -435,6 +444,7 @@ def submit(
         stack_name=stack_name,
         api_url=api_url,
         api_key=api_key,
+        threads=threads,
     )
     try:
         status = run_submit(submission)
