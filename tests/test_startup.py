@@ -173,7 +173,7 @@ def test_value_classes_behave_as_frozen_dataclasses() -> None:
     assert repr(StopWords(builtin="english")) == "StopWords(builtin='english', words=frozenset())"
     assert pickle.loads(pickle.dumps(a)) == a
     with pytest.raises(AttributeError, match="frozen"):
-        a.top = 5  # type: ignore[misc]
+        a.top = 5
     with pytest.raises(AttributeError, match="frozen"):
         del a.mode
     result = CountResult(2, 1, [("a", 2)])
