@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from common import DATA, ROOT, build_input, median_time, record, run_child
+from common import DATA, ROOT, build_input, record, run_child
 
 BASELINE = (
     "import collections, sys\n"
@@ -41,41 +41,40 @@ START_UP_TARGET_MS = 35.0
 OPTIMIZED_TARGET = 1.8
 
 
-def median_stdin_time(argv: Sequence[str], stdin: Path, runs: int) -> float:
-    """Median wall seconds of a whole process reading ``stdin`` (optimized.c reads only
-    standard input)."""
-    times = []
+def run_once(argv: Sequence[str], stdin: Path | None) -> float:
+    """Wall seconds of one whole process, its output discarded."""
+    with open(stdin if stdin is not None else os.devnull, "rb") as source:
+        start = time.perf_counter()
+        subprocess.run(argv, stdin=source, stdout=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - start
+
+
+def interleaved(cases: dict[str, tuple[list[str], Path | None]], runs: int) -> dict[str, float]:
+    """Median wall seconds of each case (argv, standard input), the cases taking turns run
+    by run, so that a burst of load on the shared machine hits every case alike."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(runs):
-        with open(stdin, "rb") as source:
-            start = time.perf_counter()
-            subprocess.run(argv, stdin=source, stdout=subprocess.DEVNULL, check=True)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, (argv, stdin) in cases.items():
+            times[name].append(run_once(argv, stdin))
+    return {name: statistics.median(secs) for name, secs in times.items()}
 
 
-def start_up(wordfreq: str, runs: int) -> list[tuple[str, float]]:
-    """Median wall milliseconds of each start-up case, interleaved run by run so that a
-    burst of load on the shared machine hits every case alike."""
+def start_up(wordfreq: str, runs: int) -> dict[str, float]:
+    """Median wall milliseconds of starting a count, against the interpreter alone."""
     compileall.compile_dir(ROOT / "python" / "wordfreq_service", quiet=1)
     empty = DATA / "empty.txt"
     empty.write_bytes(b"")
-    cases = {
-        "`wordfreq count` on an empty file": [wordfreq, "count", str(empty)],
-        "`wordfreq count /dev/null`": [wordfreq, "count", os.devnull],
-        "`wordfreq count --json` on an empty file (parsed by click)": [
-            wordfreq,
-            "count",
-            "--json",
-            str(empty),
-        ],
-        "`python -c pass`": [sys.executable, "-c", "pass"],
-        "`python -S -c pass` (no site)": [sys.executable, "-S", "-c", "pass"],
+    cases: dict[str, tuple[list[str], Path | None]] = {
+        "`wordfreq count` on an empty file": ([wordfreq, "count", str(empty)], None),
+        "`wordfreq count /dev/null`": ([wordfreq, "count", os.devnull], None),
+        "`wordfreq count --json` on an empty file (parsed by click)": (
+            [wordfreq, "count", "--json", str(empty)],
+            None,
+        ),
+        "`python -c pass`": ([sys.executable, "-c", "pass"], None),
+        "`python -S -c pass` (no site)": ([sys.executable, "-S", "-c", "pass"], None),
     }
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(runs):
-        for name, argv in cases.items():
-            times[name].append(run_child(argv)[0] * 1000)
-    return [(name, statistics.median(ms)) for name, ms in times.items()]
+    return {name: secs * 1000 for name, secs in interleaved(cases, runs).items()}
 
 
 def main() -> None:
@@ -92,24 +91,28 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     print(f"input: {data} ({mb:.1f} MB), {args.runs} runs each, medians, {cores} cores")
 
-    rows = {
-        "wordfreq count": median_time([wordfreq, "count", str(data)], args.runs),
-        "wordfreq count --mode seed": median_time(
-            [wordfreq, "count", "--mode", "seed", str(data)], args.runs
-        ),
-        "wc -w": median_time([wc, "-w", str(data)], args.runs),
+    cases: dict[str, tuple[list[str], Path | None]] = {
+        "wordfreq count": ([wordfreq, "count", str(data)], None),
+        "wordfreq count --mode seed": ([wordfreq, "count", "--mode", "seed", str(data)], None),
+        # Standard input streams in chunks read ahead on a thread: how every file was
+        # counted before Counter.feed_file (one positional-read range per thread).
+        "wordfreq count - < FILE (streamed)": ([wordfreq, "count", "-"], data),
+        "wc -w": ([wc, "-w", str(data)], None),
     }
     if OPTIMIZED.exists():
-        rows["countwords optimized.c"] = median_stdin_time([str(OPTIMIZED)], data, args.runs)
+        cases["countwords optimized.c"] = ([str(OPTIMIZED)], data)
     else:
         print(f"note: {OPTIMIZED} is missing (no cc?): no optimized.c row")
-    rows["python Counter baseline"] = median_time([sys.executable, "-c", BASELINE, str(data)], 9)
+    cases["python Counter baseline"] = ([sys.executable, "-c", BASELINE, str(data)], None)
+    load = os.getloadavg()[0]
+    rows = interleaved(cases, args.runs)
     base = rows["python Counter baseline"]
     wcw = rows["wc -w"]
     c_secs = rows.get("countwords optimized.c")
     lines = [
-        f"Input: corpus x8, {mb:.1f} MB; whole-process wall time, median of {args.runs} runs; "
-        f"{cores} cores.",
+        f"Input: corpus x8, {mb:.1f} MB; whole-process wall time, median of {args.runs} runs "
+        "(the commands take turns); "
+        f"{cores} cores; load average {load:.1f} when it started (the machine is shared).",
         "",
         "| command | seconds | MB/s | vs Counter baseline | vs wc -w | vs optimized.c |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -120,7 +123,7 @@ def main() -> None:
             f"| {name} | {secs:.3f} | {mb / secs:.0f} | {base / secs:.1f}x | "
             f"{wcw / secs:.2f}x | {vs_c} |"
         )
-        print(f"{name:28s} {secs:7.3f} s {mb / secs:8.0f} MB/s  vs optimized.c {vs_c}")
+        print(f"{name:36s} {secs:7.3f} s {mb / secs:8.0f} MB/s  vs optimized.c {vs_c}")
     if c_secs:
         ratio = c_secs / rows["wordfreq count"]
         verdict = "met" if ratio >= OPTIMIZED_TARGET else "NOT met"
@@ -133,16 +136,16 @@ def main() -> None:
     startup = start_up(wordfreq, args.start_up_runs)
     lines += [
         "",
-        f"Start-up: whole-process wall time, median of {args.start_up_runs} runs each, "
-        "interleaved; bytecode compiled.",
+        f"Start-up: whole-process wall time, median of {args.start_up_runs} runs each; "
+        "bytecode compiled.",
         "",
         "| command | ms |",
         "| --- | --- |",
     ]
-    for name, ms in startup:
+    for name, ms in startup.items():
         lines.append(f"| {name} | {ms:.1f} |")
         print(f"{name:60s} {ms:6.1f} ms")
-    empty_ms = startup[0][1]
+    empty_ms = startup["`wordfreq count` on an empty file"]
     verdict = "met" if empty_ms < START_UP_TARGET_MS else "NOT met"
     target = f"target < {START_UP_TARGET_MS:.0f} ms: {verdict}"
     lines += ["", f"Empty file: {empty_ms:.1f} ms ({target})."]
