@@ -127,8 +127,19 @@ def test_plain_path_prints_what_click_prints(
         out, err = capsys.readouterr()
         seen.append((exit_info.value.code, out, err))
     assert seen[0] == seen[1]
-    if missing:  # (random bytes may also open like a corrupt compressed stream: exit 1)
-        assert seen[0][0] == 1 and "no such file" in seen[0][2]
+    if missing:  # (random bytes may also open like a corrupt compressed stream, first)
+        assert seen[0][0] == 1 and seen[0][2].startswith("wordfreq: error: ")
+
+
+@pytest.mark.parametrize("names", [[""], ["."], ["no such file"], ["book.txt", "."]])
+def test_plain_path_fails_as_click_does(names: list[str], tmp_path: Path) -> None:
+    (tmp_path / "book.txt").write_text("a b a")
+    seen = []
+    for args in (["count", *names], ["count", "--top", "10", *names]):
+        proc = run_wordfreq(args, cwd=tmp_path)
+        seen.append((proc.returncode, proc.stdout, proc.stderr))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == 1 and seen[0][2].startswith("wordfreq: error: ")
 
 
 @pytest.mark.parametrize(
