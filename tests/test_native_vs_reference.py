@@ -61,6 +61,7 @@ def mixed_bytes(draw: st.DrawFn) -> bytes:
 
 
 any_bytes = st.one_of(st.binary(max_size=200), mixed_bytes())
+BOMS = [codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE]
 
 
 def utf16_with_bom(s: str, big_endian: bool) -> bytes:
@@ -276,7 +277,7 @@ def test_normalize_word_matches_the_reference(s: str) -> None:
 
 @COMMON
 @given(
-    data=any_bytes,
+    data=st.tuples(st.sampled_from([b"", *BOMS]), any_bytes).map(b"".join),
     setting=st.sampled_from(
         [("words", e) for e in WORDS_ENCODINGS if e != "utf-16"] + [("seed", None)]
     ),
