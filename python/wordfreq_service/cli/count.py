@@ -7,6 +7,7 @@ import sys
 import click
 from click.core import ParameterSource
 
+from wordfreq_service.cli.aggregate import aggregate_options, refuse_without_aggregate
 from wordfreq_service.cli.options import counting_options, input_limit_option
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
@@ -19,30 +20,52 @@ from wordfreq_service.formats.job_request import JobRequest
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Print words and counts as CSV: every word unless --top."
 )
+@aggregate_options
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 def count(
     request: JobRequest,
     max_input_bytes: int,
     as_json: bool,
     as_csv: bool,
+    aggregate: bool,
+    globs: tuple[str, ...],
+    allow_failures: bool,
     files: tuple[str, ...],
-) -> None:
+) -> int | None:
     """Count the words of FILE... together ('-' reads standard input).
 
-    --csv lists every word unless --top is given explicitly."""
+    --csv lists every word unless --top is given explicitly.
+
+    With --aggregate, FILE... are files and directories (walked recursively in sorted
+    order, skipping hidden entries and not following links to directories), each file
+    counted on its own and the counts summed; --json then prints {"total", "unique",
+    "words", "files"}, and a file that cannot be counted is reported on standard error
+    and makes the exit status 1 (unless --allow-failures)."""
     from wordfreq_service.cli import output
     from wordfreq_service.counting.engine import count_files, summarize
 
     if as_json and as_csv:
         raise ConfigError("--json and --csv are exclusive")
+    refuse_without_aggregate(aggregate, globs, allow_failures)
     top_given = (
         click.get_current_context().get_parameter_source("top") is not ParameterSource.DEFAULT
     )
+    if aggregate:
+        return _aggregate(
+            request,
+            files,
+            globs,
+            max_input_bytes=max_input_bytes,
+            as_json=as_json,
+            as_csv=as_csv,
+            every_word=as_csv and not top_given,
+            allow_failures=allow_failures,
+        )
     counter = count_files(files, request, max_input_bytes=max_input_bytes)
     result = summarize(counter, request, every_word=as_csv and not top_given)
     if as_json:
         output.write_pieces(output.count_json(result))
-        return
+        return None
     if result.skipped:
         # JSON carries it as a field; the other formats keep the Go uploader's shape.
         sys.stderr.write(
@@ -51,3 +74,44 @@ def count(
         )
     pieces = output.words_csv(result.words) if as_csv else output.top_words_text(result.words)
     output.write_pieces(pieces)
+    return None
+
+
+def _aggregate(
+    request: JobRequest,
+    arguments: tuple[str, ...],
+    globs: tuple[str, ...],
+    *,
+    max_input_bytes: int,
+    as_json: bool,
+    as_csv: bool,
+    every_word: bool,
+    allow_failures: bool,
+) -> int:
+    from wordfreq_service.cli.aggregate import Progress, report
+    from wordfreq_service.cli.options import cores
+    from wordfreq_service.counting.aggregate import count_corpus
+    from wordfreq_service.counting.corpus import find_corpus
+    from wordfreq_service.counting.engine import summarize
+
+    corpus = find_corpus(arguments, globs)
+    progress = Progress(len(corpus.entries), uploads=False)
+    with progress.shown():
+        summed = count_corpus(
+            corpus,
+            request,
+            threads=cores(),
+            max_input_bytes=max_input_bytes,
+            on_counted=progress.counted,
+        )
+    result = summarize(summed.counter, request, every_word=every_word)
+    return report(
+        result.total,
+        result.unique,
+        result.words,
+        summed.files,
+        as_json=as_json,
+        as_csv=as_csv,
+        allow_failures=allow_failures,
+        skipped=result.skipped,
+    )

@@ -15,11 +15,14 @@ import io
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from wordfreq_service.counting.engine import CountResult
 from wordfreq_service.errors import WordfreqError
 from wordfreq_service.formats.results import FAILURE, JobResult
+
+if TYPE_CHECKING:
+    from wordfreq_service.formats.corpus import FileStatus
 
 #: The Go uploader gave words of at most this many UTF-8 bytes (Go's ``len``) a second
 #: tab, so that counts line up for short words.
@@ -213,3 +216,24 @@ def _write_all(stream: _Writable, data: bytes) -> None:
                 "of a chunk written)"
             )
         done += n
+
+
+# --- aggregates (count --aggregate, submit --aggregate) -------------------------------
+
+
+def aggregate_json(
+    total: int, unique: int, words: Sequence[tuple[str, int]], files: Iterable[FileStatus]
+) -> Iterator[str]:
+    """Exactly ``{"total", "unique", "words": [...], "files": [...]}`` on one line, the
+    text ``json.dumps`` gives for ``formats.corpus.aggregate_fields``, in pieces."""
+    yield f'{{"total": {int(total)}, "unique": {int(unique)}, "words": '
+    yield from words_json(words)
+    yield ', "files": ['
+    for i, status in enumerate(files):
+        body = {
+            "file": status.file,
+            "status": status.status,
+            "status_message": status.status_message,
+        }
+        yield (", " if i else "") + json.dumps(body, ensure_ascii=False)
+    yield "]}\n"

@@ -121,6 +121,10 @@ class JobService:
         self.settings = settings or JobSettings()
         self._clock = clock
 
+    def now(self) -> float:
+        """The service's clock: seconds since the epoch."""
+        return self._clock()
+
     # -- creating ------------------------------------------------------------------
 
     def create(self, request: JobRequest, size: int) -> NewJob:
@@ -190,6 +194,11 @@ class JobService:
         expected = record.token_hash if record is not None else _DUMMY_HASH
         if not hmac.compare_digest(hash_token(token), expected) or record is None:
             raise JobNotFound(f"no such job: {job_id}")
+        return self.settled(record, now)
+
+    def settled(self, record: JobRecord, now: float) -> JobRecord:
+        """``record`` as a reader should see it at ``now``: ``failed`` (stored so) when
+        its last attempt's lease has lapsed."""
         if record.state.ended or record.lease_until is None or record.lease_until >= now:
             return record
         return self._fail_abandoned(record, now)
