@@ -101,7 +101,7 @@ def test_what_cannot_be_read_is_an_entry_of_its_own(tmp_path: Path) -> None:
 
 def test_no_files_is_an_error_naming_where_it_looked(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(NoFiles, match="no files found in .*empty"):
+    with pytest.raises(NoFiles, match=r"no files found in .*empty"):
         find_corpus([str(tmp_path / "empty")])
     touch(tmp_path / "empty" / ".only-hidden")
     with pytest.raises(NoFiles):

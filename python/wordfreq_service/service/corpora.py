@@ -218,14 +218,6 @@ class CorpusService:
 
         return stream()
 
-    def expire(self) -> list[str]:
-        """Delete expired corpora and their objects, where the backend does not."""
-        expired = self.jobs.jobs.purge_expired_corpora(now=self._clock())
-        for corpus_id in expired:
-            for key in fc.corpus_objects(corpus_id):
-                self.store.delete(key)
-        return expired
-
     # -- merging -------------------------------------------------------------------------
 
     def _ended_members(self, record: CorpusRecord) -> list[Member] | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 from wordfreq_service.errors import ConfigError, NoSuchKey, WordfreqError
+from wordfreq_service.formats.corpus import corpus_objects
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import (
     JOB_ID_METADATA,
@@ -262,12 +263,17 @@ class JobService:
         return stream()
 
     def expire(self) -> list[str]:
-        """Delete expired jobs, their stored counts and any upload no worker took, where
+        """Delete expired jobs, their stored counts and any upload no worker took (and
+        expired corpus jobs with their merged counts), where
         the backend does not do it on its own (on AWS, DynamoDB's TTL and the bucket's
         lifecycle do); returns their IDs."""
         expired = self.jobs.purge_expired(now=self._clock())
         for job_id in expired:
             for key in job_objects(job_id):
+                self.backend.store.delete(key)
+        # Corpus jobs (``service.corpora``) expire alike, with their merged counts.
+        for corpus_id in self.jobs.purge_expired_corpora(now=self._clock()):
+            for key in corpus_objects(corpus_id):
                 self.backend.store.delete(key)
         return expired
 
