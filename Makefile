@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-corpus lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 
@@ -106,6 +106,11 @@ bench-orphans: $(NATIVE_STAMP)
 # compatible path.
 bench-memory: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_memory.py
+
+# 10,000 small files through the embedded stack with `submit --aggregate` (files/s, peak
+# memory per process); a few minutes, so not part of `make bench`.
+bench-corpus: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_corpus.py
 
 lint: setup
 	$(BIN)/ruff check python tests bench infra tools
