@@ -187,7 +187,7 @@ class LocalMerger:
         from wordfreq_service.service.jobs import JobNotFound
 
         try:
-            for _ in self._counts(ticket): pass
+            self.counter.merge_csv(self._counts(ticket), skipped=result.skipped or 0)
         except JobNotFound as exc:
             return str(exc)
         return None
