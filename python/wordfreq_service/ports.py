@@ -173,11 +173,15 @@ class JobState(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the order; ``done`` and ``failed`` share the last."""
-        return min(list(JobState).index(self), 3)
+        # Looked up, not recomputed: a worker asks it dozens of times a job.
+        return _JOB_STATE_RANKS[self]
 
     @property
     def ended(self) -> bool:
         return self.rank == 3
+
+
+_JOB_STATE_RANKS = {state: min(index, 3) for index, state in enumerate(JobState)}
 
 
 @dataclass(frozen=True)
