@@ -29,7 +29,7 @@ from wordfreq_service.counting.inputs import open_path
 from wordfreq_service.errors import TransientError, WordfreqError
 from wordfreq_service.formats.corpus import FileStatus
 from wordfreq_service.formats.job_request import JobRequest
-from wordfreq_service.formats.results import JobResult
+from wordfreq_service.formats.results import SUCCESS, JobResult
 from wordfreq_service.service.job_client import JobTicket, JobTransport, _sized
 from wordfreq_service.service.jobs import MAX_WAIT_S, UploadRefused
 
@@ -48,6 +48,8 @@ class Sum:
     unique: int
     words: list[tuple[str, int]]
     skipped: int = 0
+    #: Jobs the merge could not count after all (their counts gone), by job ID: reasons.
+    lost: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,9 +94,14 @@ def upload_corpus(
 
     def upload(entry: Entry) -> None:
         try:
-            with open_path(entry.path) as fh, _sized(entry.path, fh) as (body, size):
-                ticket = transport.create(request, size)
-                transport.upload(ticket, body, None)
+            fh = open_path(entry.path)
+            try:
+                with _sized(entry.path, fh) as (body, size):
+                    ticket = transport.create(request, size)
+                    transport.upload(ticket, body, None)
+            finally:
+                if entry.path != "-":  # standard input stays open
+                    fh.close()
             entry.ticket = ticket
         except (WordfreqError, OSError) as exc:
             entry.status = FileStatus.failure(entry.path, _reason(entry.path, exc))
@@ -136,6 +143,9 @@ def collect(
         e.ticket for e in entries if e.ticket is not None and e.status is not None and e.status.ok
     ]
     summed = merger.finish(ok, max(0.0, deadline - time.monotonic()))
+    for entry in entries:
+        if entry.ticket is not None and entry.ticket.job_id in summed.lost:
+            entry.status = FileStatus.failure(entry.path, summed.lost[entry.ticket.job_id])
     return summed, [e.status for e in entries if e.status is not None]
 
 
@@ -237,10 +247,16 @@ class ApiMerger:
             for i in range(0, len(tickets), MAX_CORPUS_JOBS)
         ]
         results = [self._result(c, deadline) for c in corpora]
+        lost = {
+            str(f["job_id"]): str(f["status_message"])
+            for result in results
+            for f in result["files"]
+            if f["status"] != SUCCESS
+        }
         if len(corpora) == 1:
             only = results[0]
             words = [(str(w["word"]), int(w["count"])) for w in only["words"]]
-            return Sum(int(only["total"]), int(only["unique"]), words)
+            return Sum(int(only["total"]), int(only["unique"]), words, lost=lost)
         counter = self.request.new_counter()
         for corpus in corpora:
             counter.merge_csv(self.api.corpus_counts(corpus))
@@ -248,7 +264,7 @@ class ApiMerger:
         total, unique, words = counter.report(
             self.request.top, self.request.report_min_length, self.request.stop_words()
         )
-        return Sum(total, unique, words, counter.skipped)
+        return Sum(total, unique, words, counter.skipped, lost)
 
     def _result(self, corpus: Any, deadline: float) -> dict[str, Any]:
         while True:
