@@ -52,12 +52,13 @@ def count_corpus(
 ) -> Aggregate:
     """Count every file of ``corpus`` on its own and sum the counts; ``on_counted`` hears
     of each file as it ends (success or failure)."""
-    at_once, _per_file = split_threads(threads, len(corpus.files))
+    at_once, per_file = split_threads(threads, len(corpus.files))
     statuses: dict[int, FileStatus] = {}
-    total = request.new_counter()
+    # Merging is a table's work, not a stream's: one thread.
+    total = request.new_counter(threads=1)
 
     def count_one(path: str) -> Counter:
-        counter = request.new_counter()
+        counter = request.new_counter(threads=per_file)
         for chunk in iter_chunks(path, max_bytes=max_input_bytes):
             counter.feed(chunk)
         counter.finish()

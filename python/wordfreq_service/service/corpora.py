@@ -26,6 +26,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, Final
 
+from wordfreq_service._core import Counter
 from wordfreq_service.errors import NoSuchKey
 from wordfreq_service.formats import corpus as fc
 from wordfreq_service.formats.job_request import JobRequest, RequestError
@@ -67,7 +68,7 @@ class Member:
 
 def merge_members(
     store: ObjectStore, request: JobRequest, members: Sequence[Member]
-) -> tuple[Any, list[Member]]:
+) -> tuple[Counter, list[Member]]:
     """Merge the stored counts of the ``members`` that succeeded into a new counter;
     returns it (finished) and the members as they turned out (one whose counts are gone
     becomes a failure). Reads up to ``MERGE_THREADS`` members' counts at once, each
@@ -76,8 +77,8 @@ def merge_members(
     shares = [ok[i::MERGE_THREADS] for i in range(min(MERGE_THREADS, len(ok)))]
     lost: dict[str, str] = {}
 
-    def merge_share(share: list[Member]) -> Any:
-        counter = request.new_counter()
+    def merge_share(share: list[Member]) -> Counter:
+        counter = request.new_counter(threads=1)
         for member in share:
             try:
                 merge_stored(counter, store, member.job_id, member.skipped)
@@ -85,7 +86,7 @@ def merge_members(
                 lost[member.job_id] = "its counts have expired"
         return counter
 
-    total = request.new_counter()
+    total = request.new_counter(threads=1)
     if shares:
         with ThreadPoolExecutor(len(shares), thread_name_prefix="corpus-merge") as pool:
             for counter in pool.map(merge_share, shares):
@@ -97,7 +98,7 @@ def merge_members(
     return total, settled
 
 
-def merge_stored(counter: Any, store: ObjectStore, job_id: str, skipped: int) -> None:
+def merge_stored(counter: Counter, store: ObjectStore, job_id: str, skipped: int) -> None:
     """Add job ``job_id``'s stored counts (and its ``skipped``) into ``counter``.
     Raises NoSuchKey when they are gone."""
     with store.get(counts_key(job_id)) as reader:

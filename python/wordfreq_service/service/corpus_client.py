@@ -191,7 +191,7 @@ class LocalMerger:
         """``counts(ticket)``: the job's full counts as CSV chunks (``JobService.counts``)."""
         self.request = request
         self._counts = counts
-        self.counter = request.new_counter()
+        self.counter = request.new_counter(threads=1)
 
     def add(self, ticket: JobTicket, result: JobResult) -> str | None:
         from wordfreq_service.service.jobs import JobNotFound
@@ -257,7 +257,7 @@ class ApiMerger:
             only = results[0]
             words = [(str(w["word"]), int(w["count"])) for w in only["words"]]
             return Sum(int(only["total"]), int(only["unique"]), words, lost=lost)
-        counter = self.request.new_counter()
+        counter = self.request.new_counter(threads=1)
         for corpus in corpora:
             counter.merge_csv(self.api.corpus_counts(corpus))
         counter.finish()
