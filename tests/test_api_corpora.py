@@ -181,16 +181,15 @@ def test_a_corpus_is_404_alike_for_unknown_ids_and_wrong_tokens(api: ApiStack) -
     )
 
 
-def test_the_body_limit_and_the_api_key_guard_post_corpora(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    opened = open_api_stack(
-        request,
-        "embedded",
-        tmp_path,
-        settings=ApiSettings(api_key="k3y", max_upload_bytes=TEST_LIMIT),
-    )
-    stack = next(opened)
+@pytest.fixture
+def keyed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiStack]:
+    """The embedded API requiring an API key."""
+    settings = ApiSettings(api_key="k3y", max_upload_bytes=TEST_LIMIT)
+    yield from open_api_stack(request, "embedded", tmp_path, settings=settings)
+
+
+def test_the_body_limit_and_the_api_key_guard_post_corpora(keyed: ApiStack) -> None:
+    stack = keyed
     assert stack.client.post("/corpora", json={"jobs": []}).status_code == 401
     huge = b'{"jobs": [' + b" " * MAX_CORPUS_BODY + b"]}"
     refused = stack.client.post(
@@ -207,7 +206,6 @@ def test_the_body_limit_and_the_api_key_guard_post_corpora(
         "/corpora", json={"jobs": at_cap["jobs"][:1]}, headers={API_KEY_HEADER: "k3y"}
     )
     assert accepted.status_code == 201, accepted.text
-    opened.close()
 
 
 def test_openapi_documents_the_corpus_routes(api: ApiStack) -> None:
