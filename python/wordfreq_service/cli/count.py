@@ -8,7 +8,7 @@ import click
 from click.core import ParameterSource
 
 from wordfreq_service.cli.aggregate import aggregate_options, refuse_without_aggregate
-from wordfreq_service.cli.options import counting_options, input_limit_option
+from wordfreq_service.cli.options import counting_options, input_limit_option, threads_option
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
 
@@ -16,6 +16,7 @@ from wordfreq_service.formats.job_request import JobRequest
 @click.command()
 @counting_options
 @input_limit_option
+@threads_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Print words and counts as CSV: every word unless --top."
@@ -25,6 +26,7 @@ from wordfreq_service.formats.job_request import JobRequest
 def count(
     request: JobRequest,
     max_input_bytes: int,
+    threads: int | None,
     as_json: bool,
     as_csv: bool,
     aggregate: bool,
@@ -56,12 +58,13 @@ def count(
             files,
             globs,
             max_input_bytes=max_input_bytes,
+            threads=threads,
             as_json=as_json,
             as_csv=as_csv,
             every_word=as_csv and not top_given,
             allow_failures=allow_failures,
         )
-    counter = count_files(files, request, max_input_bytes=max_input_bytes)
+    counter = count_files(files, request, max_input_bytes=max_input_bytes, threads=threads)
     result = summarize(counter, request, every_word=as_csv and not top_given)
     if as_json:
         output.write_pieces(output.count_json(result))
@@ -83,6 +86,7 @@ def _aggregate(
     globs: tuple[str, ...],
     *,
     max_input_bytes: int,
+    threads: int | None,
     as_json: bool,
     as_csv: bool,
     every_word: bool,
@@ -100,7 +104,8 @@ def _aggregate(
         summed = count_corpus(
             corpus,
             request,
-            threads=cores(),
+            # --threads is the whole budget here, shared between files and counters.
+            threads=threads or cores(),
             max_input_bytes=max_input_bytes,
             on_counted=progress.counted,
         )

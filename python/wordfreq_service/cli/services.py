@@ -15,6 +15,8 @@ from wordfreq_service.cli.options import (
     backend_options,
     cores,
     input_limit_option,
+    threads_option,
+    threads_per_worker,
 )
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
@@ -100,6 +102,7 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     help="Mode for objects uploaded without wordfreq metadata (the seed's Go uploader sets none).",
 )
 @input_limit_option
+@threads_option
 def worker(
     backend: str,
     data_dir: str | None,
@@ -114,6 +117,7 @@ def worker(
     poll_seconds: float | None,
     default_mode: str,
     max_input_bytes: int,
+    threads: int | None,
 ) -> None:
     """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
     from wordfreq_service import logs
@@ -148,18 +152,18 @@ def worker(
     else:
         spec = BackendSpec(kind="embedded", data_dir=resolve_data_dir(data_dir))
         wait = EMBEDDED_POLL_S
+    processes = concurrency or cores()
     settings = WorkerSettings(
         visibility_timeout=visibility,
         wait_seconds=wait if poll_seconds is None else poll_seconds,
         drain_seconds=drain,
         default_mode=default_mode,
         max_input_bytes=max_input_bytes,
+        threads=threads_per_worker(threads, processes),
         # AWS expires jobs itself (DynamoDB's TTL, the bucket's lifecycle rule).
         job_sweep_seconds=JOB_SWEEP_S if spec.kind == "embedded" else None,
     )
-    run_processes(
-        spec, settings, concurrency or cores(), debug=debug, protection=TaskProtection.from_env()
-    )
+    run_processes(spec, settings, processes, debug=debug, protection=TaskProtection.from_env())
 
 
 @click.command()
@@ -171,6 +175,7 @@ def worker(
     help="Worker processes [default: the number of cores].",
 )
 @input_limit_option
+@threads_option
 @serve_options
 def up(
     backend: str,
@@ -179,6 +184,7 @@ def up(
     debug: bool,
     workers: int | None,
     max_input_bytes: int,
+    threads: int | None,
     host: str,
     port: int,
     api_key: str | None,
@@ -218,6 +224,7 @@ def up(
                 WorkerSettings(
                     wait_seconds=EMBEDDED_POLL_S,
                     max_input_bytes=max_input_bytes,
+                    threads=threads_per_worker(threads, count),
                     job_sweep_seconds=JOB_SWEEP_S,
                 ),
                 count,

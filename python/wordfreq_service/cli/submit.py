@@ -22,6 +22,8 @@ from wordfreq_service.cli.options import (
     backend_options,
     cores,
     counting_options,
+    threads_option,
+    threads_per_worker,
 )
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
@@ -57,6 +59,8 @@ class SubmitRequest:
     stack_name: str | None
     api_url: str | None = None
     api_key: str | None = field(default=None, repr=False)  # a secret: out of logs
+    #: Each in-process worker's counting threads (``--threads``; None: the cores divided).
+    threads: int | None = None
     aggregate: bool = False
     globs: tuple[str, ...] = ()
     allow_failures: bool = False
@@ -313,7 +317,7 @@ def _run_submit(req: SubmitRequest) -> int:
     backend = spec.open()
     if spec.kind != "embedded":
         return _submit_with(_client(spec.kind, backend), handles, req)
-    with _workers_unless_running(spec, req.workers):
+    with _workers_unless_running(spec, req):
         return _submit_with(_client(spec.kind, backend), handles, req)
 
 
@@ -344,12 +348,12 @@ def _run_aggregate(req: SubmitRequest, route: ApiRoute | BackendSpec) -> int:
     backend = route.open()
     service = JobService(backend, in_process_settings())
     merger = LocalMerger(req.request, lambda t: service.counts(t.job_id, t.token))
-    with _workers_unless_running(route, req.workers):
+    with _workers_unless_running(route, req):
         return _aggregate_with(InProcessJobs(service), merger, corpus, req)
 
 
 @contextmanager
-def _workers_unless_running(spec: BackendSpec, workers: int) -> Iterator[None]:
+def _workers_unless_running(spec: BackendSpec, req: SubmitRequest) -> Iterator[None]:
     """In-process workers for the duration when no stack runs on the data directory."""
     from wordfreq_service.adapters.embedded.stack_lock import is_running
 
@@ -362,9 +366,12 @@ def _workers_unless_running(spec: BackendSpec, workers: int) -> Iterator[None]:
 
     sys.stderr.write(
         f"wordfreq: no stack running on {spec.data_dir}; "
-        f"starting {workers} in-process workers for this submit\n"
+        f"starting {req.workers} in-process workers for this submit\n"
     )
-    pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), workers).__enter__()
+    settings = WorkerSettings(
+        wait_seconds=0.5, threads=threads_per_worker(req.threads, req.workers)
+    )
+    pool = ThreadPool(spec, settings, req.workers).__enter__()
     try:
         yield
     finally:
@@ -440,6 +447,7 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
     default=None,
     help="In-process workers when no stack is running [default: cores].",
 )
+@threads_option
 @click.option(
     "--bucket",
     "-bucket",
@@ -490,6 +498,7 @@ def submit(
     as_json: bool,
     timeout: float,
     workers: int | None,
+    threads: int | None,
     bucket: str | None,
     queue_url: str | None,
     submitter_role: str | None,
@@ -528,6 +537,7 @@ def submit(
         stack_name=stack_name,
         api_url=api_url,
         api_key=api_key,
+        threads=threads,
         aggregate=aggregate,
         globs=globs,
         allow_failures=allow_failures,

@@ -14,8 +14,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from wordfreq_service.counting.corpus import Corpus
-from wordfreq_service.counting.engine import Counter, Options
-from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES, iter_chunks
+from wordfreq_service.counting.engine import Counter, Options, count_file
+from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES
 from wordfreq_service.errors import WordfreqError
 from wordfreq_service.formats.corpus import FileStatus
 
@@ -58,11 +58,7 @@ def count_corpus(
     total = request.new_counter(threads=1)
 
     def count_one(path: str) -> Counter:
-        counter = request.new_counter(threads=per_file)
-        for chunk in iter_chunks(path, max_bytes=max_input_bytes):
-            counter.feed(chunk)
-        counter.finish()
-        return counter
+        return count_file(path, request, max_input_bytes=max_input_bytes, threads=per_file)
 
     def settle(index: int, path: str, future: Future[Counter]) -> None:
         try:

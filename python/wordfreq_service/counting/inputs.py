@@ -184,6 +184,35 @@ def open_path(path: str) -> BinaryIO:
         raise InputError(f"{path}: {describe_os_error(exc)}") from exc
 
 
+def open_plain_file(path: str, max_bytes: int | None) -> tuple[BinaryIO, int] | None:
+    """A regular, uncompressed file, open, with its size: what the counting core reads
+    in ranges itself (``Counter.feed_file``). None for standard input, pipes, devices and
+    compressed files, which stream (a pipe is never opened here: opening and closing a
+    FIFO would lose its writer). ``InputError`` naming the file when it cannot be opened,
+    or when it is longer than ``max_bytes`` (checked before a byte is read)."""
+    if path == "-":
+        return None
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+    except OSError:
+        return None  # streaming reports it, as ever
+    raw = open_path(path)
+    try:
+        size = os.fstat(raw.fileno()).st_size
+        head = os.pread(raw.fileno(), _MAGIC_LEN, 0)
+    except OSError as exc:
+        raw.close()
+        raise InputError(f"{path}: {describe_os_error(exc)}") from exc
+    if sniff_compression(head) is not None:
+        raw.close()
+        return None
+    if max_bytes is not None and size > max_bytes:
+        raw.close()
+        raise _over_limit(path, max_bytes, compressed=False)
+    return raw, size
+
+
 class _IterRaw(io.RawIOBase):
     """A raw stream over an iterator of byte chunks, for the decompressors."""
 
