@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wordfreq_service.counting.aggregate import count_corpus, split_threads
 from wordfreq_service.counting.corpus import find_corpus
+from wordfreq_service.counting.inputs import CHUNK_SIZE
 from wordfreq_service.formats.job_request import JobRequest
 
 from tests.corpus_fixtures import corpus_files, make_mixed_corpus, ordered, per_file_sum
@@ -155,3 +156,15 @@ def test_any_corpus_sums_exactly_whatever_the_threads(
     _, _, words = summed.counter.report(None, 1, frozenset())
     assert Tally(dict(words)) == per_file_sum(paths, request)
     assert [f.file for f in summed.files] == [str(p) for p in paths]
+
+
+def test_a_file_over_one_chunk_is_counted_in_ranges_and_summed_alike(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    line = "Ranges of a large file: don’t split words, café CAFÉ.\n".encode()
+    big.write_bytes(line * (CHUNK_SIZE // len(line) + 2))
+    (tmp_path / "small.txt").write_text("words words")
+    request = JobRequest.make()
+    summed = count_corpus(find_corpus([str(tmp_path)]), request, threads=2)
+    _, _, words = summed.counter.report(None, 1, frozenset())
+    expected = per_file_sum([big, tmp_path / "small.txt"], request)
+    assert Tally(dict(words)) == expected and expected["don't"] == CHUNK_SIZE // len(line) + 2
