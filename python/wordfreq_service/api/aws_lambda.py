@@ -25,7 +25,6 @@ from wordfreq_service.api.settings import (
     ApiSettings,
 )
 from wordfreq_service.errors import ConfigError, NoSuchKey
-from wordfreq_service.formats.corpus import corpus_counts_key, is_corpus_id
 from wordfreq_service.formats.jobs import COUNTS_MEDIA_TYPE, COUNTS_SIZE_METADATA, counts_key
 from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
 
@@ -101,8 +100,8 @@ def counts_links(s3: S3Client, store: ObjectStore) -> Callable[[str], str | None
     one: counts compress tenfold or more. Without it recorded, the link is the safe way."""
 
     def link(job_id: str) -> str | None:
-        # A corpus job's merged counts are stored and handed out as a job's.
-        key = corpus_counts_key(job_id) if is_corpus_id(job_id) else counts_key(job_id)
+        # A corpus job's merged counts are stored under its ID as a job's are.
+        key = counts_key(job_id)
         try:
             if _inline_size(store.head(key).metadata.get(COUNTS_SIZE_METADATA)):
                 return None

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from wordfreq_service.formats.jobs import RESULTS_PREFIX
+from wordfreq_service.formats.jobs import RESULTS_PREFIX, counts_key
 from wordfreq_service.formats.results import FAILURE, SUCCESS, SUCCESS_MESSAGE
 
 #: The most jobs one corpus job may group. Its record holds their IDs (33 bytes each),
@@ -82,7 +82,8 @@ def is_corpus_id(text: str) -> bool:
 
 
 def corpus_counts_key(corpus_id: str) -> str:
-    return f"{RESULTS_PREFIX}{corpus_id}.csv.gz"
+    """Where the merged counts go: a job's counts key, under the corpus's ID."""
+    return counts_key(corpus_id)
 
 
 def corpus_result_key(corpus_id: str) -> str:
