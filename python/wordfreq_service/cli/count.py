@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 from click.core import ParameterSource
 
 from wordfreq_service.cli.aggregate import aggregate_options, refuse_without_aggregate
 from wordfreq_service.cli.options import counting_options, input_limit_option, threads_option
-from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
 
 
@@ -43,16 +40,16 @@ def count(
     counted on its own and the counts summed; --json then prints {"total", "unique",
     "words", "files"}, and a file that cannot be counted is reported on standard error
     and makes the exit status 1 (unless --allow-failures)."""
-    from wordfreq_service.cli import output
-    from wordfreq_service.counting.engine import count_files, summarize
+    from wordfreq_service.cli.counting import count_and_print
+    from wordfreq_service.errors import ConfigError
 
-    if as_json and as_csv:
-        raise ConfigError("--json and --csv are exclusive")
     refuse_without_aggregate(aggregate, globs, allow_failures)
     top_given = (
         click.get_current_context().get_parameter_source("top") is not ParameterSource.DEFAULT
     )
     if aggregate:
+        if as_json and as_csv:
+            raise ConfigError("--json and --csv are exclusive")
         return _aggregate(
             request,
             files,
@@ -64,19 +61,15 @@ def count(
             every_word=as_csv and not top_given,
             allow_failures=allow_failures,
         )
-    counter = count_files(files, request, max_input_bytes=max_input_bytes, threads=threads)
-    result = summarize(counter, request, every_word=as_csv and not top_given)
-    if as_json:
-        output.write_pieces(output.count_json(result))
-        return None
-    if result.skipped:
-        # JSON carries it as a field; the other formats keep the Go uploader's shape.
-        sys.stderr.write(
-            f"wordfreq: note: {result.skipped} runs longer than the maximum word length "
-            "were not counted\n"
-        )
-    pieces = output.words_csv(result.words) if as_csv else output.top_words_text(result.words)
-    output.write_pieces(pieces)
+    count_and_print(
+        files,
+        request,
+        max_input_bytes=max_input_bytes,
+        threads=threads,
+        as_json=as_json,
+        as_csv=as_csv,
+        top_given=top_given,
+    )
     return None
 
 

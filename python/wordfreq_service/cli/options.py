@@ -7,7 +7,6 @@ import math
 import os
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import click
@@ -158,6 +157,8 @@ class ByteSize(click.ParamType[int]):
         if match is None:
             self.fail(f"{value!r} is not a size (for example 500M or 16GiB)", param, ctx)
         # Decimal, not float: exact for every digit string the syntax lets through.
+        from decimal import Decimal  # only a size given on the command line needs it
+
         size = int(Decimal(match.group(1)) * (1 << self._UNITS[match.group(2).lower()]))
         if not 1 <= size <= self.MAXIMUM:
             from wordfreq_service.counting.inputs import human_size

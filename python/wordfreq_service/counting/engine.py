@@ -8,10 +8,6 @@ what every caller needs around it: counting whole files and streams with a set o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
-
 from wordfreq_service._core import Counter
 from wordfreq_service.counting.inputs import (
     DEFAULT_MAX_INPUT_BYTES,
@@ -21,39 +17,40 @@ from wordfreq_service.counting.inputs import (
     prefetched,
 )
 from wordfreq_service.errors import InputError
+from wordfreq_service.frozen import Frozen
 
-__all__ = [
-    "CountResult",
-    "Counter",
-    "Options",
-    "count_chunks",
-    "count_file",
-    "count_files",
-    "summarize",
-]
+TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Protocol
 
+    class Options(Protocol):
+        """What counting asks of its options; the job request provides it."""
 
-class Options(Protocol):
-    """What counting asks of its options; the job request provides it."""
+        @property
+        def top(self) -> int: ...
 
-    @property
-    def top(self) -> int: ...
+        @property
+        def report_min_length(self) -> int: ...
 
-    @property
-    def report_min_length(self) -> int: ...
+        def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> Counter: ...
 
-    def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> Counter: ...
-
-    def stop_words(self) -> frozenset[str]: ...
+        def stop_words(self) -> frozenset[str]: ...
 
 
-@dataclass(frozen=True)
-class CountResult:
+__all__ = ["CountResult", "Counter", "count_chunks", "count_file", "count_files", "summarize"]
+
+
+class CountResult(Frozen):
+    __slots__ = ("total", "unique", "words", "skipped")  # noqa: RUF023 (constructor order)
     total: int
     unique: int
     words: list[tuple[str, int]]
     #: Runs longer than the maximum word length, not counted as words.
-    skipped: int = 0
+    skipped: int
+
+    def __init__(self, total: int, unique: int, words: list[tuple[str, int]], skipped: int = 0):
+        self._set(total=total, unique=unique, words=words, skipped=skipped)
 
 
 def summarize(counter: Counter, request: Options, *, every_word: bool = False) -> CountResult:
