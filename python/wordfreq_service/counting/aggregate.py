@@ -13,12 +13,16 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wordfreq_service.counting.corpus import Corpus
-from wordfreq_service.counting.engine import Counter, Options, count_chunks, count_file
+from wordfreq_service.counting.engine import Counter, count_chunks, count_file
 from wordfreq_service.counting.inputs import CHUNK_SIZE, DEFAULT_MAX_INPUT_BYTES, iter_chunks
 from wordfreq_service.errors import WordfreqError
 from wordfreq_service.formats.corpus import FileStatus
+
+if TYPE_CHECKING:
+    from wordfreq_service.counting.engine import Options
 
 
 @dataclass(frozen=True)
