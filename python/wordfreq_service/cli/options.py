@@ -135,10 +135,12 @@ def threads_per_worker(threads: int | None, workers: int) -> int:
 
 
 def cores() -> int:
-    """The default number of workers: the cores this process may run on (at most
+    """The default number of workers and threads: the cores this process may run on (its
+    affinity and cgroup quota, as the counting core counts them; at most
     ``MAX_WORKERS``)."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return min(available or os.cpu_count() or 1, MAX_WORKERS)
+    from wordfreq_service import _core
+
+    return min(_core.cores(), MAX_WORKERS)
 
 
 class ByteSize(click.ParamType[int]):

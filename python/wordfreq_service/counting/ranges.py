@@ -38,13 +38,14 @@ _UTF16: str = "utf-16"
 def plan_ranges(size: int, threshold: int) -> list[tuple[int, int]]:
     """The nominal ranges ``[start, end)`` of an object of ``size`` bytes: one when
     ``size <= threshold``, else equal ranges of about ``threshold / 2`` bytes (so that
-    an object just over the threshold still makes parts well under it)."""
+    an object just over the threshold still makes parts well under it), but never under
+    ``_core.FILE_MIN_RANGE`` (a tiny threshold must not make millions of parts)."""
     if size < 0 or threshold < 1:
         raise ValueError("size must be 0 or more and threshold 1 or more")
     if size <= threshold:
         return [(0, size)]
     part = max(1, threshold // 2)
-    count = -(-size // part)
+    count = min(-(-size // part), max(1, size // _core.FILE_MIN_RANGE))
     cuts = [size * k // count for k in range(count + 1)]
     return list(itertools.pairwise(cuts))
 
