@@ -16,9 +16,7 @@ use rayon::prelude::*;
 
 use crate::counts_csv::CsvError;
 use crate::decode::{detect, ByteDecoding, Decoding, Encoding, Utf16Decoder};
-use crate::file_ranges::{
-    nominal_ranges, read_piece, read_up_to, ReadAt, MIN_RANGE, READ_BUFFER,
-};
+use crate::file_ranges::{nominal_ranges, read_piece, read_up_to, ReadAt, MIN_RANGE, READ_BUFFER};
 use crate::seed::{self, SeedWords};
 use crate::split::split;
 use crate::tally::{Report, Tally};
@@ -1172,7 +1170,8 @@ mod tests {
                     let mut c = Counter::new(mode, enc, 7).unwrap();
                     c.set_threads(threads).unwrap();
                     c.set_file_ranges(50, 1 + seed as usize * 13);
-                    c.feed_file(&file, data.len() as u64, &mut || false).unwrap();
+                    c.feed_file(&file, data.len() as u64, &mut || false)
+                        .unwrap();
                     let skipped = c.skipped().unwrap();
                     assert_eq!(
                         (counts(&mut c), skipped),

@@ -54,7 +54,10 @@ def test_count_gives_the_same_counts_on_any_number_of_threads(tmp_path: Path) ->
 def test_the_cli_counts_the_cores_as_the_core_does() -> None:
     # One fact: the core's count (affinity and cgroup quota), not a second one of our own.
     assert options.cores() == min(cores(), options.MAX_WORKERS)
-    pinned = "import os; os.sched_setaffinity(0, {0}); from wordfreq_service.cli import options; print(options.cores())"
+    pinned = (
+        "import os; os.sched_setaffinity(0, {0})\n"
+        "from wordfreq_service.cli import options; print(options.cores())"
+    )
     out = subprocess.run([sys.executable, "-c", pinned], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
 

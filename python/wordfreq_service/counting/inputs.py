@@ -193,9 +193,10 @@ def open_plain_file(path: str, max_bytes: int | None) -> tuple[BinaryIO, int] | 
     """Open ``path`` when it is a regular, uncompressed file, with its size (which may not
     be its length: ``/proc`` files say 0, sysfs files 4096), for the core to read in
     ranges (``Counter.feed_file``) or to stream with ``plain_chunks``. None for standard
-    input, pipes, devices and compressed files, which stream by path (a pipe is never opened here: opening and closing a FIFO
-    would lose its writer). ``InputError`` naming the file when it cannot be opened, or
-    when it is longer than ``max_bytes`` (checked before a byte is read).
+    input, pipes, devices and compressed files, which stream by path (a pipe is never
+    opened here: opening and closing a FIFO would lose its writer). ``InputError`` naming
+    the file when it cannot be opened, or when it is longer than ``max_bytes`` (checked
+    before a byte is read).
 
     What is opened is checked again on the open descriptor: a FIFO put in the file's place
     after the first look neither blocks the open (``O_NONBLOCK``) nor reaches the core: it
