@@ -11,16 +11,18 @@ from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.cli.api import serve_options
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
+    ByteSize,
     Seconds,
     backend_options,
     cores,
     input_limit_option,
+    split_threshold_option,
 )
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
 from wordfreq_service.ports import MAX_LONG_POLL_S, MAX_VISIBILITY_TIMEOUT_S
 from wordfreq_service.service.jobs import JOB_SWEEP_S
-from wordfreq_service.service.worker.settings import WorkerSettings
+from wordfreq_service.service.worker.settings import SPLIT_THRESHOLD_ENV, WorkerSettings
 
 T = TypeVar("T")
 
@@ -50,6 +52,11 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     except click.BadParameter as exc:
         raise ConfigError(f"{env}={text!r}: {exc.message}") from None
     return value
+
+
+def split_threshold_setting(flag: int | None) -> int:
+    """``--split-threshold``, else ``WORKER_SPLIT_THRESHOLD``, else the default."""
+    return setting(flag, SPLIT_THRESHOLD_ENV, ByteSize(), _DEFAULT.split_threshold)
 
 
 @click.command()
@@ -100,6 +107,7 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     help="Mode for objects uploaded without wordfreq metadata (the seed's Go uploader sets none).",
 )
 @input_limit_option
+@split_threshold_option
 def worker(
     backend: str,
     data_dir: str | None,
@@ -114,6 +122,7 @@ def worker(
     poll_seconds: float | None,
     default_mode: str,
     max_input_bytes: int,
+    split_threshold: int | None,
 ) -> None:
     """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
     from wordfreq_service import logs
@@ -154,6 +163,7 @@ def worker(
         drain_seconds=drain,
         default_mode=default_mode,
         max_input_bytes=max_input_bytes,
+        split_threshold=split_threshold_setting(split_threshold),
         # AWS expires jobs itself (DynamoDB's TTL, the bucket's lifecycle rule).
         job_sweep_seconds=JOB_SWEEP_S if spec.kind == "embedded" else None,
     )
@@ -171,6 +181,7 @@ def worker(
     help="Worker processes [default: the number of cores].",
 )
 @input_limit_option
+@split_threshold_option
 @serve_options
 def up(
     backend: str,
@@ -179,6 +190,7 @@ def up(
     debug: bool,
     workers: int | None,
     max_input_bytes: int,
+    split_threshold: int | None,
     host: str,
     port: int,
     api_key: str | None,
@@ -219,6 +231,7 @@ def up(
                     wait_seconds=EMBEDDED_POLL_S,
                     max_input_bytes=max_input_bytes,
                     job_sweep_seconds=JOB_SWEEP_S,
+                    split_threshold=split_threshold_setting(split_threshold),
                 ),
                 count,
                 debug=debug,

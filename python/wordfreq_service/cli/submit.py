@@ -21,6 +21,7 @@ from wordfreq_service.cli.options import (
     backend_options,
     cores,
     counting_options,
+    split_threshold_option,
 )
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
@@ -51,6 +52,8 @@ class SubmitRequest:
     stack_name: str | None
     api_url: str | None = None
     api_key: str | None = field(default=None, repr=False)  # a secret: out of logs
+    #: The in-process workers' (``--split-threshold``); None: the environment's or default.
+    split_threshold: int | None = None
 
 
 @dataclass(frozen=True)
@@ -313,7 +316,12 @@ def _run_submit(req: SubmitRequest) -> int:
                 f"wordfreq: no stack running on {spec.data_dir}; "
                 f"starting {req.workers} in-process workers for this submit\n"
             )
-            pool = ThreadPool(spec, WorkerSettings(wait_seconds=0.5), req.workers).__enter__()
+            from wordfreq_service.cli.services import split_threshold_setting
+
+            settings = WorkerSettings(
+                wait_seconds=0.5, split_threshold=split_threshold_setting(req.split_threshold)
+            )
+            pool = ThreadPool(spec, settings, req.workers).__enter__()
     try:
         return _submit_with(_client(spec.kind, backend), handles, req)
     finally:
@@ -357,6 +365,7 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
     default=None,
     help="In-process workers when no stack is running [default: cores].",
 )
+@split_threshold_option
 @click.option(
     "--bucket",
     "-bucket",
@@ -406,6 +415,7 @@ def submit(
     as_json: bool,
     timeout: float,
     workers: int | None,
+    split_threshold: int | None,
     bucket: str | None,
     queue_url: str | None,
     submitter_role: str | None,
@@ -435,6 +445,7 @@ def submit(
         stack_name=stack_name,
         api_url=api_url,
         api_key=api_key,
+        split_threshold=split_threshold,
     )
     try:
         status = run_submit(submission)
