@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 
@@ -106,6 +106,10 @@ bench-orphans: $(NATIVE_STAMP)
 # compatible path.
 bench-memory: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_memory.py
+
+# A 2 GB file through the embedded stack with 1 and 2 worker processes (split into ranges).
+bench-split: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_split.py
 
 lint: setup
 	$(BIN)/ruff check python tests bench infra tools
