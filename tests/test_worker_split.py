@@ -10,7 +10,7 @@ import gzip
 import io
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -135,13 +135,13 @@ def results(backend: Backend) -> list[dict[str, Any]]:
     return out
 
 
-def leftover_parts(backend: Backend, split_logs: list[dict[str, Any]]) -> list[str]:
+def leftover_parts(backend: Backend, split_logs: list[MutableMapping[str, Any]]) -> list[str]:
     [split] = split_logs
     keys = [part_key(split["split_id"], p) for p in range(split["parts"])]
     return [k for k in keys if not gone(backend.store, k)]
 
 
-def split_events(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def split_events(logs: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
     return [e for e in logs if e["event"] == "object split"]
 
 

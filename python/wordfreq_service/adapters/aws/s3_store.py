@@ -122,11 +122,16 @@ class S3Store:
         if end is not None and end <= start:
             return S3ObjectReader(_EmptyBody(), self.head(key), where)
         ranged = start > 0 or end is not None
-        # A ranged GET (the split's ranges): S3's byte ranges are inclusive.
-        extra = {"Range": f"bytes={start}-{'' if end is None else end - 1}"} if ranged else {}
         with translated(f"downloading {where}"):
             try:
-                response = self._client.get_object(Bucket=self._bucket, Key=key, **extra)
+                if ranged:
+                    # The split's ranges: S3's byte ranges are inclusive.
+                    last = "" if end is None else str(end - 1)
+                    response = self._client.get_object(
+                        Bucket=self._bucket, Key=key, Range=f"bytes={start}-{last}"
+                    )
+                else:
+                    response = self._client.get_object(Bucket=self._bucket, Key=key)
             except ClientError as exc:
                 # A range starting at or past the end (or any range of an empty object):
                 # S3's 416. The port's answer is an empty body.
