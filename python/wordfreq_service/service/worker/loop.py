@@ -211,9 +211,8 @@ class Worker:
                 for r in _records_of(message) or []
                 if r.is_object_created and (job_id := job_id_of_key(r.key)) is not None
             ]
-            task = _range_task_of(message)
-            if task is not None and task.job_id is not None:
-                job_ids.append(task.job_id)
+            # Not for a range task: its part ending does not end the job, so a lease
+            # renewed only while it runs would lapse under the parts still counting.
             bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
             if not job_ids or not self._is_last_receive(message, bound):
                 continue
@@ -478,13 +477,6 @@ def _records_of(message: Message) -> list[S3Record] | None:
     except WordfreqError:
         return None
     return parsed if isinstance(parsed, list) else []
-
-
-def _range_task_of(message: Message) -> RangeTask | None:
-    try:
-        return parse_range_task(message.body)
-    except WordfreqError:
-        return None
 
 
 def run_until_stopped(worker: Worker) -> None:
