@@ -358,8 +358,9 @@ def test_without_a_job_store_a_big_object_is_counted_whole(tmp_path: Path) -> No
 )
 @given(
     seed=st.integers(0, 2**32),
-    size=st.integers(THRESHOLD + 1, 6 * THRESHOLD),
-    threshold=st.integers(64, THRESHOLD),
+    size=st.integers(THRESHOLD + 1, 4 * THRESHOLD),
+    # Ranges of half a kilobyte and up: a few dozen parts at most.
+    threshold=st.integers(1024, THRESHOLD),
     mode=st.sampled_from(["words", "seed"]),
 )
 def test_any_threshold_gives_the_unsplit_count(
