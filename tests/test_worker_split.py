@@ -27,6 +27,7 @@ from wordfreq_service.formats.ranges import parse_range_task, part_key
 from wordfreq_service.ports import Backend, JobState, Message
 from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSettings
 
+from tests.helpers import run_wordfreq
 from tests.test_worker_jobs import (
     BACKENDS,
     gone,
@@ -402,3 +403,21 @@ def _wait_and_drain(backend: Backend) -> None:
 
     time.sleep((SETTINGS.visibility_timeout or 1) + 0.2)
     drain(backend)
+
+
+@pytest.mark.parametrize("mode", ["words", "seed"])
+def test_submit_with_a_small_threshold_prints_what_count_prints(tmp_path: Path, mode: str) -> None:
+    # The command line end to end: `submit`'s in-process workers split the sample.
+    book = tmp_path / "book.txt"
+    book.write_bytes(text(9, 12_000))
+    options = ["--mode", mode, "--top", "25"]
+    data = ["--data-dir", str(tmp_path / "data"), "--workers", "2"]
+    submitted = run_wordfreq(
+        ["submit", *data, "--split-threshold", "2K", "--json", *options, str(book)]
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    counted = run_wordfreq(["count", "--json", *options, str(book)])
+    got, want = json.loads(submitted.stdout), json.loads(counted.stdout)
+    assert [got[k] for k in ("words", "total", "unique")] == [
+        want[k] for k in ("words", "total", "unique")
+    ]
