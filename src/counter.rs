@@ -13,6 +13,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use crate::counts_csv::CsvError;
 use crate::decode::{detect, ByteDecoding, Decoding, Encoding, Utf16Decoder};
 use crate::seed::{self, SeedWords};
 use crate::split::split;
@@ -27,6 +28,9 @@ pub const DEFAULT_MAX_WORD_LENGTH: usize = 1000;
 
 /// Largest word-length limit accepted: Go's `bufio.MaxScanTokenSize`.
 pub const MAX_WORD_LENGTH_LIMIT: usize = 64 * 1024;
+
+/// Most threads a counter may be asked to use.
+pub const MAX_THREADS: usize = 256;
 
 /// UTF-16 input is transcoded this many input bytes at a time, so the UTF-8 buffer stays
 /// bounded whatever the size of the chunk fed (and still reaches the parallel path).
@@ -82,6 +86,11 @@ pub enum Error {
         theirs: Mode,
     },
     MaxWordLength,
+    Threads,
+    /// UTF-16 input cannot be counted from a split point (its bytes are not ASCII-safe).
+    Utf16MidStream,
+    /// A counts CSV to merge is malformed.
+    Csv(CsvError),
     /// Memory ran out while the word table grew; the counts are incomplete.
     OutOfMemory,
     /// A bug: a panic in the core, caught. The message says where.
@@ -113,6 +122,12 @@ impl fmt::Display for Error {
                 f,
                 "max_word_length must be between 1 and {MAX_WORD_LENGTH_LIMIT}"
             ),
+            Error::Threads => write!(f, "threads must be between 0 and {MAX_THREADS}"),
+            Error::Utf16MidStream => write!(
+                f,
+                "utf-16 input cannot be counted from the middle of a stream (at_start=False)"
+            ),
+            Error::Csv(e) => write!(f, "{e}"),
             Error::OutOfMemory => write!(
                 f,
                 "out of memory: the word table could not grow (the counts are incomplete)"
@@ -250,6 +265,19 @@ impl Counter {
         encoding: Option<&str>,
         max_word_length: usize,
     ) -> Result<Counter, Error> {
+        Counter::new_at(mode, encoding, max_word_length, true)
+    }
+
+    /// A counter as [`Counter::new`]; unless `at_start`, its input begins just after a
+    /// safe split byte in the middle of a stream: there is no BOM to look for, and the
+    /// decoding is the one the start of the stream chose when it had none (UTF-16, which
+    /// has no such points, is an error).
+    pub fn new_at(
+        mode: &str,
+        encoding: Option<&str>,
+        max_word_length: usize,
+        at_start: bool,
+    ) -> Result<Counter, Error> {
         let mode = Mode::from_name(mode).ok_or_else(|| Error::UnknownMode(mode.to_string()))?;
         let enc = Encoding::from_name(encoding)
             .ok_or_else(|| Error::UnknownEncoding(encoding.unwrap_or_default().to_string()))?;
@@ -276,7 +304,16 @@ impl Counter {
             threads: 0,
         };
         if mode == Mode::Words {
-            if let Some((dec, bom)) = detect(enc, &[], false) {
+            if !at_start {
+                let dec = match enc {
+                    Encoding::Auto => ByteDecoding::Utf8Fallback,
+                    Encoding::Utf8 => ByteDecoding::Utf8Replace,
+                    Encoding::Cp1252 => ByteDecoding::Cp1252,
+                    Encoding::Latin1 => ByteDecoding::Latin1,
+                    Encoding::Utf16 => return Err(Error::Utf16MidStream),
+                };
+                counter.start(Decoding::Bytes(dec), 0)?;
+            } else if let Some((dec, bom)) = detect(enc, &[], false) {
                 counter.start(dec, bom)?;
             }
         }
@@ -314,6 +351,23 @@ impl Counter {
     pub fn set_parallelism(&mut self, min_bytes: usize, threads: usize) {
         self.parallel_min = min_bytes;
         self.threads = threads;
+    }
+
+    /// Count large chunks on `threads` threads (0: one per core; 1: on the caller's).
+    pub fn set_threads(&mut self, threads: usize) -> Result<(), Error> {
+        if threads > MAX_THREADS {
+            return Err(Error::Threads);
+        }
+        self.threads = threads;
+        Ok(())
+    }
+
+    /// The number of threads large chunks are counted on.
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            0 => rayon::current_num_threads(),
+            n => n,
+        }
     }
 
     pub fn mode(&self) -> Mode {
@@ -384,12 +438,9 @@ impl Counter {
     }
 
     fn count(&mut self, data: &[u8]) {
+        let threads = self.threads();
         let Some(scanner) = self.scanner.as_mut() else {
             return;
-        };
-        let threads = match self.threads {
-            0 => rayon::current_num_threads(),
-            n => n,
         };
         if threads > 1 && data.len() >= self.parallel_min {
             let pieces = split(data, threads, scanner.safe_byte());
@@ -471,6 +522,17 @@ impl Counter {
         self.guarded(|c| {
             c.finish_unguarded()?;
             c.tallies[0].merge_from(&other.tallies[0]);
+            c.check_memory()
+        })
+    }
+
+    /// Add the counts of a table (read from a counts CSV) and `skipped` runs into this
+    /// counter (finished first).
+    pub fn merge_tally(&mut self, mut tally: Tally, skipped: u64) -> Result<(), Error> {
+        self.guarded(|c| {
+            c.finish_unguarded()?;
+            tally.skipped = tally.skipped.saturating_add(skipped);
+            c.tallies[0].absorb(tally);
             c.check_memory()
         })
     }
@@ -821,6 +883,36 @@ mod tests {
         assert!(
             matches!(&err, Error::Internal(w) if w.starts_with("worker 7")),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn mid_stream_counters_look_for_no_bom() {
+        let mid = |mode: &str, enc: Option<&str>, data: &[u8]| {
+            let mut c = Counter::new_at(mode, enc, DEFAULT_MAX_WORD_LENGTH, false).unwrap();
+            c.feed(data).unwrap();
+            counts(&mut c)
+        };
+        // U+FEFF in the middle of a stream separates words; FF FE is Windows-1252 there.
+        assert_eq!(
+            mid("words", None, b"\xFF\xFEc\xEF\xBB\xBFab"),
+            expect(&[("ab", 1), ("ÿþc", 1)])
+        );
+        assert_eq!(
+            mid("words", Some("utf-8"), b"\xEF\xBB\xBFab"),
+            expect(&[("ab", 1)])
+        );
+        assert_eq!(
+            mid("words", Some("cp1252"), b"a\x92t"),
+            expect(&[("a't", 1)])
+        );
+        assert_eq!(
+            mid("seed", None, b"\xEF\xBB\xBFabcdef"),
+            expect(&[("\u{FEFF}abcdef", 1)])
+        );
+        assert_eq!(
+            Counter::new_at("words", Some("utf-16"), 10, false).unwrap_err(),
+            Error::Utf16MidStream
         );
     }
 

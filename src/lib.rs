@@ -6,11 +6,13 @@
 //! * [`seed`]: the `seed` tokenizer (the original Go worker's rules);
 //! * [`counter`]: the streaming counter (carry between chunks, parallel counting, merge);
 //! * [`split`]: safe split points for parallel counting;
+//! * [`counts_csv`]: reading a counts CSV back into a word table (merging counts);
 //! * [`tally`]: the word table and the ranked report;
 //! * [`chars`] over the generated [`tables`]: Unicode 14.0.0 properties, as Python 3.11.
 
 pub mod chars;
 pub mod counter;
+pub mod counts_csv;
 pub mod decode;
 pub mod seed;
 pub mod split;
@@ -29,7 +31,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
-use counter::{Error, Mode, MAX_WORD_LENGTH_LIMIT};
+use counter::{Error, Mode, MAX_THREADS, MAX_WORD_LENGTH_LIMIT};
 
 /// A core error as the Python exception callers expect: running out of memory is a
 /// `MemoryError`, a caught panic a `RuntimeError` (PyO3's `PanicException` derives from
@@ -56,6 +58,20 @@ fn word_length_limit(mode: &str, arg: Option<&Bound<'_, PyAny>>) -> PyResult<usi
     match arg.extract::<i64>() {
         Ok(n) if (1..=MAX_WORD_LENGTH_LIMIT as i64).contains(&n) => Ok(n as usize),
         _ => Err(py_error(Error::MaxWordLength)),
+    }
+}
+
+/// `threads` as a count (None: 0, one per core), `ValueError` when out of range.
+fn thread_count(arg: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    let Some(arg) = arg.filter(|a| !a.is_none()) else {
+        return Ok(0);
+    };
+    if !arg.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err("threads must be an int or None"));
+    }
+    match arg.extract::<i64>() {
+        Ok(n) if (0..=MAX_THREADS as i64).contains(&n) => Ok(n as usize),
+        _ => Err(py_error(Error::Threads)),
     }
 }
 
@@ -111,17 +127,28 @@ struct PyCounter {
 impl PyCounter {
     #[new]
     #[pyo3(
-        signature = (mode, encoding = None, max_word_length = None),
-        text_signature = "(mode, encoding=None, max_word_length=None)"
+        signature = (mode, encoding = None, max_word_length = None, *, at_start = true, threads = None),
+        text_signature = "(mode, encoding=None, max_word_length=None, *, at_start=True, threads=None)"
     )]
     fn new(
         mode: &str,
         encoding: Option<&str>,
         max_word_length: Option<&Bound<'_, PyAny>>,
+        at_start: bool,
+        threads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let limit = word_length_limit(mode, max_word_length)?;
-        let inner = counter::Counter::new(mode, encoding, limit).map_err(py_error)?;
+        let threads = thread_count(threads)?;
+        let mut inner =
+            counter::Counter::new_at(mode, encoding, limit, at_start).map_err(py_error)?;
+        inner.set_threads(threads).map_err(py_error)?;
         Ok(PyCounter { inner })
+    }
+
+    /// The number of threads large chunks are counted on.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.inner.threads()
     }
 
     #[getter]
@@ -176,6 +203,47 @@ impl PyCounter {
         let mut them = other.borrow_mut();
         let (a, b) = (&mut me.inner, &mut them.inner);
         py.detach(|| a.merge(b)).map_err(py_error)
+    }
+
+    /// Add the counts of a counts CSV, read from `chunks` (which may cut it anywhere),
+    /// and `skipped` runs into this counter (finished first). Nothing is added when the
+    /// CSV is malformed (`ValueError` naming the line) or reading `chunks` raises.
+    #[pyo3(
+        signature = (chunks, *, skipped = None),
+        text_signature = "($self, chunks, *, skipped=0)"
+    )]
+    fn merge_csv(
+        &mut self,
+        py: Python<'_>,
+        chunks: &Bound<'_, PyAny>,
+        skipped: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let skipped = match skipped {
+            None => Some(0),
+            Some(n) if n.is_instance_of::<PyInt>() => n.extract::<u64>().ok(),
+            Some(_) => None,
+        }
+        .ok_or_else(|| PyValueError::new_err("skipped must be an int from 0 to 2**64-1"))?;
+        let mut reader = counts_csv::CountsCsvReader::new();
+        let csv_error = |e| py_error(Error::Csv(e));
+        for chunk in chunks.try_iter()? {
+            let chunk = chunk?;
+            if let Ok(bytes) = chunk.extract::<PyBackedBytes>() {
+                py.detach(|| counter::catch_panic(|| reader.feed(&bytes).map_err(Error::Csv)))
+                    .map_err(py_error)?;
+                continue;
+            }
+            let bytes = PyBuffer::<u8>::get(&chunk)?.to_vec(py)?;
+            py.detach(|| counter::catch_panic(|| reader.feed(&bytes).map_err(Error::Csv)))
+                .map_err(py_error)?;
+        }
+        let tally = py.detach(|| reader.finish()).map_err(csv_error)?;
+        if tally.out_of_memory() {
+            return Err(py_error(Error::OutOfMemory));
+        }
+        let inner = &mut self.inner;
+        py.detach(|| inner.merge_tally(tally, skipped))
+            .map_err(py_error)
     }
 
     /// `(total, unique, words)` over the words that pass the filters.
@@ -341,6 +409,17 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add("DEFAULT_MAX_WORD_LENGTH", defaults)?;
     m.add("MAX_WORD_LENGTH_LIMIT", MAX_WORD_LENGTH_LIMIT)?;
+    m.add("MAX_THREADS", MAX_THREADS)?;
+    let safe = PyDict::new(m.py());
+    for name in Mode::NAMES {
+        let is_safe = match Mode::from_name(name).expect("a mode's own name") {
+            Mode::Words => words::is_safe_split_byte,
+            Mode::Seed => seed::is_safe_split_byte,
+        };
+        let bytes: Vec<u8> = (0..=u8::MAX).filter(|&b| is_safe(b)).collect();
+        safe.set_item(name, PyBytes::new(m.py(), &bytes))?;
+    }
+    m.add("SPLIT_SAFE_BYTES", safe)?;
     m.add_class::<PyCounter>()?;
     m.add_function(wrap_pyfunction!(normalize_word, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

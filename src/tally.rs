@@ -81,7 +81,8 @@ impl<K: Key> Probe<K> {
         loop {
             let slot = &mut self.slots[i];
             if slot.0 == key {
-                slot.1 += n;
+                // Saturating: a merged counts CSV may hold any count.
+                slot.1 = slot.1.saturating_add(n);
                 return;
             }
             if slot.0 == K::EMPTY {
@@ -257,7 +258,7 @@ impl Tally {
         } else if k1 != 0 {
             self.tiny.add(k0 | k1, n);
         } else {
-            self.empty += n;
+            self.empty = self.empty.saturating_add(n);
         }
     }
 
@@ -275,7 +276,7 @@ impl Tally {
 
     fn add_long(&mut self, word: &[u8], n: u64) {
         if let Some(count) = self.long.get_mut(word) {
-            *count += n;
+            *count = count.saturating_add(n);
             return;
         }
         // A new word: both the map's room and the key (up to the word-length limit, 64 KiB
@@ -341,12 +342,12 @@ impl Tally {
             self.short.add(k, n);
         }
         if other.empty > 0 {
-            self.empty += other.empty;
+            self.empty = self.empty.saturating_add(other.empty);
         }
         for (word, &n) in &other.long {
             self.add_n(word, n);
         }
-        self.skipped += other.skipped;
+        self.skipped = self.skipped.saturating_add(other.skipped);
         self.long_failed |= other.out_of_memory();
     }
 

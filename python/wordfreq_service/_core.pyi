@@ -3,7 +3,7 @@
 The pure-Python twin with the same API and semantics is ``wordfreq_service.counting.reference``.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Final, final
 
 from _typeshed import SupportsWrite
@@ -11,8 +11,10 @@ from _typeshed import SupportsWrite
 __all__ = [
     "DEFAULT_MAX_WORD_LENGTH",
     "ENCODINGS",
+    "MAX_THREADS",
     "MAX_WORD_LENGTH_LIMIT",
     "MODES",
+    "SPLIT_SAFE_BYTES",
     "Counter",
     "__version__",
     "_panic_for_tests",
@@ -30,6 +32,13 @@ ENCODINGS: Final[tuple[str, ...]]
 DEFAULT_MAX_WORD_LENGTH: Final[dict[str, int]]
 #: Largest ``max_word_length`` accepted (65536, Go's ``bufio.MaxScanTokenSize``).
 MAX_WORD_LENGTH_LIMIT: Final[int]
+#: Most threads a counter may be asked to use (256).
+MAX_THREADS: Final[int]
+#: Per mode, the bytes after which input can be cut and the rest counted by a fresh
+#: counter (``at_start=False``) with exactly the same total counts: ASCII bytes that
+#: always end a word and leave nothing pending (in ``words`` mode, whatever the decoding
+#: but UTF-16, which is never cut).
+SPLIT_SAFE_BYTES: Final[dict[str, bytes]]
 
 @final
 class Counter:
@@ -51,16 +60,35 @@ class Counter:
     Feed byte chunks of any size: a word may straddle chunks. The first query (or
     ``finish()``) ends the input; feeding after that raises ``ValueError``.
 
+    ``at_start=False``: the input begins in the middle of a stream, just after one of
+    ``SPLIT_SAFE_BYTES[mode]`` (a range of a split file other than the first). No BOM is
+    looked for: in ``words`` mode without an encoding the input is UTF-8 with the
+    Windows-1252 fallback from its first byte, and EF BB BF is U+FEFF, a separator, as
+    anywhere past the start. ``encoding="utf-16"`` with ``at_start=False`` is a
+    ``ValueError`` (UTF-16 is never cut).
+
+    ``threads``: how many threads count a large chunk (``None`` or 0: one per core; 1:
+    the caller's thread only; at most ``MAX_THREADS``, else ``ValueError``).
+
     ``MemoryError``: the word table could not grow (the counts would be incomplete).
     ``RuntimeError``: a bug in the core (a caught panic). After either, every call raises
     the same error again.
     """
 
     def __new__(
-        cls, mode: str, encoding: str | None = None, max_word_length: int | None = None
+        cls,
+        mode: str,
+        encoding: str | None = None,
+        max_word_length: int | None = None,
+        *,
+        at_start: bool = True,
+        threads: int | None = None,
     ) -> Counter: ...
     @property
     def mode(self) -> str: ...
+    @property
+    def threads(self) -> int:
+        """The number of threads a large chunk is counted on (``threads`` resolved)."""
     @property
     def finished(self) -> bool: ...
     @property
@@ -78,6 +106,20 @@ class Counter:
     def merge(self, other: Counter) -> None:
         """Add ``other``'s counts and skipped runs into this counter (both are finished
         first; same mode)."""
+    def merge_csv(
+        self, chunks: Iterable[bytes | bytearray | memoryview], *, skipped: int = 0
+    ) -> None:
+        """Add the counts of a counts CSV and ``skipped`` runs into this counter
+        (finished first, as ``merge`` does).
+
+        ``chunks`` is the CSV's text (decompressed) as ``write_csv`` writes it after a
+        ``word,count`` header, in pieces that may cut a row or a character anywhere; it
+        is read as Python's ``csv`` module reads it (quoted fields may hold ``,``,
+        doubled ``"`` and line breaks; rows end with ``\\n`` or ``\\r\\n``; the last may
+        lack it). A malformed CSV (no header, an empty line, not two fields, a word not
+        UTF-8 or too long, a count not from 1 to 2**64-1) is a ``ValueError`` naming the
+        line, and then nothing is added (nor when ``chunks`` raises, which propagates).
+        Counts add up saturating at 2**64-1. Memory grows with the vocabulary only."""
     def report(
         self,
         top: int | None,

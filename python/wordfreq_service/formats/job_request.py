@@ -260,8 +260,12 @@ class JobRequest:
 
     # -- what the counting engine asks of its options (``counting.engine.Options``) ----
 
-    def new_counter(self) -> _core.Counter:
-        return _core.Counter(self.mode, self.encoding, self.max_word_length)
+    def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> _core.Counter:
+        """A counter for this request (see ``_core.Counter`` for ``at_start`` and
+        ``threads``)."""
+        return _core.Counter(
+            self.mode, self.encoding, self.max_word_length, at_start=at_start, threads=threads
+        )
 
     @property
     def report_min_length(self) -> int:
