@@ -39,6 +39,12 @@ class Run:
     peaks_kib: list[int]
 
 
+def one_thread_flag(wordfreq: str) -> list[str]:
+    """``--threads 1`` where the worker has the flag."""
+    usage = subprocess.run([wordfreq, "worker", "--help"], capture_output=True, text=True).stdout
+    return ["--threads", "1"] if "--threads" in usage else []
+
+
 def run_once(path: Path, workers: int, threshold: int, scratch: Path) -> Run:
     data_dir = scratch / f"stack-{workers}-{threshold}"
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -48,7 +54,7 @@ def run_once(path: Path, workers: int, threshold: int, scratch: Path) -> Run:
     wordfreq = str(Path(sys.executable).with_name("wordfreq"))
     argv = [
         wordfreq, "worker", "--backend", "embedded", "--data-dir", str(data_dir),
-        "--concurrency", str(workers), "--threads", "1",
+        "--concurrency", str(workers), *one_thread_flag(wordfreq),
         "--split-threshold", str(threshold), "--poll-seconds", "0.2",
     ]  # fmt: skip
     log_path = scratch / f"worker-{workers}-{threshold}.log"
@@ -56,7 +62,10 @@ def run_once(path: Path, workers: int, threshold: int, scratch: Path) -> Run:
     stop = threading.Event()
     with open(log_path, "wb") as log:
         # The log to a file: an unread pipe would fill up and stall the workers.
-        parent = subprocess.Popen(argv, stderr=log)
+        # One thread per counter also where `--threads` is missing: the core's pool is
+        # rayon's global one, which reads RAYON_NUM_THREADS.
+        env = {**os.environ, "RAYON_NUM_THREADS": "1"}
+        parent = subprocess.Popen(argv, stderr=log, env=env)
     try:
         while b'"workers started"' not in log_path.read_bytes():
             if parent.poll() is not None:
