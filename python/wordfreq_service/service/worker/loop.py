@@ -34,7 +34,10 @@ Uploads for a job of the job service take the job path (``jobpath``): the result
 the job store, with the full counts beside it under ``results/``, and nothing to the
 result queue; events for those stored counts (the bucket notifies of every object) are
 ignored. Given ``job_sweep_seconds`` (the embedded stack), the worker also deletes
-expired jobs and their counts that often.
+expired jobs and their counts that often, and expired splits with their parts' counts.
+
+An object larger than the split threshold is split into range tasks (``split``), which
+arrive on the same work queue; a range task on its last receive fails its part.
 """
 
 from __future__ import annotations
