@@ -31,6 +31,7 @@ from wordfreq_service.formats.results import JobResult
 from wordfreq_service.service.worker.settings import DEFAULT_SPLIT_THRESHOLD
 
 MB = 1_000_000
+WORDFREQ = str(Path(sys.executable).with_name("wordfreq"))
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,9 @@ def run_once(path: Path, workers: int, threshold: int, scratch: Path) -> Run:
     backend = open_embedded(data_dir)
     for m in backend.work_queue.receive(10, wait_seconds=0):  # S3's test event
         backend.work_queue.delete(m.receipt_handle)
-    wordfreq = str(Path(sys.executable).with_name("wordfreq"))
     argv = [
-        wordfreq, "worker", "--backend", "embedded", "--data-dir", str(data_dir),
-        "--concurrency", str(workers), *one_thread_flag(wordfreq),
+        WORDFREQ, "worker", "--backend", "embedded", "--data-dir", str(data_dir),
+        "--concurrency", str(workers), *one_thread_flag(WORDFREQ),
         "--split-threshold", str(threshold), "--poll-seconds", "0.2",
     ]  # fmt: skip
     log_path = scratch / f"worker-{workers}-{threshold}.log"
@@ -133,7 +133,8 @@ def main() -> None:
     one = figures["1 worker, split"][0]
     lines = [
         f"`make bench-split`: a {size / MB:,.0f} MB file ({path.name}: the corpus repeated) "
-        f"through the embedded stack, `wordfreq worker --concurrency N --threads 1`, split "
+        f"through the embedded stack, `wordfreq worker --concurrency N` counting on one "
+        f"thread ({' '.join(one_thread_flag(WORDFREQ)) or 'RAYON_NUM_THREADS=1'}), split "
         f"at {DEFAULT_SPLIT_THRESHOLD >> 20} MiB (ranges of about half); from the stored "
         f"object's event to its result, median of {args.rounds} rounds; peak RSS (VmHWM) of "
         f"each worker process, the largest over the rounds. {os.cpu_count()} cores.",

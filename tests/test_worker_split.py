@@ -432,3 +432,31 @@ def test_submit_with_a_small_threshold_prints_what_count_prints(tmp_path: Path, 
     assert [got[k] for k in ("words", "total", "unique")] == [
         want[k] for k in ("words", "total", "unique")
     ]
+
+
+def test_a_worker_keeps_one_range_of_a_batch_and_hands_the_others_on(tmp_path: Path) -> None:
+    # Given an object split into several ranges, all received by one worker at once
+    backend = _embedded(tmp_path)
+    backend.store.put("spread.txt", io.BytesIO(text(10, 10_000)), JobRequest.make().to_metadata())
+    _handle_first(backend)
+    batch = backend.work_queue.receive(10, wait_seconds=0.3, visibility_timeout=30)
+    assert len(batch) >= 4 and all(parse_range_task(m.body) for m in batch)
+    worker = Worker(backend, SETTINGS)
+    keeper = VisibilityKeeper(backend, 30)
+    try:
+        with capture_logs() as logs:
+            worker.process_batch(batch, keeper)
+    finally:
+        keeper.close()
+    # Then it counted one, and the others wait, fresh, for any worker: not hidden behind
+    # it, and not a step nearer the dead-letter queue
+    assert [e["event"] for e in logs].count("range counted") == 1
+    waiting = backend.work_queue.receive(10, wait_seconds=0.3)
+    tasks = [m for m in waiting if parse_range_task(m.body) is not None]
+    assert len(tasks) == len(batch) - 1 and all(m.receive_count == 1 for m in tasks)
+    # and the object still counts as a whole
+    for m in waiting:
+        backend.work_queue.change_visibility(m.receipt_handle, 0)
+    drain(backend)
+    [result] = results(backend)
+    assert result["Total"] == expected(text(10, 10_000), JobRequest.make())[0].total

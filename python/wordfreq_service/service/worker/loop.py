@@ -187,6 +187,8 @@ class Worker:
 
     def process_batch(self, messages: list[Message], keeper: VisibilityKeeper) -> None:
         keeper.hold(m.receipt_handle for m in messages)
+        if self._splitter is not None:
+            messages = self._splitter.spread(messages, keeper)
         if self._job_path is not None:
             self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
             self._lease_last_attempts(messages, keeper)

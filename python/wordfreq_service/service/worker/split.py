@@ -59,6 +59,7 @@ from wordfreq_service.formats.jobs import (
 from wordfreq_service.formats.ranges import (
     SKIPPED_METADATA,
     RangeTask,
+    parse_range_task,
     part_key,
     split_id_of,
 )
@@ -69,6 +70,7 @@ from wordfreq_service.ports import (
     JobRecord,
     JobState,
     JobStore,
+    Message,
     ObjectInfo,
     ObjectStore,
     SplitProgress,
@@ -82,6 +84,7 @@ from wordfreq_service.service.worker.job import (
     since,
 )
 from wordfreq_service.service.worker.jobpath import JobPath
+from wordfreq_service.service.worker.keeper import VisibilityKeeper
 from wordfreq_service.service.worker.settings import WorkerSettings
 
 log = structlog.get_logger("wordfreq.worker")
@@ -179,6 +182,40 @@ class Splitter:
             return None
         self.jobs.advance(job.job_id, JobState.RUNNING)
         return job.job_id
+
+    def spread(self, messages: list[Message], keeper: VisibilityKeeper) -> list[Message]:
+        """The messages of a received batch this worker keeps: all but its range tasks
+        after the first, which it hands on (sent again, then deleted) so that idle workers
+        count them meanwhile instead of waiting behind it; a batch receive would otherwise
+        hoard up to 10 ranges. Sent again rather than made visible, so the hand-off does
+        not count as a receive towards the dead-letter queue; only on a task's first
+        receive, so one that keeps failing still gets there."""
+        kept: list[Message] = []
+        counting = False
+        for message in messages:
+            try:
+                task = parse_range_task(message.body)
+            except WordfreqError:
+                task = None  # damaged: handled, and dead-lettered, like any bad message
+            if task is None or not counting or message.receive_count > 1:
+                counting = counting or task is not None
+                kept.append(message)
+                continue
+            try:
+                self.backend.work_queue.send(message.body)
+            except WordfreqError as exc:
+                log.warning("could not hand a range task on; counting it", error=str(exc))
+                kept.append(message)
+                continue
+            keeper.release(message.receipt_handle)
+            try:
+                self.backend.work_queue.delete(message.receipt_handle)
+            except WordfreqError as exc:
+                # Its copy is out: a second delivery, which the progress takes as one.
+                log.warning("could not delete a range task handed on", error=str(exc))
+        if len(kept) < len(messages):
+            log.debug("range tasks handed on", count=len(messages) - len(kept))
+        return kept
 
     # -- a range ----------------------------------------------------------------------
 
