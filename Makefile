@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 
@@ -91,7 +91,16 @@ demo: $(NATIVE_STAMP)
 demo-aws: $(NATIVE_STAMP)
 	$(BIN)/python tools/demo_aws.py samples/snelling-photography.txt
 
+# countwords' optimized.c, the C baseline of `make bench`, built when there is a C compiler.
+OPTIMIZED_C := ../shared/baselines/countwords-optimized.c
+OPTIMIZED := bench/data/optimized
+$(OPTIMIZED): $(OPTIMIZED_C)
+	mkdir -p $(@D)
+	cc -O2 -o $@ $<
+
 bench: $(NATIVE_STAMP)
+	@if command -v cc >/dev/null && test -f $(OPTIMIZED_C); then $(MAKE) --no-print-directory $(OPTIMIZED); \
+	else echo "note: no cc or no $(OPTIMIZED_C): the benchmark leaves optimized.c out" >&2; fi
 	cd bench && ../$(BIN)/python bench_count.py
 
 bench-pipeline: $(NATIVE_STAMP)
@@ -110,6 +119,10 @@ bench-memory: $(NATIVE_STAMP)
 # A 2 GB file through the embedded stack with 1 and 2 worker processes (split into ranges).
 bench-split: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_split.py
+
+# --threads scaling: a ~1 GB file read by the core in ranges vs streamed, 1 and 2 threads.
+bench-threads: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_threads.py
 
 lint: setup
 	$(BIN)/ruff check python tests bench infra tools

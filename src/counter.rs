@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::counts_csv::CsvError;
 use crate::decode::{detect, ByteDecoding, Decoding, Encoding, Utf16Decoder};
+use crate::file_ranges::{nominal_ranges, read_piece, ReadAt, READ_BUFFER};
 use crate::seed::{self, SeedWords};
 use crate::split::split;
 use crate::tally::{Report, Tally};
@@ -91,6 +92,10 @@ pub enum Error {
     Utf16MidStream,
     /// A counts CSV to merge is malformed.
     Csv(CsvError),
+    /// `feed_file` on a counter that has had input already.
+    AlreadyFed,
+    /// Reading a file failed.
+    Io(String),
     /// Memory ran out while the word table grew; the counts are incomplete.
     OutOfMemory,
     /// A bug: a panic in the core, caught. The message says where.
@@ -128,6 +133,11 @@ impl fmt::Display for Error {
                 "utf-16 input cannot be counted from the middle of a stream (at_start=False)"
             ),
             Error::Csv(e) => write!(f, "{e}"),
+            Error::AlreadyFed => write!(
+                f,
+                "feed_file counts a counter's whole input: this counter has had input already"
+            ),
+            Error::Io(what) => write!(f, "{what}"),
             Error::OutOfMemory => write!(
                 f,
                 "out of memory: the word table could not grow (the counts are incomplete)"
@@ -183,6 +193,13 @@ impl Scanner {
             Scanner::Seed(s) => s.is_clean(),
         }
     }
+}
+
+/// The cores this process may use (its CPU affinity and quota), as the rayon pool sizes
+/// itself; asked once (it reads the cgroup files). Asking never starts the pool.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The text of a panic's payload.
@@ -251,8 +268,13 @@ pub struct Counter {
     /// until the counter finishes.
     tallies: Vec<Tally>,
     finished: bool,
+    /// Some input has been fed (`feed_file` wants a counter with none).
+    fed: bool,
     parallel_min: usize,
     threads: usize,
+    /// `feed_file`: the least bytes per range, and each thread's read buffer.
+    file_min_range: u64,
+    read_buffer: usize,
 }
 
 impl Counter {
@@ -300,8 +322,11 @@ impl Counter {
             utf8: Vec::new(),
             tallies: vec![Tally::new()],
             finished: false,
+            fed: false,
             parallel_min: PARALLEL_MIN_BYTES,
             threads: 0,
+            file_min_range: PARALLEL_MIN_BYTES as u64,
+            read_buffer: READ_BUFFER,
         };
         if mode == Mode::Words {
             if !at_start {
@@ -353,6 +378,13 @@ impl Counter {
         self.threads = threads;
     }
 
+    /// Tune `feed_file`: ranges of at least `min_range` bytes, read `read_buffer` bytes at
+    /// a time. For tests (small files on many threads, reads that cut words).
+    pub fn set_file_ranges(&mut self, min_range: u64, read_buffer: usize) {
+        self.file_min_range = min_range.max(1);
+        self.read_buffer = read_buffer.max(1);
+    }
+
     /// Count large chunks on `threads` threads (0: one per core; 1: on the caller's).
     pub fn set_threads(&mut self, threads: usize) -> Result<(), Error> {
         if threads > MAX_THREADS {
@@ -365,7 +397,7 @@ impl Counter {
     /// The number of threads large chunks are counted on.
     pub fn threads(&self) -> usize {
         match self.threads {
-            0 => rayon::current_num_threads(),
+            0 => cores(),
             n => n,
         }
     }
@@ -392,6 +424,7 @@ impl Counter {
         if self.finished {
             return Err(Error::Finished);
         }
+        self.fed = true;
         while self.scanner.is_none() {
             let Some((&b, rest)) = data.split_first() else {
                 return Ok(());
@@ -403,6 +436,121 @@ impl Counter {
             }
         }
         self.run(data)
+    }
+
+    /// Count the first `size` bytes of `file` as this counter's whole input (it must have
+    /// had none) and finish: one nominal range per thread (see [`crate::file_ranges`]),
+    /// each counted by its own counter into its own table, merged at the end; UTF-16 input
+    /// is read by one sequential reader.
+    pub fn feed_file(&mut self, file: &impl ReadAt, size: u64) -> Result<(), Error> {
+        self.guarded(|c| c.feed_file_unguarded(file, size))
+    }
+
+    fn feed_file_unguarded(&mut self, file: &impl ReadAt, size: u64) -> Result<(), Error> {
+        if self.fed || self.finished {
+            return Err(Error::AlreadyFed);
+        }
+        self.fed = true;
+        let mut head = [0u8; 4];
+        let head_len = usize::try_from(size).unwrap_or(usize::MAX).min(head.len());
+        let mut got = 0;
+        while got < head_len {
+            got += crate::file_ranges::read_some(file, &mut head[got..head_len], got as u64, size)?;
+        }
+        let utf16 = self.scanner.is_none()
+            && matches!(
+                detect(self.encoding, &head[..head_len], head_len as u64 == size),
+                Some((Decoding::Utf16 { .. }, _))
+            );
+        let threads = if utf16 {
+            1
+        } else {
+            (self.threads() as u64)
+                .min(size / self.file_min_range)
+                .max(1) as usize
+        };
+        let read_buffer = self.read_buffer;
+        let ranges = nominal_ranges(size, threads);
+        let is_safe = match self.mode {
+            Mode::Words => words::is_safe_split_byte,
+            Mode::Seed => seed::is_safe_split_byte,
+        };
+        if threads == 1 {
+            // One reader; a large UTF-16 chunk is still counted on the counter's threads.
+            let mut buf = vec![0u8; read_buffer];
+            read_piece(file, (0, size), size, is_safe, &mut buf, &mut |_, data| {
+                self.feed_unguarded(data)
+            })?;
+            return self.finish_unguarded();
+        }
+        let mut others = Vec::with_capacity(threads - 1);
+        for _ in 1..threads {
+            let mut c = Counter::new_at(
+                self.mode.name(),
+                self.encoding.name(),
+                self.max_word_length,
+                false,
+            )?;
+            c.threads = 1;
+            c.read_buffer = read_buffer;
+            others.push(c);
+        }
+        let saved = std::mem::replace(&mut self.threads, 1);
+        let first = ranges[0];
+        let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = others
+                .iter_mut()
+                .zip(&ranges[1..])
+                .map(|(c, &range)| {
+                    scope.spawn(move || {
+                        catch_panic(|| {
+                            let mut buf = vec![0u8; read_buffer];
+                            read_piece(file, range, size, is_safe, &mut buf, &mut |_, data| {
+                                c.feed_unguarded(data)
+                            })
+                        })
+                    })
+                })
+                .collect();
+            let mut buf = vec![0u8; read_buffer];
+            let mut results = vec![read_piece(
+                file,
+                first,
+                size,
+                is_safe,
+                &mut buf,
+                &mut |_, data| self.feed_unguarded(data),
+            )];
+            drop(buf);
+            for handle in handles {
+                results.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|payload| Err(Error::Internal(panic_message(&*payload)))),
+                );
+            }
+            results
+        });
+        self.threads = saved;
+        // An internal error or lack of memory matters more than an I/O error.
+        let mut failure = None;
+        for result in results {
+            match result {
+                Err(e @ (Error::Internal(_) | Error::OutOfMemory)) => return Err(e),
+                Err(e) => failure = failure.or(Some(e)),
+                Ok(()) => {}
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.finish_unguarded()?;
+        for mut other in others {
+            other.finish_unguarded()?;
+            let tally = std::mem::take(&mut other.tallies[0]);
+            self.tallies[0].absorb(tally);
+        }
+        self.check_memory()
     }
 
     /// The decoding is known: make its scanner and count the sniffed bytes after the BOM.
@@ -913,6 +1061,63 @@ mod tests {
         assert_eq!(
             Counter::new_at("words", Some("utf-16"), 10, false).unwrap_err(),
             Error::Utf16MidStream
+        );
+    }
+
+    fn file_with(data: &[u8]) -> std::fs::File {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!(
+            "wordfreq-counter-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(data).unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        f
+    }
+
+    #[test]
+    fn a_file_counted_in_ranges_equals_the_stream() {
+        let modes = [
+            ("words", None),
+            ("words", Some("utf-8")),
+            ("words", Some("cp1252")),
+            ("words", Some("utf-16")),
+            ("seed", None),
+        ];
+        for seed in 1..25u64 {
+            let mut data = noise(seed, 2000);
+            if seed % 5 == 0 {
+                data.splice(0..0, *b"\xEF\xBB\xBF");
+            }
+            if seed % 6 == 0 {
+                // A UTF-16 BOM after every safe byte: only the file's start is its start.
+                data = b"w \xFF\xFEx\xFE\xFF ".repeat(200);
+            }
+            let file = file_with(&data);
+            for (mode, enc) in modes {
+                let whole = limited_counts(mode, enc, 7, &data, data.len(), 1);
+                for threads in [1, 2, 3, 8] {
+                    let mut c = Counter::new(mode, enc, 7).unwrap();
+                    c.set_threads(threads).unwrap();
+                    c.set_file_ranges(50, 1 + seed as usize * 13);
+                    c.feed_file(&file, data.len() as u64).unwrap();
+                    let skipped = c.skipped().unwrap();
+                    assert_eq!(
+                        (counts(&mut c), skipped),
+                        whole,
+                        "{seed} {mode} {enc:?} {threads}"
+                    );
+                }
+            }
+        }
+        let mut c = Counter::new("words", None, 7).unwrap();
+        c.feed(b"").unwrap();
+        assert_eq!(
+            c.feed_file(&file_with(b"x"), 1).unwrap_err(),
+            Error::AlreadyFed
         );
     }
 

@@ -6,6 +6,7 @@
 //! * [`seed`]: the `seed` tokenizer (the original Go worker's rules);
 //! * [`counter`]: the streaming counter (carry between chunks, parallel counting, merge);
 //! * [`split`]: safe split points for parallel counting;
+//! * [`file_ranges`]: a regular file read in one range per thread (`pread`);
 //! * [`counts_csv`]: reading a counts CSV back into a word table (merging counts);
 //! * [`tally`]: the word table and the ranked report;
 //! * [`chars`] over the generated [`tables`]: Unicode 14.0.0 properties, as Python 3.11.
@@ -14,6 +15,7 @@ pub mod chars;
 pub mod counter;
 pub mod counts_csv;
 pub mod decode;
+pub mod file_ranges;
 pub mod seed;
 pub mod split;
 pub mod tables;
@@ -21,7 +23,9 @@ pub mod tally;
 pub mod words;
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::io::Write;
+use std::os::fd::BorrowedFd;
 
 use flate2::{Compression, GzBuilder};
 
@@ -40,6 +44,7 @@ fn py_error(e: Error) -> PyErr {
     match e {
         Error::OutOfMemory => PyMemoryError::new_err(format!("counting core: {e}")),
         Error::Internal(_) => PyRuntimeError::new_err(e.to_string()),
+        Error::Io(_) => PyOSError::new_err(e.to_string()),
         _ => PyValueError::new_err(e.to_string()),
     }
 }
@@ -203,6 +208,36 @@ impl PyCounter {
         let mut them = other.borrow_mut();
         let (a, b) = (&mut me.inner, &mut them.inner);
         py.detach(|| a.merge(b)).map_err(py_error)
+    }
+
+    /// Count the first `size` bytes of the regular file open at `fd` as this counter's
+    /// whole input, and finish (see `_core.pyi`).
+    fn feed_file(&mut self, py: Python<'_>, fd: i64, size: i64) -> PyResult<()> {
+        let (Ok(fd), Ok(size)) = (i32::try_from(fd), u64::try_from(size)) else {
+            return Err(PyValueError::new_err(
+                "fd and size must be a file descriptor and a size of 0 or more",
+            ));
+        };
+        if fd < 0 {
+            return Err(PyValueError::new_err("fd must be a file descriptor"));
+        }
+        // A duplicate of the caller's descriptor, closed when done; the caller keeps its own.
+        // SAFETY: the descriptor is only duplicated here (an invalid one fails with EBADF).
+        let owned = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
+        let file = File::from(owned);
+        if !file.metadata()?.is_file() {
+            return Err(PyValueError::new_err(
+                "feed_file reads regular files only (feed a pipe's chunks instead)",
+            ));
+        }
+        let inner = &mut self.inner;
+        py.detach(|| inner.feed_file(&file, size)).map_err(py_error)
+    }
+
+    /// Tune `feed_file` (ranges of at least `min_range` bytes, `read_buffer` bytes per
+    /// read), so that tests can use small files on many threads and reads that cut words.
+    fn _set_file_ranges_for_tests(&mut self, min_range: u64, read_buffer: usize) {
+        self.inner.set_file_ranges(min_range, read_buffer);
     }
 
     /// Add the counts of a counts CSV, read from `chunks` (which may cut it anywhere),
@@ -390,6 +425,39 @@ fn _panic_for_tests(py: Python<'_>, in_thread_pool: bool) -> PyResult<()> {
     .map_err(py_error)
 }
 
+/// The pieces `feed_file` would count for the first `size` bytes of the file open at
+/// `fd` in `parts` ranges, reading `read_buffer` bytes at a time: lets the tests hold the
+/// core to `counting/ranges.py`'s boundary rule.
+#[pyfunction]
+fn _file_pieces_for_tests<'py>(
+    py: Python<'py>,
+    fd: i32,
+    size: u64,
+    mode: &str,
+    parts: usize,
+    read_buffer: usize,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let is_safe = match Mode::from_name(mode) {
+        Some(Mode::Words) => words::is_safe_split_byte,
+        Some(Mode::Seed) => seed::is_safe_split_byte,
+        None => return Err(py_error(Error::UnknownMode(mode.into()))),
+    };
+    // SAFETY: the descriptor is only duplicated here (an invalid one fails with EBADF).
+    let file = File::from(unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?);
+    let mut buf = vec![0u8; read_buffer.max(1)];
+    let mut pieces = Vec::new();
+    for range in file_ranges::nominal_ranges(size, parts) {
+        let mut piece = Vec::new();
+        file_ranges::read_piece(&file, range, size, is_safe, &mut buf, &mut |_, data| {
+            piece.extend_from_slice(data);
+            Ok(())
+        })
+        .map_err(py_error)?;
+        pieces.push(PyBytes::new(py, &piece));
+    }
+    Ok(pieces)
+}
+
 /// A word normalised as `words` mode normalises the words it counts.
 #[pyfunction]
 fn normalize_word(word: &str) -> String {
@@ -423,5 +491,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCounter>()?;
     m.add_function(wrap_pyfunction!(normalize_word, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_file_pieces_for_tests, m)?)?;
     Ok(())
 }

@@ -17,6 +17,7 @@ __all__ = [
     "SPLIT_SAFE_BYTES",
     "Counter",
     "__version__",
+    "_file_pieces_for_tests",
     "_panic_for_tests",
     "normalize_word",
 ]
@@ -101,6 +102,23 @@ class Counter:
         """Count a chunk (any bytes-like object; ``bytes`` is not copied).
 
         Releases the GIL; large chunks are split across all cores."""
+    def feed_file(self, fd: int, size: int) -> None:
+        """Count the first ``size`` bytes of the regular file open at ``fd`` as this
+        counter's whole input, then finish (a counter that has had input already is a
+        ``ValueError``; so is anything but a regular file).
+
+        Without the GIL and with positional reads (``fd``'s offset is neither used nor
+        moved): the file is cut into one nominal range per thread (``threads``; ranges
+        of at least 1 MiB), each range's boundaries resolved by the rule of
+        ``counting/ranges.py`` and counted by its own thread into its own table, the
+        tables merged at the end, so the counts are exactly those of feeding the same
+        bytes. Each thread reads into one 2 MiB buffer, whatever the file's size; a file
+        with no safe byte is read about twice, not once per thread. UTF-16 input (by BOM,
+        or forced) is read by one sequential reader. ``OSError`` when reading fails, or
+        when the file ends before ``size`` bytes."""
+    def _set_file_ranges_for_tests(self, min_range: int, read_buffer: int) -> None:
+        """``feed_file`` with ranges of at least ``min_range`` bytes, read
+        ``read_buffer`` bytes at a time (for tests: small files on many threads)."""
     def finish(self) -> None:
         """End of input: count whatever is still pending. Idempotent."""
     def merge(self, other: Counter) -> None:
@@ -153,6 +171,13 @@ class Counter:
         takes nothing."""
     def counts(self) -> dict[str, int]:
         """Every word with its count, unfiltered."""
+
+def _file_pieces_for_tests(
+    fd: int, size: int, mode: str, parts: int, read_buffer: int
+) -> list[bytes]:
+    """The pieces ``feed_file`` counts for ``parts`` ranges of the first ``size`` bytes
+    of the file open at ``fd``, read ``read_buffer`` bytes at a time (for tests: the
+    core's boundary rule against ``counting/ranges.py``'s)."""
 
 def _panic_for_tests(in_thread_pool: bool = False) -> None:
     """Panic inside the core on purpose (on a worker thread when ``in_thread_pool``):

@@ -7,7 +7,6 @@ import math
 import os
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import click
@@ -114,6 +113,27 @@ def backend_options(func: F) -> F:
     return func
 
 
+def threads_option(func: F) -> F:
+    """``--threads N``: how many threads count one input (a file, an object); the
+    limit is the counting core's."""
+    from wordfreq_service._core import MAX_THREADS
+
+    return click.option(
+        "--threads",
+        type=click.IntRange(1, MAX_THREADS),
+        default=None,
+        help="Threads that count each input [default: all cores; with several workers, "
+        "the cores divided among them].",
+    )(func)
+
+
+def threads_per_worker(threads: int | None, workers: int) -> int:
+    """Each worker's counting threads: ``--threads`` when given, else the cores divided
+    among the ``workers`` (at least one each), so that busy workers do not fight over
+    them."""
+    return threads if threads is not None else max(1, cores() // max(1, workers))
+
+
 def cores() -> int:
     """The default number of workers: the cores this process may run on (at most
     ``MAX_WORKERS``)."""
@@ -137,6 +157,8 @@ class ByteSize(click.ParamType[int]):
         if match is None:
             self.fail(f"{value!r} is not a size (for example 500M or 16GiB)", param, ctx)
         # Decimal, not float: exact for every digit string the syntax lets through.
+        from decimal import Decimal  # only a size given on the command line needs it
+
         size = int(Decimal(match.group(1)) * (1 << self._UNITS[match.group(2).lower()]))
         if not 1 <= size <= self.MAXIMUM:
             from wordfreq_service.counting.inputs import human_size

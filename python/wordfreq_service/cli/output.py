@@ -10,16 +10,24 @@ truncated output never exits 0.
 from __future__ import annotations
 
 import codecs
-import csv
 import io
-import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
 
-from wordfreq_service.counting.engine import CountResult
 from wordfreq_service.errors import WordfreqError
-from wordfreq_service.formats.results import FAILURE, JobResult
+
+TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from typing import Protocol
+
+    from wordfreq_service.counting.engine import CountResult
+    from wordfreq_service.formats.results import JobResult
+
+    class _Writable(Protocol):
+        def write(self, data: bytes, /) -> int | None: ...
+
+        def flush(self) -> None: ...
+
 
 #: The Go uploader gave words of at most this many UTF-8 bytes (Go's ``len``) a second
 #: tab, so that counts line up for short words.
@@ -99,6 +107,8 @@ def top_words_text(words: Iterable[tuple[str, int]]) -> Iterator[str]:
 
 def job_text(result: JobResult) -> Iterator[str]:
     """One job's block, byte for byte as the Go uploader's ``printResult``."""
+    from wordfreq_service.formats.results import FAILURE
+
     yield f"Job Results completed in {go_duration(result.duration_ns)} for {result.job_id}\n"
     if result.status == FAILURE:  # the Go uploader's test: any other status lists words
         yield f"Failed: {result.status_message}\n"
@@ -114,21 +124,22 @@ def file_header(path: str, first: bool) -> str:
 # --- JSON and CSV ---------------------------------------------------------------------
 
 
-def _word_json(word: str, count: int) -> str:
-    return f'{{"word": {json.dumps(word, ensure_ascii=False)}, "count": {int(count)}}}'
-
-
 def words_json(words: Iterable[tuple[str, int]]) -> Iterator[str]:
     """A JSON array of ``{"word", "count"}`` objects, a piece per word."""
+    import json  # text output never needs it
+
     yield "["
     for i, (word, count) in enumerate(words):
-        yield (", " if i else "") + _word_json(word, count)
+        text = json.dumps(word, ensure_ascii=False)
+        yield f'{", " if i else ""}{{"word": {text}, "count": {int(count)}}}'
     yield "]"
 
 
 def json_object(fields: dict[str, object], words: Sequence[tuple[str, int]]) -> Iterator[str]:
     """``fields`` then ``"words"`` as one JSON object on one line, the same text
     ``json.dumps`` would give, without ever holding it whole."""
+    import json
+
     head = json.dumps(fields, ensure_ascii=False)
     yield head[:-1] + (', "words": ' if fields else '"words": ')
     yield from words_json(words)
@@ -145,6 +156,8 @@ def count_json(result: CountResult) -> Iterator[str]:
 
 
 def words_csv(words: Iterable[tuple[str, int]]) -> Iterator[str]:
+    import csv
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("word", "count"))
@@ -158,12 +171,6 @@ def words_csv(words: Iterable[tuple[str, int]]) -> Iterator[str]:
 
 
 # --- writing ------------------------------------------------------------------------
-
-
-class _Writable(Protocol):
-    def write(self, data: bytes, /) -> int | None: ...
-
-    def flush(self) -> None: ...
 
 
 def _stdout() -> _Writable:

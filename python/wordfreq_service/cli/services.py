@@ -17,6 +17,8 @@ from wordfreq_service.cli.options import (
     cores,
     input_limit_option,
     split_threshold_option,
+    threads_option,
+    threads_per_worker,
 )
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
@@ -108,6 +110,7 @@ def split_threshold_setting(flag: int | None) -> int:
 )
 @input_limit_option
 @split_threshold_option
+@threads_option
 def worker(
     backend: str,
     data_dir: str | None,
@@ -123,6 +126,7 @@ def worker(
     default_mode: str,
     max_input_bytes: int,
     split_threshold: int | None,
+    threads: int | None,
 ) -> None:
     """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
     from wordfreq_service import logs
@@ -157,6 +161,7 @@ def worker(
     else:
         spec = BackendSpec(kind="embedded", data_dir=resolve_data_dir(data_dir))
         wait = EMBEDDED_POLL_S
+    processes = concurrency or cores()
     settings = WorkerSettings(
         visibility_timeout=visibility,
         wait_seconds=wait if poll_seconds is None else poll_seconds,
@@ -164,12 +169,11 @@ def worker(
         default_mode=default_mode,
         max_input_bytes=max_input_bytes,
         split_threshold=split_threshold_setting(split_threshold),
+        threads=threads_per_worker(threads, processes),
         # AWS expires jobs itself (DynamoDB's TTL, the bucket's lifecycle rule).
         job_sweep_seconds=JOB_SWEEP_S if spec.kind == "embedded" else None,
     )
-    run_processes(
-        spec, settings, concurrency or cores(), debug=debug, protection=TaskProtection.from_env()
-    )
+    run_processes(spec, settings, processes, debug=debug, protection=TaskProtection.from_env())
 
 
 @click.command()
@@ -182,6 +186,7 @@ def worker(
 )
 @input_limit_option
 @split_threshold_option
+@threads_option
 @serve_options
 def up(
     backend: str,
@@ -191,6 +196,7 @@ def up(
     workers: int | None,
     max_input_bytes: int,
     split_threshold: int | None,
+    threads: int | None,
     host: str,
     port: int,
     api_key: str | None,
@@ -230,6 +236,7 @@ def up(
                 WorkerSettings(
                     wait_seconds=EMBEDDED_POLL_S,
                     max_input_bytes=max_input_bytes,
+                    threads=threads_per_worker(threads, count),
                     job_sweep_seconds=JOB_SWEEP_S,
                     split_threshold=split_threshold_setting(split_threshold),
                 ),

@@ -22,6 +22,8 @@ from wordfreq_service.cli.options import (
     cores,
     counting_options,
     split_threshold_option,
+    threads_option,
+    threads_per_worker,
 )
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
@@ -54,6 +56,8 @@ class SubmitRequest:
     api_key: str | None = field(default=None, repr=False)  # a secret: out of logs
     #: The in-process workers' (``--split-threshold``); None: the environment's or default.
     split_threshold: int | None = None
+    #: Each in-process worker's counting threads (``--threads``; None: the cores divided).
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -319,7 +323,9 @@ def _run_submit(req: SubmitRequest) -> int:
             from wordfreq_service.cli.services import split_threshold_setting
 
             settings = WorkerSettings(
-                wait_seconds=0.5, split_threshold=split_threshold_setting(req.split_threshold)
+                wait_seconds=0.5,
+                threads=threads_per_worker(req.threads, req.workers),
+                split_threshold=split_threshold_setting(req.split_threshold),
             )
             pool = ThreadPool(spec, settings, req.workers).__enter__()
     try:
@@ -366,6 +372,7 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
     help="In-process workers when no stack is running [default: cores].",
 )
 @split_threshold_option
+@threads_option
 @click.option(
     "--bucket",
     "-bucket",
@@ -416,6 +423,7 @@ def submit(
     timeout: float,
     workers: int | None,
     split_threshold: int | None,
+    threads: int | None,
     bucket: str | None,
     queue_url: str | None,
     submitter_role: str | None,
@@ -446,6 +454,7 @@ def submit(
         api_url=api_url,
         api_key=api_key,
         split_threshold=split_threshold,
+        threads=threads,
     )
     try:
         status = run_submit(submission)

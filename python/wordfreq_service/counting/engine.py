@@ -8,37 +8,49 @@ what every caller needs around it: counting whole files and streams with a set o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
-
 from wordfreq_service._core import Counter
-from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES, iter_chunks, prefetched
+from wordfreq_service.counting.inputs import (
+    DEFAULT_MAX_INPUT_BYTES,
+    describe_os_error,
+    iter_chunks,
+    open_plain_file,
+    prefetched,
+)
+from wordfreq_service.errors import InputError
+from wordfreq_service.frozen import Frozen
 
-__all__ = ["CountResult", "Counter", "Options", "count_chunks", "count_files", "summarize"]
+TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Protocol
+
+    class Options(Protocol):
+        """What counting asks of its options; the job request provides it."""
+
+        @property
+        def top(self) -> int: ...
+
+        @property
+        def report_min_length(self) -> int: ...
+
+        def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> Counter: ...
+
+        def stop_words(self) -> frozenset[str]: ...
 
 
-class Options(Protocol):
-    """What counting asks of its options; the job request provides it."""
-
-    @property
-    def top(self) -> int: ...
-
-    @property
-    def report_min_length(self) -> int: ...
-
-    def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> Counter: ...
-
-    def stop_words(self) -> frozenset[str]: ...
+__all__ = ["CountResult", "Counter", "count_chunks", "count_file", "count_files", "summarize"]
 
 
-@dataclass(frozen=True)
-class CountResult:
+class CountResult(Frozen):
+    __slots__ = ("total", "unique", "words", "skipped")  # noqa: RUF023 (constructor order)
     total: int
     unique: int
     words: list[tuple[str, int]]
     #: Runs longer than the maximum word length, not counted as words.
-    skipped: int = 0
+    skipped: int
+
+    def __init__(self, total: int, unique: int, words: list[tuple[str, int]], skipped: int = 0):
+        self._set(total=total, unique=unique, words=words, skipped=skipped)
 
 
 def summarize(counter: Counter, request: Options, *, every_word: bool = False) -> CountResult:
@@ -48,22 +60,54 @@ def summarize(counter: Counter, request: Options, *, every_word: bool = False) -
     return CountResult(total, unique, words, counter.skipped)
 
 
-def count_chunks(chunks: Iterable[bytes], request: Options) -> Counter:
-    counter = request.new_counter()
+def count_chunks(
+    chunks: Iterable[bytes], request: Options, *, threads: int | None = None
+) -> Counter:
+    """Count a stream of byte chunks (``threads``: as ``Counter``'s)."""
+    counter = request.new_counter(threads=threads)
     for chunk in chunks:
         counter.feed(chunk)
     counter.finish()
     return counter
 
 
+def count_file(
+    path: str,
+    request: Options,
+    *,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    threads: int | None = None,
+) -> Counter:
+    """Count one file (``-``: standard input). A regular, uncompressed file is read by
+    the core itself, in one range per thread (``Counter.feed_file``); standard input,
+    pipes and compressed files stream, read ahead on a thread."""
+    plain = open_plain_file(path, max_input_bytes)
+    if plain is None:
+        chunks = prefetched(iter_chunks(path, max_bytes=max_input_bytes))
+        return count_chunks(chunks, request, threads=threads)
+    raw, size = plain
+    with raw:
+        counter = request.new_counter(threads=threads)
+        try:
+            counter.feed_file(raw.fileno(), size)
+        except OSError as exc:
+            raise InputError(f"{path}: {describe_os_error(exc)}") from exc
+    return counter
+
+
 def count_files(
-    paths: Iterable[str], request: Options, *, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
+    paths: Iterable[str],
+    request: Options,
+    *,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    threads: int | None = None,
 ) -> Counter:
     """Count several files together. Each file is decoded and tokenised on its own (a
     word never runs from one file into the next; each may have its own BOM), and each
-    may be at most ``max_input_bytes`` long after decompression."""
-    total = request.new_counter()
+    may be at most ``max_input_bytes`` long after decompression. ``threads``: how many
+    threads count each file (None: one per core)."""
+    total = request.new_counter(threads=threads)
     for path in paths:
-        total.merge(count_chunks(prefetched(iter_chunks(path, max_bytes=max_input_bytes)), request))
+        total.merge(count_file(path, request, max_input_bytes=max_input_bytes, threads=threads))
     total.finish()
     return total

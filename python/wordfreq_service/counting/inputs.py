@@ -15,11 +15,14 @@ import itertools
 import os
 import stat
 import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import BinaryIO, cast
 
 from wordfreq_service.errors import InputError
+
+TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+    from typing import BinaryIO
 
 CHUNK_SIZE = 8 << 20
 #: The input limit callers pass unless told otherwise: bytes after decompression.
@@ -43,22 +46,24 @@ def sniff_compression(head: bytes) -> str | None:
 
 def _open_decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
     # Imported here: plain text, the common case, never pays for these modules.
+    from typing import cast
+
     if kind == "gzip":
         import gzip
 
-        return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+        return cast("BinaryIO", gzip.GzipFile(fileobj=raw, mode="rb"))
     if kind == "bzip2":
         import bz2
 
-        return cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))
+        return cast("BinaryIO", bz2.BZ2File(raw, mode="rb"))
     if kind == "xz":
         import lzma
 
-        return cast(BinaryIO, lzma.LZMAFile(raw, mode="rb"))
+        return cast("BinaryIO", lzma.LZMAFile(raw, mode="rb"))
     import zstandard
 
     reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    return cast(BinaryIO, reader)
+    return cast("BinaryIO", reader)
 
 
 _ZSTD_FRAME = 0xFD2FB528
@@ -184,6 +189,35 @@ def open_path(path: str) -> BinaryIO:
         raise InputError(f"{path}: {describe_os_error(exc)}") from exc
 
 
+def open_plain_file(path: str, max_bytes: int | None) -> tuple[BinaryIO, int] | None:
+    """A regular, uncompressed file, open, with its size: what the counting core reads
+    in ranges itself (``Counter.feed_file``). None for standard input, pipes, devices and
+    compressed files, which stream (a pipe is never opened here: opening and closing a
+    FIFO would lose its writer). ``InputError`` naming the file when it cannot be opened,
+    or when it is longer than ``max_bytes`` (checked before a byte is read)."""
+    if path == "-":
+        return None
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+    except OSError:
+        return None  # streaming reports it, as ever
+    raw = open_path(path)
+    try:
+        size = os.fstat(raw.fileno()).st_size
+        head = os.pread(raw.fileno(), _MAGIC_LEN, 0)
+    except OSError as exc:
+        raw.close()
+        raise InputError(f"{path}: {describe_os_error(exc)}") from exc
+    if sniff_compression(head) is not None:
+        raw.close()
+        return None
+    if max_bytes is not None and size > max_bytes:
+        raw.close()
+        raise _over_limit(path, max_bytes, compressed=False)
+    return raw, size
+
+
 class _IterRaw(io.RawIOBase):
     """A raw stream over an iterator of byte chunks, for the decompressors."""
 
@@ -253,7 +287,7 @@ def _decompressed(
     if frames is not None:
         source = _tap(source, frames)
     raw = io.BufferedReader(_IterRaw(source), chunk_size)
-    stream = _open_decompressor(kind, cast(BinaryIO, raw))
+    stream = _open_decompressor(kind, raw)
     errors = _corrupt_errors()
     while True:
         try:

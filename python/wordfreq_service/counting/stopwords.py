@@ -7,11 +7,12 @@ lowercase, NFC), so ``Don’t`` in the file removes ``don't`` from the results.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
-
 from wordfreq_service._core import normalize_word
 from wordfreq_service.errors import InputError
+
+TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 # Common English function words; contractions are spelled with U+0027 as words mode
 # normalises them.
@@ -49,6 +50,8 @@ def normalize_entries(entries: Iterable[str]) -> frozenset[str]:
 
 def read_file(spec: str) -> frozenset[str]:
     """The entries of a stop-word file; errors name the file."""
+    from pathlib import Path  # only a stop-word file needs it
+
     path = Path(spec)
     try:
         text = path.read_text(encoding="utf-8-sig")

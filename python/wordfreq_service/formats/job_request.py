@@ -20,16 +20,17 @@ than silently ignored.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
-from urllib.parse import quote, unquote
 
 from wordfreq_service import _core
 from wordfreq_service.counting.stopwords import BUILTIN, builtin_words, normalize_entries, read_file
 from wordfreq_service.errors import ConfigError
+from wordfreq_service.frozen import Frozen
+
+TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any, Final
 
 MODES: Final[tuple[str, ...]] = _core.MODES
 ENCODINGS: Final[tuple[str, ...]] = _core.ENCODINGS
@@ -49,7 +50,8 @@ TOP_RANGE: Final = (0, 100_000)
 MIN_LENGTH_RANGE: Final = (1, 1000)
 MAX_WORD_LENGTH_RANGE: Final[tuple[int, int]] = (1, _core.MAX_WORD_LENGTH_LIMIT)
 
-_DIGITS: Final = re.compile(r"[0-9]{1,30}")
+#: The most digits a whole number may have (more is no option's value).
+_MAX_DIGITS: Final = 30
 
 #: S3 allows 2 KB of user metadata in all; an inline stop-word list stays well inside it.
 MAX_INLINE_STOPWORDS: Final = 1500
@@ -59,14 +61,17 @@ class RequestError(ConfigError):
     """A job request that no worker would carry out (a usage error wherever it is made)."""
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(Frozen):
     """One option's three spellings and its kind."""
 
+    __slots__ = ("field", "metadata", "json", "flag")  # noqa: RUF023 (constructor order)
     field: str
     metadata: str  # S3 user metadata name (lower case)
     json: str  # job API JSON key
     flag: str  # command-line flag
+
+    def __init__(self, field: str, metadata: str, json: str, flag: str) -> None:
+        self._set(field=field, metadata=metadata, json=json, flag=flag)
 
 
 OPTIONS: Final[dict[str, Option]] = {
@@ -113,19 +118,22 @@ def _in_range(value: int, bounds: tuple[int, int], what: str) -> int:
 
 def _whole_number(raw: object, what: str) -> int:
     # ASCII digits only, as Go's Atoi reads them: not "٣", "1_000" or " +7 ".
-    if isinstance(raw, str) and _DIGITS.fullmatch(raw):
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= _MAX_DIGITS:
         return int(raw)
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     raise RequestError(f"{what}: {raw!r} is not a whole number")
 
 
-@dataclass(frozen=True)
-class StopWords:
+class StopWords(Frozen):
     """A built-in list by name, or the words themselves (normalised as words are)."""
 
-    builtin: str | None = None
-    words: frozenset[str] = frozenset()
+    __slots__ = ("builtin", "words")
+    builtin: str | None
+    words: frozenset[str]
+
+    def __init__(self, builtin: str | None = None, words: frozenset[str] = frozenset()) -> None:
+        self._set(builtin=builtin, words=words)
 
     @property
     def empty(self) -> bool:
@@ -151,6 +159,8 @@ class StopWords:
         a trailing comma keeps a list of one word that is also a list's name a list."""
         if self.builtin:
             return self.builtin
+        from urllib.parse import quote
+
         inline = ",".join(quote(w, safe="") for w in sorted(self.words))
         if inline.lower() in BUILTIN:
             inline += ","
@@ -173,6 +183,8 @@ class StopWords:
     def from_metadata(cls, value: str) -> StopWords:
         if "," not in value and value.strip().lower() in BUILTIN:
             return cls(builtin=value.strip().lower())
+        from urllib.parse import unquote
+
         return cls(words=normalize_entries(unquote(w) for w in value.split(",")))
 
     def to_json(self) -> str | list[str] | None:
@@ -189,21 +201,42 @@ class StopWords:
         raise RequestError("stopwords: expected a built-in list's name or a list of words")
 
 
-@dataclass(frozen=True)
-class JobRequest:
+_NO_STOPWORDS = StopWords()
+
+
+class JobRequest(Frozen):
     """The counting options of one job. Construct it through ``make`` or one of the
-    ``from_*`` readers, which validate; the dataclass itself trusts its fields.
+    ``from_*`` readers, which validate; the constructor itself trusts its fields.
 
     ``min_length``, ``max_word_length`` and ``encoding`` are ``None`` when not given: the
     mode's default applies, and the metadata carries only what was asked.
     """
 
-    mode: str = DEFAULT_MODE
-    top: int = DEFAULT_TOP
-    min_length: int | None = None
-    max_word_length: int | None = None
-    encoding: str | None = None
-    stopwords: StopWords = StopWords()
+    __slots__ = ("mode", "top", "min_length", "max_word_length", "encoding", "stopwords")  # noqa: RUF023 (constructor order)
+    mode: str
+    top: int
+    min_length: int | None
+    max_word_length: int | None
+    encoding: str | None
+    stopwords: StopWords
+
+    def __init__(
+        self,
+        mode: str = DEFAULT_MODE,
+        top: int = DEFAULT_TOP,
+        min_length: int | None = None,
+        max_word_length: int | None = None,
+        encoding: str | None = None,
+        stopwords: StopWords = _NO_STOPWORDS,
+    ) -> None:
+        self._set(
+            mode=mode,
+            top=top,
+            min_length=min_length,
+            max_word_length=max_word_length,
+            encoding=encoding,
+            stopwords=stopwords,
+        )
 
     # -- validation ----------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def count_object(
             options = JobRequest.from_metadata(
                 obj.info.metadata, default_mode=settings.default_mode
             )
-            counter = options.new_counter()
+            counter = options.new_counter(threads=settings.threads)
             chunks = decompress_chunks(
                 guarded(obj.iter_chunks(settings.chunk_size), deadline),
                 key,

@@ -28,6 +28,8 @@ class WorkerSettings:
     #: For objects without a job request in their metadata (the Go uploader sets none).
     default_mode: str = DEFAULT_MODE
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
+    #: Threads that count one object (None: every core).
+    threads: int | None = None
     #: How often to delete expired jobs and their stored counts; None: never (on AWS
     #: DynamoDB's TTL and the bucket's lifecycle rule do it).
     job_sweep_seconds: float | None = None

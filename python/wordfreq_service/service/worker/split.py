@@ -268,7 +268,9 @@ class Splitter:
             with store.get(task.key, start=read_offset(task.start)) as obj:
                 if obj.info.etag != task.etag:
                     return f"cannot count: {task.key} changed while it was counted in parts"
-                counter = request.new_counter(at_start=task.part == 0)
+                counter = request.new_counter(
+                    at_start=task.part == 0, threads=self.settings.threads
+                )
                 chunks = guarded(obj.iter_chunks(self.settings.chunk_size), self._deadline)
                 for chunk in range_chunks(chunks, task.start, task.end, request.mode):
                     counter.feed(chunk)
@@ -319,7 +321,7 @@ class Splitter:
         if failure is None:
             try:
                 request = JobRequest.from_json(task.options)
-                counter = request.new_counter()
+                counter = request.new_counter(threads=self.settings.threads)
                 for part in range(task.parts):
                     with store.get(part_key(task.split_id, part)) as obj:
                         skipped = int(obj.info.metadata.get(SKIPPED_METADATA, "0"))
