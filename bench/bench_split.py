@@ -121,6 +121,7 @@ def main() -> None:
         ("2 workers, split", 2, DEFAULT_SPLIT_THRESHOLD),
     ]
     figures: dict[str, tuple[float, list[int]]] = {}
+    load_before = os.getloadavg()[0]
     try:
         for name, workers, threshold in configs:
             runs = [run_once(path, workers, threshold, scratch) for _ in range(args.rounds)]
@@ -130,6 +131,7 @@ def main() -> None:
             print(f"{name}: {size / MB / seconds:.0f} MB/s, peaks {peaks} KiB", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    load_after = os.getloadavg()[0]
     one = figures["1 worker, split"][0]
     lines = [
         f"`make bench-split`: a {size / MB:,.0f} MB file ({path.name}: the corpus repeated) "
@@ -137,7 +139,8 @@ def main() -> None:
         f"thread ({' '.join(one_thread_flag(WORDFREQ)) or 'RAYON_NUM_THREADS=1'}), split "
         f"at {DEFAULT_SPLIT_THRESHOLD >> 20} MiB (ranges of about half); from the stored "
         f"object's event to its result, median of {args.rounds} rounds; peak RSS (VmHWM) of "
-        f"each worker process, the largest over the rounds. {os.cpu_count()} cores.",
+        f"each worker process, the largest over the rounds. {os.cpu_count()} cores; load "
+        f"average {load_before:.1f} before, {load_after:.1f} after (the machine is shared).",
         "",
         "| configuration | seconds | MB/s | vs 1 worker split | peak RSS per process |",
         "| --- | ---: | ---: | ---: | --- |",
