@@ -1,5 +1,6 @@
 """`make bench-split`: one big file through the embedded stack with 1 and with 2 worker
 processes, each counting with one thread, so the split into ranges is what spreads it.
+The configurations take turns, round by round.
 
 For each configuration: a fresh data directory, `wordfreq worker --concurrency N
 --threads 1` on it, then from this process the file is stored (the upload is not
@@ -123,12 +124,18 @@ def main() -> None:
     figures: dict[str, tuple[float, list[int]]] = {}
     load_before = os.getloadavg()[0]
     try:
-        for name, workers, threshold in configs:
-            runs = [run_once(path, workers, threshold, scratch) for _ in range(args.rounds)]
-            seconds = statistics.median(r.seconds for r in runs)
-            peaks = [max(r.peaks_kib[i] for r in runs) for i in range(workers)]
+        # Configurations take turns round by round: the machine's other load then
+        # weighs on each alike.
+        runs: dict[str, list[Run]] = {name: [] for name, _, _ in configs}
+        for _ in range(args.rounds):
+            for name, workers, threshold in configs:
+                run = run_once(path, workers, threshold, scratch)
+                runs[name].append(run)
+                print(f"{name}: {size / MB / run.seconds:.0f} MB/s", flush=True)
+        for name, workers, _ in configs:
+            seconds = statistics.median(r.seconds for r in runs[name])
+            peaks = [max(r.peaks_kib[i] for r in runs[name]) for i in range(workers)]
             figures[name] = (seconds, peaks)
-            print(f"{name}: {size / MB / seconds:.0f} MB/s, peaks {peaks} KiB", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     load_after = os.getloadavg()[0]
