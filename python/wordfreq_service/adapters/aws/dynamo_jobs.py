@@ -190,6 +190,7 @@ class DynamoJobStore:
         expires_at: float,
         now: float | None = None,
     ) -> SplitProgress:
+        # The first part's expiry stands; a record past it is refreshed first (below).
         update = f"SET {_PARTS} = :parts, #expires = if_not_exists(#expires, :expires)"
         values: dict[str, AttributeValueTypeDef] = {
             ":parts": {"N": str(parts)},
@@ -227,9 +228,26 @@ class DynamoJobStore:
             progress = self.split_progress(split_id, now=now)
             if progress is not None:
                 return progress  # the part was recorded already
-            # Expired, and not yet deleted by the TTL: its record starts afresh.
+            # Expired, and not yet deleted by the TTL: its record starts afresh (an update,
+            # not a DeleteItem, which the worker's role has no need of otherwise).
             with translated(doing):
-                self._client.delete_item(TableName=self._table, Key=_split_key(split_id))
+                try:
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key=_split_key(split_id),
+                        UpdateExpression=(
+                            f"SET #expires = :expires REMOVE {_DONE}, {_FAILURE}, {_MERGED}"
+                        ),
+                        ConditionExpression="#expires <= :now",
+                        ExpressionAttributeNames={"#expires": TTL_ATTRIBUTE},
+                        ExpressionAttributeValues={
+                            ":now": values[":now"],
+                            ":expires": values[":expires"],
+                        },
+                    )
+                except ClientError as exc:
+                    if _code(exc) != _CONDITION_FAILED:
+                        raise
         raise TransientError(f"{doing}: the split's record kept changing")
 
     def split_progress(self, split_id: str, *, now: float | None = None) -> SplitProgress | None:
