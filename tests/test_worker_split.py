@@ -12,7 +12,7 @@ import json
 import random
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,10 +21,11 @@ from structlog.testing import capture_logs
 from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.counting.engine import summarize
+from wordfreq_service.errors import TransientError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import counts_key, write_counter_counts
 from wordfreq_service.formats.ranges import parse_range_task, part_key
-from wordfreq_service.ports import Backend, JobState, Message
+from wordfreq_service.ports import Backend, JobState, Message, ObjectStore
 from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSettings
 
 from tests.helpers import run_wordfreq
@@ -460,3 +461,39 @@ def test_a_worker_keeps_one_range_of_a_batch_and_hands_the_others_on(tmp_path: P
     drain(backend)
     [result] = results(backend)
     assert result["Total"] == expected(text(10, 10_000), JobRequest.make())[0].total
+
+
+class _Unavailable:
+    """The store, but every ranged read fails as an outage would."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self.bucket = store.bucket
+        self.put, self.head, self.delete = store.put, store.head, store.delete
+
+    def get(self, key: str, *, start: int = 0, end: int | None = None) -> Any:
+        if start > 0:
+            raise TransientError(f"{key}: store unavailable (test)")
+        return self._store.get(key, start=start, end=end)
+
+
+def test_a_range_task_given_up_fails_its_object_before_the_dead_letter_queue(
+    tmp_path: Path,
+) -> None:
+    # Given a split object whose later ranges cannot be read, whatever the attempt
+    healthy = _embedded(tmp_path)
+    backend = dataclasses.replace(healthy, store=cast(ObjectStore, _Unavailable(healthy.store)))
+    backend.store.put("down.txt", io.BytesIO(text(11, 8_000)), JobRequest.make().to_metadata())
+    _handle_first(backend)
+    tasks = backend.work_queue.receive(10, wait_seconds=0.3)
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None and len(tasks) >= 3
+    worker = Worker(backend, SETTINGS)
+    # When each is received for the last time before the dead-letter queue
+    for m in tasks:
+        worker.handle(dataclasses.replace(m, receive_count=limit))
+    # Then the client hears now: one failure for the object, naming why
+    [result] = results(backend)
+    assert result["FileKey"] == "down.txt" and result["Status"] == "failure"
+    assert f"given up after {limit} attempts at part" in result["StatusMessage"]
+    assert "store unavailable" in result["StatusMessage"]
