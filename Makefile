@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 
@@ -123,6 +123,11 @@ bench-split: $(NATIVE_STAMP)
 # --threads scaling: a ~1 GB file read by the core in ranges vs streamed, 1 and 2 threads.
 bench-threads: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_threads.py
+
+# 10,000 small files through the embedded stack with `submit --aggregate` (files/s, peak
+# memory per process); a few minutes, so not part of `make bench`.
+bench-corpus: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_corpus.py
 
 lint: setup
 	$(BIN)/ruff check python tests bench infra tools

@@ -561,6 +561,7 @@ def test_unknown_routes_and_methods_are_json_4xx(embedded: ApiStack) -> None:
 def test_the_schema_lists_exactly_the_api(api: ApiStack) -> None:
     schema = api.client.get("/openapi.json").json()
     paths = {"/", "/healthz", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/counts.csv"}
+    paths |= {"/corpora", "/corpora/{corpus_id}", "/corpora/{corpus_id}/counts.csv"}
     if api.kind == "embedded":
         paths.add("/uploads/{job_id}")
     assert set(schema["paths"]) == paths

@@ -222,3 +222,38 @@ def test_the_largest_inline_counts_fit_a_lambda_response_however_they_escape(
         marshalled = json.dumps(answer, ensure_ascii=True)
         assert len(marshalled) > aws_lambda.INLINE_COUNTS_BYTES * 2, "the worst escapes"
         assert len(marshalled) < aws_lambda.LAMBDA_RESPONSE_BYTES
+
+
+def test_a_corpus_merges_on_lambda_and_large_merged_counts_go_by_link(
+    keyless_lambda: KeylessLambda, moto_endpoint: str
+) -> None:
+    """The function merges a corpus (storing its counts under results/) and hands large
+    merged counts out as a job's: a 307 to the stored object."""
+    rows = aws_lambda.INLINE_COUNTS_BYTES // 200 + 1
+    halves = [
+        [("x" * 200 + f"{i:07d}", 2) for i in range(0, rows, 2)],
+        [("x" * 200 + f"{i:07d}", 1) for i in range(1, rows, 2)] + [("shared", 5)],
+    ]
+    jobs = []
+    for counts in halves:
+        _, _, body = call(event("POST", "/jobs", body={"size": 1}))
+        jobs.append(json.loads(body))
+        finish(keyless_lambda.backend, jobs[-1]["job_id"], counts[:3], counts=counts)
+    members = [{"job_id": j["job_id"], "token": j["token"]} for j in jobs]
+    status, _, body = call(event("POST", "/corpora", body={"jobs": members}))
+    assert status == 201, body
+    corpus = json.loads(body)
+    auth = {"authorization": f"Bearer {corpus['token']}"}
+    status, _, body = call(event("GET", f"/corpora/{corpus['corpus_id']}", headers=auth))
+    result = json.loads(body)["result"]
+    assert status == 200 and result["total"] == 2 * len(halves[0]) + len(halves[1]) + 4
+    assert result["words"][0] == {"word": "shared", "count": 5}
+    status, headers, _ = call(
+        event("GET", f"/corpora/{corpus['corpus_id']}/counts.csv", headers=auth)
+    )
+    assert status == 307
+    assert headers["location"].startswith(
+        f"{moto_endpoint}/{keyless_lambda.stack.bucket}/results/{corpus['corpus_id']}.csv.gz"
+    )
+    rows_read = list(csv.reader(io.StringIO(httpx.get(headers["location"]).text)))
+    assert len(rows_read) == 1 + rows + 1 and rows_read[1] == ["shared", "5"]

@@ -146,16 +146,17 @@ def test_a_done_job_has_its_result_and_every_words_count(backend: Backend) -> No
     # Nothing for the shared queue; the upload is gone, the counts are not.
     assert result_messages(backend) == []
     assert gone(backend.store, job.record.key)
-    # The bucket announced the counts object too; that event is not a job.
+    # S3 announces the counts object too (a notification cannot leave a prefix out);
+    # that event is not a job. The embedded bucket does not announce it at all.
+    announced = ["debug"] if backend.name != "embedded" else []
     with capture_logs() as logs:
         assert drain_once(backend).jobs_done == 0
     stored = backend.store.head(counts_key(record.job_id))
     # What a download sends, uncompressed: the API inlines or redirects by it.
     assert stored.metadata[COUNTS_SIZE_METADATA] == str(len(csv.encode()))
     assert result_messages(backend) == [] and backend.work_queue.approximate_count() == 0
-    assert [e["log_level"] for e in logs if e["event"] == "event for stored counts ignored"] == [
-        "debug"
-    ]
+    ignored = [e["log_level"] for e in logs if e["event"] == "event for stored counts ignored"]
+    assert ignored == announced
 
 
 def test_an_upload_that_cannot_be_counted_fails_its_job(backend: Backend) -> None:

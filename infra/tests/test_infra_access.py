@@ -136,8 +136,9 @@ def _api_role(resources: Resources) -> str:
 
 def test_api_role_exactly(resources: Resources) -> None:
     """Sign uploads under jobs/ (a pre-signed URL acts with its signer's rights), keep job
-    records, read counts under results/, read its key, write its logs. No queue, no listing,
-    no reading of uploads, no other log group."""
+    and corpus records, read counts under results/ and store corpus jobs' merged counts
+    there, read its key, write its logs. No queue, no listing, no reading of uploads, no
+    other log group."""
     ids = _ids(resources)
     role_id = _api_role(resources)
     _, function = only(resources, "AWS::Lambda::Function", PackageType="Image")
@@ -147,7 +148,15 @@ def test_api_role_exactly(resources: Resources) -> None:
         allow(["s3:PutObject"], _prefix_of(ids["bucket"], JOB_KEY_PREFIX))
         | allow(["s3:GetObject"], _prefix_of(ids["bucket"], RESULTS_PREFIX))
         | allow(
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["s3:PutObject", "s3:AbortMultipartUpload"], _prefix_of(ids["bucket"], RESULTS_PREFIX)
+        )
+        | allow(
+            [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:BatchGetItem",
+            ],
             get_att(ids["table"]),
         )
         | allow(["secretsmanager:GetSecretValue"], {"Ref": ids["secret"]})

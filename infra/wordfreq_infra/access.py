@@ -29,8 +29,14 @@ CONSUME_ACTIONS = [
 ]
 # What the worker does with a job's record: read it, then move it along (running, done).
 WORKER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-# What the API does with a job's record: create it, read it, mark its upload as accepted.
-API_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+# What the API does with a job's record: create it, read it, mark its upload as accepted;
+# and with a corpus job's: create it, read its members in batches, mark it merged.
+API_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchGetItem",
+]
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
@@ -91,7 +97,8 @@ def grant_worker(
 
 
 class ApiRole(Construct):
-    """The job API function's role: sign uploads, keep job records, read results and its key.
+    """The job API function's role: sign uploads, keep job records, read results and its key,
+    store corpus jobs' merged counts.
 
     Nothing else: no queue, no listing, no reading of uploads. A pre-signed URL acts with its
     signer's permissions, so `s3:PutObject` on `jobs/*` is what lets clients upload there.
@@ -123,6 +130,13 @@ class ApiRole(Construct):
             iam.PolicyStatement(
                 sid="ReadJobCounts",
                 actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
+            ),
+            # A corpus job's merged counts and result, stored once its members have
+            # ended; large counts go up in parts, and a failed upload aborts its own.
+            iam.PolicyStatement(
+                sid="StoreCorpusCounts",
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=[bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
             ),
             iam.PolicyStatement(

@@ -178,11 +178,15 @@ class JobState(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the order; ``done`` and ``failed`` share the last."""
-        return min(list(JobState).index(self), 3)
+        # Looked up, not recomputed: a worker asks it dozens of times a job.
+        return _JOB_STATE_RANKS[self]
 
     @property
     def ended(self) -> bool:
         return self.rank == 3
+
+
+_JOB_STATE_RANKS = {state: min(index, 3) for index, state in enumerate(JobState)}
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,31 @@ class JobStore(Protocol):
         (DynamoDB's TTL does); returns them, so their parts' counts can go too."""
         ...
 
+    # -- corpus jobs (``POST /corpora``): the same expiry rules as jobs ------------------
+
+    def create_corpus(self, record: CorpusRecord) -> None:
+        """Store a new corpus record; raises JobExists if its ID is taken."""
+        ...
+
+    def get_corpus(self, corpus_id: str, *, now: float | None = None) -> CorpusRecord | None:
+        """The corpus record, or None for an unknown or expired one."""
+        ...
+
+    def finish_corpus(self, corpus_id: str, *, now: float | None = None) -> CorpusRecord | None:
+        """Move the corpus from ``running`` to ``done`` (stamping ``updated_at``); the new
+        record, or None when it is unknown, expired or done already. Atomic: of two
+        merges that race, one finishes it."""
+        ...
+
+    def get_jobs(self, job_ids: Sequence[str], *, now: float | None = None) -> list[JobRecord]:
+        """The live records among ``job_ids`` (unknown and expired ones left out), in
+        batches: what a corpus reads to see whether its members have ended."""
+        ...
+
+    def purge_expired_corpora(self, *, now: float | None = None) -> list[str]:
+        """As ``purge_expired``, for corpus records: the IDs deleted."""
+        ...
+
 
 @dataclass(frozen=True)
 class SplitProgress:
@@ -300,6 +329,32 @@ class SplitProgress:
     @property
     def complete(self) -> bool:
         return len(self.done) >= self.parts
+
+
+class CorpusState(StrEnum):
+    """A corpus job's states: ``running`` until every member has ended and the merged
+    counts are stored, then ``done``."""
+
+    RUNNING = "running"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class CorpusRecord:
+    """A corpus job: jobs of the job service counted as one (``POST /corpora``)."""
+
+    corpus_id: str
+    #: SHA-256 (hex) of the corpus's token, as a job's.
+    token_hash: str
+    #: The members' job request, the same for all (``JobRequest.to_json``).
+    options: Mapping[str, Any]
+    #: The members' job IDs, in the order given.
+    members: tuple[str, ...]
+    state: CorpusState
+    created_at: float
+    updated_at: float
+    #: Whole seconds since the epoch, as a job's.
+    expires_at: float
 
 
 @dataclass(frozen=True)

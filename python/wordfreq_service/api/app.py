@@ -10,7 +10,10 @@ too; a bad request is a 4xx, never a 500. Status codes:
   options the job request refuses (one status for both: the client must change the
   body either way); 400 for a body that is not UTF-8 or JSON Python cannot read (a
   number of thousands of digits, nesting thousands deep), saying which.
-* ``GET /jobs/{id}``, ``GET /jobs/{id}/counts.csv``: 404 alike for an unknown or expired
+* ``POST /corpora``: as ``POST /jobs`` (its body limit is ``MAX_CORPUS_BODY``), and 404
+  for a member job that is unknown, expired or not its token.
+* ``GET /jobs/{id}``, ``GET /jobs/{id}/counts.csv``, and the same under ``/corpora``
+  (``counts.csv`` 404 until the corpus is done): 404 alike for an unknown or expired
   job, a malformed ID, and a missing or wrong token; 422 for a bad ``wait``. Counts too
   large to pass through (on Lambda) are a 307 to the object store.
 * ``PUT /uploads/{id}`` (only where the store has no upload URLs of its own, the embedded
@@ -49,9 +52,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from wordfreq_service.api.bodies import (
+    CorpusView,
     ErrorBody,
     Health,
     JobView,
+    NewCorpus,
+    NewCorpusRequest,
     NewJob,
     NewJobRequest,
     Unhealthy,
@@ -59,6 +65,7 @@ from wordfreq_service.api.bodies import (
 from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
 from wordfreq_service.api.uploads import META_PREFIX, UploadSigner, metadata_headers
 from wordfreq_service.errors import ConfigError, TransientError
+from wordfreq_service.formats.corpus import MAX_CORPUS_BODY, MAX_CORPUS_JOBS
 from wordfreq_service.formats.job_request import JobRequest, RequestError
 from wordfreq_service.formats.jobs import (
     COUNTS_MEDIA_TYPE,
@@ -67,7 +74,8 @@ from wordfreq_service.formats.jobs import (
     job_view,
     new_job_view,
 )
-from wordfreq_service.ports import JobState, UploadTarget
+from wordfreq_service.ports import CorpusState, JobState, UploadTarget
+from wordfreq_service.service.corpora import CorpusService
 from wordfreq_service.service.jobs import (
     MAX_WAIT_S,
     JobNotFound,
@@ -261,6 +269,78 @@ def create_app(
             service.counts(job_id, token),
             media_type=COUNTS_MEDIA_TYPE,
             headers={"Content-Disposition": counts_disposition(job_id)},
+        )
+
+    corpora = CorpusService(service)
+
+    @app.post(
+        "/corpora",
+        status_code=201,
+        response_model=NewCorpus,
+        responses=_errors(400, 401, 404, 413, 422, 503),
+        summary="Group jobs into a corpus job: one merged result and one CSV",
+    )
+    def create_corpus(
+        body: NewCorpusRequest,
+        _api_key: Annotated[str | None, Security(api_key_header)],
+    ) -> Any:
+        """The jobs' tokens prove the right to read them; every job must have the same
+        options (else 422). 404 when a job is unknown, expired or not its token."""
+        record, token = corpora.create([(m.job_id, m.token) for m in body.jobs])
+        log.info("corpus created", corpus_id=record.corpus_id, jobs=len(record.members))
+        return {"corpus_id": record.corpus_id, "token": token}
+
+    @app.get("/corpora/{corpus_id}", response_model=CorpusView, responses=_errors(404, 422))
+    async def get_corpus(
+        corpus_id: str,
+        wait: Annotated[
+            float,
+            Query(
+                ge=0,
+                le=MAX_WAIT_S,
+                allow_inf_nan=False,
+                description="Seconds to hold the request until every member has ended.",
+            ),
+        ] = 0,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    ) -> Any:
+        """The corpus's state, and once every member has ended, the merged result (the
+        first request to see them all ended merges their counts)."""
+        token = token_of(credentials)
+        pauses = wait_pauses(wait)
+        status = await anyio.to_thread.run_sync(corpora.status, corpus_id, token)
+        while status.result is None:
+            pause = next(pauses, None)
+            if pause is None:
+                break
+            await anyio.sleep(pause)
+            status = await anyio.to_thread.run_sync(corpora.status, corpus_id, token)
+        return status.view()
+
+    @app.get(
+        "/corpora/{corpus_id}/counts.csv",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {COUNTS_MEDIA_TYPE.split(";")[0]: {}}},
+            307: {"description": "Large counts: the same CSV from the object store."},
+            **_errors(404),
+        },
+    )
+    def get_corpus_counts(
+        corpus_id: str,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    ) -> Response:
+        """The merged counts of every member, as a job's counts: 404 until the corpus
+        is done."""
+        token = token_of(credentials)
+        if counts_link is not None and corpora.find(corpus_id, token).state is CorpusState.DONE:
+            link = counts_link(corpus_id)
+            if link is not None:
+                return RedirectResponse(link, status_code=307)
+        return StreamingResponse(
+            corpora.counts(corpus_id, token),
+            media_type=COUNTS_MEDIA_TYPE,
+            headers={"Content-Disposition": counts_disposition(corpus_id)},
         )
 
     if uploads is None:
@@ -519,8 +599,9 @@ class _Guard:
 
 
 class _JobsGate:
-    """``POST /jobs`` before FastAPI reads its body: the API key first (401), then the
-    body's size (413 over ``MAX_REQUEST_BODY``, by ``Content-Length`` or by counting a
+    """``POST /jobs`` and ``POST /corpora`` before FastAPI reads their bodies: the API key
+    first (401), then the body's size (413 over the route's limit, ``_BODY_LIMITS``, by
+    ``Content-Length`` or by counting a
     chunked body's bytes, reading no further), then whether it is text and JSON Python
     can read (400, saying what is wrong, where FastAPI would say only that it could not
     parse it). The body read is handed on to the app unchanged."""
@@ -535,15 +616,16 @@ class _JobsGate:
         receive: Callable[[], Awaitable[_Message]],
         send: Callable[[_Message], Awaitable[None]],
     ) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/jobs":
+        limit = _BODY_LIMITS.get(scope["path"]) if scope["type"] == "http" else None
+        if limit is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope["headers"]}
-        refused = self._refusal(headers)
+        refused = self._refusal(headers, limit)
         body = b""
         if refused is None:
             try:
-                body, refused = await self._read(receive)
+                body, refused = await self._read(receive, limit)
             except ClientDisconnect:
                 return  # nobody to answer
         if refused is not None:
@@ -560,20 +642,20 @@ class _JobsGate:
 
         await self.app(scope, replay, send)
 
-    def _refusal(self, headers: dict[bytes, bytes]) -> JSONResponse | None:
+    def _refusal(self, headers: dict[bytes, bytes], limit: int) -> JSONResponse | None:
         if self.api_key is not None:
             given = headers.get(API_KEY_HEADER.lower().encode(), b"").decode("latin-1")
             if not _same(given, self.api_key):
                 # Connection: close, so the server reads no more of the body either.
                 return _error(401, NEEDS_KEY, headers={"Connection": "close"})
         length = headers.get(b"content-length", b"").decode("latin-1")
-        if length.isascii() and length.isdigit() and int(length) > MAX_REQUEST_BODY:
-            return _too_long()
+        if length.isascii() and length.isdigit() and int(length) > limit:
+            return _too_long(limit)
         return None
 
     @staticmethod
     async def _read(
-        receive: Callable[[], Awaitable[_Message]],
+        receive: Callable[[], Awaitable[_Message]], limit: int
     ) -> tuple[bytes, JSONResponse | None]:
         parts: list[bytes] = []
         held = 0
@@ -583,8 +665,8 @@ class _JobsGate:
                 raise ClientDisconnect()
             chunk = message.get("body", b"")
             held += len(chunk)
-            if held > MAX_REQUEST_BODY:
-                return b"", _too_long()
+            if held > limit:
+                return b"", _too_long(limit)
             parts.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -603,9 +685,16 @@ class _JobsGate:
         return body, None
 
 
-def _too_long() -> JSONResponse:
+def _too_long(limit: int) -> JSONResponse:
+    what = _BODY_LIMIT_REASONS[limit]
     return _error(
-        413,
-        f"the request body is over {MAX_REQUEST_BODY} bytes: a job's options fit in far less",
-        headers={"Connection": "close"},
+        413, f"the request body is over {limit} bytes: {what}", headers={"Connection": "close"}
     )
+
+
+#: The routes whose POST bodies the gate reads (after the API key), and their limits.
+_BODY_LIMITS: Final = {"/jobs": MAX_REQUEST_BODY, "/corpora": MAX_CORPUS_BODY}
+_BODY_LIMIT_REASONS: Final = {
+    MAX_REQUEST_BODY: "a job's options fit in far less",
+    MAX_CORPUS_BODY: f"a corpus of {MAX_CORPUS_JOBS} jobs fits in less",
+}

@@ -100,6 +100,7 @@ def counts_links(s3: S3Client, store: ObjectStore) -> Callable[[str], str | None
     one: counts compress tenfold or more. Without it recorded, the link is the safe way."""
 
     def link(job_id: str) -> str | None:
+        # A corpus job's merged counts are stored under its ID as a job's are.
         key = counts_key(job_id)
         try:
             if _inline_size(store.head(key).metadata.get(COUNTS_SIZE_METADATA)):

@@ -17,7 +17,8 @@ from pydantic.json_schema import SkipJsonSchema
 
 from wordfreq_service.counting.stopwords import BUILTIN
 from wordfreq_service.formats import job_request as jr
-from wordfreq_service.ports import JobState
+from wordfreq_service.formats.corpus import MAX_CORPUS_JOBS
+from wordfreq_service.ports import CorpusState, JobState
 
 
 def _within(bounds: tuple[int, int]) -> Any:
@@ -113,3 +114,52 @@ class Health(BaseModel):
 class Unhealthy(BaseModel):
     status: str
     error: str
+
+
+# -- corpus jobs ----------------------------------------------------------------------
+
+
+class CorpusMember(_Strict):
+    job_id: str = Field(description="A job's ID, from POST /jobs.")
+    token: str = Field(description="That job's token: the right to read it.")
+
+
+class NewCorpusRequest(_Strict):
+    """``POST /corpora``: jobs created with the same options, counted as one."""
+
+    jobs: list[CorpusMember] = Field(
+        min_length=1,
+        max_length=MAX_CORPUS_JOBS,
+        description=f"The member jobs (1 to {MAX_CORPUS_JOBS}), each once.",
+    )
+
+
+class NewCorpus(BaseModel):
+    """``POST /corpora``' answer: read the corpus with ``token``."""
+
+    corpus_id: str
+    token: str
+
+
+class CorpusFile(BaseModel):
+    job_id: str
+    status: str
+    status_message: str
+
+
+class CorpusResultView(BaseModel):
+    """The members' counts summed: ``total``, ``unique`` and the top ``words`` of the
+    sum (the members' options), and how each member fared."""
+
+    total: int
+    unique: int
+    words: list[WordCount]
+    files: list[CorpusFile]
+
+
+class CorpusView(BaseModel):
+    corpus_id: str
+    state: CorpusState
+    result: CorpusResultView | None = Field(
+        description="Once every member has ended: the merged result."
+    )

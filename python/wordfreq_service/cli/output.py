@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     from wordfreq_service.counting.engine import CountResult
+    from wordfreq_service.formats.corpus import FileStatus
     from wordfreq_service.formats.results import JobResult
 
     class _Writable(Protocol):
@@ -220,3 +221,26 @@ def _write_all(stream: _Writable, data: bytes) -> None:
                 "of a chunk written)"
             )
         done += n
+
+
+# --- aggregates (count --aggregate, submit --aggregate) -------------------------------
+
+
+def aggregate_json(
+    total: int, unique: int, words: Sequence[tuple[str, int]], files: Iterable[FileStatus]
+) -> Iterator[str]:
+    """Exactly ``{"total", "unique", "words": [...], "files": [...]}`` on one line, the
+    text ``json.dumps`` gives for ``formats.corpus.aggregate_fields``, in pieces."""
+    import json
+
+    yield f'{{"total": {int(total)}, "unique": {int(unique)}, "words": '
+    yield from words_json(words)
+    yield ', "files": ['
+    for i, status in enumerate(files):
+        body = {
+            "file": status.file,
+            "status": status.status,
+            "status_message": status.status_message,
+        }
+        yield (", " if i else "") + json.dumps(body, ensure_ascii=False)
+    yield "]}\n"

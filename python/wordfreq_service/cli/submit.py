@@ -9,12 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import click
 
 from wordfreq_service.api.settings import API_KEY_ENV, API_KEY_SECRET_OUTPUT, API_URL_OUTPUT
 from wordfreq_service.cli import output
+from wordfreq_service.cli.aggregate import aggregate_options, refuse_without_aggregate
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
     Seconds,
@@ -37,6 +38,11 @@ from wordfreq_service.service.client import (
     Submission,
 )
 
+if TYPE_CHECKING:
+    from wordfreq_service.counting.corpus import Corpus
+    from wordfreq_service.service.corpus_client import Merger
+    from wordfreq_service.service.job_client import JobTransport
+
 
 @dataclass(frozen=True)
 class SubmitRequest:
@@ -58,6 +64,9 @@ class SubmitRequest:
     split_threshold: int | None = None
     #: Each in-process worker's counting threads (``--threads``; None: the cores divided).
     threads: int | None = None
+    aggregate: bool = False
+    globs: tuple[str, ...] = ()
+    allow_failures: bool = False
 
 
 @dataclass(frozen=True)
@@ -295,6 +304,8 @@ def run_submit(req: SubmitRequest) -> int:
 
 def _run_submit(req: SubmitRequest) -> int:
     route = resolve_route(req)
+    if req.aggregate:
+        return _run_aggregate(req, route)
     handles = Client.open_inputs(req.files)
     if isinstance(route, ApiRoute):
         from wordfreq_service.service.api_client import ApiClient, HttpJobs
@@ -307,32 +318,99 @@ def _run_submit(req: SubmitRequest) -> int:
             api.close()
     spec = route
     backend = spec.open()
-    pool = None
-    if spec.kind == "embedded":
-        from wordfreq_service.adapters.embedded.stack_lock import is_running
-
-        assert spec.data_dir is not None
-        if not is_running(spec.data_dir):
-            from wordfreq_service.service.pool import ThreadPool
-            from wordfreq_service.service.worker import WorkerSettings
-
-            sys.stderr.write(
-                f"wordfreq: no stack running on {spec.data_dir}; "
-                f"starting {req.workers} in-process workers for this submit\n"
-            )
-            from wordfreq_service.cli.services import split_threshold_setting
-
-            settings = WorkerSettings(
-                wait_seconds=0.5,
-                threads=threads_per_worker(req.threads, req.workers),
-                split_threshold=split_threshold_setting(req.split_threshold),
-            )
-            pool = ThreadPool(spec, settings, req.workers).__enter__()
-    try:
+    if spec.kind != "embedded":
         return _submit_with(_client(spec.kind, backend), handles, req)
+    with _workers_unless_running(spec, req):
+        return _submit_with(_client(spec.kind, backend), handles, req)
+
+
+def _run_aggregate(req: SubmitRequest, route: ApiRoute | BackendSpec) -> int:
+    """``--aggregate``: every file a job, their full counts summed (in-process on the
+    embedded stack, by corpus jobs through a job API)."""
+    if isinstance(route, BackendSpec) and route.kind != "embedded":
+        raise click.UsageError(
+            "--aggregate needs the job path (the embedded stack, --api URL, or a stack "
+            "with a job API): the compatible path keeps no counts to merge"
+        )
+    from wordfreq_service.counting.corpus import find_corpus
+
+    corpus = find_corpus(req.files, req.globs)
+    if isinstance(route, ApiRoute):
+        from wordfreq_service.service.api_client import ApiClient, HttpJobs
+        from wordfreq_service.service.corpus_client import ApiMerger
+
+        api = ApiClient(route.url, api_key=route.api_key)
+        try:
+            return _aggregate_with(HttpJobs(api), ApiMerger(api, req.request), corpus, req)
+        finally:
+            api.close()
+    from wordfreq_service.service.corpus_client import LocalMerger
+    from wordfreq_service.service.job_client import InProcessJobs, in_process_settings
+    from wordfreq_service.service.jobs import JobService
+
+    backend = route.open()
+    service = JobService(backend, in_process_settings())
+    merger = LocalMerger(req.request, lambda t: service.counts(t.job_id, t.token))
+    with _workers_unless_running(route, req):
+        return _aggregate_with(InProcessJobs(service), merger, corpus, req)
+
+
+@contextmanager
+def _workers_unless_running(spec: BackendSpec, req: SubmitRequest) -> Iterator[None]:
+    """In-process workers for the duration when no stack runs on the data directory."""
+    from wordfreq_service.adapters.embedded.stack_lock import is_running
+
+    assert spec.data_dir is not None
+    if is_running(spec.data_dir):
+        yield
+        return
+    from wordfreq_service.service.pool import ThreadPool
+    from wordfreq_service.service.worker import WorkerSettings
+
+    sys.stderr.write(
+        f"wordfreq: no stack running on {spec.data_dir}; "
+        f"starting {req.workers} in-process workers for this submit\n"
+    )
+    from wordfreq_service.cli.services import split_threshold_setting
+
+    settings = WorkerSettings(
+        wait_seconds=0.5,
+        threads=threads_per_worker(req.threads, req.workers),
+        split_threshold=split_threshold_setting(req.split_threshold),
+    )
+    pool = ThreadPool(spec, settings, req.workers).__enter__()
+    try:
+        yield
     finally:
-        if pool is not None:
-            pool.close()
+        pool.close()
+
+
+def _aggregate_with(
+    transport: JobTransport, merger: Merger, corpus: Corpus, req: SubmitRequest
+) -> int:
+    from wordfreq_service.cli.aggregate import Progress, report
+    from wordfreq_service.service.corpus_client import collect, upload_corpus
+
+    progress = Progress(len(corpus.entries), uploads=True)
+    with progress.shown():
+        for _ in range(len(corpus.entries) - len(corpus.files)):
+            progress.uploaded()  # nothing to upload for an unreadable entry
+        entries, pool = upload_corpus(transport, corpus, req.request, on_uploaded=progress.uploaded)
+        try:
+            summed, files = collect(
+                transport, entries, merger, req.timeout, on_counted=progress.counted
+            )
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return report(
+        summed.total,
+        summed.unique,
+        summed.words,
+        files,
+        as_json=req.as_json,
+        allow_failures=req.allow_failures,
+        skipped=summed.skipped,
+    )
 
 
 def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: SubmitRequest) -> int:
@@ -357,7 +435,12 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
 @click.command()
 @counting_options
 @backend_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, a line each.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per file, a line each (with --aggregate: one object in all).",
+)
 @click.option(
     "--timeout",
     type=Seconds(min=0),
@@ -412,6 +495,7 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
     default=None,
     help=f"The job API's key, where it needs one [env {API_KEY_ENV}].",
 )
+@aggregate_options
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 def submit(
     request: JobRequest,
@@ -430,11 +514,20 @@ def submit(
     stack_name: str | None,
     api_url: str | None,
     api_key: str | None,
+    aggregate: bool,
+    globs: tuple[str, ...],
+    allow_failures: bool,
     files: tuple[str, ...],
 ) -> None:
-    """Upload FILE... and print each file's top words when its job is done."""
+    """Upload FILE... and print each file's top words when its job is done.
+
+    With --aggregate, FILE... are files and directories (walked as `count --aggregate`
+    walks them): every file a job of its own, their full counts summed into one
+    result, each file's status reported (exit 1 when any failed, unless
+    --allow-failures). Needs the job path: the embedded stack or a job API."""
     from wordfreq_service import logs
 
+    refuse_without_aggregate(aggregate, globs, allow_failures)
     logs.configure(service=False, debug=debug, quiet=True)
     # Refused here, before any store, queue or worker is touched, if it cannot travel.
     request.to_metadata()
@@ -455,6 +548,9 @@ def submit(
         api_key=api_key,
         split_threshold=split_threshold,
         threads=threads,
+        aggregate=aggregate,
+        globs=globs,
+        allow_failures=allow_failures,
     )
     try:
         status = run_submit(submission)

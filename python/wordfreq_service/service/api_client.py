@@ -10,8 +10,8 @@ command line shows what the service said.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final
 
 import httpx
@@ -37,6 +37,14 @@ class CreatedJob(JobTicket):
     upload_url: str
     upload_method: str
     upload_headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CorpusTicket:
+    """``POST /corpora``'s answer."""
+
+    corpus_id: str
+    token: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,59 @@ class ApiClient:
         state = str(answer.get("state", ""))
         view = answer.get("result")
         return JobStatus(state, _result(job, view) if isinstance(view, dict) else None)
+
+    # -- corpus jobs ------------------------------------------------------------------
+
+    def create_corpus(self, jobs: Sequence[JobTicket]) -> CorpusTicket:
+        body = {"jobs": [{"job_id": j.job_id, "token": j.token} for j in jobs]}
+        answer = self._call("POST", f"{self.base_url}/corpora", json=body)
+        try:
+            return CorpusTicket(str(answer["corpus_id"]), str(answer["token"]))
+        except (KeyError, TypeError) as exc:
+            raise BackendError(f"{self.base_url}: unexpected answer to POST /corpora") from exc
+
+    def corpus_result(
+        self, corpus: CorpusTicket, wait: float = MAX_WAIT_S
+    ) -> dict[str, Any] | None:
+        """The corpus's merged result once every member has ended, else None."""
+        answer = self._call(
+            "GET",
+            f"{self.base_url}/corpora/{corpus.corpus_id}",
+            params={"wait": f"{min(max(wait, 0), MAX_WAIT_S):g}"},
+            headers={"Authorization": f"Bearer {corpus.token}"},
+        )
+        result = answer.get("result")
+        return result if isinstance(result, dict) else None
+
+    def corpus_counts(self, corpus: CorpusTicket) -> Iterator[bytes]:
+        """The corpus's merged counts as CSV chunks (following a redirect to the store,
+        whose gzip encoding httpx undoes)."""
+        url = f"{self.base_url}/corpora/{corpus.corpus_id}/counts.csv"
+        headers = {"Authorization": f"Bearer {corpus.token}"}
+        try:
+            with self._http.stream("GET", url, headers=headers, follow_redirects=False) as first:
+                if first.status_code == 307:
+                    target = first.headers["location"]
+                else:
+                    target = None
+                    if first.status_code >= 300:
+                        first.read()
+                        raise BackendError(
+                            f"the job API answered {first.status_code}: {_reason(first)}"
+                        )
+                    yield from first.iter_bytes()
+            if target is not None:
+                # Another origin (S3): no API key, no token.
+                with httpx.stream("GET", target, timeout=_TIMEOUT) as response:
+                    if response.status_code >= 300:
+                        response.read()
+                        raise BackendError(
+                            f"the counts download answered {response.status_code}: "
+                            f"{_reason(response)}"
+                        )
+                    yield from response.iter_bytes()
+        except httpx.TransportError as exc:
+            raise TransientError(f"reading corpus {corpus.corpus_id}'s counts: {exc}") from exc
 
     def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         try:

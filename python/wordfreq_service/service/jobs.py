@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 from wordfreq_service.errors import ConfigError, NoSuchKey, WordfreqError
+from wordfreq_service.formats.corpus import corpus_objects
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import (
     JOB_ID_METADATA,
@@ -121,6 +122,10 @@ class JobService:
         self.settings = settings or JobSettings()
         self._clock = clock
 
+    def now(self) -> float:
+        """The service's clock: seconds since the epoch."""
+        return self._clock()
+
     # -- creating ------------------------------------------------------------------
 
     def create(self, request: JobRequest, size: int) -> NewJob:
@@ -190,6 +195,11 @@ class JobService:
         expected = record.token_hash if record is not None else _DUMMY_HASH
         if not hmac.compare_digest(hash_token(token), expected) or record is None:
             raise JobNotFound(f"no such job: {job_id}")
+        return self.settled(record, now)
+
+    def settled(self, record: JobRecord, now: float) -> JobRecord:
+        """``record`` as a reader should see it at ``now``: ``failed`` (stored so) when
+        its last attempt's lease has lapsed."""
         if record.state.ended or record.lease_until is None or record.lease_until >= now:
             return record
         return self._fail_abandoned(record, now)
@@ -253,12 +263,17 @@ class JobService:
         return stream()
 
     def expire(self) -> list[str]:
-        """Delete expired jobs, their stored counts and any upload no worker took, where
+        """Delete expired jobs, their stored counts and any upload no worker took (and
+        expired corpus jobs with their merged counts), where
         the backend does not do it on its own (on AWS, DynamoDB's TTL and the bucket's
         lifecycle do); returns their IDs."""
         expired = self.jobs.purge_expired(now=self._clock())
         for job_id in expired:
             for key in job_objects(job_id):
+                self.backend.store.delete(key)
+        # Corpus jobs (``service.corpora``) expire alike, with their merged counts.
+        for corpus_id in self.jobs.purge_expired_corpora(now=self._clock()):
+            for key in corpus_objects(corpus_id):
                 self.backend.store.delete(key)
         return expired
 

@@ -17,18 +17,18 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import ClientError
 
 from wordfreq_service.adapters.aws.boto_errors import translated
 from wordfreq_service.errors import JobExists, TransientError
-from wordfreq_service.ports import JobRecord, JobState, SplitProgress
+from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, SplitProgress
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, KeysAndAttributesTypeDef
 
 #: The table's partition key and TTL attribute (the CDK stack and ``tools/local_aws.py``
 #: create the table with these).
@@ -284,6 +284,97 @@ class DynamoJobStore:
         del now
         return []
 
+    # -- corpus jobs: items of their own in the same table (a corpus ID is never a job's) --
+
+    def create_corpus(self, record: CorpusRecord) -> None:
+        with translated(f"creating corpus {record.corpus_id} in table {self._table}"):
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=_corpus_item(record),
+                    ConditionExpression="attribute_not_exists(#id)",
+                    ExpressionAttributeNames={"#id": KEY_ATTRIBUTE},
+                )
+            except ClientError as exc:
+                if _code(exc) == _CONDITION_FAILED:
+                    raise JobExists(f"corpus {record.corpus_id} exists already") from exc
+                raise
+
+    def get_corpus(self, corpus_id: str, *, now: float | None = None) -> CorpusRecord | None:
+        with translated(f"reading corpus {corpus_id} from table {self._table}"):
+            response = self._client.get_item(
+                TableName=self._table,
+                Key={KEY_ATTRIBUTE: {"S": corpus_id}},
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        if item is None or _MEMBERS not in item:
+            return None
+        record = _corpus_record(item)
+        return record if record.expires_at > _now(now) else None
+
+    def finish_corpus(self, corpus_id: str, *, now: float | None = None) -> CorpusRecord | None:
+        with translated(f"finishing corpus {corpus_id} in table {self._table}"):
+            try:
+                response = self._client.update_item(
+                    TableName=self._table,
+                    Key={KEY_ATTRIBUTE: {"S": corpus_id}},
+                    UpdateExpression="SET #state = :done, #updated = :now",
+                    ConditionExpression=(
+                        "#state = :running AND #expires > :now AND attribute_exists(#members)"
+                    ),
+                    ExpressionAttributeNames={
+                        "#state": "state",
+                        "#updated": "updated_at",
+                        "#expires": TTL_ATTRIBUTE,
+                        "#members": _MEMBERS,
+                    },
+                    ExpressionAttributeValues={
+                        ":done": {"S": CorpusState.DONE.value},
+                        ":running": {"S": CorpusState.RUNNING.value},
+                        ":now": {"N": _number(_now(now))},
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if _code(exc) == _CONDITION_FAILED:
+                    return None
+                raise
+        return _corpus_record(response["Attributes"])
+
+    def get_jobs(self, job_ids: Sequence[str], *, now: float | None = None) -> list[JobRecord]:
+        moment = _now(now)
+        found: list[JobRecord] = []
+        for start in range(0, len(job_ids), _BATCH_GET):
+            batch = dict.fromkeys(job_ids[start : start + _BATCH_GET])  # no key twice
+            keys = [{KEY_ATTRIBUTE: {"S": job_id}} for job_id in batch]
+            request: dict[str, KeysAndAttributesTypeDef] = {
+                self._table: {"Keys": keys, "ConsistentRead": True}
+            }
+            pause = 0.05
+            while request:
+                with translated(f"reading {len(keys)} jobs from table {self._table}"):
+                    response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    if _MEMBERS not in item:
+                        record = _record(item)
+                        if record.expires_at > moment:
+                            found.append(record)
+                # Keys DynamoDB left unread (throttled): asked again after a pause, as
+                # its documentation advises.
+                request = cast(
+                    "dict[str, KeysAndAttributesTypeDef]", response.get("UnprocessedKeys") or {}
+                )
+                if request:
+                    time.sleep(pause)
+                    pause = min(pause * 2, 1.0)
+        return found
+
+    def purge_expired_corpora(self, *, now: float | None = None) -> list[str]:
+        """Nothing to do, as for jobs: the table's TTL and the bucket's lifecycle rule."""
+        del now
+        return []
+
 
 #: A split's item shares the job table, under a key no job ID looks like
 #: (``formats.jobs.is_job_id``); its attributes are none of a job's.
@@ -361,3 +452,35 @@ def _record(item: Mapping[str, Mapping[str, object]]) -> JobRecord:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+#: The attribute only a corpus item has: its members' job IDs, as a JSON list.
+_MEMBERS: Final = "members"
+#: BatchGetItem's most keys per call.
+_BATCH_GET: Final = 100
+
+
+def _corpus_item(record: CorpusRecord) -> dict[str, AttributeValueTypeDef]:
+    return {
+        KEY_ATTRIBUTE: {"S": record.corpus_id},
+        "token_hash": {"S": record.token_hash},
+        "options": {"S": json.dumps(dict(record.options), ensure_ascii=False)},
+        _MEMBERS: {"S": json.dumps(list(record.members))},
+        "state": {"S": record.state.value},
+        "created_at": {"N": _number(record.created_at)},
+        "updated_at": {"N": _number(record.updated_at)},
+        TTL_ATTRIBUTE: {"N": str(math.ceil(record.expires_at))},
+    }
+
+
+def _corpus_record(item: Mapping[str, Mapping[str, object]]) -> CorpusRecord:
+    return CorpusRecord(
+        corpus_id=str(item[KEY_ATTRIBUTE]["S"]),
+        token_hash=str(item["token_hash"]["S"]),
+        options=json.loads(str(item["options"]["S"])),
+        members=tuple(json.loads(str(item[_MEMBERS]["S"]))),
+        state=CorpusState(str(item["state"]["S"])),
+        created_at=float(str(item["created_at"]["N"])),
+        updated_at=float(str(item["updated_at"]["N"])),
+        expires_at=float(str(item[TTL_ATTRIBUTE]["N"])),
+    )

@@ -19,7 +19,8 @@ from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.adapters.embedded.keys import validate_bucket
 from wordfreq_service.adapters.embedded.objects import FileStore, translate_os_error
 from wordfreq_service.adapters.embedded.queue import SqliteQueue
-from wordfreq_service.formats.jobs import job_objects
+from wordfreq_service.formats.corpus import corpus_objects
+from wordfreq_service.formats.jobs import RESULTS_PREFIX, job_objects
 from wordfreq_service.formats.s3event import test_event
 from wordfreq_service.ports import (
     DEAD_LETTER_RETENTION_S,
@@ -62,7 +63,12 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
     for queue in (dead_letter, work, results):
         queue.purge_expired()
     target = configure_notification(db, bucket, work)
-    store = FileStore(data_dir / "buckets" / bucket, bucket, notify=target.send)
+    # Stored counts are not announced: a worker would only receive, ignore and delete
+    # each event, three queue writes a job. (S3 cannot leave a prefix out of a
+    # notification, so on AWS workers do ignore them.)
+    store = FileStore(
+        data_dir / "buckets" / bucket, bucket, notify=target.send, unannounced=RESULTS_PREFIX
+    )
     store.sweep_abandoned_puts()
     jobs = SqliteJobStore(db)
     # Expired jobs go with their stored counts: every process that opens the stack
@@ -70,6 +76,9 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
     # periodically (WorkerSettings.job_sweep_seconds).
     for job_id in jobs.purge_expired():
         for key in job_objects(job_id):
+            store.delete(key)
+    for corpus_id in jobs.purge_expired_corpora():
+        for key in corpus_objects(corpus_id):
             store.delete(key)
     return Backend(
         store=store,

@@ -116,6 +116,17 @@ CREATE TABLE IF NOT EXISTS split_parts (
     part INTEGER NOT NULL,
     PRIMARY KEY (split_id, part)
 );
+CREATE TABLE IF NOT EXISTS corpora (
+    corpus_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    options TEXT NOT NULL,
+    members TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS corpora_by_expiry ON corpora (expires_at);
 """
 #: Columns added since a table was first released, with their definitions: a database
 #: made before them gains them when opened (``ADD COLUMN`` with no default keeps old

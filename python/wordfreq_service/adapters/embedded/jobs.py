@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from wordfreq_service.adapters.embedded.database import SqliteDatabase
 from wordfreq_service.errors import JobExists
-from wordfreq_service.ports import JobRecord, JobState, SplitProgress
+from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, SplitProgress
 
 _COLUMNS = (
     "job_id, key, options, size, token_hash, state, created_at, updated_at, expires_at, result,"
@@ -175,6 +176,68 @@ class SqliteJobStore:
                 conn.execute("DELETE FROM splits WHERE split_id = ?", (split_id,))
         return [progress for progress in gone if progress is not None]
 
+    # -- corpus jobs -----------------------------------------------------------------
+
+    def create_corpus(self, record: CorpusRecord) -> None:
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    f"INSERT INTO corpora ({_CORPUS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.corpus_id,
+                        record.token_hash,
+                        json.dumps(dict(record.options), ensure_ascii=False),
+                        json.dumps(list(record.members)),
+                        record.state.value,
+                        record.created_at,
+                        record.updated_at,
+                        record.expires_at,
+                    ),
+                )
+        except Exception as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise JobExists(f"corpus {record.corpus_id} exists already") from exc
+            raise
+
+    def get_corpus(self, corpus_id: str, *, now: float | None = None) -> CorpusRecord | None:
+        rows = self._db.query(
+            f"SELECT {_CORPUS_COLUMNS} FROM corpora WHERE corpus_id = ? AND expires_at > ?",
+            (corpus_id, time.time() if now is None else now),
+        )
+        return _corpus(rows[0]) if rows else None
+
+    def finish_corpus(self, corpus_id: str, *, now: float | None = None) -> CorpusRecord | None:
+        moment = time.time() if now is None else now
+        with self._db.write() as conn:
+            row = conn.execute(
+                f"UPDATE corpora SET state = ?, updated_at = ?"
+                f" WHERE corpus_id = ? AND expires_at > ? AND state = ?"
+                f" RETURNING {_CORPUS_COLUMNS}",
+                (CorpusState.DONE.value, moment, corpus_id, moment, CorpusState.RUNNING.value),
+            ).fetchone()
+        return _corpus(row) if row is not None else None
+
+    def get_jobs(self, job_ids: Sequence[str], *, now: float | None = None) -> list[JobRecord]:
+        moment = time.time() if now is None else now
+        found: list[JobRecord] = []
+        for start in range(0, len(job_ids), _IDS_PER_QUERY):
+            batch = job_ids[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" for _ in batch)
+            rows = self._db.query(
+                f"SELECT {_COLUMNS} FROM jobs WHERE job_id IN ({marks}) AND expires_at > ?",
+                (*batch, moment),
+            )
+            found.extend(_record(row) for row in rows)
+        return found
+
+    def purge_expired_corpora(self, *, now: float | None = None) -> list[str]:
+        with self._db.write() as conn:
+            rows = conn.execute(
+                "DELETE FROM corpora WHERE expires_at <= ? RETURNING corpus_id",
+                (time.time() if now is None else now,),
+            ).fetchall()
+        return [corpus_id for (corpus_id,) in rows]
+
 
 def _progress(conn: sqlite3.Connection, split_id: str, now: float | None) -> SplitProgress | None:
     """The split's progress, read in ``conn``'s transaction; None when unknown, or expired
@@ -193,6 +256,27 @@ def _progress(conn: sqlite3.Connection, split_id: str, now: float | None) -> Spl
         done=frozenset(part for (part,) in done),
         failure=failure,
         merged=bool(merged),
+    )
+
+
+_CORPUS_COLUMNS = (
+    "corpus_id, token_hash, options, members, state, created_at, updated_at, expires_at"
+)
+#: Job IDs per ``IN (...)`` query: well under SQLite's limit on parameters (32766).
+_IDS_PER_QUERY = 500
+
+
+def _corpus(row: Any) -> CorpusRecord:
+    corpus_id, token_hash, options, members, state, created, updated, expires = row
+    return CorpusRecord(
+        corpus_id=corpus_id,
+        token_hash=token_hash,
+        options=json.loads(options),
+        members=tuple(json.loads(members)),
+        state=CorpusState(state),
+        created_at=created,
+        updated_at=updated,
+        expires_at=expires,
     )
 
 

@@ -99,15 +99,18 @@ class FileStore:
         bucket: str,
         *,
         notify: Callable[[str], object] | None = None,
+        unannounced: str | None = None,
     ) -> None:
         """``notify`` publishes the ObjectCreated event body of each put (the bucket's
         notification target); None when no notification is configured. A put whose
         event cannot be published removes its object again and raises: a stored object
         is always announced. (An object replaced under an existing key is then gone
-        too; clients upload under fresh keys.)"""
+        too; clients upload under fresh keys.) Keys starting with ``unannounced`` are
+        not announced, as an S3 notification filter would leave them out."""
         self._directory = directory
         self._bucket = validate_bucket(bucket)
         self._notify = notify
+        self._unannounced = unannounced
 
     @property
     def bucket(self) -> str:
@@ -151,7 +154,7 @@ class FileStore:
             os.replace(temp, path)
             placed = True
             _fsync_directory(path.parent)
-            if self._notify is not None:
+            if self._notify is not None and not self._quiet(key):
                 self._notify(
                     object_created_event(
                         self._bucket, key, info.size, info.etag, region=EMBEDDED_REGION
@@ -172,6 +175,9 @@ class FileStore:
                 ) from exc
             raise
         return info
+
+    def _quiet(self, key: str) -> bool:
+        return self._unannounced is not None and key.startswith(self._unannounced)
 
     def get(self, key: str, *, start: int = 0, end: int | None = None) -> FileObjectReader:
         file = self._open(key)
