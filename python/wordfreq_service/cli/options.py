@@ -206,10 +206,7 @@ WORKER_COUNT = click.IntRange(min=1, max=MAX_WORKERS)
 def split_threshold_option(func: F) -> F:
     """The size past which a worker splits an object into ranges for every worker."""
     from wordfreq_service.counting.inputs import human_size
-    from wordfreq_service.service.worker.settings import (
-        DEFAULT_SPLIT_THRESHOLD,
-        SPLIT_THRESHOLD_ENV,
-    )
+    from wordfreq_service.counting.ranges import DEFAULT_SPLIT_THRESHOLD, SPLIT_THRESHOLD_ENV
 
     return click.option(
         "--split-threshold",

@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES
+from wordfreq_service.counting.ranges import DEFAULT_SPLIT_THRESHOLD, SPLIT_THRESHOLD_ENV
 from wordfreq_service.formats.job_request import DEFAULT_MODE
 from wordfreq_service.ports import MAX_BATCH, MAX_LONG_POLL_S
 
-#: An object larger than this is split into byte ranges that any worker counts
-#: (``split.py``); ranges are about half of it.
-DEFAULT_SPLIT_THRESHOLD = 256 << 20
-#: Where the worker container reads the threshold from (the stack sets it).
-SPLIT_THRESHOLD_ENV = "WORKER_SPLIT_THRESHOLD"
+__all__ = ["DEFAULT_SPLIT_THRESHOLD", "SPLIT_THRESHOLD_ENV", "WorkerSettings"]
 
 
 @dataclass(frozen=True)
