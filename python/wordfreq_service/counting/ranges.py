@@ -29,7 +29,21 @@ from wordfreq_service.counting.inputs import sniff_compression
 if TYPE_CHECKING:
     from wordfreq_service.formats.job_request import JobRequest
 
-__all__ = ["plan_ranges", "range_chunks", "read_offset", "unsplittable"]
+__all__ = [
+    "DEFAULT_SPLIT_THRESHOLD",
+    "SPLIT_THRESHOLD_ENV",
+    "plan_ranges",
+    "range_chunks",
+    "read_offset",
+    "unsplittable",
+]
+
+#: An object larger than this is split into byte ranges that any worker counts
+#: (``service/worker/split.py``); ranges are about half of it. Here, not among the
+#: worker's settings: the client's ``--split-threshold`` shows it without loading the worker.
+DEFAULT_SPLIT_THRESHOLD = 256 << 20
+#: Where the worker container reads the threshold from (the stack sets it).
+SPLIT_THRESHOLD_ENV = "WORKER_SPLIT_THRESHOLD"
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16: str = "utf-16"

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES
+from wordfreq_service.counting.ranges import DEFAULT_SPLIT_THRESHOLD, SPLIT_THRESHOLD_ENV
 from wordfreq_service.formats.job_request import DEFAULT_MODE
 from wordfreq_service.ports import MAX_BATCH, MAX_LONG_POLL_S
+
+__all__ = ["DEFAULT_SPLIT_THRESHOLD", "SPLIT_THRESHOLD_ENV", "WorkerSettings"]
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,5 @@ class WorkerSettings:
     #: How often to delete expired jobs and their stored counts; None: never (on AWS
     #: DynamoDB's TTL and the bucket's lifecycle rule do it).
     job_sweep_seconds: float | None = None
+    #: Objects larger than this are split (where a job store keeps the parts' progress).
+    split_threshold: int = DEFAULT_SPLIT_THRESHOLD
