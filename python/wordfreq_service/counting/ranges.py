@@ -49,17 +49,23 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16: str = "utf-16"
 
 
+#: The least bytes of a part, the core's least range: a tiny threshold must not make
+#: millions of parts (1 byte on 2 GB would make 2e9). Read at each call, so that tests of
+#: the split machinery can lower it to cut small objects into many parts.
+MIN_PART_BYTES: int = _core.FILE_MIN_RANGE
+
+
 def plan_ranges(size: int, threshold: int) -> list[tuple[int, int]]:
     """The nominal ranges ``[start, end)`` of an object of ``size`` bytes: one when
     ``size <= threshold``, else equal ranges of about ``threshold / 2`` bytes (so that
     an object just over the threshold still makes parts well under it), but never under
-    ``_core.FILE_MIN_RANGE`` (a tiny threshold must not make millions of parts)."""
+    ``MIN_PART_BYTES`` (1 MiB)."""
     if size < 0 or threshold < 1:
         raise ValueError("size must be 0 or more and threshold 1 or more")
     if size <= threshold:
         return [(0, size)]
     part = max(1, threshold // 2)
-    count = min(-(-size // part), max(1, size // _core.FILE_MIN_RANGE))
+    count = min(-(-size // part), max(1, size // MIN_PART_BYTES))
     cuts = [size * k // count for k in range(count + 1)]
     return list(itertools.pairwise(cuts))
 
