@@ -51,6 +51,7 @@ def _small_parts() -> Iterator[None]:
         patch.setattr(ranges, "MIN_PART_BYTES", 1)
         yield
 
+
 #: Words with apostrophes, multi-byte letters, Windows-1252 quotes, a BOM-like sequence
 #: mid-stream, digits and runs past a short word-length limit; separators of every kind.
 TOKENS = [
