@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-threads bench-corpus lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 
@@ -115,6 +115,10 @@ bench-orphans: $(NATIVE_STAMP)
 # compatible path.
 bench-memory: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_memory.py
+
+# A 2 GB file through the embedded stack with 1 and 2 worker processes (split into ranges).
+bench-split: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_split.py
 
 # --threads scaling: a ~1 GB file read by the core in ranges vs streamed, 1 and 2 threads.
 bench-threads: $(NATIVE_STAMP)

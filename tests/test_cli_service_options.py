@@ -40,6 +40,9 @@ HUGE = "99999999999999999999"
         ("up", "--workers", str(MAX_WORKERS + 1)),
         ("worker", "--concurrency", HUGE),
         ("worker", "--concurrency", str(MAX_WORKERS + 1)),
+        ("worker", "--split-threshold", "0"),
+        ("up", "--split-threshold", "lots"),
+        ("submit", "--split-threshold", "12XB"),
     ],
 )
 def test_bad_timings_and_worker_counts_are_one_line_usage_errors(

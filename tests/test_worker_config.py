@@ -31,6 +31,9 @@ ENV_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="
         ("WORKER_DRAIN_SECONDS", "nan"),
         ("WORKER_DRAIN_SECONDS", "inf"),
         ("WORKER_DRAIN_SECONDS", "soon"),
+        ("WORKER_SPLIT_THRESHOLD", "0"),
+        ("WORKER_SPLIT_THRESHOLD", "big"),
+        ("WORKER_SPLIT_THRESHOLD", "2PiB"),
     ],
 )
 def test_bad_worker_settings_in_the_environment_exit_2_with_one_line(
@@ -90,3 +93,32 @@ def test_visibility_and_drain_come_from_flags_then_environment_then_defaults(
         assert service.stop() == 0
     assert (started["visibility_timeout"], started["drain_seconds"]) == expected
     assert json.dumps(started)  # one JSON object, as every service line
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "expected"),
+    [
+        ({}, [], DEFAULT.split_threshold),
+        ({"WORKER_SPLIT_THRESHOLD": ""}, [], DEFAULT.split_threshold),
+        ({"WORKER_SPLIT_THRESHOLD": "64M"}, [], 64 << 20),
+        ({"WORKER_SPLIT_THRESHOLD": "64M"}, ["--split-threshold", "1GiB"], 1 << 30),
+    ],
+    ids=["default", "empty-is-unset", "environment", "flag-overrides"],
+)
+def test_the_split_threshold_comes_from_flag_then_environment_then_default(
+    env: dict[str, str],
+    flags: list[str],
+    expected: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WORKER_SPLIT_THRESHOLD", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    service = Service(["worker", "--concurrency", "1", *flags], tmp_path)
+    try:
+        started = service.wait_for("workers started")
+    finally:
+        assert service.stop() == 0
+    assert started["split_threshold"] == expected
+    assert DEFAULT.split_threshold == 256 << 20  # the issue's default

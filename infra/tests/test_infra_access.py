@@ -98,6 +98,10 @@ def test_worker_task_role_exactly(resources: Resources) -> None:
         # Consuming the work queue.
         allow(CONSUME, get_att(ids["work"]))
         | allow(["sqs:SendMessage"], get_att(ids["results"]))
+        # A big object's range tasks go back to the work queue; each range is a ranged
+        # GetObject, and its counts go under results/ and are read and deleted by the
+        # merge, which the statements below already allow.
+        | allow(["sqs:SendMessage"], get_att(ids["work"]))
         | allow(["s3:GetObject", "s3:DeleteObject"], objects_of(ids["bucket"]))
         # A job-path upload: its record moves along, its full counts go under results/.
         | allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], get_att(ids["table"]))

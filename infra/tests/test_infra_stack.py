@@ -22,6 +22,7 @@ from wordfreq_infra import WordfreqConfig
 from wordfreq_infra.image import API_TARGET, WORKER_TARGET
 from wordfreq_service.api.settings import MAX_UPLOAD_BYTES_ENV
 from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
+from wordfreq_service.service.worker.settings import DEFAULT_SPLIT_THRESHOLD
 
 # The export names of the original Go sample's CDK stack (its CfnOutputs' ExportName), so
 # that a stack importing them (Fn::ImportValue) keeps working: output -> export name.
@@ -69,6 +70,7 @@ def test_context_overrides_change_the_template(tmp_path: Path) -> None:
         "apiThrottleRate": "5",
         "apiThrottleBurst": "9",
         "apiMaxUploadBytes": "1048576",
+        "splitThresholdBytes": str(64 << 20),
     }
     resources = synthesize(tmp_path, overrides).resources
     _, target = only(resources, "AWS::ApplicationAutoScaling::ScalableTarget")
@@ -77,6 +79,7 @@ def test_context_overrides_change_the_template(tmp_path: Path) -> None:
     assert (task["Cpu"], task["Memory"]) == ("1024", "3072")
     [container] = task["ContainerDefinitions"]
     assert {"Name": "WORKER_DEBUG", "Value": "1"} in container["Environment"]
+    assert {"Name": "WORKER_SPLIT_THRESHOLD", "Value": str(64 << 20)} in container["Environment"]
     _, log_group = worker_log_group(resources)
     assert log_group["RetentionInDays"] == 7
     # Every log group, the Lambdas' included.
@@ -109,6 +112,9 @@ def test_cdk_json_context_matches_the_code_defaults() -> None:
     # The upload limit is the service's own default unless set (one figure, not two).
     assert "apiMaxUploadBytes" not in context
     assert defaults.api_max_upload_bytes == DEFAULT_MAX_UPLOAD_BYTES
+    # So is the split threshold: the worker's.
+    assert "splitThresholdBytes" not in context
+    assert defaults.split_threshold_bytes == DEFAULT_SPLIT_THRESHOLD
 
 
 @pytest.mark.parametrize(
@@ -132,6 +138,7 @@ def test_cdk_json_context_matches_the_code_defaults() -> None:
         ({"apiMaxUploadBytes": "0"}, "apiMaxUploadBytes"),
         # Over S3's 5 GiB for one PUT, which is what a pre-signed URL can do.
         ({"apiMaxUploadBytes": str(5 * 2**30 + 1)}, "apiMaxUploadBytes"),
+        ({"splitThresholdBytes": "1000"}, "splitThresholdBytes"),
     ],
 )
 def test_invalid_context_is_refused(context: dict[str, str], message: str) -> None:

@@ -36,6 +36,8 @@ def test_task_definition_size_env_logs_and_stop_timeout(resources: Resources) ->
         "AWS_REGION": {"Ref": "AWS::Region"},
         "WORKER_DEBUG": "0",
         "WORKER_DRAIN_SECONDS": env["WORKER_DRAIN_SECONDS"],
+        # Objects past it are split into ranges for every task: 256 MiB unless set.
+        "WORKER_SPLIT_THRESHOLD": str(256 << 20),
     }
     assert container["StopTimeout"] == 120
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"

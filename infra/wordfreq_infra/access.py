@@ -44,6 +44,7 @@ def grant_worker(
     role: iam.IRole,
     *,
     bucket: s3.IBucket,
+    work_queue: sqs.IQueue,
     result_queue: sqs.IQueue,
     job_table: dynamodb.ITable,
     cluster: ecs.ICluster,
@@ -53,6 +54,10 @@ def grant_worker(
     It reads and then deletes each uploaded object, sends a compatible-path upload's counts
     to the result queue, records a job-path upload's in the job table and its full counts
     under `results/`, and protects its own task from scale-in while it holds a job.
+    A big object is split into range tasks sent to the work queue; each range is a
+    ranged `s3:GetObject`, its counts go under `results/parts/` (put, then read and
+    deleted by the merge: the reading and deleting grants cover every object), and the
+    parts' progress is an item of the job table (`UpdateItem`, `GetItem`).
     """
     tasks_of_cluster = Stack.of(cluster).format_arn(
         service="ecs",
@@ -68,6 +73,9 @@ def grant_worker(
         ),
         iam.PolicyStatement(
             sid="SendResults", actions=["sqs:SendMessage"], resources=[result_queue.queue_arn]
+        ),
+        iam.PolicyStatement(
+            sid="SendRangeTasks", actions=["sqs:SendMessage"], resources=[work_queue.queue_arn]
         ),
         iam.PolicyStatement(
             sid="RecordJobs", actions=WORKER_TABLE_ACTIONS, resources=[job_table.table_arn]

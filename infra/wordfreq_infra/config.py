@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from constructs import Node
 from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
+from wordfreq_service.service.worker.settings import DEFAULT_SPLIT_THRESHOLD
 
 # The retention periods CloudWatch Logs accepts (AWS::Logs::LogGroup RetentionInDays).
 VALID_LOG_RETENTION_DAYS = frozenset(
@@ -33,6 +34,9 @@ API_THROTTLE_RATE = range(1, 10_001)
 API_THROTTLE_BURST = range(1, 5_001)
 # S3 takes at most 5 GiB in one PUT, which is what a pre-signed upload URL allows.
 API_MAX_UPLOAD_BYTES = range(1, 5 * 2**30 + 1)
+# The split threshold: from 1 MiB (smaller ranges cost more in requests than they save)
+# to 1 PiB (the worker's largest size).
+SPLIT_THRESHOLD_BYTES = range(1 << 20, (1 << 50) + 1)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = frozenset(("1", "true", "yes", "on"))
 _FALSE = frozenset(("0", "false", "no", "off", ""))
@@ -59,6 +63,8 @@ class WordfreqConfig:
     api_throttle_burst: int = 100
     # The largest upload `POST /jobs` accepts, in bytes.
     api_max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    # Objects larger than this are split into byte ranges that all tasks count.
+    split_threshold_bytes: int = DEFAULT_SPLIT_THRESHOLD
 
     # The context key of each field, as written in cdk.json and on the command line.
     CONTEXT_KEYS: ClassVar[Mapping[str, str]] = {
@@ -74,6 +80,7 @@ class WordfreqConfig:
         "api_throttle_rate": "apiThrottleRate",
         "api_throttle_burst": "apiThrottleBurst",
         "api_max_upload_bytes": "apiMaxUploadBytes",
+        "split_threshold_bytes": "splitThresholdBytes",
     }
     # Parameters that are text; the others are integers, except the flag `workerDebug`.
     _TEXT: ClassVar[frozenset[str]] = frozenset({"submitter_principal", "alarm_email"})
@@ -103,6 +110,7 @@ class WordfreqConfig:
         _check_range("apiThrottleRate", self.api_throttle_rate, API_THROTTLE_RATE)
         _check_range("apiThrottleBurst", self.api_throttle_burst, API_THROTTLE_BURST)
         _check_range("apiMaxUploadBytes", self.api_max_upload_bytes, API_MAX_UPLOAD_BYTES)
+        _check_range("splitThresholdBytes", self.split_threshold_bytes, SPLIT_THRESHOLD_BYTES)
         if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
             raise ValueError(f"alarmEmail must be an email address, got {self.alarm_email!r}")
 

@@ -64,6 +64,7 @@ class WordfreqStack(Stack):
         grant_worker(
             workers.task_definition.task_role,
             bucket=uploads.bucket,
+            work_queue=queues.work,
             result_queue=queues.results,
             job_table=jobs.table,
             cluster=workers.cluster,

@@ -18,6 +18,7 @@ from constructs import Construct
 from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.ports import MAX_LONG_POLL_S
 from wordfreq_service.service.shutdown import longest_drain
+from wordfreq_service.service.worker.settings import SPLIT_THRESHOLD_ENV
 
 from wordfreq_infra.config import WordfreqConfig
 from wordfreq_infra.image import WORKER_TARGET, asset_options
@@ -109,6 +110,7 @@ class Workers(Construct):
                 "WORKER_DEBUG": "1" if config.worker_debug else "0",
                 # No WORKER_VISIBILITY_TIMEOUT: the workers read the work queue's own.
                 "WORKER_DRAIN_SECONDS": str(DRAIN_SECONDS),
+                SPLIT_THRESHOLD_ENV: str(config.split_threshold_bytes),
             },
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="worker",

@@ -76,8 +76,13 @@ class ObjectStore(Protocol):
         are configured."""
         ...
 
-    def get(self, key: str) -> AbstractContextManager[ObjectReader]:
-        """Open the object for streaming. Raises NoSuchKey."""
+    def get(
+        self, key: str, *, start: int = 0, end: int | None = None
+    ) -> AbstractContextManager[ObjectReader]:
+        """Open the object for streaming: its body is the bytes ``[start, end)`` (``end``
+        None: to the object's end; a range past the end is empty, not an error), its
+        ``info`` the whole object's (size, ETag, metadata) whatever the range. Raises
+        NoSuchKey."""
         ...
 
     def head(self, key: str) -> ObjectInfo:
@@ -249,6 +254,38 @@ class JobStore(Protocol):
         counts can go too."""
         ...
 
+    # -- the splits of big objects (``service/worker/split.py``) ------------------------
+
+    def add_part(
+        self,
+        split_id: str,
+        part: int,
+        parts: int,
+        *,
+        failure: str | None = None,
+        expires_at: float,
+        now: float | None = None,
+    ) -> SplitProgress:
+        """Record that part ``part`` of ``parts`` is done (failed, with ``failure``);
+        creates the split's record, to last until ``expires_at``, on its first part.
+        Atomic and idempotent per part: a part recorded already changes nothing (its
+        first failure or success stands). Returns the progress after it."""
+        ...
+
+    def split_progress(self, split_id: str, *, now: float | None = None) -> SplitProgress | None:
+        """The split's progress, or None for an unknown or expired split."""
+        ...
+
+    def mark_merged(self, split_id: str, *, now: float | None = None) -> None:
+        """Record that the split's merged result has been delivered. Idempotent; an
+        unknown or expired split is left alone."""
+        ...
+
+    def purge_expired_splits(self, *, now: float | None = None) -> list[SplitProgress]:
+        """Delete expired split records now, where the backend does not do it on its own
+        (DynamoDB's TTL does); returns them, so their parts' counts can go too."""
+        ...
+
     # -- corpus jobs (``POST /corpora``): the same expiry rules as jobs ------------------
 
     def create_corpus(self, record: CorpusRecord) -> None:
@@ -273,6 +310,25 @@ class JobStore(Protocol):
     def purge_expired_corpora(self, *, now: float | None = None) -> list[str]:
         """As ``purge_expired``, for corpus records: the IDs deleted."""
         ...
+
+
+@dataclass(frozen=True)
+class SplitProgress:
+    """How far the parts of one split object have got (``JobStore.add_part``)."""
+
+    split_id: str
+    #: How many parts the object was split into.
+    parts: int
+    #: The parts recorded, counted or failed.
+    done: frozenset[int]
+    #: The first failure a part recorded (its result's status message); None: none failed.
+    failure: str | None = None
+    #: Whether a worker has delivered the merged result.
+    merged: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return len(self.done) >= self.parts
 
 
 class CorpusState(StrEnum):

@@ -293,3 +293,101 @@ def test_ping_fails_without_the_table(job_store: JobStore, tmp_path: Any) -> Non
         missing = SqliteJobStore(SqliteDatabase(tmp_path / "empty.sqlite3"))
     with pytest.raises(BackendError):
         missing.ping()
+
+
+# -- the splits of big objects -----------------------------------------------------------
+
+
+def _split_id() -> str:
+    return new_job_id()  # any unique text; the worker's are hex digests too
+
+
+def test_parts_are_recorded_in_any_order_until_the_split_is_complete(job_store: JobStore) -> None:
+    split = _split_id()
+    seen = [job_store.add_part(split, part, 3, expires_at=EXPIRES, now=NOW) for part in (2, 0, 1)]
+    assert [p.done for p in seen] == [{2}, {0, 2}, {0, 1, 2}]
+    assert [p.complete for p in seen] == [False, False, True]
+    assert all(p.parts == 3 and p.failure is None and not p.merged for p in seen)
+    assert job_store.split_progress(split, now=NOW) == seen[-1]
+
+
+def test_a_duplicate_part_changes_nothing(job_store: JobStore) -> None:
+    split = _split_id()
+    first = job_store.add_part(split, 1, 2, expires_at=EXPIRES, now=NOW)
+    # A redelivered range task, which this time failed: its first outcome stands.
+    again = job_store.add_part(split, 1, 2, failure="late failure", expires_at=EXPIRES, now=NOW)
+    assert again == first
+    assert again.done == {1} and again.failure is None
+
+
+def test_the_first_failure_is_kept(job_store: JobStore) -> None:
+    split = _split_id()
+    job_store.add_part(split, 0, 3, failure="part 0: the object changed", expires_at=EXPIRES)
+    job_store.add_part(split, 1, 3, expires_at=EXPIRES)
+    last = job_store.add_part(split, 2, 3, failure="part 2: gone", expires_at=EXPIRES)
+    assert last.complete
+    assert last.failure == "part 0: the object changed"
+
+
+def test_merged_is_recorded_once_and_for_all(job_store: JobStore) -> None:
+    split = _split_id()
+    job_store.add_part(split, 0, 1, expires_at=EXPIRES, now=NOW)
+    job_store.mark_merged(split, now=NOW)
+    job_store.mark_merged(split, now=NOW)
+    progress = job_store.split_progress(split, now=NOW)
+    assert progress is not None and progress.merged and progress.complete
+    # A duplicate of the last part, seen after the merge, reads it as merged.
+    assert job_store.add_part(split, 0, 1, expires_at=EXPIRES, now=NOW).merged
+
+
+def test_an_unknown_split_is_none_and_marking_it_creates_nothing(job_store: JobStore) -> None:
+    split = _split_id()
+    assert job_store.split_progress(split, now=NOW) is None
+    job_store.mark_merged(split, now=NOW)
+    assert job_store.split_progress(split, now=NOW) is None
+
+
+def test_an_expired_split_is_gone_and_starts_afresh(job_store: JobStore) -> None:
+    split = _split_id()
+    job_store.add_part(split, 0, 2, failure="old", expires_at=EXPIRES, now=NOW)
+    assert job_store.split_progress(split, now=EXPIRES) is None
+    # The same split seen again long after (a redelivery days later): a fresh record.
+    fresh = job_store.add_part(split, 1, 2, expires_at=EXPIRES + 86_400, now=EXPIRES + 1)
+    assert fresh.done == {1} and fresh.failure is None
+
+
+@pytest.mark.only_backend(
+    "embedded",
+    reason="moto applies DynamoDB's updates without a lock across its server threads, so "
+    "racing parts can lose one another there (DynamoDB itself is atomic per item)",
+)
+def test_racing_parts_are_all_recorded_and_exactly_one_completes(job_store: JobStore) -> None:
+    split, parts = _split_id(), 8
+    outcomes: list[bool] = []
+    lock = threading.Lock()
+
+    def record(part: int) -> None:
+        progress = job_store.add_part(split, part, parts, expires_at=EXPIRES, now=NOW)
+        with lock:
+            outcomes.append(progress.complete)
+
+    threads = [threading.Thread(target=record, args=(part,)) for part in range(parts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    final = job_store.split_progress(split, now=NOW)
+    assert final is not None and final.done == set(range(parts))
+    # The worker whose part completes the set merges; the others see it incomplete.
+    assert outcomes.count(True) == 1
+
+
+@pytest.mark.only_backend("embedded", reason="DynamoDB's TTL deletes on its own")
+def test_purge_deletes_expired_splits_and_returns_them(job_store: JobStore) -> None:
+    old, live = _split_id(), _split_id()
+    job_store.add_part(old, 0, 2, expires_at=NOW - 1, now=NOW - 10)
+    job_store.add_part(live, 0, 2, expires_at=NOW + 1, now=NOW)
+    gone = job_store.purge_expired_splits(now=NOW)
+    assert [(p.split_id, p.parts) for p in gone] == [(old, 2)]
+    assert job_store.split_progress(old, now=NOW - 5) is None
+    assert job_store.split_progress(live, now=NOW) is not None

@@ -201,3 +201,22 @@ class Seconds(click.FloatRange):
 MAX_WORKERS = 256
 #: The type of every option that says how many workers to run.
 WORKER_COUNT = click.IntRange(min=1, max=MAX_WORKERS)
+
+
+def split_threshold_option(func: F) -> F:
+    """The size past which a worker splits an object into ranges for every worker."""
+    from wordfreq_service.counting.inputs import human_size
+    from wordfreq_service.service.worker.settings import (
+        DEFAULT_SPLIT_THRESHOLD,
+        SPLIT_THRESHOLD_ENV,
+    )
+
+    return click.option(
+        "--split-threshold",
+        "split_threshold",
+        type=ByteSize(),
+        default=None,
+        help="Objects larger than this are split into byte ranges that all workers count "
+        f"(needs a job store) [env {SPLIT_THRESHOLD_ENV}; default "
+        f"{human_size(DEFAULT_SPLIT_THRESHOLD)}].",
+    )(func)

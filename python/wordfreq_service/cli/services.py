@@ -11,10 +11,12 @@ from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.cli.api import serve_options
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
+    ByteSize,
     Seconds,
     backend_options,
     cores,
     input_limit_option,
+    split_threshold_option,
     threads_option,
     threads_per_worker,
 )
@@ -22,7 +24,7 @@ from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import DEFAULT_MODE, MODES
 from wordfreq_service.ports import MAX_LONG_POLL_S, MAX_VISIBILITY_TIMEOUT_S
 from wordfreq_service.service.jobs import JOB_SWEEP_S
-from wordfreq_service.service.worker.settings import WorkerSettings
+from wordfreq_service.service.worker.settings import SPLIT_THRESHOLD_ENV, WorkerSettings
 
 T = TypeVar("T")
 
@@ -52,6 +54,11 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     except click.BadParameter as exc:
         raise ConfigError(f"{env}={text!r}: {exc.message}") from None
     return value
+
+
+def split_threshold_setting(flag: int | None) -> int:
+    """``--split-threshold``, else ``WORKER_SPLIT_THRESHOLD``, else the default."""
+    return setting(flag, SPLIT_THRESHOLD_ENV, ByteSize(), _DEFAULT.split_threshold)
 
 
 @click.command()
@@ -102,6 +109,7 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     help="Mode for objects uploaded without wordfreq metadata (the seed's Go uploader sets none).",
 )
 @input_limit_option
+@split_threshold_option
 @threads_option
 def worker(
     backend: str,
@@ -117,6 +125,7 @@ def worker(
     poll_seconds: float | None,
     default_mode: str,
     max_input_bytes: int,
+    split_threshold: int | None,
     threads: int | None,
 ) -> None:
     """Take jobs off the work queue and post results until SIGTERM/SIGINT."""
@@ -159,6 +168,7 @@ def worker(
         drain_seconds=drain,
         default_mode=default_mode,
         max_input_bytes=max_input_bytes,
+        split_threshold=split_threshold_setting(split_threshold),
         threads=threads_per_worker(threads, processes),
         # AWS expires jobs itself (DynamoDB's TTL, the bucket's lifecycle rule).
         job_sweep_seconds=JOB_SWEEP_S if spec.kind == "embedded" else None,
@@ -175,6 +185,7 @@ def worker(
     help="Worker processes [default: the number of cores].",
 )
 @input_limit_option
+@split_threshold_option
 @threads_option
 @serve_options
 def up(
@@ -184,6 +195,7 @@ def up(
     debug: bool,
     workers: int | None,
     max_input_bytes: int,
+    split_threshold: int | None,
     threads: int | None,
     host: str,
     port: int,
@@ -226,6 +238,7 @@ def up(
                     max_input_bytes=max_input_bytes,
                     threads=threads_per_worker(threads, count),
                     job_sweep_seconds=JOB_SWEEP_S,
+                    split_threshold=split_threshold_setting(split_threshold),
                 ),
                 count,
                 debug=debug,

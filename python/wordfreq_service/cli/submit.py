@@ -22,6 +22,7 @@ from wordfreq_service.cli.options import (
     backend_options,
     cores,
     counting_options,
+    split_threshold_option,
     threads_option,
     threads_per_worker,
 )
@@ -59,6 +60,8 @@ class SubmitRequest:
     stack_name: str | None
     api_url: str | None = None
     api_key: str | None = field(default=None, repr=False)  # a secret: out of logs
+    #: The in-process workers' (``--split-threshold``); None: the environment's or default.
+    split_threshold: int | None = None
     #: Each in-process worker's counting threads (``--threads``; None: the cores divided).
     threads: int | None = None
     aggregate: bool = False
@@ -368,8 +371,12 @@ def _workers_unless_running(spec: BackendSpec, req: SubmitRequest) -> Iterator[N
         f"wordfreq: no stack running on {spec.data_dir}; "
         f"starting {req.workers} in-process workers for this submit\n"
     )
+    from wordfreq_service.cli.services import split_threshold_setting
+
     settings = WorkerSettings(
-        wait_seconds=0.5, threads=threads_per_worker(req.threads, req.workers)
+        wait_seconds=0.5,
+        threads=threads_per_worker(req.threads, req.workers),
+        split_threshold=split_threshold_setting(req.split_threshold),
     )
     pool = ThreadPool(spec, settings, req.workers).__enter__()
     try:
@@ -447,6 +454,7 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
     default=None,
     help="In-process workers when no stack is running [default: cores].",
 )
+@split_threshold_option
 @threads_option
 @click.option(
     "--bucket",
@@ -498,6 +506,7 @@ def submit(
     as_json: bool,
     timeout: float,
     workers: int | None,
+    split_threshold: int | None,
     threads: int | None,
     bucket: str | None,
     queue_url: str | None,
@@ -537,6 +546,7 @@ def submit(
         stack_name=stack_name,
         api_url=api_url,
         api_key=api_key,
+        split_threshold=split_threshold,
         threads=threads,
         aggregate=aggregate,
         globs=globs,

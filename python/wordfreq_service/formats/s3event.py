@@ -162,7 +162,7 @@ def parse_message(body: str) -> TestEvent | list[S3Record]:
     if document.get("Event") == TEST_EVENT_NAME:
         return TestEvent(
             bucket=_field(document, "Bucket", str, "$"),
-            time=_parse_time(_field(document, "Time", str, "$"), "$.Time"),
+            time=parse_time(_field(document, "Time", str, "$"), "$.Time"),
             request_id=_optional(document, "RequestId", str, "$") or "",
             host_id=_optional(document, "HostId", str, "$") or "",
         )
@@ -194,7 +194,7 @@ def _parse_record(item: object, where: str) -> S3Record:
         key=_decode_key(_field(obj, "key", str, obj_where), obj_where),
         size=size or 0,
         etag=etag or "",
-        event_time=_parse_time(_field(item, "eventTime", str, where), f"{where}.eventTime"),
+        event_time=parse_time(_field(item, "eventTime", str, where), f"{where}.eventTime"),
         event_name=event_name,
         event_version=version,
         region=_optional(item, "awsRegion", str, where) or "",
@@ -218,7 +218,8 @@ def _decode_key(raw: str, where: str) -> str:
     return key
 
 
-def _parse_time(text: str, where: str) -> datetime:
+def parse_time(text: str, where: str) -> datetime:
+    """An ``eventTime`` as a UTC datetime; ``BadMessage`` naming ``where`` otherwise."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:

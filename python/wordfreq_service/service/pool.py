@@ -327,6 +327,7 @@ def _log_started(spec: BackendSpec, settings: WorkerSettings, count: int) -> Non
         backend=spec.describe(),
         visibility_timeout=settings.visibility_timeout,
         drain_seconds=settings.drain_seconds,
+        split_threshold=settings.split_threshold,
     )
 
 

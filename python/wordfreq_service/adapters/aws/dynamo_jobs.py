@@ -6,6 +6,10 @@ so every read and write here checks ``expires_at`` itself: an expired job is gon
 whether or not DynamoDB has deleted it. ``advance`` is one conditional ``UpdateItem``,
 so two workers finishing the same job cannot both write its result. Reads are strongly
 consistent: a client waiting for its job must see the worker's write at once.
+
+The splits of big objects (``service/worker/split.py``) keep their progress in the same
+table, an item per split (``split:<split_id>``) whose parts done are a number set: adding
+a part is one conditional ``UpdateItem`` that does nothing for a part already there.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import ClientError
 
 from wordfreq_service.adapters.aws.boto_errors import translated
-from wordfreq_service.errors import JobExists
-from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState
+from wordfreq_service.errors import JobExists, TransientError
+from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, SplitProgress
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -174,6 +178,112 @@ class DynamoJobStore:
         del now
         return []
 
+    # -- the splits of big objects ------------------------------------------------------
+
+    def add_part(
+        self,
+        split_id: str,
+        part: int,
+        parts: int,
+        *,
+        failure: str | None = None,
+        expires_at: float,
+        now: float | None = None,
+    ) -> SplitProgress:
+        # The first part's expiry stands; a record past it is refreshed first (below).
+        update = f"SET {_PARTS} = :parts, #expires = if_not_exists(#expires, :expires)"
+        values: dict[str, AttributeValueTypeDef] = {
+            ":parts": {"N": str(parts)},
+            ":expires": {"N": str(math.ceil(expires_at))},
+            ":part": {"N": str(part)},
+            ":parts_done": {"NS": [str(part)]},
+            ":now": {"N": _number(_now(now))},
+        }
+        if failure is not None:
+            update += f", {_FAILURE} = if_not_exists({_FAILURE}, :failure)"
+            values[":failure"] = {"S": failure}
+        # ADD to a number set is idempotent by itself; the condition makes the whole
+        # write so (a duplicate's failure is not recorded), and refuses an expired record.
+        condition = (
+            f"(attribute_not_exists(#id) OR #expires > :now)"
+            f" AND (attribute_not_exists({_DONE}) OR NOT contains({_DONE}, :part))"
+        )
+        doing = f"recording part {part} of split {split_id} in table {self._table}"
+        for _ in range(2):
+            with translated(doing):
+                try:
+                    response = self._client.update_item(
+                        TableName=self._table,
+                        Key=_split_key(split_id),
+                        UpdateExpression=f"{update} ADD {_DONE} :parts_done",
+                        ConditionExpression=condition,
+                        ExpressionAttributeNames={"#id": KEY_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
+                        ExpressionAttributeValues=values,
+                        ReturnValues="ALL_NEW",
+                    )
+                    return _progress(split_id, response["Attributes"])
+                except ClientError as exc:
+                    if _code(exc) != _CONDITION_FAILED:
+                        raise
+            progress = self.split_progress(split_id, now=now)
+            if progress is not None:
+                return progress  # the part was recorded already
+            # Expired, and not yet deleted by the TTL: its record starts afresh (an update,
+            # not a DeleteItem, which the worker's role has no need of otherwise).
+            with translated(doing):
+                try:
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key=_split_key(split_id),
+                        UpdateExpression=(
+                            f"SET #expires = :expires REMOVE {_DONE}, {_FAILURE}, {_MERGED}"
+                        ),
+                        ConditionExpression="#expires <= :now",
+                        ExpressionAttributeNames={"#expires": TTL_ATTRIBUTE},
+                        ExpressionAttributeValues={
+                            ":now": values[":now"],
+                            ":expires": values[":expires"],
+                        },
+                    )
+                except ClientError as exc:
+                    if _code(exc) != _CONDITION_FAILED:
+                        raise
+        raise TransientError(f"{doing}: the split's record kept changing")
+
+    def split_progress(self, split_id: str, *, now: float | None = None) -> SplitProgress | None:
+        with translated(f"reading split {split_id} from table {self._table}"):
+            response = self._client.get_item(
+                TableName=self._table, Key=_split_key(split_id), ConsistentRead=True
+            )
+        item = response.get("Item")
+        if item is None or float(str(item[TTL_ATTRIBUTE]["N"])) <= _now(now):
+            return None
+        return _progress(split_id, item)
+
+    def mark_merged(self, split_id: str, *, now: float | None = None) -> None:
+        with translated(f"marking split {split_id} merged in table {self._table}"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_split_key(split_id),
+                    UpdateExpression=f"SET {_MERGED} = :true",
+                    ConditionExpression="#expires > :now",
+                    ExpressionAttributeNames={"#expires": TTL_ATTRIBUTE},
+                    ExpressionAttributeValues={
+                        ":true": {"BOOL": True},
+                        ":now": {"N": _number(_now(now))},
+                    },
+                )
+            except ClientError as exc:
+                if _code(exc) != _CONDITION_FAILED:
+                    raise
+
+    def purge_expired_splits(self, *, now: float | None = None) -> list[SplitProgress]:
+        """Nothing to do: the table's TTL deletes expired splits, and the bucket's
+        lifecycle rule their parts' counts."""
+        del now
+        return []
+
     # -- corpus jobs: items of their own in the same table (a corpus ID is never a job's) --
 
     def create_corpus(self, record: CorpusRecord) -> None:
@@ -264,6 +374,29 @@ class DynamoJobStore:
         """Nothing to do, as for jobs: the table's TTL and the bucket's lifecycle rule."""
         del now
         return []
+
+
+#: A split's item shares the job table, under a key no job ID looks like
+#: (``formats.jobs.is_job_id``); its attributes are none of a job's.
+SPLIT_KEY_PREFIX: Final = "split:"
+_PARTS: Final = "split_parts"
+_DONE: Final = "split_done"
+_FAILURE: Final = "split_failure"
+_MERGED: Final = "split_merged"
+
+
+def _split_key(split_id: str) -> dict[str, AttributeValueTypeDef]:
+    return {KEY_ATTRIBUTE: {"S": f"{SPLIT_KEY_PREFIX}{split_id}"}}
+
+
+def _progress(split_id: str, item: Mapping[str, Mapping[str, Any]]) -> SplitProgress:
+    return SplitProgress(
+        split_id=split_id,
+        parts=int(str(item[_PARTS]["N"])),
+        done=frozenset(int(str(n)) for n in item.get(_DONE, {}).get("NS", [])),
+        failure=str(item[_FAILURE]["S"]) if _FAILURE in item else None,
+        merged=bool(item.get(_MERGED, {}).get("BOOL", False)),
+    )
 
 
 def _now(now: float | None) -> float:

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 from s3transfer.utils import ChunksizeAdjuster
 
 from wordfreq_service.adapters.aws.boto_errors import translated
@@ -33,7 +34,7 @@ DEFAULT_TRANSFER_CONFIG = TransferConfig(
 class S3ObjectReader(AbstractContextManager["S3ObjectReader"]):
     """A GetObject response; implements ``ports.ObjectReader``. Close it (``with``)."""
 
-    def __init__(self, body: StreamingBody, info: ObjectInfo, where: str) -> None:
+    def __init__(self, body: StreamingBody | _EmptyBody, info: ObjectInfo, where: str) -> None:
         self._body = body
         self._info = info
         self._where = where
@@ -62,6 +63,17 @@ class S3ObjectReader(AbstractContextManager["S3ObjectReader"]):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _EmptyBody:
+    """The body of an empty range, which S3 would refuse to serve."""
+
+    def iter_chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        del chunk_size
+        return iter(())
+
+    def close(self) -> None:
+        pass
 
 
 class S3Store:
@@ -105,13 +117,34 @@ class S3Store:
         etag = reader.etag(multipart=reader.size >= self._transfer.multipart_threshold)
         return ObjectInfo(key=key, size=reader.size, etag=etag, metadata=wanted)
 
-    def get(self, key: str) -> S3ObjectReader:
+    def get(self, key: str, *, start: int = 0, end: int | None = None) -> S3ObjectReader:
         where = self._where(key)
+        if end is not None and end <= start:
+            return S3ObjectReader(_EmptyBody(), self.head(key), where)
+        ranged = start > 0 or end is not None
         with translated(f"downloading {where}"):
-            response = self._client.get_object(Bucket=self._bucket, Key=key)
+            try:
+                if ranged:
+                    # The split's ranges: S3's byte ranges are inclusive.
+                    last = "" if end is None else str(end - 1)
+                    response = self._client.get_object(
+                        Bucket=self._bucket, Key=key, Range=f"bytes={start}-{last}"
+                    )
+                else:
+                    response = self._client.get_object(Bucket=self._bucket, Key=key)
+            except ClientError as exc:
+                # A range starting at or past the end (or any range of an empty object):
+                # S3's 416. The port's answer is an empty body.
+                if not ranged or exc.response.get("Error", {}).get("Code") != "InvalidRange":
+                    raise
+                return S3ObjectReader(_EmptyBody(), self.head(key), where)
+        size = response["ContentLength"]
+        if "ContentRange" in response:
+            # "bytes 0-99/1234": the whole object's size follows the slash.
+            size = int(response["ContentRange"].rsplit("/", 1)[1])
         info = ObjectInfo(
             key=key,
-            size=response["ContentLength"],
+            size=size,
             etag=response["ETag"].strip('"'),
             metadata=response.get("Metadata", {}),
         )

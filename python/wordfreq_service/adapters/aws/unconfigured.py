@@ -76,7 +76,9 @@ class UnconfiguredStore:
     ) -> ObjectInfo:
         self._refuse()
 
-    def get(self, key: str) -> AbstractContextManager[ObjectReader]:
+    def get(
+        self, key: str, *, start: int = 0, end: int | None = None
+    ) -> AbstractContextManager[ObjectReader]:
         self._refuse()
 
     def head(self, key: str) -> ObjectInfo:

@@ -103,6 +103,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_until REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
+CREATE TABLE IF NOT EXISTS splits (
+    split_id TEXT PRIMARY KEY,
+    parts INTEGER NOT NULL,
+    failure TEXT,
+    merged INTEGER NOT NULL DEFAULT 0,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS splits_by_expiry ON splits (expires_at);
+CREATE TABLE IF NOT EXISTS split_parts (
+    split_id TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    PRIMARY KEY (split_id, part)
+);
 CREATE TABLE IF NOT EXISTS corpora (
     corpus_id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL,

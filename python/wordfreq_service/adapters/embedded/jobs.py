@@ -4,6 +4,10 @@ One row per job, in the same database file as the queues. ``advance`` is one
 conditional ``UPDATE``, so concurrent workers and API requests never move a job
 backwards. Expired rows are invisible at once and deleted by ``purge_expired``
 (the stack runs it when it opens, as it does for queues).
+
+The splits of big objects (``service/worker/split.py``) keep their progress in two more
+tables: one row per split, one per part recorded, so recording a part twice is the
+primary key's conflict, ignored.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 from wordfreq_service.adapters.embedded.database import SqliteDatabase
 from wordfreq_service.errors import JobExists
-from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState
+from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, SplitProgress
 
 _COLUMNS = (
     "job_id, key, options, size, token_hash, state, created_at, updated_at, expires_at, result,"
@@ -108,6 +112,70 @@ class SqliteJobStore:
             ).fetchall()
         return [job_id for (job_id,) in rows]
 
+    # -- the splits of big objects ------------------------------------------------------
+
+    def add_part(
+        self,
+        split_id: str,
+        part: int,
+        parts: int,
+        *,
+        failure: str | None = None,
+        expires_at: float,
+        now: float | None = None,
+    ) -> SplitProgress:
+        moment = time.time() if now is None else now
+        with self._db.write() as conn:
+            # An expired split is gone: its record starts afresh.
+            expired = conn.execute(
+                "DELETE FROM splits WHERE split_id = ? AND expires_at <= ? RETURNING split_id",
+                (split_id, moment),
+            ).fetchone()
+            if expired is not None:
+                conn.execute("DELETE FROM split_parts WHERE split_id = ?", (split_id,))
+            conn.execute(
+                "INSERT OR IGNORE INTO splits (split_id, parts, expires_at) VALUES (?, ?, ?)",
+                (split_id, parts, expires_at),
+            )
+            added = conn.execute(
+                "INSERT OR IGNORE INTO split_parts (split_id, part) VALUES (?, ?)",
+                (split_id, part),
+            ).rowcount
+            if added and failure is not None:
+                conn.execute(
+                    "UPDATE splits SET failure = coalesce(failure, ?) WHERE split_id = ?",
+                    (failure, split_id),
+                )
+            progress = _progress(conn, split_id, moment)
+        assert progress is not None  # written in this transaction
+        return progress
+
+    def split_progress(self, split_id: str, *, now: float | None = None) -> SplitProgress | None:
+        with self._db.write() as conn:
+            return _progress(conn, split_id, time.time() if now is None else now)
+
+    def mark_merged(self, split_id: str, *, now: float | None = None) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE splits SET merged = 1 WHERE split_id = ? AND expires_at > ?",
+                (split_id, time.time() if now is None else now),
+            )
+
+    def purge_expired_splits(self, *, now: float | None = None) -> list[SplitProgress]:
+        moment = time.time() if now is None else now
+        with self._db.write() as conn:
+            ids = [
+                split_id
+                for (split_id,) in conn.execute(
+                    "SELECT split_id FROM splits WHERE expires_at <= ?", (moment,)
+                ).fetchall()
+            ]
+            gone = [_progress(conn, split_id, None) for split_id in ids]
+            for split_id in ids:
+                conn.execute("DELETE FROM split_parts WHERE split_id = ?", (split_id,))
+                conn.execute("DELETE FROM splits WHERE split_id = ?", (split_id,))
+        return [progress for progress in gone if progress is not None]
+
     # -- corpus jobs -----------------------------------------------------------------
 
     def create_corpus(self, record: CorpusRecord) -> None:
@@ -169,6 +237,26 @@ class SqliteJobStore:
                 (time.time() if now is None else now,),
             ).fetchall()
         return [corpus_id for (corpus_id,) in rows]
+
+
+def _progress(conn: sqlite3.Connection, split_id: str, now: float | None) -> SplitProgress | None:
+    """The split's progress, read in ``conn``'s transaction; None when unknown, or expired
+    at ``now`` (None: whether expired or not)."""
+    row = conn.execute(
+        "SELECT parts, failure, merged FROM splits WHERE split_id = ? AND expires_at > ?",
+        (split_id, float("-inf") if now is None else now),
+    ).fetchone()
+    if row is None:
+        return None
+    parts, failure, merged = row
+    done = conn.execute("SELECT part FROM split_parts WHERE split_id = ?", (split_id,)).fetchall()
+    return SplitProgress(
+        split_id=split_id,
+        parts=parts,
+        done=frozenset(part for (part,) in done),
+        failure=failure,
+        merged=bool(merged),
+    )
 
 
 _CORPUS_COLUMNS = (

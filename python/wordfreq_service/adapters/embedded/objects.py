@@ -52,9 +52,14 @@ _TRANSIENT_ERRNOS = {
 class FileObjectReader(AbstractContextManager["FileObjectReader"]):
     """An open object; implements ``ports.ObjectReader``. Close it (``with``)."""
 
-    def __init__(self, file: io.FileIO, info: ObjectInfo) -> None:
+    def __init__(
+        self, file: io.FileIO, info: ObjectInfo, start: int = 0, end: int | None = None
+    ) -> None:
         self._file = file
         self._info = info
+        # The body's bytes [start, stop): a seek, not a read of what comes before.
+        self._start = min(max(start, 0), info.size)
+        self._stop = max(self._start, min(info.size if end is None else end, info.size))
 
     @property
     def info(self) -> ObjectInfo:
@@ -62,10 +67,10 @@ class FileObjectReader(AbstractContextManager["FileObjectReader"]):
 
     def iter_chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         fd = self._file.fileno()
-        offset = 0
-        while offset < self._info.size:
+        offset = self._start
+        while offset < self._stop:
             try:
-                chunk = os.pread(fd, min(chunk_size, self._info.size - offset), offset)
+                chunk = os.pread(fd, min(chunk_size, self._stop - offset), offset)
             except OSError as exc:
                 raise translate_os_error(exc, f"reading {self._info.key!r}") from exc
             if not chunk:
@@ -174,10 +179,10 @@ class FileStore:
     def _quiet(self, key: str) -> bool:
         return self._unannounced is not None and key.startswith(self._unannounced)
 
-    def get(self, key: str) -> FileObjectReader:
+    def get(self, key: str, *, start: int = 0, end: int | None = None) -> FileObjectReader:
         file = self._open(key)
         try:
-            return FileObjectReader(file, _read_info(file, key))
+            return FileObjectReader(file, _read_info(file, key), start, end)
         except BaseException:
             file.close()
             raise

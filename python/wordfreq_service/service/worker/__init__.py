@@ -1,7 +1,8 @@
 """The worker: S3 event messages in, word counts out.
 
-``loop`` receives and dispatches messages, ``job`` counts one object, ``keeper`` extends
-the visibility of held messages while jobs run.
+``loop`` receives and dispatches messages, ``job`` counts one object, ``split`` splits a
+big one into ranges and merges their counts, ``keeper`` extends the visibility of held
+messages while jobs run.
 """
 
 from wordfreq_service.service.worker.job import Abandoned, Unprocessable

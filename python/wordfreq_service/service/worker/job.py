@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from wordfreq_service.counting.engine import Counter, summarize
@@ -82,7 +83,7 @@ def count_object(
             )
             counter = options.new_counter(threads=settings.threads)
             chunks = decompress_chunks(
-                _guarded(obj.iter_chunks(settings.chunk_size), deadline),
+                guarded(obj.iter_chunks(settings.chunk_size), deadline),
                 key,
                 settings.chunk_size,
                 max_bytes=settings.max_input_bytes,
@@ -130,9 +131,15 @@ def count_object(
     return Counted(result, every_word, full)
 
 
-def _guarded(chunks: Iterable[bytes], deadline: Callable[[], float | None]) -> Iterator[bytes]:
+def guarded(chunks: Iterable[bytes], deadline: Callable[[], float | None]) -> Iterator[bytes]:
+    """``chunks``, until the drain deadline passes (then ``Abandoned``)."""
     for chunk in chunks:
         due = deadline()
         if due is not None and time.monotonic() > due:
             raise Abandoned("drain deadline passed")
         yield chunk
+
+
+def since(moment: datetime) -> int:
+    """Nanoseconds from ``moment`` until now; a result's Duration."""
+    return max(0, int((datetime.now(UTC) - moment).total_seconds() * 1e9))

@@ -34,7 +34,10 @@ Uploads for a job of the job service take the job path (``jobpath``): the result
 the job store, with the full counts beside it under ``results/``, and nothing to the
 result queue; events for those stored counts (the bucket notifies of every object) are
 ignored. Given ``job_sweep_seconds`` (the embedded stack), the worker also deletes
-expired jobs and their counts that often.
+expired jobs and their counts that often, and expired splits with their parts' counts.
+
+An object larger than the split threshold is split into range tasks (``split``), which
+arrive on the same work queue; a range task on its last receive fails its part.
 """
 
 from __future__ import annotations
@@ -42,21 +45,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
 
 from wordfreq_service.errors import ReceiptHandleInvalid, TransientError, WordfreqError
 from wordfreq_service.formats.jobs import is_result_key, job_id_of_key
+from wordfreq_service.formats.ranges import RangeTask, parse_range_task
 from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.formats.s3event import S3Record, parse_message
 from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message, ObjectStore
 from wordfreq_service.service.snowflake import Snowflake
-from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object
+from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object, since
 from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
 from wordfreq_service.service.worker.settings import WorkerSettings
+from wordfreq_service.service.worker.split import Splitter, purge_expired_splits
 
 log = structlog.get_logger("wordfreq.worker")
 
@@ -88,6 +92,13 @@ class Worker:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._deadline: float | None = None
         self._job_path = JobPath(backend.jobs) if backend.jobs is not None else None
+        # Splitting needs somewhere to keep the parts' progress: without a job store
+        # (a compatible-path stack with no table) big objects are counted whole.
+        self._splitter = (
+            Splitter(backend, backend.jobs, self.settings, self._ids, lambda: self._deadline)
+            if backend.jobs is not None
+            else None
+        )
         self._next_sweep = time.monotonic() + (self.settings.job_sweep_seconds or 0)
         self.jobs_done = 0
 
@@ -166,9 +177,18 @@ class Worker:
             return
         if expired:
             log.info("expired jobs deleted", count=len(expired))
+        try:
+            splits = purge_expired_splits(self.backend)
+        except WordfreqError as exc:
+            log.warning("could not delete expired splits", error=str(exc))
+            return
+        if splits:
+            log.info("expired splits deleted", count=splits)
 
     def process_batch(self, messages: list[Message], keeper: VisibilityKeeper) -> None:
         keeper.hold(m.receipt_handle for m in messages)
+        if self._splitter is not None:
+            messages = self._splitter.spread(messages, keeper)
         if self._job_path is not None:
             self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
             self._lease_last_attempts(messages, keeper)
@@ -196,6 +216,8 @@ class Worker:
                 for r in _records_of(message) or []
                 if r.is_object_created and (job_id := job_id_of_key(r.key)) is not None
             ]
+            # Not for a range task: its part ending does not end the job, so a lease
+            # renewed only while it runs would lapse under the parts still counting.
             bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
             if not job_ids or not self._is_last_receive(message, bound):
                 continue
@@ -244,7 +266,14 @@ class Worker:
         # The records not yet done when something fails: their clients are told if
         # this is the message's last receive. None: the body is not a record list.
         undone: list[S3Record] | None = None
+        # A range task (a part of a big object) rather than an S3 event.
+        task: RangeTask | None = None
         try:
+            task = parse_range_task(message.body)
+            if task is not None:
+                self._run_range_task(task)
+                self._delete(message, keeper)
+                return
             parsed = parse_message(message.body)
             if not isinstance(parsed, list):
                 bound.info("test event dropped")
@@ -257,31 +286,55 @@ class Worker:
             self._delete(message, keeper)
         except TransientError as exc:
             bound.warning("transient failure; message will reappear", error=str(exc))
-            self._tell_before_dead_letter(message, undone, str(exc), bound)
+            self._tell_before_dead_letter(message, undone, str(exc), bound, task)
         except Abandoned:
             raise
         except Unprocessable as exc:
             bound.error("unprocessable message; left for the dead-letter queue", error=str(exc))
-            self._tell_before_dead_letter(message, undone, str(exc), bound)
+            self._tell_before_dead_letter(message, undone, str(exc), bound, task)
             self._hand_back(message, keeper)
         except WordfreqError as exc:
             bound.error("cannot process message; left for the dead-letter queue", error=str(exc))
-            self._tell_before_dead_letter(message, undone, str(exc), bound)
+            self._tell_before_dead_letter(message, undone, str(exc), bound, task)
             self._hand_back(message, keeper)
         except Exception as exc:
             bound.exception("unexpected error; left for the dead-letter queue")
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            self._tell_before_dead_letter(message, undone, reason, bound)
+            self._tell_before_dead_letter(message, undone, reason, bound, task)
             self._hand_back(message, keeper)
 
+    def _run_range_task(self, task: RangeTask) -> None:
+        if self._splitter is None:
+            raise Unprocessable("a range task, but this worker has no job store for its progress")
+        self._splitter.run(task)
+        self.jobs_done += 1
+
     def _tell_before_dead_letter(
-        self, message: Message, undone: list[S3Record] | None, reason: str, bound: Any
+        self,
+        message: Message,
+        undone: list[S3Record] | None,
+        reason: str,
+        bound: Any,
+        task: RangeTask | None = None,
     ) -> None:
         """On a message's last receive before the redrive policy moves it to the
         dead-letter queue, post a ``failure`` result for each key it still names, so
-        their clients hear now rather than wait out their timeout. The object stays,
+        their clients hear now rather than wait out their timeout (a range task fails
+        its part, and so its object once the other parts are in). The object stays,
         beside the dead letter, for whoever looks into it."""
         if not self._is_last_receive(message, bound):
+            return
+        if task is not None and self._splitter is not None:
+            status = (
+                f"given up after {message.receive_count} attempts at part {task.part} of "
+                f"{task.parts}; the range task goes to the dead-letter queue. Last error: {reason}"
+            )
+            try:
+                self._splitter.give_up(task, status)
+            except WordfreqError as exc:
+                bound.error("could not record the part as failed", key=task.key, error=str(exc))
+                return
+            bound.warning("part recorded as failed before dead-lettering", key=task.key)
             return
         if undone is None:
             bound.error("message goes to the dead-letter queue naming no key; nobody told")
@@ -298,7 +351,7 @@ class Worker:
             if self._give_up_job(record, status, bound):
                 continue
             result = JobResult(record.key, self._ids.next_base36(), FAILURE, status)
-            result.duration_ns = _since(record.event_time)
+            result.duration_ns = since(record.event_time)
             try:
                 self.backend.result_queue.send(result.to_json())
             except WordfreqError as exc:
@@ -325,7 +378,7 @@ class Worker:
         if job_id is None:
             return False
         result = JobResult(record.key, job_id, FAILURE, status)
-        result.duration_ns = _since(record.event_time)
+        result.duration_ns = since(record.event_time)
         try:
             marked = self._job_path.give_up(record.key, result)
         except WordfreqError as exc:
@@ -368,6 +421,14 @@ class Worker:
             self._delete_object(store, key, log)
             self._remember(key)
             return
+        if (
+            self._splitter is not None
+            and self._splitter.wants(record)
+            and self._splitter.split(store, record, job)
+        ):
+            # Its range tasks are on the work queue; the object stays for them.
+            self._remember(key)
+            return
         job_id = job.job_id if job is not None else self._ids.next_base36()
         bound = log.bind(job_id=job_id, key=key)
         bound.info("job started", bucket=bucket, size=record.size)
@@ -375,7 +436,7 @@ class Worker:
         opened = self._job_path.opened(job, key) if self._job_path is not None else None
         counted = count_object(store, key, job_id, self.settings, lambda: self._deadline, opened)
         result = counted.result
-        result.duration_ns = _since(event_time)
+        result.duration_ns = since(event_time)
         # The job path, unless the object said otherwise (then it was not the job's).
         on_job_path = job is not None and counted.every_word is not False
         if on_job_path:
@@ -421,11 +482,6 @@ def _records_of(message: Message) -> list[S3Record] | None:
     except WordfreqError:
         return None
     return parsed if isinstance(parsed, list) else []
-
-
-def _since(moment: datetime) -> int:
-    """Nanoseconds from ``moment`` until now; a result's Duration."""
-    return max(0, int((datetime.now(UTC) - moment).total_seconds() * 1e9))
 
 
 def run_until_stopped(worker: Worker) -> None:

@@ -8,6 +8,12 @@ from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES
 from wordfreq_service.formats.job_request import DEFAULT_MODE
 from wordfreq_service.ports import MAX_BATCH, MAX_LONG_POLL_S
 
+#: An object larger than this is split into byte ranges that any worker counts
+#: (``split.py``); ranges are about half of it.
+DEFAULT_SPLIT_THRESHOLD = 256 << 20
+#: Where the worker container reads the threshold from (the stack sets it).
+SPLIT_THRESHOLD_ENV = "WORKER_SPLIT_THRESHOLD"
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -27,3 +33,5 @@ class WorkerSettings:
     #: How often to delete expired jobs and their stored counts; None: never (on AWS
     #: DynamoDB's TTL and the bucket's lifecycle rule do it).
     job_sweep_seconds: float | None = None
+    #: Objects larger than this are split (where a job store keeps the parts' progress).
+    split_threshold: int = DEFAULT_SPLIT_THRESHOLD

@@ -1,0 +1,499 @@
+"""Big objects split into ranges by the worker, on both backends: whatever order and
+whichever workers count the parts, however often a range task arrives, and whether or
+not the merging worker dies, the client sees one result identical to the object's count
+in one piece; a part that fails fails the object; what cannot be cut is counted whole."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import json
+import random
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from structlog.testing import capture_logs
+from wordfreq_service.adapters.aws import open_aws
+from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.counting.engine import summarize
+from wordfreq_service.errors import TransientError
+from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.formats.jobs import counts_key, write_counter_counts
+from wordfreq_service.formats.ranges import parse_range_task, part_key
+from wordfreq_service.ports import Backend, JobState, Message, ObjectStore
+from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSettings
+
+from tests.helpers import run_wordfreq
+from tests.test_worker_jobs import (
+    gone,
+    record_of,
+    result_of,
+    service_of,
+    submit,
+)
+
+#: Small, so a few kilobytes make many ranges (each about half of it).
+THRESHOLD = 4096
+SETTINGS = WorkerSettings(visibility_timeout=1, wait_seconds=0.2, split_threshold=THRESHOLD)
+
+#: Words with apostrophes, multi-byte letters, Windows-1252 quotes, a BOM-like sequence
+#: mid-stream, digits and runs past a short word-length limit; separators of every kind.
+TOKENS = [
+    b"don't",
+    b"o'clock",
+    b"rock'n'roll",
+    b"caf\xc3\xa9",
+    b"cafe\xcc\x81",
+    b"\xe6\x97\xa5\xe6\x9c\xac",
+    b"\xce\x9f\xce\x94\xce\x9f\xce\xa3",
+    b"don\x92t",
+    b"dogs'",
+    b"'tis",
+    b"abc123def",
+    b"\xef\xbb\xbfword",
+    b"\xf0\x9f\x98\x80",
+    b"x" * 40,
+    b"Hello,",
+    b"the",
+    b"The",
+    b"light",
+]
+SEPARATORS = [b" ", b"\n", b"\t", b"  ", b"\r\n", b"\xc2\xa0", b", ", b"."]
+
+
+@pytest.fixture
+def either(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """The embedded stack, or the AWS one on moto (S3 ranged GETs, DynamoDB progress)."""
+    if request.param == "embedded":
+        return _embedded(tmp_path)
+    stack = request.getfixturevalue("aws_stack")
+    opened = open_aws(
+        bucket=stack.bucket,
+        work_queue_url=stack.work_queue_url,
+        result_queue_url=stack.result_queue_url,
+        dead_letter_queue_url=stack.dead_letter_queue_url,
+        session=request.getfixturevalue("aws_session"),
+        job_table=stack.job_table,
+    )
+    for m in opened.work_queue.receive(10, wait_seconds=0.5):  # S3's test event
+        opened.work_queue.delete(m.receipt_handle)
+    return opened
+
+
+def text(seed: int, size: int) -> bytes:
+    rng = random.Random(seed)
+    out = bytearray()
+    while len(out) < size:
+        out += rng.choice(TOKENS) + rng.choice(SEPARATORS)
+    return bytes(out)
+
+
+def expected(body: bytes, request: JobRequest) -> tuple[Any, bytes]:
+    """The object's count in one piece: its summary and every word's counts CSV."""
+    counter = request.new_counter()
+    counter.feed(body)
+    counter.finish()
+    out = io.BytesIO()
+    write_counter_counts(counter, out, request.report_min_length, request.stop_words())
+    return summarize(counter, request), gzip.decompress(out.getvalue())
+
+
+def drain(
+    backend: Backend,
+    *,
+    workers: int = 1,
+    order: Callable[[list[Message]], list[Message]] | None = None,
+) -> int:
+    """Receive and handle messages until the work queue is empty, handing them to
+    ``workers`` workers in turn, in ``order``; how many messages were handled."""
+    pool = [Worker(backend, SETTINGS) for _ in range(workers)]
+    keeper = VisibilityKeeper(backend, SETTINGS.visibility_timeout or 1)
+    handled = 0
+    try:
+        while True:
+            batch = backend.work_queue.receive(
+                10, wait_seconds=0.3, visibility_timeout=SETTINGS.visibility_timeout
+            )
+            if not batch:
+                return handled
+            keeper.hold(m.receipt_handle for m in batch)
+            for message in order(batch) if order else batch:
+                pool[handled % workers].handle(message, keeper)
+                handled += 1
+    finally:
+        keeper.close()
+
+
+def results(backend: Backend) -> list[dict[str, Any]]:
+    out = []
+    while batch := backend.result_queue.receive(10, wait_seconds=0.3):
+        for m in batch:
+            out.append(json.loads(m.body))
+            backend.result_queue.delete(m.receipt_handle)
+    return out
+
+
+def leftover_parts(backend: Backend, split_logs: list[MutableMapping[str, Any]]) -> list[str]:
+    [split] = split_logs
+    keys = [part_key(split["split_id"], p) for p in range(split["parts"])]
+    return [k for k in keys if not gone(backend.store, k)]
+
+
+def split_events(logs: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
+    return [e for e in logs if e["event"] == "object split"]
+
+
+# Both modes on the embedded stack; one on moto, which is slow (its S3 ranged GETs and
+# DynamoDB progress are what it adds).
+@pytest.mark.parametrize(
+    ("either", "mode"),
+    [("embedded", "words"), ("embedded", "seed"), ("aws", "seed")],
+    indirect=["either"],
+)
+def test_a_split_upload_gets_its_unsplit_count_compatible_path(either: Backend, mode: str) -> None:
+    backend = either
+    # Given an upload of many ranges' size, with options the merge must apply once
+    request = JobRequest.make(mode=mode, top=20, max_word_length=20)
+    body = text(1, 24_000)
+    backend.store.put("big.txt", io.BytesIO(body), request.to_metadata())
+
+    # When workers take its event and every range task it leads to
+    with capture_logs() as logs:
+        drain(backend, workers=2)
+
+    # Then it was split, and the client has one result, that of the whole object
+    [split] = split_events(logs)
+    assert split["parts"] >= 10 and split["threshold"] == THRESHOLD
+    summary, _ = expected(body, request)
+    [result] = results(backend)
+    assert result["FileKey"] == "big.txt" and result["Status"] == "success"
+    assert [(w["Word"], w["Count"]) for w in result["Words"]] == summary.words
+    assert (result["Total"], result["Unique"], result["Skipped"], result["Mode"]) == (
+        summary.total,
+        summary.unique,
+        summary.skipped,
+        mode,
+    )
+    assert summary.skipped > 0  # the long runs were cut by ranges and still skipped once
+    # and nothing is left: not the parts, not the upload
+    assert leftover_parts(backend, [split]) == []
+    assert gone(backend.store, "big.txt")
+    assert backend.work_queue.approximate_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("either", "mode"),
+    [("embedded", "words"), ("embedded", "seed"), ("aws", "words")],
+    indirect=["either"],
+)
+def test_a_split_job_gets_its_unsplit_count_and_every_word(either: Backend, mode: str) -> None:
+    backend = either
+    request = JobRequest.make(mode=mode, top=15, stopwords="english" if mode == "words" else None)
+    body = text(2, 20_000)
+    service = service_of(backend)
+    job = submit(service, body, request)
+
+    with capture_logs() as logs:
+        drain(backend, workers=3)
+
+    assert len(split_events(logs)) == 1
+    record = record_of(service, job)
+    assert record.state is JobState.DONE
+    summary, every_word = expected(body, request)
+    result = result_of(service, job)
+    assert (result.words, result.total, result.unique, result.skipped) == (
+        summary.words,
+        summary.total,
+        summary.unique,
+        summary.skipped,
+    )
+    assert result.job_id == job.record.job_id and result.file_key == job.record.key
+    stored = b"".join(service.counts(record.job_id, job.token))
+    assert stored.decode() == every_word.decode()
+    assert results(backend) == []
+    assert leftover_parts(backend, split_events(logs)) == []
+    assert gone(backend.store, job.record.key)
+    assert not gone(backend.store, counts_key(record.job_id))
+
+
+def _range_tasks_first_reversed(batch: list[Message]) -> list[Message]:
+    tasks = [m for m in batch if parse_range_task(m.body) is not None]
+    return [m for m in batch if m not in tasks] + tasks[::-1]
+
+
+def test_parts_counted_out_of_order_by_different_workers(tmp_path: Path) -> None:
+    backend = _embedded(tmp_path)
+    request = JobRequest.make(top=10)
+    body = text(3, 40_000)
+    backend.store.put("k.txt", io.BytesIO(body), request.to_metadata())
+    with capture_logs() as logs:
+        drain(backend, workers=3, order=_range_tasks_first_reversed)
+    counted = [e for e in logs if e["event"] == "range counted"]
+    assert [e["part"] for e in counted][:3] != [0, 1, 2]  # out of order indeed
+    [result] = results(backend)
+    assert [(w["Word"], w["Count"]) for w in result["Words"]] == expected(body, request)[0].words
+
+
+def test_a_duplicate_range_task_changes_nothing(tmp_path: Path) -> None:
+    backend = _embedded(tmp_path)
+    request = JobRequest.make(top=10)
+    body = text(4, 16_000)
+    backend.store.put("dup.txt", io.BytesIO(body), request.to_metadata())
+    # The event, split: its range tasks wait on the queue
+    _handle_first(backend)
+    tasks = backend.work_queue.receive(10, wait_seconds=0.3)
+    assert tasks and all(parse_range_task(m.body) is not None for m in tasks)
+    # A standard queue's duplicates: one task sent again before, one after the merge
+    backend.work_queue.send(tasks[1].body)
+    for m in tasks:
+        backend.work_queue.change_visibility(m.receipt_handle, 0)
+    drain(backend)
+    backend.work_queue.send(tasks[0].body)
+    with capture_logs() as logs:
+        drain(backend)
+    assert [e["event"] for e in logs if "range" in e["event"]] == ["duplicate range task"]
+    [result] = results(backend)
+    assert result["Total"] == expected(body, request)[0].total
+
+
+def test_a_merger_killed_before_marking_merged_is_merged_on_redelivery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = _embedded(tmp_path)
+    service = service_of(backend)
+    request = JobRequest.make(top=10)
+    body = text(5, 20_000)
+    job = submit(service, body, request)
+    assert backend.jobs is not None
+    store_type = type(backend.jobs)
+    real = store_type.mark_merged
+
+    class Killed(BaseException):
+        """A worker killed mid-merge: nothing of its own cleanup runs."""
+
+    def killed(self: Any, split_id: str, **kwargs: Any) -> None:
+        raise Killed
+
+    # When the worker that completes the set dies after delivering, before marking
+    monkeypatch.setattr(store_type, "mark_merged", killed)
+    with capture_logs() as logs, pytest.raises(Killed):
+        drain(backend)
+    assert record_of(service, job).state is JobState.DONE  # delivered already
+    split = split_events(logs)
+    assert leftover_parts(backend, split) != []  # its cleanup never ran
+    # Then its range task comes back (its hold lapses), and whoever receives it merges
+    # again and cleans up; the job keeps its one result
+    monkeypatch.setattr(store_type, "mark_merged", real)
+    first = record_of(service, job)
+    with capture_logs() as again:
+        _wait_and_drain(backend)
+    assert "split merged" in [e["event"] for e in again]
+    assert record_of(service, job) == first
+    assert leftover_parts(backend, split) == []
+    assert gone(backend.store, job.record.key)
+    progress = backend.jobs.split_progress(split[0]["split_id"])
+    assert progress is not None and progress.merged
+
+
+def test_an_object_replaced_mid_split_fails_as_a_whole(tmp_path: Path) -> None:
+    backend = _embedded(tmp_path)
+    request = JobRequest.make(top=10)
+    backend.store.put("v.txt", io.BytesIO(text(6, 16_000)), request.to_metadata())
+    _handle_first(backend)
+    # Some ranges counted from the first version...
+    tasks = backend.work_queue.receive(10, wait_seconds=0.3)
+    worker = Worker(backend, SETTINGS)
+    worker.handle(tasks[0])
+    # ... then the object is replaced under the same key (its own event follows)
+    replacement = b"a new version\n"
+    backend.store.put("v.txt", io.BytesIO(replacement), request.to_metadata())
+    with capture_logs() as logs:
+        for m in tasks[1:]:
+            worker.handle(m)
+    [failure] = results(backend)
+    assert failure["FileKey"] == "v.txt" and failure["Status"] == "failure"
+    assert "changed while it was counted in parts" in failure["StatusMessage"]
+    assert any(e["event"] == "range failed" for e in logs)
+    # The replacement is not the split object: it stays for its own event, which counts it
+    with backend.store.get("v.txt") as obj:
+        assert b"".join(obj.iter_chunks()) == replacement
+    drain(backend)
+    [second] = results(backend)
+    assert second["Status"] == "success" and second["Total"] == 3
+
+
+@pytest.mark.parametrize(
+    ("why", "body", "options"),
+    [
+        ("gzip", gzip.compress(random.Random(7).randbytes(12_000), compresslevel=0), {}),
+        ("UTF-16 by its BOM", "\ufeffwords in utf-16 ".encode("utf-16-le") * 400, {}),
+        ("UTF-16 asked for", "words in utf-16 ".encode("utf-16-le") * 400, {"encoding": "utf-16"}),
+    ],
+)
+def test_what_cannot_be_cut_is_counted_whole(
+    tmp_path: Path, why: str, body: bytes, options: dict[str, Any]
+) -> None:
+    backend = _embedded(tmp_path)
+    request = JobRequest.make(top=5, **options)
+    assert len(body) > THRESHOLD
+    backend.store.put("whole", io.BytesIO(body), request.to_metadata())
+    with capture_logs() as logs:
+        assert drain(backend) == 1  # its event only: no range task
+    [note] = [e for e in logs if e["event"] == "big object not split; counted in one piece"]
+    assert note["key"] == "whole" and note["reason"]
+    [result] = results(backend)
+    assert result["Status"] == "success", result
+    if why != "gzip":
+        assert [(w["Word"], w["Count"]) for w in result["Words"]] == expected(body, request)[
+            0
+        ].words
+        assert result["Total"] == 1200
+
+
+def test_without_a_job_store_a_big_object_is_counted_whole(tmp_path: Path) -> None:
+    backend = dataclasses.replace(_embedded(tmp_path), jobs=None)
+    body = text(8, 20_000)
+    backend.store.put("plain.txt", io.BytesIO(body), JobRequest.make().to_metadata())
+    with capture_logs() as logs:
+        assert drain(backend) == 1
+    assert split_events(logs) == []
+    [result] = results(backend)
+    assert result["Total"] == expected(body, JobRequest.make())[0].total
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**32),
+    size=st.integers(THRESHOLD + 1, 3 * THRESHOLD),
+    # Ranges of half a kilobyte and up: a few dozen parts at most.
+    threshold=st.integers(1024, THRESHOLD),
+    mode=st.sampled_from(["words", "seed"]),
+)
+def test_any_threshold_gives_the_unsplit_count(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, size: int, threshold: int, mode: str
+) -> None:
+    backend = _embedded(tmp_path_factory.mktemp("stack"))
+    request = JobRequest.make(mode=mode, top=100_000, max_word_length=20)
+    body = text(seed, size)
+    backend.store.put("any.txt", io.BytesIO(body), request.to_metadata())
+    worker = Worker(backend, dataclasses.replace(SETTINGS, split_threshold=threshold))
+    with capture_logs() as logs:
+        while batch := backend.work_queue.receive(10, wait_seconds=0):
+            for m in batch:
+                worker.handle(m)
+    [result] = results(backend)
+    summary = expected(body, request)[0]
+    assert [(w["Word"], w["Count"]) for w in result["Words"]] == summary.words
+    assert (result["Total"], result["Skipped"]) == (summary.total, summary.skipped)
+    assert leftover_parts(backend, split_events(logs)) == []
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _embedded(directory: Path) -> Backend:
+    opened = open_embedded(directory)
+    for m in opened.work_queue.receive(10, wait_seconds=0):  # S3's test event
+        opened.work_queue.delete(m.receipt_handle)
+    return opened
+
+
+def _handle_first(backend: Backend) -> None:
+    [event] = backend.work_queue.receive(1, wait_seconds=0.3)
+    Worker(backend, SETTINGS).handle(event)
+
+
+def _wait_and_drain(backend: Backend) -> None:
+    import time
+
+    time.sleep((SETTINGS.visibility_timeout or 1) + 0.2)
+    drain(backend)
+
+
+@pytest.mark.parametrize("mode", ["words", "seed"])
+def test_submit_with_a_small_threshold_prints_what_count_prints(tmp_path: Path, mode: str) -> None:
+    # The command line end to end: `submit`'s in-process workers split the sample.
+    book = tmp_path / "book.txt"
+    book.write_bytes(text(9, 12_000))
+    options = ["--mode", mode, "--top", "25"]
+    data = ["--data-dir", str(tmp_path / "data"), "--workers", "2"]
+    submitted = run_wordfreq(
+        ["submit", *data, "--split-threshold", "2K", "--json", *options, str(book)]
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    counted = run_wordfreq(["count", "--json", *options, str(book)])
+    got, want = json.loads(submitted.stdout), json.loads(counted.stdout)
+    assert [got[k] for k in ("words", "total", "unique")] == [
+        want[k] for k in ("words", "total", "unique")
+    ]
+
+
+def test_a_worker_keeps_one_range_of_a_batch_and_hands_the_others_on(tmp_path: Path) -> None:
+    # Given an object split into several ranges, all received by one worker at once
+    backend = _embedded(tmp_path)
+    backend.store.put("spread.txt", io.BytesIO(text(10, 10_000)), JobRequest.make().to_metadata())
+    _handle_first(backend)
+    batch = backend.work_queue.receive(10, wait_seconds=0.3, visibility_timeout=30)
+    assert len(batch) >= 4 and all(parse_range_task(m.body) for m in batch)
+    worker = Worker(backend, SETTINGS)
+    keeper = VisibilityKeeper(backend, 30)
+    try:
+        with capture_logs() as logs:
+            worker.process_batch(batch, keeper)
+    finally:
+        keeper.close()
+    # Then it counted one, and the others wait, fresh, for any worker: not hidden behind
+    # it, and not a step nearer the dead-letter queue
+    assert [e["event"] for e in logs].count("range counted") == 1
+    waiting = backend.work_queue.receive(10, wait_seconds=0.3)
+    tasks = [m for m in waiting if parse_range_task(m.body) is not None]
+    assert len(tasks) == len(batch) - 1 and all(m.receive_count == 1 for m in tasks)
+    # and the object still counts as a whole
+    for m in waiting:
+        backend.work_queue.change_visibility(m.receipt_handle, 0)
+    drain(backend)
+    [result] = results(backend)
+    assert result["Total"] == expected(text(10, 10_000), JobRequest.make())[0].total
+
+
+class _Unavailable:
+    """The store, but every ranged read fails as an outage would."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self.bucket = store.bucket
+        self.put, self.head, self.delete = store.put, store.head, store.delete
+
+    def get(self, key: str, *, start: int = 0, end: int | None = None) -> Any:
+        if start > 0:
+            raise TransientError(f"{key}: store unavailable (test)")
+        return self._store.get(key, start=start, end=end)
+
+
+def test_a_range_task_given_up_fails_its_object_before_the_dead_letter_queue(
+    tmp_path: Path,
+) -> None:
+    # Given a split object whose later ranges cannot be read, whatever the attempt
+    healthy = _embedded(tmp_path)
+    backend = dataclasses.replace(healthy, store=cast(ObjectStore, _Unavailable(healthy.store)))
+    backend.store.put("down.txt", io.BytesIO(text(11, 8_000)), JobRequest.make().to_metadata())
+    _handle_first(backend)
+    tasks = backend.work_queue.receive(10, wait_seconds=0.3)
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None and len(tasks) >= 3
+    worker = Worker(backend, SETTINGS)
+    # When each is received for the last time before the dead-letter queue
+    for m in tasks:
+        worker.handle(dataclasses.replace(m, receive_count=limit))
+    # Then the client hears now: one failure for the object, naming why
+    [result] = results(backend)
+    assert result["FileKey"] == "down.txt" and result["Status"] == "failure"
+    assert f"given up after {limit} attempts at part" in result["StatusMessage"]
+    assert "store unavailable" in result["StatusMessage"]
