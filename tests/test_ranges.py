@@ -184,8 +184,12 @@ def test_the_counts_csv_round_trip_adds_up_to_the_whole(
     csv_chunk: int,
 ) -> None:
     mode, encoding = setting
-    cuts = [c for c in (int(f * len(data)) for f in cut_fractions) if 0 < c < len(data)]
-    cuts = _splittable(data, cuts, mode, encoding)
+    cuts = _splittable(
+        data,
+        [c for c in (int(f * len(data)) for f in cut_fractions) if 0 < c < len(data)],
+        mode,
+        encoding,
+    )
     counters = _counted(_pieces(data, cuts, mode, []), mode, encoding, longest)
     total = Counter(mode)
     for counter in counters:
