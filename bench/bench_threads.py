@@ -24,8 +24,9 @@ from pathlib import Path
 from common import DATA, build_input, corpus_files, record, vm_hwm_kib
 
 
-def run(argv: list[str], stdin_path: Path | None) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS (KiB) and standard output of one whole process."""
+def run(argv: list[str], stdin_path: Path | None) -> tuple[float, float, int, bytes]:
+    """Wall seconds, CPU seconds (user and system, all threads), peak RSS (KiB) and
+    standard output of one whole process."""
     source = stdin_path or Path(os.devnull)
     with (
         tempfile.TemporaryFile() as out,
@@ -35,34 +36,48 @@ def run(argv: list[str], stdin_path: Path | None) -> tuple[float, int, bytes]:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=stdin, stdout=out, stderr=err)
         peak = 0
-        while proc.poll() is None:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
             peak = max(peak, vm_hwm_kib(proc.pid) or 0)
             time.sleep(0.005)
         elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {err.read().decode()}")
         out.seek(0)
-        return elapsed, peak, out.read()
+        return elapsed, usage.ru_utime + usage.ru_stime, peak, out.read()
 
 
 def measure(
     configs: dict[str, tuple[list[str], Path | None]], runs: int
-) -> dict[str, tuple[float, int]]:
-    """Median seconds and largest peak RSS per configuration; runs interleaved."""
+) -> dict[str, tuple[float, float, int]]:
+    """Median wall and CPU seconds, and the largest peak RSS, per configuration; runs
+    interleaved."""
     times: dict[str, list[float]] = {name: [] for name in configs}
+    cpus: dict[str, list[float]] = {name: [] for name in configs}
     peaks: dict[str, int] = dict.fromkeys(configs, 0)
     outputs: dict[str, bytes] = {}
     for _ in range(runs):
         for name, (argv, stdin) in configs.items():
-            secs, peak, out = run(argv, stdin)
+            secs, cpu, peak, out = run(argv, stdin)
             times[name].append(secs)
+            cpus[name].append(cpu)
             peaks[name] = max(peaks[name], peak)
             outputs.setdefault(name, out)
-            print(f"  {name:32s} {secs:7.3f} s  {peak / 1024:5.0f} MiB", flush=True)
+            print(
+                f"  {name:32s} {secs:7.3f} s  cpu {cpu:7.3f} s  {peak / 1024:5.0f} MiB  "
+                f"load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     if len(set(outputs.values())) != 1:
         raise SystemExit(f"the configurations disagree: {outputs}")
-    return {name: (statistics.median(times[name]), peaks[name]) for name in configs}
+    return {
+        name: (statistics.median(times[name]), statistics.median(cpus[name]), peaks[name])
+        for name in configs
+    }
 
 
 def main() -> None:
@@ -119,14 +134,14 @@ def main() -> None:
         f"average (1 min) {load[0]:.1f} before, {end_load[0]:.1f} after (the machine is "
         "shared).",
         "",
-        "| command | seconds | MB/s | vs 1 thread, same path | peak RSS |",
-        "| --- | --- | --- | --- | --- |",
+        "| command | seconds | MB/s | vs 1 thread, same path | CPU seconds | peak RSS |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, (secs, peak) in rows.items():
+    for name, (secs, cpu, peak) in rows.items():
         single = rows[name.replace("2 thread(s)", "1 thread(s)")][0]
         lines.append(
             f"| `count` {name} | {secs:.3f} | {gb * 1000 / secs:.0f} | {single / secs:.2f}x "
-            f"| {peak / 1024:.0f} MiB |"
+            f"| {cpu:.3f} | {peak / 1024:.0f} MiB |"
         )
     file1, file2 = (
         rows["file (feed_file), 1 thread(s)"][0],
@@ -140,11 +155,11 @@ def main() -> None:
         "",
         "Hostile input, the same size with no safe byte (one run of `x`, skipped):",
         "",
-        "| command | seconds | peak RSS |",
-        "| --- | --- | --- |",
+        "| command | seconds | CPU seconds | peak RSS |",
+        "| --- | --- | --- | --- |",
     ]
-    for name, (secs, peak) in hostile_rows.items():
-        lines.append(f"| `count` {name} | {secs:.3f} | {peak / 1024:.0f} MiB |")
+    for name, (secs, cpu, peak) in hostile_rows.items():
+        lines.append(f"| `count` {name} | {secs:.3f} | {cpu:.3f} | {peak / 1024:.0f} MiB |")
     for line in lines:
         print(line)
     record("wordfreq count --threads (feed_file vs streaming)", lines)

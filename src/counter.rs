@@ -71,6 +71,22 @@ impl Mode {
         }
     }
 
+    /// The test for a byte after which input can be cut (see [`crate::split`]).
+    pub fn is_safe_split_byte(self) -> fn(u8) -> bool {
+        match self {
+            Mode::Words => words::is_safe_split_byte,
+            Mode::Seed => seed::is_safe_split_byte,
+        }
+    }
+
+    /// The search for the first such byte of a buffer.
+    pub fn find_safe_split_byte(self) -> fn(&[u8]) -> Option<usize> {
+        match self {
+            Mode::Words => words::find_safe_split_byte,
+            Mode::Seed => seed::find_safe_split_byte,
+        }
+    }
+
     /// Every mode, by name, the default first.
     pub const NAMES: [&'static str; 2] = ["words", "seed"];
 }
@@ -471,10 +487,7 @@ impl Counter {
         };
         let read_buffer = self.read_buffer;
         let ranges = nominal_ranges(size, threads);
-        let is_safe = match self.mode {
-            Mode::Words => words::is_safe_split_byte,
-            Mode::Seed => seed::is_safe_split_byte,
-        };
+        let is_safe = self.mode.find_safe_split_byte();
         if threads == 1 {
             // One reader; a large UTF-16 chunk is still counted on the counter's threads.
             // A small file gets a buffer of its size (a corpus may hold thousands).
@@ -1121,6 +1134,29 @@ mod tests {
             c.feed_file(&file_with(b"x"), 1).unwrap_err(),
             Error::AlreadyFed
         );
+    }
+
+    #[test]
+    fn the_safe_byte_search_agrees_with_the_byte_test() {
+        for mode in [Mode::Words, Mode::Seed] {
+            let (test, find) = (mode.is_safe_split_byte(), mode.find_safe_split_byte());
+            let first = |buf: &[u8]| buf.iter().position(|&c| test(c));
+            for b in 0..=255u8 {
+                for at in 0..20 {
+                    let mut buf = vec![b'a'; 20]; // never safe
+                    buf[at] = b;
+                    assert_eq!(find(&buf), first(&buf), "{mode:?} {b} at {at}");
+                    buf[at] = b | 0x80; // and every high byte after it
+                    assert_eq!(find(&buf), first(&buf), "{mode:?} {b} at {at}");
+                }
+            }
+            for seed in 1..50 {
+                let data = noise(seed, 300);
+                for start in 0..10 {
+                    assert_eq!(find(&data[start..]), first(&data[start..]));
+                }
+            }
+        }
     }
 
     #[test]

@@ -59,30 +59,6 @@ pub fn read_some(
     }
 }
 
-/// The first byte of `data` that `safe` marks. Blocks of 64 bytes are tested without a
-/// branch per byte, so that a file with few safe bytes is scanned at memory speed.
-fn first_safe(data: &[u8], safe: &[bool; 256]) -> Option<usize> {
-    const BLOCK: usize = 64;
-    let mut blocks = data.chunks_exact(BLOCK);
-    let mut at = 0;
-    for block in blocks.by_ref() {
-        if block
-            .iter()
-            .fold(false, |any, &b| any | safe[usize::from(b)])
-        {
-            return block
-                .iter()
-                .position(|&b| safe[usize::from(b)])
-                .map(|i| at + i);
-        }
-        at += BLOCK;
-    }
-    let rest = blocks.remainder();
-    rest.iter()
-        .position(|&b| safe[usize::from(b)])
-        .map(|i| at + i)
-}
-
 /// Where a range's bytes go, with the offset of each piece of them.
 pub type Sink<'a> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'a;
 
@@ -92,16 +68,12 @@ pub fn read_piece(
     file: &impl ReadAt,
     (start, end): (u64, u64),
     size: u64,
-    is_safe: fn(u8) -> bool,
+    find_safe: fn(&[u8]) -> Option<usize>,
     buf: &mut [u8],
     sink: &mut Sink<'_>,
 ) -> Result<(), Error> {
     if start >= end {
         return Ok(());
-    }
-    let mut safe = [false; 256];
-    for (b, slot) in safe.iter_mut().enumerate() {
-        *slot = is_safe(b as u8);
     }
     let mut pos = start.saturating_sub(1);
     if start > 0 {
@@ -115,7 +87,7 @@ pub fn read_piece(
                 .len()
                 .min(usize::try_from(stop - pos).unwrap_or(usize::MAX));
             let n = read_some(file, &mut buf[..want], pos, size)?;
-            if let Some(i) = first_safe(&buf[..n], &safe) {
+            if let Some(i) = find_safe(&buf[..n]) {
                 sink(pos + i as u64 + 1, &buf[i + 1..n])?;
                 pos += n as u64;
                 break;
@@ -132,7 +104,7 @@ pub fn read_piece(
         let chunk = &buf[..n];
         let from = usize::try_from((end - 1).saturating_sub(pos)).unwrap_or(usize::MAX);
         if from < n {
-            if let Some(i) = first_safe(&chunk[from..], &safe) {
+            if let Some(i) = find_safe(&chunk[from..]) {
                 return sink(pos, &chunk[..from + i + 1]);
             }
         }
@@ -185,7 +157,7 @@ mod tests {
                 &file,
                 range,
                 size,
-                |b| b == b' ',
+                |s: &[u8]| s.iter().position(|&b| b == b' '),
                 &mut buf,
                 &mut |at, bytes| {
                     if let Some(e) = expect {
@@ -238,9 +210,14 @@ mod tests {
     fn a_short_file_is_an_error() {
         let file = temp_file(b"abc");
         let mut buf = vec![0u8; 8];
-        let err = read_piece(&file, (0, 10), 10, |b| b == b' ', &mut buf, &mut |_, _| {
-            Ok(())
-        })
+        let err = read_piece(
+            &file,
+            (0, 10),
+            10,
+            |s: &[u8]| s.iter().position(|&b| b == b' '),
+            &mut buf,
+            &mut |_, _| Ok(()),
+        )
         .unwrap_err();
         assert!(
             matches!(&err, Error::Io(m) if m.contains("ended at byte 3")),

@@ -437,11 +437,9 @@ fn _file_pieces_for_tests<'py>(
     parts: usize,
     read_buffer: usize,
 ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-    let is_safe = match Mode::from_name(mode) {
-        Some(Mode::Words) => words::is_safe_split_byte,
-        Some(Mode::Seed) => seed::is_safe_split_byte,
-        None => return Err(py_error(Error::UnknownMode(mode.into()))),
-    };
+    let is_safe = Mode::from_name(mode)
+        .ok_or_else(|| py_error(Error::UnknownMode(mode.into())))?
+        .find_safe_split_byte();
     // SAFETY: the descriptor is only duplicated here (an invalid one fails with EBADF).
     let file = File::from(unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?);
     let mut buf = vec![0u8; read_buffer.max(1)];
@@ -480,10 +478,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_THREADS", MAX_THREADS)?;
     let safe = PyDict::new(m.py());
     for name in Mode::NAMES {
-        let is_safe = match Mode::from_name(name).expect("a mode's own name") {
-            Mode::Words => words::is_safe_split_byte,
-            Mode::Seed => seed::is_safe_split_byte,
-        };
+        let is_safe = Mode::from_name(name)
+            .expect("a mode's own name")
+            .is_safe_split_byte();
         let bytes: Vec<u8> = (0..=u8::MAX).filter(|&b| is_safe(b)).collect();
         safe.set_item(name, PyBytes::new(m.py(), &bytes))?;
     }
