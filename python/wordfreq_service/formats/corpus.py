@@ -56,20 +56,6 @@ class FileStatus:
         return cls(file, FAILURE, reason)
 
 
-def aggregate_fields(
-    total: int, unique: int, words: Sequence[tuple[str, int]], files: Iterable[FileStatus]
-) -> dict[str, Any]:
-    """The command line's ``--json`` object, its keys in order."""
-    return {
-        "total": total,
-        "unique": unique,
-        "words": [{"word": w, "count": c} for w, c in words],
-        "files": [
-            {"file": f.file, "status": f.status, "status_message": f.status_message} for f in files
-        ],
-    }
-
-
 # -- the corpus job ---------------------------------------------------------------------
 
 
@@ -121,21 +107,3 @@ def corpus_view(corpus_id: str, state: str, result: Mapping[str, Any] | None) ->
 
 def dump_result(result: Mapping[str, Any]) -> bytes:
     return json.dumps(result, ensure_ascii=False).encode()
-
-
-__all__ = [
-    "FAILURE",
-    "MAX_CORPUS_BODY",
-    "MAX_CORPUS_JOBS",
-    "SUCCESS",
-    "FileStatus",
-    "aggregate_fields",
-    "corpus_counts_key",
-    "corpus_objects",
-    "corpus_result",
-    "corpus_result_key",
-    "corpus_view",
-    "dump_result",
-    "is_corpus_id",
-    "new_corpus_id",
-]
