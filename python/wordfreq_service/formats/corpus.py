@@ -1,9 +1,9 @@
-"""The formats of an aggregate (a corpus counted as one): the per-file statuses, the
-command line's JSON object, and the API's corpus job (IDs, keys, bodies).
+"""The formats of an aggregate (a corpus counted as one): the per-file statuses and the
+API's corpus job (IDs, keys, bodies).
 
-* ``--json`` of ``count --aggregate``/``submit --aggregate`` prints exactly
-  ``{"total", "unique", "words": [{"word", "count"}], "files": [{"file", "status",
-  "status_message"}]}``; ``status`` is a result's (``success``/``failure``).
+* A file's status (``FileStatus``) is a result's: ``success`` with ``Success``, or
+  ``failure`` with the reason; ``--json`` of ``count --aggregate``/``submit --aggregate``
+  lists them (``cli.output.aggregate_json``).
 * A corpus job (``POST /corpora``) groups jobs of the job service. Its ID is ``c``
   then 32 hex digits, so it can never be taken for a job's ID (``formats.jobs``). Once
   every member has ended, its merged counts are stored at ``results/<corpus_id>.csv.gz``
