@@ -477,7 +477,9 @@ impl Counter {
         };
         if threads == 1 {
             // One reader; a large UTF-16 chunk is still counted on the counter's threads.
-            let mut buf = vec![0u8; read_buffer];
+            // A small file gets a buffer of its size (a corpus may hold thousands).
+            let fits = usize::try_from(size).unwrap_or(usize::MAX).max(1);
+            let mut buf = vec![0u8; read_buffer.min(fits)];
             read_piece(file, (0, size), size, is_safe, &mut buf, &mut |_, data| {
                 self.feed_unguarded(data)
             })?;

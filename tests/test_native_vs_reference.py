@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,6 +61,7 @@ def mixed_bytes(draw: st.DrawFn) -> bytes:
 
 
 any_bytes = st.one_of(st.binary(max_size=200), mixed_bytes())
+BOMS = [codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE]
 
 
 def utf16_with_bom(s: str, big_endian: bool) -> bytes:
@@ -271,3 +273,45 @@ def test_normalize_word_matches_the_reference(s: str) -> None:
     """Stop-word lists are normalised by the core's own rule, which is the reference's."""
     for word in reference.split_words(s):
         assert normalize_word(word) == reference.normalize_word(word)
+
+
+@COMMON
+@given(
+    data=st.tuples(st.sampled_from([b"", *BOMS]), any_bytes).map(b"".join),
+    setting=st.sampled_from(
+        [("words", e) for e in WORDS_ENCODINGS if e != "utf-16"] + [("seed", None)]
+    ),
+    cut_at=cuts,
+)
+def test_a_counter_that_starts_mid_stream(
+    data: bytes, setting: tuple[str, str | None], cut_at: list[int]
+) -> None:
+    # at_start=False: no BOM is looked for (a range of a split input after the first).
+    mode, encoding = setting
+    native = Counter(mode, encoding, at_start=False)
+    start = 0
+    for cut in sorted(min(c, len(data)) for c in cut_at):
+        native.feed(data[start:cut])
+        start = max(start, cut)
+    native.feed(data[start:])
+    ref = reference.Counter(mode, encoding, at_start=False)
+    ref.feed(data)
+    assert native.counts() == ref.counts()
+    assert native.skipped == ref.skipped
+
+
+def test_the_reference_has_the_native_api(tmp_path: Path) -> None:
+    for name in dir(Counter):
+        if not name.startswith("_"):
+            assert hasattr(reference.Counter, name), name
+    data = b"one two two \xff\xfethree"
+    csv_text = b'word,count\nextra,2\n"a,b",1\n'
+    for make in (Counter, reference.Counter):
+        with open(tmp_path / "in.txt", "w+b") as f:
+            f.write(data)
+            f.flush()
+            counter = make("words", threads=2)
+            counter.feed_file(f.fileno(), len(data))
+        counter.merge_csv([csv_text], skipped=3)
+        assert counter.counts() == {"one": 1, "two": 2, "ÿþthree": 1, "extra": 2, "a,b": 1}
+        assert counter.skipped == 3

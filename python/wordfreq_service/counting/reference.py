@@ -39,9 +39,10 @@ import codecs
 import csv
 import gzip
 import io
+import os
 import unicodedata
 from collections import Counter as _Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ MODES = ("words", "seed")
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16")
 # The reference's own copies (it is an oracle: it takes nothing from the native core).
 MAX_WORD_LENGTH_LIMIT = 65536
+MAX_THREADS = 256
 #: Per mode: seed mode keeps every token the Go worker's scanner could hold.
 DEFAULT_MAX_WORD_LENGTH = {"words": 1000, "seed": MAX_WORD_LENGTH_LIMIT}
 
@@ -83,8 +85,16 @@ def _per_byte_cp1252(err: UnicodeError) -> tuple[str, int]:
 codecs.register_error("wordfreq-cp1252-per-byte", _per_byte_cp1252)
 
 
-def decode(data: bytes, encoding: str | None = None) -> str:
-    """Decode a whole input as ``words`` mode does."""
+def decode(data: bytes, encoding: str | None = None, *, at_start: bool = True) -> str:
+    """Decode a whole input as ``words`` mode does; unless ``at_start``, one that begins
+    in the middle of a stream, where there is no BOM to look for."""
+    if not at_start:
+        if encoding == "utf-16":
+            raise ValueError("utf-16 input cannot be counted from the middle of a stream")
+        if encoding is None:
+            return data.decode("utf-8", "wordfreq-cp1252-per-byte")
+        if encoding == "utf-8":
+            return data.decode("utf-8", "replace")
     if encoding is None:
         if data.startswith(codecs.BOM_UTF8):
             return data[3:].decode("utf-8", "wordfreq-cp1252-per-byte")
@@ -139,10 +149,14 @@ def normalize_word(word: str) -> str:
 
 
 def words_mode(
-    data: bytes, encoding: str | None = None, max_word_length: int | None = None
+    data: bytes,
+    encoding: str | None = None,
+    max_word_length: int | None = None,
+    *,
+    at_start: bool = True,
 ) -> Iterator[str | None]:
     """The normalised words of ``data``; None for each word over ``max_word_length``."""
-    for raw in split_words(decode(data, encoding)):
+    for raw in split_words(decode(data, encoding, at_start=at_start)):
         if max_word_length is not None and len(raw) > max_word_length:
             yield None
         else:
@@ -225,7 +239,14 @@ class Counter:
         mode: str,
         encoding: str | None = None,
         max_word_length: int | None = None,
+        *,
+        at_start: bool = True,
+        threads: int | None = None,
     ) -> None:
+        if threads is not None and not 0 <= threads <= MAX_THREADS:
+            raise ValueError(f"threads must be between 0 and {MAX_THREADS}")
+        if not at_start and encoding == "utf-16":
+            raise ValueError("utf-16 input cannot be counted from the middle of a stream")
         if max_word_length is None:
             max_word_length = DEFAULT_MAX_WORD_LENGTH.get(mode, 1)
         if not isinstance(max_word_length, int):
@@ -241,6 +262,8 @@ class Counter:
         if mode == "seed" and encoding is not None:
             raise ValueError("seed mode reads raw bytes as the Go worker did; no encoding")
         self._mode = mode
+        self._at_start = at_start
+        self._threads = threads or os.cpu_count() or 1
         self._encoding = encoding
         self._max_word_length = max_word_length
         self._buffer = bytearray()
@@ -261,6 +284,10 @@ class Counter:
         return self._max_word_length
 
     @property
+    def threads(self) -> int:
+        return self._threads
+
+    @property
     def skipped(self) -> int:
         self.finish()
         return self._skipped
@@ -278,7 +305,7 @@ class Counter:
         if self._mode == "seed":
             words = seed_mode(data, limit)
         else:
-            words = words_mode(data, self._encoding, limit)
+            words = words_mode(data, self._encoding, limit, at_start=self._at_start)
         for word in words:
             if word is None:
                 self._skipped += 1
@@ -294,6 +321,24 @@ class Counter:
         other.finish()
         self._counts.update(other.counts())
         self._skipped += other.skipped
+
+    def feed_file(self, fd: int, size: int) -> None:
+        if self._buffer or self._finished:
+            raise ValueError("feed_file counts a counter's whole input: it has had input")
+        data = os.pread(fd, size, 0)
+        if len(data) < size:
+            raise OSError(f"the file ended at byte {len(data)}, before the {size} bytes expected")
+        self.feed(data)
+        self.finish()
+
+    def merge_csv(self, chunks: Iterable[bytes], *, skipped: int = 0) -> None:
+        rows = csv.reader(io.StringIO(b"".join(chunks).decode(), newline=""))
+        if next(rows, None) != ["word", "count"]:
+            raise ValueError("malformed counts CSV at line 1: the header must be word,count")
+        self.finish()
+        for word, count in rows:
+            self._counts[word] += int(count)
+        self._skipped += skipped
 
     def counts(self) -> dict[str, int]:
         self.finish()
