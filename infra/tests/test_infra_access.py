@@ -168,6 +168,7 @@ def test_api_role_exactly(resources: Resources) -> None:
         allowed=[
             _prefix_of(ids["bucket"], JOB_KEY_PREFIX),
             _prefix_of(ids["bucket"], RESULTS_PREFIX),
+            _prefix_of(ids["bucket"], CORPORA_PREFIX),
         ],
     )
     role = resources[role_id]["Properties"]
