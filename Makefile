@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
 
@@ -131,6 +131,11 @@ bench-threads: $(NATIVE_STAMP)
 # memory per process); a few minutes, so not part of `make bench`.
 bench-corpus: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_corpus.py
+
+# A corpus job's merge (what runs inside GET /corpora/{id}) for small and book-sized
+# members: what MAX_CORPUS_JOBS is chosen from.
+bench-corpus-merge: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_corpus_merge.py
 
 lint: setup
 	$(BIN)/ruff check python tests bench infra tools

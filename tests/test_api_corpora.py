@@ -18,6 +18,7 @@ import pytest
 from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
 from wordfreq_service.errors import NoSuchKey
 from wordfreq_service.formats.corpus import MAX_CORPUS_BODY, MAX_CORPUS_JOBS, corpus_objects
+from wordfreq_service.formats.jobs import is_result_key
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.ports import JobState
 from wordfreq_service.service.corpora import CorpusService
@@ -103,6 +104,11 @@ def test_a_corpus_merges_its_members_counts_once_all_have_ended(api: ApiStack) -
     assert csv_rows(csv_response.text) == ordered
     # Read again: the stored result, the same.
     assert get_corpus(api, corpus) == done
+    # Stored where the API's role may write (results/corpora/ only, never over a job's
+    # counts), and under results/, where workers take no events.
+    for key in corpus_objects(corpus["corpus_id"]):
+        assert key.startswith("results/corpora/") and is_result_key(key)
+        api.backend.store.head(key)
 
 
 def test_a_failed_member_is_reported_and_the_rest_merged(api: ApiStack) -> None:
@@ -141,6 +147,30 @@ def test_racing_readers_merge_to_one_result(api: ApiStack) -> None:
     assert len(results) == 4 and all(r == results[0] for r in results)
     assert results[0]["total"] == 1 + 2 + 3 + 4 + 4
     assert get_corpus(api, corpus)["result"] == results[0]
+
+
+def test_members_are_read_in_batches_not_one_by_one(
+    api: ApiStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``POST /corpora`` reads its members with the store's batched read (one
+    BatchGetItem per hundred on DynamoDB), not one GetItem each in turn."""
+    jobs = [api.create(10) for _ in range(5)]
+    store = api.service.jobs
+    calls: list[str] = []
+    get, get_jobs = store.get, store.get_jobs
+
+    def one(*args: Any, **kwargs: Any) -> Any:
+        calls.append("get")
+        return get(*args, **kwargs)
+
+    def batch(*args: Any, **kwargs: Any) -> Any:
+        calls.append("get_jobs")
+        return get_jobs(*args, **kwargs)
+
+    monkeypatch.setattr(store, "get", one)
+    monkeypatch.setattr(store, "get_jobs", batch)
+    new_corpus(api, jobs)
+    assert calls == ["get_jobs"]
 
 
 def test_members_must_be_readable_by_their_tokens_and_alike(api: ApiStack) -> None:
@@ -197,7 +227,8 @@ def test_the_body_limit_and_the_api_key_guard_post_corpora(keyed: ApiStack) -> N
         content=huge,
         headers={API_KEY_HEADER: "k3y", "content-type": "application/json"},
     )
-    assert refused.status_code == 413 and "5000 jobs" in refused.json()["error"]
+    assert refused.status_code == 413
+    assert f"{MAX_CORPUS_JOBS} jobs" in refused.json()["error"]
     # A corpus at the cap fits the limit with room to spare.
     job = stack.client.post("/jobs", json={"size": 1}, headers={API_KEY_HEADER: "k3y"}).json()
     at_cap = {"jobs": [{"job_id": job["job_id"], "token": job["token"]}] * MAX_CORPUS_JOBS}

@@ -227,8 +227,9 @@ def test_the_largest_inline_counts_fit_a_lambda_response_however_they_escape(
 def test_a_corpus_merges_on_lambda_and_large_merged_counts_go_by_link(
     keyless_lambda: KeylessLambda, moto_endpoint: str
 ) -> None:
-    """The function merges a corpus (storing its counts under results/) and hands large
-    merged counts out as a job's: a 307 to the stored object."""
+    """The function merges a corpus (storing its counts under results/corpora/, the only
+    prefix under results/ its role may write) and hands large merged counts out as a
+    job's: a 307 to the stored object."""
     rows = aws_lambda.INLINE_COUNTS_BYTES // 200 + 1
     halves = [
         [("x" * 200 + f"{i:07d}", 2) for i in range(0, rows, 2)],
@@ -253,7 +254,7 @@ def test_a_corpus_merges_on_lambda_and_large_merged_counts_go_by_link(
     )
     assert status == 307
     assert headers["location"].startswith(
-        f"{moto_endpoint}/{keyless_lambda.stack.bucket}/results/{corpus['corpus_id']}.csv.gz"
+        f"{moto_endpoint}/{keyless_lambda.stack.bucket}/results/corpora/{corpus['corpus_id']}.csv.gz"
     )
     rows_read = list(csv.reader(io.StringIO(httpx.get(headers["location"]).text)))
     assert len(rows_read) == 1 + rows + 1 and rows_read[1] == ["shared", "5"]

@@ -7,7 +7,9 @@ import csv
 import io
 import json
 from collections import Counter as Tally
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -92,11 +94,13 @@ def test_a_failing_file_is_reported_and_the_rest_still_counted(tmp_path: Path, m
     body = json.loads(failing.stdout)
     assert [(w["word"], w["count"]) for w in body["words"]] == ordered(expected)
     statuses = {Path(f["file"]).name: f for f in body["files"]}
-    assert statuses["broken.gz"]["status"] == "failure"
-    assert "gzip" in statuses["broken.gz"]["status_message"]
+    broken = statuses["broken.gz"]
+    assert broken["status"] == "failure"
+    # The entry names the file; its message says what is wrong, not the name again.
+    assert "gzip" in broken["status_message"] and "broken.gz" not in broken["status_message"]
     assert sum(f["status"] == "success" for f in body["files"]) == len(good)
     errors = [line for line in failing.stderr.splitlines() if line.startswith("wordfreq: error:")]
-    assert len(errors) == 1 and "broken.gz" in errors[0]
+    assert errors == [f"wordfreq: error: {broken['file']}: {broken['status_message']}"]
 
     allowed = run_wordfreq(["count", "--aggregate", "--allow-failures", str(corpus)])
     assert allowed.returncode == 0, allowed.stderr
@@ -168,3 +172,27 @@ def test_a_file_over_one_chunk_is_counted_in_ranges_and_summed_alike(tmp_path: P
     _, _, words = summed.counter.report(None, 1, frozenset())
     expected = per_file_sum([big, tmp_path / "small.txt"], request)
     assert Tally(dict(words)) == expected and expected["don't"] == CHUNK_SIZE // len(line) + 2
+
+
+@pytest.mark.parametrize("error", [RuntimeError("panicked at the core"), MemoryError()])
+def test_a_core_error_on_one_file_is_that_files_failure(
+    mixed: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    """What the core raises beyond bad input (a panic as RuntimeError, an allocation it
+    could not make) fails its file, as in the worker, and the rest are still summed."""
+    from wordfreq_service.counting.inputs import iter_chunks as real
+
+    corpus = find_corpus([str(mixed)])
+    victim = corpus.files[0]
+
+    def iter_chunks(path: str, **kwargs: Any) -> Iterator[bytes]:
+        if path == victim:
+            raise error
+        return real(path, **kwargs)
+
+    monkeypatch.setattr("wordfreq_service.counting.aggregate.iter_chunks", iter_chunks)
+    result = count_corpus(corpus, JobRequest.make(), threads=2)
+    assert [(f.file, f.ok) for f in result.files] == [(p, p != victim) for p in corpus.files]
+    assert result.failed[0].status_message == (str(error) or type(error).__name__)
+    expected = per_file_sum([Path(p) for p in corpus.files[1:]], JobRequest.make())
+    assert result.counter.report(None, 0, None)[2] == ordered(expected)

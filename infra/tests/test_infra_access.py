@@ -20,6 +20,7 @@ from infra_support import (
     role_statements,
     synthesize,
 )
+from wordfreq_service.formats.corpus import CORPORA_PREFIX
 from wordfreq_service.formats.jobs import JOB_KEY_PREFIX, RESULTS_PREFIX
 
 CONSUME = [
@@ -137,8 +138,8 @@ def _api_role(resources: Resources) -> str:
 def test_api_role_exactly(resources: Resources) -> None:
     """Sign uploads under jobs/ (a pre-signed URL acts with its signer's rights), keep job
     and corpus records, read counts under results/ and store corpus jobs' merged counts
-    there, read its key, write its logs. No queue, no listing, no reading of uploads, no
-    other log group."""
+    under results/corpora/ only (never over a job's counts), read its key, write its
+    logs. No queue, no listing, no reading of uploads, no other log group."""
     ids = _ids(resources)
     role_id = _api_role(resources)
     _, function = only(resources, "AWS::Lambda::Function", PackageType="Image")
@@ -148,7 +149,7 @@ def test_api_role_exactly(resources: Resources) -> None:
         allow(["s3:PutObject"], _prefix_of(ids["bucket"], JOB_KEY_PREFIX))
         | allow(["s3:GetObject"], _prefix_of(ids["bucket"], RESULTS_PREFIX))
         | allow(
-            ["s3:PutObject", "s3:AbortMultipartUpload"], _prefix_of(ids["bucket"], RESULTS_PREFIX)
+            ["s3:PutObject", "s3:AbortMultipartUpload"], _prefix_of(ids["bucket"], CORPORA_PREFIX)
         )
         | allow(
             [
@@ -167,6 +168,7 @@ def test_api_role_exactly(resources: Resources) -> None:
         allowed=[
             _prefix_of(ids["bucket"], JOB_KEY_PREFIX),
             _prefix_of(ids["bucket"], RESULTS_PREFIX),
+            _prefix_of(ids["bucket"], CORPORA_PREFIX),
         ],
     )
     role = resources[role_id]["Properties"]

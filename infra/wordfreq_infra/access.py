@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from wordfreq_service.formats.corpus import CORPORA_PREFIX
 from wordfreq_service.formats.jobs import JOB_KEY_PREFIX, RESULTS_PREFIX
 
 # Consuming a queue: the submitter collects results with these.
@@ -134,10 +135,11 @@ class ApiRole(Construct):
             ),
             # A corpus job's merged counts and result, stored once its members have
             # ended; large counts go up in parts, and a failed upload aborts its own.
+            # Only under results/corpora/: the API must not overwrite a job's counts.
             iam.PolicyStatement(
                 sid="StoreCorpusCounts",
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
+                resources=[bucket.arn_for_objects(f"{CORPORA_PREFIX}*")],
             ),
             iam.PolicyStatement(
                 sid="KeepJobs", actions=API_TABLE_ACTIONS, resources=[job_table.table_arn]

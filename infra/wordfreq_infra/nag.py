@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import IConstruct
+from wordfreq_service.formats.corpus import CORPORA_PREFIX
 from wordfreq_service.formats.jobs import JOB_KEY_PREFIX, RESULTS_PREFIX
 
 from wordfreq_infra.api import JobApi
@@ -30,6 +31,7 @@ def suppress_accepted_findings(
     objects = f"Resource::{bucket_arn}/*"
     job_uploads = f"Resource::{bucket_arn}/{JOB_KEY_PREFIX}*"
     job_counts = f"Resource::{bucket_arn}/{RESULTS_PREFIX}*"
+    corpus_objects = f"Resource::{bucket_arn}/{CORPORA_PREFIX}*"
     _suppress(
         bucket,
         "AwsSolutions-S1",
@@ -79,10 +81,11 @@ def suppress_accepted_findings(
     _suppress(
         api.role,
         "AwsSolutions-IAM5",
-        "Job keys are made at run time (jobs/<job id>, results/<job id>.csv.gz): the API may"
-        " sign uploads under jobs/ and read counts under results/ of this stack's bucket, and"
-        " no other object.",
-        applies_to=[job_uploads, job_counts],
+        "Job keys are made at run time (jobs/<job id>, results/<job id>.csv.gz,"
+        " results/corpora/<corpus id>.*): the API may sign uploads under jobs/, read counts"
+        " under results/ and store corpus jobs' merged counts under results/corpora/ of this"
+        " stack's bucket, and no other object.",
+        applies_to=[job_uploads, job_counts, corpus_objects],
     )
     _suppress(
         api.http_api,

@@ -25,7 +25,8 @@ from wordfreq_service.api.settings import (
     ApiSettings,
 )
 from wordfreq_service.errors import ConfigError, NoSuchKey
-from wordfreq_service.formats.jobs import COUNTS_MEDIA_TYPE, COUNTS_SIZE_METADATA, counts_key
+from wordfreq_service.formats.corpus import stored_counts_key
+from wordfreq_service.formats.jobs import COUNTS_MEDIA_TYPE, COUNTS_SIZE_METADATA
 from wordfreq_service.service.jobs import DEFAULT_MAX_UPLOAD_BYTES
 
 if TYPE_CHECKING:
@@ -99,9 +100,8 @@ def counts_links(s3: S3Client, store: ObjectStore) -> Callable[[str], str | None
     the CSV's as sent (the worker records it in the object's metadata), not the stored
     one: counts compress tenfold or more. Without it recorded, the link is the safe way."""
 
-    def link(job_id: str) -> str | None:
-        # A corpus job's merged counts are stored under its ID as a job's are.
-        key = counts_key(job_id)
+    def link(owner_id: str) -> str | None:
+        key = stored_counts_key(owner_id)
         try:
             if _inline_size(store.head(key).metadata.get(COUNTS_SIZE_METADATA)):
                 return None
@@ -115,7 +115,7 @@ def counts_links(s3: S3Client, store: ObjectStore) -> Callable[[str], str | None
                     "Key": key,
                     "ResponseContentType": COUNTS_MEDIA_TYPE,
                     "ResponseContentEncoding": "gzip",
-                    "ResponseContentDisposition": counts_disposition(job_id),
+                    "ResponseContentDisposition": counts_disposition(owner_id),
                 },
                 ExpiresIn=COUNTS_LINK_EXPIRY_S,
             )

@@ -68,10 +68,11 @@ def count_corpus(
         try:
             total.merge(future.result())
             status = FileStatus.success(path)
-        except MemoryError as exc:
-            status = FileStatus.failure(path, str(exc) or "out of memory")
-        except (WordfreqError, OSError, ValueError) as exc:
-            status = FileStatus.failure(path, str(exc))
+        except (WordfreqError, OSError, ValueError, MemoryError, RuntimeError) as exc:
+            # ValueError, MemoryError and RuntimeError come from the core (a bad stream,
+            # an allocation it could not make, its own bug), as in the worker's
+            # ``count_object``: each fails this file, not the corpus.
+            status = FileStatus.failure(path, exc)
         statuses[index] = status
         if on_counted is not None:
             on_counted(status)

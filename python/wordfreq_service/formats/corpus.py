@@ -6,10 +6,12 @@ API's corpus job (IDs, keys, bodies).
   lists them (``cli.output.aggregate_json``).
 * A corpus job (``POST /corpora``) groups jobs of the job service. Its ID is ``c``
   then 32 hex digits, so it can never be taken for a job's ID (``formats.jobs``). Once
-  every member has ended, its merged counts are stored at ``results/<corpus_id>.csv.gz``
-  (the format of a job's counts) and its result, the body ``GET /corpora/{id}`` shows,
-  at ``results/<corpus_id>.json``: both under ``results/``, which workers ignore and the
-  bucket expires with the jobs.
+  every member has ended, its merged counts are stored at
+  ``results/corpora/<corpus_id>.csv.gz`` (the format of a job's counts) and its result,
+  the body ``GET /corpora/{id}`` shows, at ``results/corpora/<corpus_id>.json``: under
+  ``results/``, which workers ignore and the bucket expires with the jobs, and in a
+  prefix of their own, the only one the API may write under ``results/`` (it must not be
+  able to overwrite a job's counts).
 """
 
 from __future__ import annotations
@@ -24,13 +26,20 @@ from typing import Any, Final
 from wordfreq_service.formats.jobs import RESULTS_PREFIX, counts_key
 from wordfreq_service.formats.results import FAILURE, SUCCESS, SUCCESS_MESSAGE
 
-#: The most jobs one corpus job may group. Its record holds their IDs (33 bytes each),
-#: which keeps a DynamoDB item (400 KB at most) far from full; ``submit --aggregate
-#: --api`` makes as many corpora as a larger corpus needs.
-MAX_CORPUS_JOBS: Final = 5000
+#: The most jobs one corpus job may group. The merge runs inside the ``GET /corpora/{id}``
+#: that first finds every member ended, possibly after holding it for ``?wait=20``: it
+#: must end within the 8 s then left of the function's 28 s, on a Lambda's fraction of
+#: a core (README, "The corpus API"; ``make bench-corpus-merge``: 1.7 s on 2 busy cores
+#: for this many book-sized members with wide vocabularies). ``submit --aggregate --api``
+#: makes as many corpora as a larger corpus needs and sums them.
+MAX_CORPUS_JOBS: Final = 200
 #: ``POST /corpora``'s largest body: MAX_CORPUS_JOBS members of about 110 bytes each
-#: (``{"job_id": "<32>", "token": "<43>"}, ``) with room to spare.
-MAX_CORPUS_BODY: Final = 1 << 20
+#: (``{"job_id": "<32>", "token": "<43>"}, ``), about 33 KB, with room to spare (for
+#: indented JSON too).
+MAX_CORPUS_BODY: Final = 128 << 10
+
+#: Every object of a corpus job: the one prefix under ``results/`` the API writes.
+CORPORA_PREFIX: Final = f"{RESULTS_PREFIX}corpora/"
 
 _CORPUS_ID: Final = re.compile(r"c[0-9a-f]{32}")
 
@@ -52,8 +61,24 @@ class FileStatus:
         return cls(file, SUCCESS, SUCCESS_MESSAGE)
 
     @classmethod
-    def failure(cls, file: str, reason: str) -> FileStatus:
-        return cls(file, FAILURE, reason)
+    def failure(cls, file: str, reason: str | BaseException, *internal: str) -> FileStatus:
+        """A file that could not be counted, for ``reason`` (a message or the exception
+        that said why); ``internal``: names of its job (key, ID) that may be in the
+        message. See :func:`failure_reason`."""
+        return cls(file, FAILURE, failure_reason(file, reason, *internal))
+
+
+def failure_reason(file: str, reason: str | BaseException, *internal: str) -> str:
+    """A failed file's ``status_message``: ``reason`` without the file's name in front
+    (an input error names its file, and the entry names it already) and without the
+    ``internal`` names of its job (a worker's message names the stored object,
+    ``jobs/<id>``, which means nothing to the file's owner): "``<name>: ``" dropped,
+    any other mention said as "the file". An exception without a message is its type."""
+    text = reason if isinstance(reason, str) else str(reason) or type(reason).__name__
+    text = text.removeprefix(f"{file}: ")
+    for name in internal:
+        text = text.replace(f"{name}: ", "").replace(name, "the file")
+    return text or "failed"
 
 
 # -- the corpus job ---------------------------------------------------------------------
@@ -68,12 +93,18 @@ def is_corpus_id(text: str) -> bool:
 
 
 def corpus_counts_key(corpus_id: str) -> str:
-    """Where the merged counts go: a job's counts key, under the corpus's ID."""
-    return counts_key(corpus_id)
+    """Where the merged counts go (in the format of a job's counts)."""
+    return f"{CORPORA_PREFIX}{corpus_id}.csv.gz"
 
 
 def corpus_result_key(corpus_id: str) -> str:
-    return f"{RESULTS_PREFIX}{corpus_id}.json"
+    return f"{CORPORA_PREFIX}{corpus_id}.json"
+
+
+def stored_counts_key(owner_id: str) -> str:
+    """The stored counts of a job or of a corpus job, by its ID (the two kinds of ID
+    never overlap)."""
+    return corpus_counts_key(owner_id) if is_corpus_id(owner_id) else counts_key(owner_id)
 
 
 def corpus_objects(corpus_id: str) -> tuple[str, str]:
@@ -107,3 +138,23 @@ def corpus_view(corpus_id: str, state: str, result: Mapping[str, Any] | None) ->
 
 def dump_result(result: Mapping[str, Any]) -> bytes:
     return json.dumps(result, ensure_ascii=False).encode()
+
+
+__all__ = [
+    "CORPORA_PREFIX",
+    "FAILURE",
+    "MAX_CORPUS_BODY",
+    "MAX_CORPUS_JOBS",
+    "SUCCESS",
+    "FileStatus",
+    "corpus_counts_key",
+    "corpus_objects",
+    "corpus_result",
+    "corpus_result_key",
+    "corpus_view",
+    "dump_result",
+    "failure_reason",
+    "is_corpus_id",
+    "new_corpus_id",
+    "stored_counts_key",
+]

@@ -4,11 +4,14 @@ A corpus is created from its members' job IDs and tokens (holding a job's token 
 right to read it, so it is the right to put it in a corpus); every member must have
 the same options. Once every member has ended, the first reader to notice merges the
 members' full counts (``results/<job_id>.csv.gz``, with ``Counter.merge_csv``) and
-stores the merged counts and the result (``formats.corpus``), then marks the corpus
-``done``. Two readers that notice at once both merge and store the same bytes; the job
-store's conditional ``finish_corpus`` lets one of them mark it. The corpus token, like
-a job's, is stored only as its hash, and an unknown corpus, an expired one and a wrong
-token are the same :class:`CorpusNotFound`.
+stores the merged counts and the result (under ``results/corpora/``: ``formats.corpus``),
+then marks the corpus ``done``. Two readers that notice at once both merge and store the
+same bytes; the job store's conditional ``finish_corpus`` lets one of them mark it. The
+corpus token, like a job's, is stored only as its hash, and an unknown corpus, an expired
+one and a wrong token are the same :class:`CorpusNotFound`.
+
+The merge runs inside the request that notices, so a corpus job holds at most
+``MAX_CORPUS_JOBS`` members: what merges well within the API's time limit.
 """
 
 from __future__ import annotations
@@ -30,7 +33,13 @@ from wordfreq_service._core import Counter
 from wordfreq_service.errors import NoSuchKey
 from wordfreq_service.formats import corpus as fc
 from wordfreq_service.formats.job_request import JobRequest, RequestError
-from wordfreq_service.formats.jobs import counts_csv, counts_key, counts_metadata, stored_result
+from wordfreq_service.formats.jobs import (
+    counts_csv,
+    counts_key,
+    counts_metadata,
+    stored_result,
+    write_counter_counts,
+)
 from wordfreq_service.formats.results import FAILURE, SUCCESS
 from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, ObjectStore
 from wordfreq_service.service.jobs import JobNotFound, JobService, hash_token, wait_pauses
@@ -139,17 +148,14 @@ class CorpusService:
         ids = [job_id for job_id, _ in members]
         if len(set(ids)) != len(ids):
             raise RequestError("jobs: a job appears twice")
-        options: dict[str, Any] | None = None
-        for job_id, token in members:
-            job = self.jobs.find(job_id, token)
-            if options is None:
-                options = dict(job.options)
-            elif dict(job.options) != options:
+        jobs = self.jobs.find_all(members)
+        options = dict(jobs[0].options)
+        for job in jobs[1:]:
+            if dict(job.options) != options:
                 raise RequestError(
-                    f"jobs: job {job_id} has other options than job {ids[0]}: a corpus is "
-                    "counted with one set of options"
+                    f"jobs: job {job.job_id} has other options than job {ids[0]}: a corpus "
+                    "is counted with one set of options"
                 )
-        assert options is not None
         token = secrets.token_urlsafe(32)
         now = self._clock()
         record = CorpusRecord(
@@ -244,8 +250,6 @@ class CorpusService:
             total, unique, words, ((m.job_id, m.status, m.status_message) for m in members)
         )
         with tempfile.TemporaryFile() as spool:
-            from wordfreq_service.formats.jobs import write_counter_counts
-
             csv_bytes = write_counter_counts(
                 counter, spool, request.report_min_length, request.stop_words()
             )

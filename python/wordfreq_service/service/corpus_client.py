@@ -27,11 +27,11 @@ import structlog
 from wordfreq_service.counting.corpus import Corpus
 from wordfreq_service.counting.inputs import open_path
 from wordfreq_service.errors import TransientError, WordfreqError
-from wordfreq_service.formats.corpus import FileStatus
+from wordfreq_service.formats.corpus import MAX_CORPUS_JOBS, FileStatus
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.results import SUCCESS, JobResult
-from wordfreq_service.service.job_client import JobTicket, JobTransport, _sized
-from wordfreq_service.service.jobs import MAX_WAIT_S
+from wordfreq_service.service.job_client import JobTicket, JobTransport, sized
+from wordfreq_service.service.jobs import MAX_WAIT_S, JobNotFound
 
 log = structlog.get_logger("wordfreq.client")
 
@@ -96,7 +96,7 @@ def upload_corpus(
         try:
             fh = open_path(entry.path)
             try:
-                with _sized(entry.path, fh) as (body, size):
+                with sized(entry.path, fh) as (body, size):
                     ticket = transport.create(request, size)
                     transport.upload(ticket, body, None)
             finally:
@@ -104,7 +104,7 @@ def upload_corpus(
                     fh.close()
             entry.ticket = ticket
         except (WordfreqError, OSError) as exc:
-            entry.status = FileStatus.failure(entry.path, _reason(entry.path, exc))
+            entry.status = FileStatus.failure(entry.path, exc)
         finally:
             entry.done.set()
             if on_uploaded is not None:
@@ -144,8 +144,11 @@ def collect(
     ]
     summed = merger.finish(ok, max(0.0, deadline - time.monotonic()))
     for entry in entries:
-        if entry.ticket is not None and entry.ticket.job_id in summed.lost:
-            entry.status = FileStatus.failure(entry.path, summed.lost[entry.ticket.job_id])
+        ticket = entry.ticket
+        if ticket is not None and ticket.job_id in summed.lost:
+            entry.status = FileStatus.failure(
+                entry.path, summed.lost[ticket.job_id], ticket.key, ticket.job_id
+            )
     return summed, [e.status for e in entries if e.status is not None]
 
 
@@ -163,21 +166,15 @@ def _wait(transport: JobTransport, ticket: JobTicket, deadline: float) -> JobRes
 
 
 def _settle(entry: Entry, merger: Merger) -> FileStatus | None:
-    result = entry.result
-    if result is None or entry.ticket is None:
+    result, ticket = entry.result, entry.ticket
+    if result is None or ticket is None:
         return None
-    if not result.ok:
-        return FileStatus.failure(entry.path, result.status_message or "failed")
-    lost = merger.add(entry.ticket, result)
-    if lost is not None:
-        return FileStatus.failure(entry.path, lost)
+    failed = None if result.ok else result.status_message or "failed"
+    reason = merger.add(ticket, result) if failed is None else failed
+    if reason is not None:
+        # The worker's message names the job's object (jobs/<id>), not the file.
+        return FileStatus.failure(entry.path, reason, ticket.key, ticket.job_id)
     return FileStatus.success(entry.path)
-
-
-def _reason(path: str, exc: BaseException) -> str:
-    text = str(exc)
-    # Input errors name the file already; the status is the file's own line.
-    return text.removeprefix(f"{path}: ") or type(exc).__name__
 
 
 # -- merging ----------------------------------------------------------------------------
@@ -194,8 +191,6 @@ class LocalMerger:
         self.counter = request.new_counter(threads=1)
 
     def add(self, ticket: JobTicket, result: JobResult) -> str | None:
-        from wordfreq_service.service.jobs import JobNotFound
-
         try:
             self.counter.merge_csv(self._counts(ticket), skipped=result.skipped or 0)
         except JobNotFound as exc:
@@ -215,24 +210,24 @@ class ApiMerger:
     """Through a job API: the done jobs grouped into corpus jobs, which merge on the
     service; several corpora's merged counts are summed here."""
 
-    def __init__(self, api: Any, request: JobRequest) -> None:
-        """``api``: a ``service.api_client.ApiClient``."""
+    def __init__(self, api: Any, request: JobRequest, *, per_corpus: int = MAX_CORPUS_JOBS) -> None:
+        """``api``: a ``service.api_client.ApiClient``; ``per_corpus``: the most jobs a
+        corpus job is given (the API refuses more than ``MAX_CORPUS_JOBS``)."""
         self.api = api
         self.request = request
+        self.per_corpus = per_corpus
 
     def add(self, ticket: JobTicket, result: JobResult) -> str | None:
         del ticket, result
         return None  # merged by the service
 
     def finish(self, tickets: Sequence[JobTicket], timeout: float) -> Sum:
-        from wordfreq_service.formats.corpus import MAX_CORPUS_JOBS
-
         if not tickets:
             return Sum(0, 0, [])
         deadline = time.monotonic() + timeout
         corpora = [
-            self.api.create_corpus(tickets[i : i + MAX_CORPUS_JOBS])
-            for i in range(0, len(tickets), MAX_CORPUS_JOBS)
+            self.api.create_corpus(tickets[i : i + self.per_corpus])
+            for i in range(0, len(tickets), self.per_corpus)
         ]
         results = [self._result(c, deadline) for c in corpora]
         lost = {
@@ -262,3 +257,15 @@ class ApiMerger:
                 return dict(result)
             if left <= 0:
                 raise TransientError(f"corpus {corpus.corpus_id} was not merged in time")
+
+
+__all__ = [
+    "UPLOAD_THREADS",
+    "ApiMerger",
+    "Entry",
+    "LocalMerger",
+    "Merger",
+    "Sum",
+    "collect",
+    "upload_corpus",
+]

@@ -120,7 +120,7 @@ class JobClient:
         try:
             request.to_metadata()  # RequestError before any job is created
             for path, fh in handles:
-                with _sized(path, fh) as (body, size):
+                with sized(path, fh) as (body, size):
                     ticket = self._create(path, request, size)
                     callback = progress(path, size) if progress else None
                     try:
@@ -196,7 +196,7 @@ class _Reported(io.RawIOBase):
 
 
 @contextmanager
-def _sized(path: str, fh: BinaryIO) -> Iterator[tuple[BinaryIO, int]]:
+def sized(path: str, fh: BinaryIO) -> Iterator[tuple[BinaryIO, int]]:
     """The file's bytes and their count: a regular file as it is; anything else (its
     size unknown or, as for ``/proc`` files, reported as 0) copied to an anonymous
     temporary file first. Read errors name the file."""

@@ -14,7 +14,7 @@ import hmac
 import math
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import BinaryIO, Final
@@ -95,6 +95,15 @@ def wait_pauses(
             pause = min(pause * 1.5, 1.0)
 
     return pauses()
+
+
+def _checked(record: JobRecord | None, job_id: str, token: str) -> JobRecord:
+    """``record`` if ``token`` is its token, else JobNotFound; compared in constant time,
+    against a dummy hash when there is no record, so an unknown job takes as long."""
+    expected = record.token_hash if record is not None else _DUMMY_HASH
+    if not hmac.compare_digest(hash_token(token), expected) or record is None:
+        raise JobNotFound(f"no such job: {job_id}")
+    return record
 
 
 def hash_token(token: str) -> str:
@@ -192,10 +201,16 @@ class JobService:
         attempt's lease has lapsed is stored, and returned, as ``failed``."""
         now = self._clock()
         record = self.jobs.get(job_id, now=now) if is_job_id(job_id) else None
-        expected = record.token_hash if record is not None else _DUMMY_HASH
-        if not hmac.compare_digest(hash_token(token), expected) or record is None:
-            raise JobNotFound(f"no such job: {job_id}")
-        return self.settled(record, now)
+        return self.settled(_checked(record, job_id, token), now)
+
+    def find_all(self, members: Sequence[tuple[str, str]]) -> list[JobRecord]:
+        """The jobs ``members`` (``(job_id, token)`` pairs), in order, read in batches
+        (``JobStore.get_jobs``) and each checked against its token as :meth:`find` does;
+        JobNotFound for the first that fails. As stored: a lapsed lease is not settled
+        here (what a corpus needs of its members, their options, never changes)."""
+        ids = [job_id for job_id, _ in members if is_job_id(job_id)]
+        found = {r.job_id: r for r in self.jobs.get_jobs(ids, now=self._clock())} if ids else {}
+        return [_checked(found.get(job_id), job_id, token) for job_id, token in members]
 
     def settled(self, record: JobRecord, now: float) -> JobRecord:
         """``record`` as a reader should see it at ``now``: ``failed`` (stored so) when
