@@ -7,7 +7,6 @@ import csv
 import io
 import json
 from collections import Counter as Tally
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wordfreq_service.counting.aggregate import count_corpus, split_threads
 from wordfreq_service.counting.corpus import find_corpus
+from wordfreq_service.counting.engine import Counter
 from wordfreq_service.counting.inputs import CHUNK_SIZE
 from wordfreq_service.formats.job_request import JobRequest
 
@@ -180,17 +180,17 @@ def test_a_core_error_on_one_file_is_that_files_failure(
 ) -> None:
     """What the core raises beyond bad input (a panic as RuntimeError, an allocation it
     could not make) fails its file, as in the worker, and the rest are still summed."""
-    from wordfreq_service.counting.inputs import iter_chunks as real
+    from wordfreq_service.counting.engine import count_file as real
 
     corpus = find_corpus([str(mixed)])
     victim = corpus.files[0]
 
-    def iter_chunks(path: str, **kwargs: Any) -> Iterator[bytes]:
+    def count_file(path: str, request: JobRequest, **kwargs: Any) -> Counter:
         if path == victim:
             raise error
-        return real(path, **kwargs)
+        return real(path, request, **kwargs)
 
-    monkeypatch.setattr("wordfreq_service.counting.aggregate.iter_chunks", iter_chunks)
+    monkeypatch.setattr("wordfreq_service.counting.aggregate.count_file", count_file)
     result = count_corpus(corpus, JobRequest.make(), threads=2)
     assert [(f.file, f.ok) for f in result.files] == [(p, p != victim) for p in corpus.files]
     assert result.failed[0].status_message == (str(error) or type(error).__name__)
