@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import random
+import time
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any, cast
@@ -411,8 +412,6 @@ def _handle_first(backend: Backend) -> None:
 
 
 def _wait_and_drain(backend: Backend) -> None:
-    import time
-
     time.sleep((SETTINGS.visibility_timeout or 1) + 0.2)
     drain(backend)
 
@@ -497,3 +496,29 @@ def test_a_range_task_given_up_fails_its_object_before_the_dead_letter_queue(
     assert result["FileKey"] == "down.txt" and result["Status"] == "failure"
     assert f"given up after {limit} attempts at part" in result["StatusMessage"]
     assert "store unavailable" in result["StatusMessage"]
+
+
+def test_a_job_split_on_its_events_last_receive_is_not_failed_by_its_lease(
+    tmp_path: Path,
+) -> None:
+    # Given a job whose event reaches its last receive before the dead-letter queue
+    backend = _embedded(tmp_path)
+    service = service_of(backend)
+    body = text(12, 12_000)
+    job = submit(service, body, JobRequest.make(top=10))
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None
+    [event] = backend.work_queue.receive(1, wait_seconds=0.3, visibility_timeout=1)
+    worker = Worker(backend, SETTINGS)
+    keeper = VisibilityKeeper(backend, 1)
+    try:
+        # When a worker splits it (leasing the job for its last attempt first)
+        worker.process_batch([dataclasses.replace(event, receive_count=limit)], keeper)
+    finally:
+        keeper.close()
+    # Then, once the event is gone, the lease does not lapse under the counting ranges
+    time.sleep(1.5)
+    assert record_of(service, job).state is JobState.RUNNING
+    drain(backend)
+    assert record_of(service, job).state is JobState.DONE
+    assert result_of(service, job).total == expected(body, JobRequest.make(top=10))[0].total

@@ -45,6 +45,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import structlog
@@ -60,7 +61,11 @@ from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_
 from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
 from wordfreq_service.service.worker.settings import WorkerSettings
-from wordfreq_service.service.worker.split import Splitter, purge_expired_splits
+from wordfreq_service.service.worker.split import (
+    SPLIT_RETENTION_S,
+    Splitter,
+    purge_expired_splits,
+)
 
 log = structlog.get_logger("wordfreq.worker")
 
@@ -101,6 +106,8 @@ class Worker:
         )
         self._next_sweep = time.monotonic() + (self.settings.job_sweep_seconds or 0)
         self.jobs_done = 0
+        #: Stops the renewals of what the message being handled holds (a job's lease).
+        self._stop_renewals: Callable[[], None] | None = None
 
     # -- the loop -------------------------------------------------------------------
 
@@ -268,6 +275,7 @@ class Worker:
         undone: list[S3Record] | None = None
         # A range task (a part of a big object) rather than an S3 event.
         task: RangeTask | None = None
+        self._stop_renewals = None
         try:
             task = parse_range_task(message.body)
             if task is not None:
@@ -280,6 +288,9 @@ class Worker:
                 self._delete(message, keeper)
                 return
             undone = list(parsed)
+            if keeper is not None:
+                handle = message.receipt_handle
+                self._stop_renewals = lambda: keeper.renew_with(handle, lambda: None)
             while undone:
                 self.handle_record(undone[0])
                 undone.pop(0)
@@ -427,6 +438,8 @@ class Worker:
             and self._splitter.split(store, record, job)
         ):
             # Its range tasks are on the work queue; the object stays for them.
+            if job is not None and job.lease_until is not None:
+                self._lease_to_split(job.job_id)
             self._remember(key)
             return
         job_id = job.job_id if job is not None else self._ids.next_base36()
@@ -460,6 +473,18 @@ class Worker:
             reason=result.status_message or None,
             path="job" if on_job_path else "compatible",
         )
+
+    def _lease_to_split(self, job_id: str) -> None:
+        """The job's event, split on its last receive, goes now; its lease (renewed only
+        while the event is held) would lapse under the ranges still counting, and fail
+        the job. The ranges hold it instead, for as long as the split is kept."""
+        if self._stop_renewals is not None:
+            self._stop_renewals()
+        assert self.backend.jobs is not None  # a split needs the job store
+        try:
+            self.backend.jobs.lease(job_id, time.time() + SPLIT_RETENTION_S)
+        except WordfreqError as exc:
+            log.warning("could not hand a split job's lease on", job_id=job_id, error=str(exc))
 
     def _delete_object(self, store: ObjectStore, key: str, bound: Any) -> None:
         try:
