@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
 from wordfreq_service.counting.engine import summarize
+from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
 from wordfreq_service.errors import TransientError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import counts_key, write_counter_counts

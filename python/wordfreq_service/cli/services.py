@@ -11,7 +11,6 @@ from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.cli.api import serve_options
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
-    ByteSize,
     Seconds,
     backend_options,
     cores,

@@ -123,8 +123,7 @@ def parse_range_task(body: str) -> RangeTask | None:
         job_id=job_id,
     )
     if not (
-        task.part < task.parts <= MAX_PARTS
-        and task.start <= task.end <= task.size <= MAX_OFFSET
+        task.part < task.parts <= MAX_PARTS and task.start <= task.end <= task.size <= MAX_OFFSET
     ):
         raise BadMessage(f"{where}: part or range out of bounds")
     return task

@@ -232,8 +232,7 @@ class DynamoJobStore:
             progress = self.split_progress(split_id, now=now)
             if progress is not None and progress.parts != parts:
                 raise SplitPlanMismatch(
-                    f"part {part} of {parts} for split {split_id}, which has "
-                    f"{progress.parts} parts"
+                    f"part {part} of {parts} for split {split_id}, which has {progress.parts} parts"
                 )
             if progress is not None:
                 return progress  # the part was recorded already
@@ -245,7 +244,8 @@ class DynamoJobStore:
                         TableName=self._table,
                         Key=_split_key(split_id),
                         UpdateExpression=(
-                            f"SET #expires = :expires REMOVE {_PARTS}, {_DONE}, {_FAILURE}, {_MERGED}"
+                            "SET #expires = :expires"
+                            f" REMOVE {_PARTS}, {_DONE}, {_FAILURE}, {_MERGED}"
                         ),
                         ConditionExpression="#expires <= :now",
                         ExpressionAttributeNames={"#expires": TTL_ATTRIBUTE},
