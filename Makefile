@@ -74,9 +74,12 @@ image-lock: $(DEPS_STAMP)
 	echo '$(API_IMAGE_REQUIRES)' | $(UV_COMPILE) --constraint $(IMAGE_LOCK) --output-file $(API_IMAGE_LOCK)
 # --- end infra ---
 
+# Two test processes: most tests wait on subprocesses, servers and queues rather than
+# compute, so two keep a 2-core machine busy (TEST_PROCESSES=1 runs them in one).
+TEST_PROCESSES ?= 2
 test: setup
 	cargo test --quiet --release
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_PROCESSES)
 
 # Output over 2 GiB written whole (2.2 GB to a temporary file: too slow for `make test`).
 test-big-output: $(NATIVE_STAMP)

@@ -229,8 +229,9 @@ def _write_all(stream: _Writable, data: bytes) -> None:
 def aggregate_json(
     total: int, unique: int, words: Sequence[tuple[str, int]], files: Iterable[FileStatus]
 ) -> Iterator[str]:
-    """Exactly ``{"total", "unique", "words": [...], "files": [...]}`` on one line, the
-    text ``json.dumps`` gives for ``formats.corpus.aggregate_fields``, in pieces."""
+    """Exactly ``{"total", "unique", "words": [{"word", "count"}], "files": [{"file",
+    "status", "status_message"}]}`` on one line, as ``json.dumps`` would write it, in
+    pieces (the word list can be as long as the vocabulary)."""
     import json
 
     yield f'{{"total": {int(total)}, "unique": {int(unique)}, "words": '

@@ -1,9 +1,9 @@
-"""The formats of an aggregate (a corpus counted as one): the per-file statuses, the
-command line's JSON object, and the API's corpus job (IDs, keys, bodies).
+"""The formats of an aggregate (a corpus counted as one): the per-file statuses and the
+API's corpus job (IDs, keys, bodies).
 
-* ``--json`` of ``count --aggregate``/``submit --aggregate`` prints exactly
-  ``{"total", "unique", "words": [{"word", "count"}], "files": [{"file", "status",
-  "status_message"}]}``; ``status`` is a result's (``success``/``failure``).
+* A file's status (``FileStatus``) is a result's: ``success`` with ``Success``, or
+  ``failure`` with the reason; ``--json`` of ``count --aggregate``/``submit --aggregate``
+  lists them (``cli.output.aggregate_json``).
 * A corpus job (``POST /corpora``) groups jobs of the job service. Its ID is ``c``
   then 32 hex digits, so it can never be taken for a job's ID (``formats.jobs``). Once
   every member has ended, its merged counts are stored at ``results/<corpus_id>.csv.gz``
@@ -54,20 +54,6 @@ class FileStatus:
     @classmethod
     def failure(cls, file: str, reason: str) -> FileStatus:
         return cls(file, FAILURE, reason)
-
-
-def aggregate_fields(
-    total: int, unique: int, words: Sequence[tuple[str, int]], files: Iterable[FileStatus]
-) -> dict[str, Any]:
-    """The command line's ``--json`` object, its keys in order."""
-    return {
-        "total": total,
-        "unique": unique,
-        "words": [{"word": w, "count": c} for w, c in words],
-        "files": [
-            {"file": f.file, "status": f.status, "status_message": f.status_message} for f in files
-        ],
-    }
 
 
 # -- the corpus job ---------------------------------------------------------------------
@@ -121,21 +107,3 @@ def corpus_view(corpus_id: str, state: str, result: Mapping[str, Any] | None) ->
 
 def dump_result(result: Mapping[str, Any]) -> bytes:
     return json.dumps(result, ensure_ascii=False).encode()
-
-
-__all__ = [
-    "FAILURE",
-    "MAX_CORPUS_BODY",
-    "MAX_CORPUS_JOBS",
-    "SUCCESS",
-    "FileStatus",
-    "aggregate_fields",
-    "corpus_counts_key",
-    "corpus_objects",
-    "corpus_result",
-    "corpus_result_key",
-    "corpus_view",
-    "dump_result",
-    "is_corpus_id",
-    "new_corpus_id",
-]

@@ -31,7 +31,7 @@ from wordfreq_service.formats.corpus import FileStatus
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.results import SUCCESS, JobResult
 from wordfreq_service.service.job_client import JobTicket, JobTransport, _sized
-from wordfreq_service.service.jobs import MAX_WAIT_S, UploadRefused
+from wordfreq_service.service.jobs import MAX_WAIT_S
 
 log = structlog.get_logger("wordfreq.client")
 
@@ -209,18 +209,6 @@ class LocalMerger:
             self.request.top, self.request.report_min_length, self.request.stop_words()
         )
         return Sum(total, unique, words, self.counter.skipped)
-
-
-__all__ = [
-    "UPLOAD_THREADS",
-    "Entry",
-    "LocalMerger",
-    "Merger",
-    "Sum",
-    "UploadRefused",
-    "collect",
-    "upload_corpus",
-]
 
 
 class ApiMerger:
