@@ -665,3 +665,23 @@ def test_a_repeat_merge_sends_the_same_job_id(
     assert first["JobID"] == second["JobID"]
     assert first["Words"] == second["Words"]
     assert first["Total"] == second["Total"] == expected(body, request)[0].total
+
+
+def test_submit_shows_why_a_big_compressed_file_was_not_split(tmp_path: Path) -> None:
+    # A gzip file over the threshold (random bytes: they do not compress)
+    book = tmp_path / "big.bin.gz"
+    book.write_bytes(gzip.compress(random.Random(18).randbytes(MIN_SPLIT_THRESHOLD + 4096), 1))
+    assert book.stat().st_size > MIN_SPLIT_THRESHOLD
+    data = ["--data-dir", str(tmp_path / "data"), "--workers", "1"]
+    flags = ["--split-threshold", str(MIN_SPLIT_THRESHOLD), "--top", "5"]
+    as_json = run_wordfreq(["submit", *data, *flags, "--json", str(book)])
+    assert as_json.returncode == 0, as_json.stderr
+    got = json.loads(as_json.stdout)
+    assert got["status"] == "success"
+    assert got["status_message"] == "counted in one piece: gzip-compressed input cannot be split"
+    # The text output is what it always was: the words, no note
+    as_text = run_wordfreq(["submit", *data, *flags, str(book)])
+    counted = run_wordfreq(["count", "--top", "5", str(book)])
+    assert as_text.returncode == 0, as_text.stderr
+    assert as_text.stdout.splitlines()[1:] == counted.stdout.splitlines()
+    assert "one piece" not in as_text.stdout + as_text.stderr
