@@ -244,14 +244,15 @@ class DynamoJobStore:
                         TableName=self._table,
                         Key=_split_key(split_id),
                         UpdateExpression=(
-                            "SET #expires = :expires"
-                            f" REMOVE {_PARTS}, {_DONE}, {_FAILURE}, {_MERGED}"
+                            f"SET #expires = :expires, {_PARTS} = :parts"
+                            f" REMOVE {_DONE}, {_FAILURE}, {_MERGED}"
                         ),
                         ConditionExpression="#expires <= :now",
                         ExpressionAttributeNames={"#expires": TTL_ATTRIBUTE},
                         ExpressionAttributeValues={
                             ":now": values[":now"],
                             ":expires": values[":expires"],
+                            ":parts": values[":parts"],
                         },
                     )
                 except ClientError as exc:

@@ -29,7 +29,7 @@ the first per key, and a compatible-path result's job ID is derived from the spl
 
 An object over the threshold that is counted in one piece because it cannot be cut
 (compressed, UTF-16) says so in its successful result's ``status_message``
-(``one_piece_note``).
+(``ONE_PIECE_NOTE`` and the reason, handed to the worker in ``SplitDecision.note``).
 """
 
 from __future__ import annotations
