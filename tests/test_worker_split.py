@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
@@ -28,7 +29,10 @@ from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import counts_key, write_counter_counts
 from wordfreq_service.formats.ranges import parse_range_task, part_key
 from wordfreq_service.ports import Backend, JobState, Message, ObjectStore
+from wordfreq_service.service.jobs import JOB_RETENTION_S
 from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSettings
+from wordfreq_service.service.worker.jobpath import JobPath
+from wordfreq_service.service.worker.split import Splitter
 
 from tests.helpers import run_wordfreq
 from tests.test_worker_jobs import (
@@ -685,3 +689,41 @@ def test_submit_shows_why_a_big_compressed_file_was_not_split(tmp_path: Path) ->
     assert as_text.returncode == 0, as_text.stderr
     assert as_text.stdout.splitlines()[1:] == counted.stdout.splitlines()
     assert "one piece" not in as_text.stdout + as_text.stderr
+
+
+def test_a_renewal_landing_late_never_shortens_a_split_jobs_lease(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a job split on its event's last receive, slowly enough that the keeper's
+    # renewal of the event's short lease is under way when the split takes the job over
+    backend = _embedded(tmp_path)
+    service = service_of(backend)
+    job = submit(service, text(19, 12_000), JobRequest.make(top=10))
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None
+    real_lease, real_split = JobPath.lease, Splitter.split
+    handed = threading.Event()
+
+    def lease(self: JobPath, job_ids: Any, seconds: float) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            handed.wait(0.6)  # a renewal slow to land: begun before the hand-over
+        real_lease(self, job_ids, seconds)
+        if seconds >= JOB_RETENTION_S:
+            handed.set()
+
+    def split(self: Splitter, *args: Any) -> Any:
+        time.sleep(0.5)  # past the keeper's first renewal (a third of its second)
+        return real_split(self, *args)
+
+    monkeypatch.setattr(JobPath, "lease", lease)
+    monkeypatch.setattr(Splitter, "split", split)
+    [event] = backend.work_queue.receive(1, wait_seconds=0.3, visibility_timeout=1)
+    keeper = VisibilityKeeper(backend, 1)
+    try:
+        Worker(backend, SETTINGS).process_batch(
+            [dataclasses.replace(event, receive_count=limit)], keeper
+        )
+    finally:
+        keeper.close()
+    # Then the split's lease stands: a reader a minute on sees the job running
+    assert service.settled(record_of(service, job), time.time() + 60).state is JobState.RUNNING
