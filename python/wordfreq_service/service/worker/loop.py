@@ -37,7 +37,9 @@ ignored. Given ``job_sweep_seconds`` (the embedded stack), the worker also delet
 expired jobs and their counts that often, and expired splits with their parts' counts.
 
 An object larger than the split threshold is split into range tasks (``split``), which
-arrive on the same work queue; a range task on its last receive fails its part.
+arrive on the same work queue; a range task that fails, or is handed back by a stopping
+worker, on its last receive fails its part. A job whose event is split on its last receive
+has its lease handed to the split (``_LastAttemptLease``).
 """
 
 from __future__ import annotations
