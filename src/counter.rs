@@ -9,13 +9,14 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
 
 use crate::counts_csv::CsvError;
 use crate::decode::{detect, ByteDecoding, Decoding, Encoding, Utf16Decoder};
-use crate::file_ranges::{nominal_ranges, read_piece, ReadAt, READ_BUFFER};
+use crate::file_ranges::{nominal_ranges, read_piece, read_up_to, ReadAt, MIN_RANGE, READ_BUFFER};
 use crate::seed::{self, SeedWords};
 use crate::split::split;
 use crate::tally::{Report, Tally};
@@ -36,6 +37,11 @@ pub const MAX_THREADS: usize = 256;
 /// UTF-16 input is transcoded this many input bytes at a time, so the UTF-8 buffer stays
 /// bounded whatever the size of the chunk fed (and still reaches the parallel path).
 const UTF16_PIECE: usize = 4 << 20;
+
+/// `feed_file` asks whether to stop (Ctrl-C) after about this many bytes of the first
+/// range: often enough to stop within a fraction of a second, rarely enough to cost
+/// nothing.
+const INTERRUPT_CHECK_BYTES: u64 = 32 << 20;
 
 /// Counting mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +118,9 @@ pub enum Error {
     AlreadyFed,
     /// Reading a file failed.
     Io(String),
+    /// `feed_file` was told to stop (its caller's `interrupted` said so); the counts are
+    /// incomplete.
+    Interrupted,
     /// Memory ran out while the word table grew; the counts are incomplete.
     OutOfMemory,
     /// A bug: a panic in the core, caught. The message says where.
@@ -154,6 +163,7 @@ impl fmt::Display for Error {
                 "feed_file counts a counter's whole input: this counter has had input already"
             ),
             Error::Io(what) => write!(f, "{what}"),
+            Error::Interrupted => write!(f, "interrupted"),
             Error::OutOfMemory => write!(
                 f,
                 "out of memory: the word table could not grow (the counts are incomplete)"
@@ -288,9 +298,11 @@ pub struct Counter {
     fed: bool,
     parallel_min: usize,
     threads: usize,
-    /// `feed_file`: the least bytes per range, and each thread's read buffer.
+    /// `feed_file`: the least bytes per range, each thread's read buffer, the most ranges
+    /// (the cores: more threads than cores only cost a buffer and a table each).
     file_min_range: u64,
     read_buffer: usize,
+    file_max_ranges: usize,
 }
 
 impl Counter {
@@ -341,8 +353,9 @@ impl Counter {
             fed: false,
             parallel_min: PARALLEL_MIN_BYTES,
             threads: 0,
-            file_min_range: PARALLEL_MIN_BYTES as u64,
+            file_min_range: MIN_RANGE,
             read_buffer: READ_BUFFER,
+            file_max_ranges: cores(),
         };
         if mode == Mode::Words {
             if !at_start {
@@ -368,7 +381,7 @@ impl Counter {
             return Err(e.clone());
         }
         let result = catch_panic(|| f(self));
-        if let Err(e @ (Error::OutOfMemory | Error::Internal(_))) = &result {
+        if let Err(e @ (Error::OutOfMemory | Error::Internal(_) | Error::Interrupted)) = &result {
             self.broken = Some(e.clone());
         }
         result
@@ -395,10 +408,12 @@ impl Counter {
     }
 
     /// Tune `feed_file`: ranges of at least `min_range` bytes, read `read_buffer` bytes at
-    /// a time. For tests (small files on many threads, reads that cut words).
+    /// a time, as many ranges as `threads` asks even beyond the cores. For tests (small
+    /// files on many threads, reads that cut words).
     pub fn set_file_ranges(&mut self, min_range: u64, read_buffer: usize) {
         self.file_min_range = min_range.max(1);
         self.read_buffer = read_buffer.max(1);
+        self.file_max_ranges = MAX_THREADS;
     }
 
     /// Count large chunks on `threads` threads (0: one per core; 1: on the caller's).
@@ -454,46 +469,79 @@ impl Counter {
         self.run(data)
     }
 
-    /// Count the first `size` bytes of `file` as this counter's whole input (it must have
-    /// had none) and finish: one nominal range per thread (see [`crate::file_ranges`]),
-    /// each counted by its own counter into its own table, merged at the end; UTF-16 input
-    /// is read by one sequential reader.
-    pub fn feed_file(&mut self, file: &impl ReadAt, size: u64) -> Result<(), Error> {
-        self.guarded(|c| c.feed_file_unguarded(file, size))
+    /// Count `file`, `size` bytes long when measured, as this counter's whole input (it
+    /// must have had none) and finish: one nominal range per thread, at most one per core
+    /// (see [`crate::file_ranges`]), each counted by its own counter into its own table,
+    /// merged at the end; UTF-16 input is read by one sequential reader. The last range
+    /// reads on to the file's end (a file that has grown is counted whole). The calling
+    /// thread asks `interrupted` every [`INTERRUPT_CHECK_BYTES`] of its own range and
+    /// every few milliseconds while it waits for the others; when it says yes, every
+    /// range stops at its next read and this is [`Error::Interrupted`].
+    pub fn feed_file(
+        &mut self,
+        file: &impl ReadAt,
+        size: u64,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<(), Error> {
+        self.guarded(|c| c.feed_file_unguarded(file, size, interrupted))
     }
 
-    fn feed_file_unguarded(&mut self, file: &impl ReadAt, size: u64) -> Result<(), Error> {
+    fn feed_file_unguarded(
+        &mut self,
+        file: &impl ReadAt,
+        size: u64,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<(), Error> {
         if self.fed || self.finished {
             return Err(Error::AlreadyFed);
         }
         self.fed = true;
+        // The head as it is now, whatever `size` says: a file may have grown.
         let mut head = [0u8; 4];
-        let head_len = usize::try_from(size).unwrap_or(usize::MAX).min(head.len());
-        let mut got = 0;
-        while got < head_len {
-            got += crate::file_ranges::read_some(file, &mut head[got..head_len], got as u64, size)?;
+        let mut head_len = 0;
+        while head_len < head.len() {
+            let n = read_up_to(file, &mut head[head_len..], head_len as u64)?;
+            if n == 0 {
+                break;
+            }
+            head_len += n;
         }
         let utf16 = self.scanner.is_none()
             && matches!(
-                detect(self.encoding, &head[..head_len], head_len as u64 == size),
+                detect(self.encoding, &head[..head_len], head_len < head.len()),
                 Some((Decoding::Utf16 { .. }, _))
             );
         let threads = if utf16 {
             1
         } else {
-            (self.threads() as u64)
+            (self.threads().min(self.file_max_ranges) as u64)
                 .min(size / self.file_min_range)
                 .max(1) as usize
         };
         let read_buffer = self.read_buffer;
         let ranges = nominal_ranges(size, threads);
         let is_safe = self.mode.find_safe_split_byte();
+        let stop = AtomicBool::new(false);
+        // The first range's sink: counts, and asks `interrupted` now and then.
+        let mut since_check = 0u64;
+        let mut check = |n: usize| -> Result<(), Error> {
+            since_check += n as u64;
+            if since_check >= INTERRUPT_CHECK_BYTES {
+                since_check = 0;
+                if interrupted() {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(Error::Interrupted);
+                }
+            }
+            Ok(())
+        };
         if threads == 1 {
             // One reader; a large UTF-16 chunk is still counted on the counter's threads.
             // A small file gets a buffer of its size (a corpus may hold thousands).
             let fits = usize::try_from(size).unwrap_or(usize::MAX).max(1);
             let mut buf = vec![0u8; read_buffer.min(fits)];
             read_piece(file, (0, size), size, is_safe, &mut buf, &mut |_, data| {
+                check(data.len())?;
                 self.feed_unguarded(data)
             })?;
             return self.finish_unguarded();
@@ -512,6 +560,7 @@ impl Counter {
         }
         let saved = std::mem::replace(&mut self.threads, 1);
         let first = ranges[0];
+        let stop = &stop;
         let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
             let handles: Vec<_> = others
                 .iter_mut()
@@ -521,6 +570,9 @@ impl Counter {
                         catch_panic(|| {
                             let mut buf = vec![0u8; read_buffer];
                             read_piece(file, range, size, is_safe, &mut buf, &mut |_, data| {
+                                if stop.load(Ordering::Relaxed) {
+                                    return Err(Error::Interrupted);
+                                }
                                 c.feed_unguarded(data)
                             })
                         })
@@ -534,9 +586,19 @@ impl Counter {
                 size,
                 is_safe,
                 &mut buf,
-                &mut |_, data| self.feed_unguarded(data),
+                &mut |_, data| {
+                    check(data.len())?;
+                    self.feed_unguarded(data)
+                },
             )];
             drop(buf);
+            // The other ranges may take longer: keep answering Ctrl-C while they do.
+            while !stop.load(Ordering::Relaxed) && !handles.iter().all(|h| h.is_finished()) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                if check(INTERRUPT_CHECK_BYTES as usize).is_err() {
+                    break;
+                }
+            }
             for handle in handles {
                 results.push(
                     handle
@@ -547,6 +609,9 @@ impl Counter {
             results
         });
         self.threads = saved;
+        if stop.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
         // An internal error or lack of memory matters more than an I/O error.
         let mut failure = None;
         for result in results {
@@ -1118,7 +1183,8 @@ mod tests {
                     let mut c = Counter::new(mode, enc, 7).unwrap();
                     c.set_threads(threads).unwrap();
                     c.set_file_ranges(50, 1 + seed as usize * 13);
-                    c.feed_file(&file, data.len() as u64).unwrap();
+                    c.feed_file(&file, data.len() as u64, &mut || false)
+                        .unwrap();
                     let skipped = c.skipped().unwrap();
                     assert_eq!(
                         (counts(&mut c), skipped),
@@ -1131,7 +1197,7 @@ mod tests {
         let mut c = Counter::new("words", None, 7).unwrap();
         c.feed(b"").unwrap();
         assert_eq!(
-            c.feed_file(&file_with(b"x"), 1).unwrap_err(),
+            c.feed_file(&file_with(b"x"), 1, &mut || false).unwrap_err(),
             Error::AlreadyFed
         );
     }

@@ -15,8 +15,13 @@ use crate::tally::Tally;
 pub const HEADER: [&str; 2] = ["word", "count"];
 
 /// Longest word field accepted, in bytes: the longest word a counter keeps is
-/// `MAX_WORD_LENGTH_LIMIT` code points, at most 4 bytes each.
-const MAX_WORD_BYTES: usize = 4 * MAX_WORD_LENGTH_LIMIT;
+/// `MAX_WORD_LENGTH_LIMIT` input code points, and normalising one (full lowercase, then
+/// NFC) gives at most 3 code points of at most 4 bytes: NFC output is no longer than the
+/// canonical decomposition, and the longest decomposition of a lowercased code point is
+/// 12 bytes (U+1D160, 4 bytes, decomposes into three 4-byte code points; U+FB2C, 3
+/// bytes, into three 2-byte ones). `words::tests` checks the bound on every code point.
+/// Seed mode's words are at most `MAX_WORD_LENGTH_LIMIT` raw bytes, well within it.
+pub const MAX_WORD_BYTES: usize = 12 * MAX_WORD_LENGTH_LIMIT;
 
 /// Longest count field: `u64::MAX` has 20 digits.
 const MAX_COUNT_DIGITS: usize = 20;
@@ -52,6 +57,8 @@ enum State {
     QuoteInQuoted,
     /// A `\r` ended the row's last field: only `\n` may follow.
     AfterCr,
+    /// A `\r` began a row: a blank line if `\n` follows.
+    BlankCr,
 }
 
 /// A streaming counts-CSV reader that adds every row to its table.
@@ -106,8 +113,15 @@ impl CountsCsvReader {
             i += 1;
             match self.state {
                 State::StartRow => {
-                    if b == b'\n' || b == b'\r' {
-                        return Err(self.error(self.line, "an empty line"));
+                    // A blank line is no row, as Python's csv module reads it (the writer
+                    // never writes one; skipping it costs nothing).
+                    if b == b'\n' {
+                        self.line += 1;
+                        continue;
+                    }
+                    if b == b'\r' {
+                        self.state = State::BlankCr;
+                        continue;
                     }
                     self.row_line = self.line;
                     self.fields = 0;
@@ -167,6 +181,13 @@ impl CountsCsvReader {
                         return Err(self.error(self.line, "a carriage return inside a row"));
                     }
                     self.end_row()?;
+                }
+                State::BlankCr => {
+                    if b != b'\n' {
+                        return Err(self.error(self.line, "a carriage return inside a row"));
+                    }
+                    self.line += 1;
+                    self.state = State::StartRow;
                 }
             }
         }
@@ -248,7 +269,7 @@ impl CountsCsvReader {
     /// End of the CSV: the table of its counts (a last row may lack its line break).
     pub fn finish(mut self) -> Result<Tally, CsvError> {
         match self.state {
-            State::StartRow => {}
+            State::StartRow | State::BlankCr => {}
             State::Quoted => {
                 return Err(self.error(
                     self.row_line,
@@ -319,7 +340,7 @@ mod tests {
     fn malformed_input_says_where() {
         let cases: [(&[u8], u64); 12] = [
             (b"", 1),
-            (b"word,count\n\nx,1\n", 2),
+            (b"word,count\n\r\n\nx\n", 4),
             (b"words,count\n", 1),
             (b"word,count\nx\n", 2),
             (b"word,count\nx,1,2\n", 2),
@@ -347,7 +368,7 @@ mod tests {
         r.feed(b"word,count\n").unwrap();
         let chunk = vec![b'a'; 1 << 16];
         let mut result = Ok(());
-        for _ in 0..8 {
+        for _ in 0..=MAX_WORD_BYTES >> 16 {
             result = r.feed(&chunk);
             if result.is_err() {
                 break;

@@ -8,6 +8,10 @@
 //! and its end by reading on past `end` up to the first safe byte. So a file with no safe
 //! byte at all is read about twice (once by the first range, which counts it, and once in
 //! pieces by the others, which find nothing), never once per thread.
+//!
+//! The last range reads on to the end of the file as it is when reached: a file that has
+//! grown since its size was taken is counted whole, as streaming it would be (a file that
+//! has shrunk is an error: its ranges no longer tile it).
 
 use std::fs::File;
 use std::io::ErrorKind;
@@ -17,6 +21,10 @@ use crate::counter::Error;
 
 /// Bytes read per `pread`: each thread holds one buffer of this size.
 pub const READ_BUFFER: usize = 2 << 20;
+
+/// The least bytes a range covers: no more ranges (threads) than the file holds of these.
+/// Below it a thread's set-up and its own word table cost more than its share saves.
+pub const MIN_RANGE: u64 = 1 << 20;
 
 /// What can be read at an offset: a file (and, in the tests, a file that counts reads).
 pub trait ReadAt: Sync {
@@ -44,14 +52,23 @@ pub fn read_some(
     offset: u64,
     size: u64,
 ) -> Result<usize, Error> {
+    match read_up_to(file, buf, offset)? {
+        0 => Err(shrank(offset, size)),
+        n => Ok(n),
+    }
+}
+
+fn shrank(offset: u64, size: u64) -> Error {
+    Error::Io(format!(
+        "the file ended at byte {offset}, before the {size} bytes expected \
+         (it shrank while being read?)"
+    ))
+}
+
+/// Read at `offset` into `buf` (as much as one `pread` gives; 0 at the end of the file).
+pub fn read_up_to(file: &impl ReadAt, buf: &mut [u8], offset: u64) -> Result<usize, Error> {
     loop {
         match file.read_at(buf, offset) {
-            Ok(0) => {
-                return Err(Error::Io(format!(
-                    "the file ended at byte {offset}, before the {size} bytes expected \
-                     (it shrank while being read?)"
-                )))
-            }
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::Io(format!("reading at byte {offset}: {e}"))),
@@ -62,8 +79,9 @@ pub fn read_some(
 /// Where a range's bytes go, with the offset of each piece of them.
 pub type Sink<'a> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 'a;
 
-/// Pass the bytes of the piece of the nominal range `[start, end)` of the first `size`
-/// bytes of `file` to `sink`, in order, with their offsets; `buf` is the thread's buffer.
+/// Pass the bytes of the piece of the nominal range `[start, end)` of the `size` bytes
+/// of `file` to `sink`, in order, with their offsets; `buf` is the thread's buffer. The
+/// last range (`end == size`) goes on to the file's end, past `size` if it has grown.
 pub fn read_piece(
     file: &impl ReadAt,
     (start, end): (u64, u64),
@@ -95,7 +113,22 @@ pub fn read_piece(
             pos += n as u64;
         }
     }
-    // The end: just after the first safe byte at or after end - 1 (or the file's end).
+    if end == size {
+        // The last piece: to the end of the file, wherever that is now.
+        loop {
+            let n = read_up_to(file, buf, pos)?;
+            if n == 0 {
+                return if pos < size {
+                    Err(shrank(pos, size))
+                } else {
+                    Ok(())
+                };
+            }
+            sink(pos, &buf[..n])?;
+            pos += n as u64;
+        }
+    }
+    // The end: just after the first safe byte at or after end - 1.
     while pos < size {
         let want = buf
             .len()

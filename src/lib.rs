@@ -231,7 +231,19 @@ impl PyCounter {
             ));
         }
         let inner = &mut self.inner;
-        py.detach(|| inner.feed_file(&file, size)).map_err(py_error)
+        // Ctrl-C: the counting threads ask now and then, holding the GIL just for that.
+        let mut signal: Option<PyErr> = None;
+        let result = py.detach(|| {
+            inner.feed_file(&file, size, &mut || {
+                Python::attach(|py| py.check_signals())
+                    .map_err(|e| signal = Some(e))
+                    .is_err()
+            })
+        });
+        match signal {
+            Some(e) => Err(e),
+            None => result.map_err(py_error),
+        }
     }
 
     /// Tune `feed_file` (ranges of at least `min_range` bytes, `read_buffer` bytes per
@@ -456,6 +468,13 @@ fn _file_pieces_for_tests<'py>(
     Ok(pieces)
 }
 
+/// The cores this process may use (CPU affinity and cgroup quota): the default thread
+/// count, and the most ranges `feed_file` reads at once.
+#[pyfunction]
+fn cores() -> usize {
+    counter::cores()
+}
+
 /// A word normalised as `words` mode normalises the words it counts.
 #[pyfunction]
 fn normalize_word(word: &str) -> String {
@@ -476,6 +495,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_MAX_WORD_LENGTH", defaults)?;
     m.add("MAX_WORD_LENGTH_LIMIT", MAX_WORD_LENGTH_LIMIT)?;
     m.add("MAX_THREADS", MAX_THREADS)?;
+    m.add("FILE_MIN_RANGE", file_ranges::MIN_RANGE)?;
     let safe = PyDict::new(m.py());
     for name in Mode::NAMES {
         let is_safe = Mode::from_name(name)
@@ -487,6 +507,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SPLIT_SAFE_BYTES", safe)?;
     m.add_class::<PyCounter>()?;
     m.add_function(wrap_pyfunction!(normalize_word, m)?)?;
+    m.add_function(wrap_pyfunction!(cores, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_file_pieces_for_tests, m)?)?;
     Ok(())

@@ -528,6 +528,28 @@ impl ByteWords {
 mod tests {
     use super::*;
 
+    /// `counts_csv::MAX_WORD_BYTES` rests on this: a word's normalised form (NFC) is no
+    /// longer than the canonical decomposition of its lowercase form, which is at most 12
+    /// bytes per code point of the word.
+    #[test]
+    fn normalising_a_code_point_gives_at_most_12_bytes() {
+        let longest = (0..=u32::from(char::MAX))
+            .filter_map(char::from_u32)
+            .map(|c| {
+                let lower: String = c.to_lowercase().collect();
+                let nfd = lower.nfd().map(char::len_utf8).sum::<usize>();
+                let normalised = normalize_word(&c.to_string()).len();
+                assert!(normalised <= 12, "{c:?}: {normalised} bytes");
+                nfd
+            })
+            .max();
+        assert_eq!(longest, Some(12));
+        assert_eq!(
+            crate::counts_csv::MAX_WORD_BYTES,
+            12 * crate::counter::MAX_WORD_LENGTH_LIMIT
+        );
+    }
+
     fn count_limited(dec: ByteDecoding, max: usize, chunks: &[&[u8]]) -> (Vec<(String, u64)>, u64) {
         let mut t = Tally::new();
         let mut w = ByteWords::new(dec, max);

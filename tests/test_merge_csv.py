@@ -77,7 +77,7 @@ def test_a_csv_written_by_the_core_reads_back_at_every_cut() -> None:
     [
         (b"", 1),
         (b"word,total\nx,1\n", 1),
-        (b"word,count\nx,1\n\ny,2\n", 3),
+        (b"word,count\nx,1\n\n\r\ny\n", 5),
         (b"word,count\nx\n", 2),
         (b"word,count\nx,1,2\n", 2),
         (b"word,count\nx,0\n", 2),
@@ -126,4 +126,29 @@ def test_counts_saturate_and_a_huge_word_is_refused() -> None:
     counter.merge_csv([b"word,count\nx,5\n"])
     assert counter.counts() == {"x": top}
     with pytest.raises(ValueError, match="line 2: a word longer than"):
-        counter.merge_csv([b"word,count\n", *([b"y" * 65536] * 8), b",1\n"])
+        # Past the longest word a counter makes: 12 bytes per code point of the limit.
+        counter.merge_csv([b"word,count\n", *([b"y" * 65536] * 13), b",1\n"])
+
+
+def test_the_longest_word_a_counter_makes_merges_back() -> None:
+    # U+FB2C is 3 bytes and normalises (NFC) to three 2-byte code points: the longest
+    # word a counter keeps is 6 bytes per code point of input here, 12 at worst.
+    source = Counter("words", None, 65536)
+    source.feed(("\ufb2c" * 65536 + " x").encode())
+    (word,) = [w for w in source.counts() if w != "x"]
+    assert len(word.encode()) == 6 * 65536
+    text = io.BytesIO()
+    source.write_csv(text, 0, header=b"word,count\n")
+    counter = Counter("words")
+    counter.merge_csv(_cut(text.getvalue(), 1 << 16))
+    assert counter.counts() == source.counts()
+
+
+def test_blank_lines_are_skipped_as_pythons_csv_skips_them() -> None:
+    data = b"word,count\n\na,1\r\n\r\nb,2\n\n"
+    rows = csv.DictReader(io.StringIO(data.decode(), newline=""))
+    assert [(row["word"], row["count"]) for row in rows] == [("a", "1"), ("b", "2")]
+    for size in (1, 3, len(data)):
+        counter = Counter("words")
+        counter.merge_csv(_cut(data, size))
+        assert counter.counts() == {"a": 1, "b": 2}

@@ -18,7 +18,7 @@ import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wordfreq_service._core import SPLIT_SAFE_BYTES, Counter
+from wordfreq_service._core import FILE_MIN_RANGE, SPLIT_SAFE_BYTES, Counter
 from wordfreq_service.counting.ranges import (
     MAX_PARTS,
     MIN_SPLIT_THRESHOLD,
@@ -246,12 +246,20 @@ def test_a_range_inside_one_huge_run_is_empty_and_reads_only_its_own_bytes() -> 
 def test_plan_ranges() -> None:
     assert plan_ranges(0, 10) == [(0, 0)]
     assert plan_ranges(10, 10) == [(0, 10)]
-    for size, threshold in [(11, 10), (1000, 100), (2**31 + 7, 2**28), (3, 1)]:
+    mib = FILE_MIN_RANGE
+    for size, threshold in [(11 * mib, 10 * mib), (100 * mib, 10 * mib), (2**31 + 7, 2**28)]:
         ranges = plan_ranges(size, threshold)
         assert ranges[0][0] == 0 and ranges[-1][1] == size
         assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
-        assert all(0 < end - start <= max(1, threshold // 2) for start, end in ranges)
-    assert len(plan_ranges(1000, 100)) == 20
+        assert all(0 < end - start <= threshold // 2 for start, end in ranges)
+    assert len(plan_ranges(100 * mib, 10 * mib)) == 20
+    # A tiny threshold still makes parts of at least FILE_MIN_RANGE (1 MiB), not millions.
+    assert mib == 1 << 20
+    for size, threshold in [(3, 1), (2 * 10**9, 1), (10 * mib + 1, 1000)]:
+        ranges = plan_ranges(size, threshold)
+        assert ranges[0][0] == 0 and ranges[-1][1] == size
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+        assert len(ranges) == 1 or all(end - start >= mib for start, end in ranges)
     with pytest.raises(ValueError):
         plan_ranges(10, 0)
     assert read_offset(0) == 0 and read_offset(100) == 99
@@ -260,7 +268,7 @@ def test_plan_ranges() -> None:
 def test_an_object_is_never_split_into_more_than_max_parts() -> None:
     # A threshold far below the object (a huge object, or a misconfiguration): at most
     # MAX_PARTS ranges, longer ones, still tiling the object.
-    for size, threshold in [(MAX_PARTS * 10 + 3, 2), (1 << 40, MIN_SPLIT_THRESHOLD)]:
+    for size, threshold in [(1 << 40, 2), (1 << 40, MIN_SPLIT_THRESHOLD)]:
         ranges = plan_ranges(size, threshold)
         assert len(ranges) == MAX_PARTS
         assert ranges[0][0] == 0 and ranges[-1][1] == size

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from wordfreq_service._core import MAX_THREADS
+from wordfreq_service._core import FILE_MIN_RANGE, MAX_THREADS, cores
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.cli import options
 from wordfreq_service.formats.job_request import JobRequest
@@ -33,13 +35,31 @@ def test_out_of_range_is_a_one_line_usage_error(command: str, value: str, tmp_pa
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_count_gives_the_same_counts_on_any_number_of_threads() -> None:
+def test_count_gives_the_same_counts_on_any_number_of_threads(tmp_path: Path) -> None:
+    # Several MiB, so that the core reads it in one range per thread (ranges are at
+    # least FILE_MIN_RANGE), as many as there are cores; standard input streams.
+    big = tmp_path / "big.txt"
+    big.write_bytes(SAMPLE.read_bytes() * 20)
+    assert big.stat().st_size > 3 * FILE_MIN_RANGE
+    streamed = run_wordfreq(["count", "--json", "--top", "50", "-"], input=big.read_bytes())
     outputs = {
-        run_wordfreq(["count", "--json", "--top", "50", *threads, str(SAMPLE)]).stdout
+        run_wordfreq(["count", "--json", "--top", "50", *threads, str(big)]).stdout
         for threads in ([], ["--threads", "1"], ["--threads", "2"], ["--threads", "7"])
     }
-    assert len(outputs) == 1
-    assert json.loads(outputs.pop())["total"] > 10_000
+    assert outputs == {streamed.stdout}
+    single = run_wordfreq(["count", "--json", "--top", "50", str(SAMPLE)]).stdout
+    assert json.loads(streamed.stdout)["total"] == 20 * json.loads(single)["total"] > 200_000
+
+
+def test_the_cli_counts_the_cores_as_the_core_does() -> None:
+    # One fact: the core's count (affinity and cgroup quota), not a second one of our own.
+    assert options.cores() == min(cores(), options.MAX_WORKERS)
+    pinned = (
+        "import os; os.sched_setaffinity(0, {0})\n"
+        "from wordfreq_service.cli import options; print(options.cores())"
+    )
+    out = subprocess.run([sys.executable, "-c", pinned], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
 
 
 def test_workers_share_the_cores_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:

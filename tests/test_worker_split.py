@@ -12,7 +12,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.counting import ranges
 from wordfreq_service.counting.engine import summarize
 from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
 from wordfreq_service.errors import TransientError
@@ -46,6 +47,16 @@ from tests.test_worker_jobs import (
 #: Small, so a few kilobytes make many ranges (each about half of it).
 THRESHOLD = 4096
 SETTINGS = WorkerSettings(visibility_timeout=1, wait_seconds=0.2, split_threshold=THRESHOLD)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _small_parts() -> Iterator[None]:
+    """Parts as small as the threshold makes them: in service a part is at least
+    ``ranges.MIN_PART_BYTES`` (1 MiB), which would leave these objects in one piece."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ranges, "MIN_PART_BYTES", 1)
+        yield
+
 
 #: Words with apostrophes, multi-byte letters, Windows-1252 quotes, a BOM-like sequence
 #: mid-stream, digits and runs past a short word-length limit; separators of every kind.

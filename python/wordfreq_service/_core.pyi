@@ -11,6 +11,7 @@ from _typeshed import SupportsWrite
 __all__ = [
     "DEFAULT_MAX_WORD_LENGTH",
     "ENCODINGS",
+    "FILE_MIN_RANGE",
     "MAX_THREADS",
     "MAX_WORD_LENGTH_LIMIT",
     "MODES",
@@ -19,6 +20,7 @@ __all__ = [
     "__version__",
     "_file_pieces_for_tests",
     "_panic_for_tests",
+    "cores",
     "normalize_word",
 ]
 
@@ -35,6 +37,9 @@ DEFAULT_MAX_WORD_LENGTH: Final[dict[str, int]]
 MAX_WORD_LENGTH_LIMIT: Final[int]
 #: Most threads a counter may be asked to use (256).
 MAX_THREADS: Final[int]
+#: The least bytes ``Counter.feed_file`` gives one range (1 MiB), and the least bytes of
+#: a big object's part (``counting/ranges.py``).
+FILE_MIN_RANGE: Final[int]
 #: Per mode, the bytes after which input can be cut and the rest counted by a fresh
 #: counter (``at_start=False``) with exactly the same total counts: ASCII bytes that
 #: always end a word and leave nothing pending (in ``words`` mode, whatever the decoding
@@ -103,22 +108,27 @@ class Counter:
 
         Releases the GIL; large chunks are split across all cores."""
     def feed_file(self, fd: int, size: int) -> None:
-        """Count the first ``size`` bytes of the regular file open at ``fd`` as this
-        counter's whole input, then finish (a counter that has had input already is a
-        ``ValueError``; so is anything but a regular file).
+        """Count the regular file open at ``fd``, ``size`` bytes long when measured, as
+        this counter's whole input, then finish (a counter that has had input already is
+        a ``ValueError``; so is anything but a regular file).
 
         Without the GIL and with positional reads (``fd``'s offset is neither used nor
-        moved): the file is cut into one nominal range per thread (``threads``; ranges
-        of at least 1 MiB), each range's boundaries resolved by the rule of
-        ``counting/ranges.py`` and counted by its own thread into its own table, the
-        tables merged at the end, so the counts are exactly those of feeding the same
-        bytes. Each thread reads into one 2 MiB buffer, whatever the file's size; a file
-        with no safe byte is read about twice, not once per thread. UTF-16 input (by BOM,
-        or forced) is read by one sequential reader. ``OSError`` when reading fails, or
-        when the file ends before ``size`` bytes."""
+        moved): ``size`` is cut into one nominal range per thread (``threads``, but never
+        more than ``cores()``; ranges of at least ``FILE_MIN_RANGE``), each range's
+        boundaries resolved by the rule of ``counting/ranges.py`` and counted by its own
+        thread into its own table, the tables merged at the end, so the counts are
+        exactly those of feeding the same bytes. The last range reads on to the end of
+        the file: a file that has grown since ``size`` was taken is counted whole, as
+        streaming it would be. Each thread costs one 2 MiB read buffer and a word table
+        of its own until the end; a file with no safe byte is read about twice, not once
+        per thread. UTF-16 input (by BOM, or forced) is read by one sequential reader.
+        ``OSError`` when reading fails, or when the file ends before ``size`` bytes
+        (it shrank). Ctrl-C is answered within about 32 MiB of reading: the count stops
+        and ``KeyboardInterrupt`` is raised (the counter is then unusable)."""
     def _set_file_ranges_for_tests(self, min_range: int, read_buffer: int) -> None:
         """``feed_file`` with ranges of at least ``min_range`` bytes, read
-        ``read_buffer`` bytes at a time (for tests: small files on many threads)."""
+        ``read_buffer`` bytes at a time, as many ranges as ``threads`` even beyond
+        ``cores()`` (for tests: small files on many threads)."""
     def finish(self) -> None:
         """End of input: count whatever is still pending. Idempotent."""
     def merge(self, other: Counter) -> None:
@@ -182,6 +192,10 @@ def _file_pieces_for_tests(
 def _panic_for_tests(in_thread_pool: bool = False) -> None:
     """Panic inside the core on purpose (on a worker thread when ``in_thread_pool``):
     raises the ``RuntimeError`` a bug in the core would raise."""
+
+def cores() -> int:
+    """The cores this process may use (CPU affinity and cgroup quota, as Rust's
+    ``available_parallelism``): the default thread count."""
 
 def normalize_word(word: str) -> str:
     """``word`` normalised as ``words`` mode normalises the words it counts (U+2019 to

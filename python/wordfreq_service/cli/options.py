@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -135,10 +134,12 @@ def threads_per_worker(threads: int | None, workers: int) -> int:
 
 
 def cores() -> int:
-    """The default number of workers: the cores this process may run on (at most
+    """The default number of workers and threads: the cores this process may run on (its
+    affinity and cgroup quota, as the counting core counts them; at most
     ``MAX_WORKERS``)."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return min(available or os.cpu_count() or 1, MAX_WORKERS)
+    from wordfreq_service import _core
+
+    return min(_core.cores(), MAX_WORKERS)
 
 
 class ByteSize(click.ParamType[int]):
@@ -209,7 +210,7 @@ WORKER_COUNT = click.IntRange(min=1, max=MAX_WORKERS)
 
 def split_threshold_type() -> ByteSize:
     """``--split-threshold``'s sizes: none so small that its ranges (about half of it)
-    would fall under ``MIN_RANGE_BYTES`` and flood the queue with tiny tasks."""
+    would fall under ``MIN_PART_BYTES`` and flood the queue with tiny tasks."""
     from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
 
     return ByteSize(minimum=MIN_SPLIT_THRESHOLD)

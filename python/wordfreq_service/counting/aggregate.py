@@ -9,15 +9,14 @@ a failure of its own; the others go on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wordfreq_service.counting.corpus import Corpus
-from wordfreq_service.counting.engine import Counter, count_chunks, count_file
-from wordfreq_service.counting.inputs import CHUNK_SIZE, DEFAULT_MAX_INPUT_BYTES, iter_chunks
+from wordfreq_service.counting.engine import Counter, count_file
+from wordfreq_service.counting.inputs import DEFAULT_MAX_INPUT_BYTES
 from wordfreq_service.errors import WordfreqError
 from wordfreq_service.formats.corpus import FileStatus
 
@@ -63,11 +62,6 @@ def count_corpus(
     total = request.new_counter(threads=1)
 
     def count_one(path: str) -> Counter:
-        if _size(path) <= CHUNK_SIZE:
-            # One chunk: the core's ranged read has nothing to split, and its set-up
-            # costs three times the whole count of a small file (146 against 41 us).
-            chunks = iter_chunks(path, max_bytes=max_input_bytes)
-            return count_chunks(chunks, request, threads=per_file)
         return count_file(path, request, max_input_bytes=max_input_bytes, threads=per_file)
 
     def settle(index: int, path: str, future: Future[Counter]) -> None:
@@ -102,15 +96,6 @@ def count_corpus(
             settle(*running.pop(future), future)
     total.finish()
     return Aggregate(total, [statuses[i] for i in range(len(corpus.entries))])
-
-
-def _size(path: str) -> int:
-    """The file's size, or 0 when it cannot be told (standard input, a vanished file:
-    streaming then says what is wrong)."""
-    try:
-        return os.stat(path).st_size if path != "-" else 0
-    except OSError:
-        return 0
 
 
 def _numbered(corpus: Corpus) -> Iterator[tuple[int, str, str | None]]:

@@ -190,11 +190,17 @@ def open_path(path: str) -> BinaryIO:
 
 
 def open_plain_file(path: str, max_bytes: int | None) -> tuple[BinaryIO, int] | None:
-    """A regular, uncompressed file, open, with its size: what the counting core reads
-    in ranges itself (``Counter.feed_file``). None for standard input, pipes, devices and
-    compressed files, which stream (a pipe is never opened here: opening and closing a
-    FIFO would lose its writer). ``InputError`` naming the file when it cannot be opened,
-    or when it is longer than ``max_bytes`` (checked before a byte is read)."""
+    """Open ``path`` when it is a regular, uncompressed file, with its size (which may not
+    be its length: ``/proc`` files say 0, sysfs files 4096), for the core to read in
+    ranges (``Counter.feed_file``) or to stream with ``plain_chunks``. None for standard
+    input, pipes, devices and compressed files, which stream by path (a pipe is never
+    opened here: opening and closing a FIFO would lose its writer). ``InputError`` naming
+    the file when it cannot be opened, or when it is longer than ``max_bytes`` (checked
+    before a byte is read).
+
+    What is opened is checked again on the open descriptor: a FIFO put in the file's place
+    after the first look neither blocks the open (``O_NONBLOCK``) nor reaches the core: it
+    comes back with a size of 0, to stream from that descriptor."""
     if path == "-":
         return None
     try:
@@ -202,20 +208,39 @@ def open_plain_file(path: str, max_bytes: int | None) -> tuple[BinaryIO, int] | 
             return None
     except OSError:
         return None  # streaming reports it, as ever
-    raw = open_path(path)
     try:
-        size = os.fstat(raw.fileno()).st_size
-        head = os.pread(raw.fileno(), _MAGIC_LEN, 0)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InputError(f"{path}: {describe_os_error(exc)}") from exc
+    raw = os.fdopen(fd, "rb")
+    try:
+        st = os.fstat(fd)
+        os.set_blocking(fd, True)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            return raw, 0
+        head = os.pread(fd, _MAGIC_LEN, 0)
     except OSError as exc:
         raw.close()
         raise InputError(f"{path}: {describe_os_error(exc)}") from exc
+    except InputError:
+        raw.close()
+        raise
     if sniff_compression(head) is not None:
         raw.close()
         return None
+    size = st.st_size
     if max_bytes is not None and size > max_bytes:
         raw.close()
         raise _over_limit(path, max_bytes, compressed=False)
     return raw, size
+
+
+def plain_chunks(raw: BinaryIO, name: str, max_bytes: int | None) -> Iterator[bytes]:
+    """The chunks of a file ``open_plain_file`` opened (decompressed if it turns out to
+    be compressed after all), at most ``max_bytes`` of them; the caller closes ``raw``."""
+    return decompress_chunks(_read_file(raw, name, CHUNK_SIZE), name, CHUNK_SIZE, max_bytes)
 
 
 class _IterRaw(io.RawIOBase):

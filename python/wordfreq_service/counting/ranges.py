@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SPLIT_THRESHOLD",
     "MAX_PARTS",
-    "MIN_RANGE_BYTES",
+    "MIN_PART_BYTES",
     "MIN_SPLIT_THRESHOLD",
     "SPLIT_THRESHOLD_ENV",
     "plan_ranges",
@@ -47,12 +47,6 @@ __all__ = [
 DEFAULT_SPLIT_THRESHOLD = 256 << 20
 #: Where the worker container reads the threshold from (the stack sets it).
 SPLIT_THRESHOLD_ENV = "WORKER_SPLIT_THRESHOLD"
-#: The smallest range worth a task of its own: below it, a task's overhead (a queue
-#: message, a stored counts CSV, a progress entry) outweighs its counting.
-MIN_RANGE_BYTES = 1 << 20
-#: The lowest threshold a worker takes (``--split-threshold``): its ranges, about half of
-#: it, are then at least ``MIN_RANGE_BYTES``.
-MIN_SPLIT_THRESHOLD = 2 * MIN_RANGE_BYTES
 #: The most ranges one object is split into; a bigger object gets longer ranges. Bounds
 #: the range tasks an object makes and its progress record (a DynamoDB item holds at most
 #: 400 KB: about 40,000 parts).
@@ -62,17 +56,26 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16: str = "utf-16"
 
 
+#: The least bytes of a part, the core's least range: a tiny threshold must not make
+#: millions of parts (1 byte on 2 GB would make 2e9). Read at each call, so that tests of
+#: the split machinery can lower it to cut small objects into many parts.
+MIN_PART_BYTES: int = _core.FILE_MIN_RANGE
+#: The lowest threshold a worker takes (``--split-threshold``): its ranges, about half of
+#: it, are then at least ``MIN_PART_BYTES`` as planned (1 MiB), not a flood of tiny tasks.
+MIN_SPLIT_THRESHOLD: int = 2 * _core.FILE_MIN_RANGE
+
+
 def plan_ranges(size: int, threshold: int) -> list[tuple[int, int]]:
     """The nominal ranges ``[start, end)`` of an object of ``size`` bytes: one when
     ``size <= threshold``, else equal ranges of about ``threshold / 2`` bytes (so that
-    an object just over the threshold still makes parts well under it), and never more
-    than ``MAX_PARTS`` of them (then longer)."""
+    an object just over the threshold still makes parts well under it), but never under
+    ``MIN_PART_BYTES`` (1 MiB), and never more than ``MAX_PARTS`` of them (then longer)."""
     if size < 0 or threshold < 1:
         raise ValueError("size must be 0 or more and threshold 1 or more")
     if size <= threshold:
         return [(0, size)]
     part = max(1, threshold // 2)
-    count = min(-(-size // part), MAX_PARTS)
+    count = min(-(-size // part), max(1, size // MIN_PART_BYTES), MAX_PARTS)
     cuts = [size * k // count for k in range(count + 1)]
     return list(itertools.pairwise(cuts))
 
