@@ -41,6 +41,7 @@ HUGE = "99999999999999999999"
         ("worker", "--concurrency", HUGE),
         ("worker", "--concurrency", str(MAX_WORKERS + 1)),
         ("worker", "--split-threshold", "0"),
+        ("up", "--split-threshold", "2097151"),  # ranges under MIN_PART_BYTES
         ("up", "--split-threshold", "lots"),
         ("submit", "--split-threshold", "12XB"),
     ],

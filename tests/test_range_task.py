@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from wordfreq_service.counting.ranges import MAX_PARTS
 from wordfreq_service.errors import BadMessage
 from wordfreq_service.formats.ranges import (
+    MAX_OFFSET,
     RangeTask,
     parse_range_task,
     part_key,
@@ -22,8 +24,8 @@ from wordfreq_service.formats.s3event import object_created_event, parse_message
 
 @st.composite
 def tasks(draw: st.DrawFn) -> RangeTask:
-    size = draw(st.integers(1, 2**50))
-    parts = draw(st.integers(1, 10_000))
+    size = draw(st.integers(1, MAX_OFFSET))
+    parts = draw(st.integers(1, MAX_PARTS))
     start = draw(st.integers(0, size))
     millis = draw(st.integers(0, 4 * 10**12))
     return RangeTask(
@@ -81,6 +83,11 @@ def _good() -> dict[str, object]:
         {"event_time": "yesterday"},
         {"options": "mode=words"},
         {"job_id": 5},
+        # Past any object or plan: refused here, not an overflow in a store.
+        {"parts": 10**30},
+        {"parts": 10**30, "part": 10**30 - 1},
+        {"size": 10**30, "start": 10**30, "end": 10**30},
+        {"size": 2**63, "end": 2**63},
     ],
 )
 def test_a_damaged_task_is_a_bad_message(damage: dict[str, object]) -> None:
@@ -91,11 +98,18 @@ def test_a_damaged_task_is_a_bad_message(damage: dict[str, object]) -> None:
         parse_range_task(json.dumps({"RangeTask": [1, 2]}))
 
 
-def test_the_split_id_is_the_objects_version() -> None:
-    first = split_id_of("b", "k", "etag1", 10)
-    # The same object seen again (a redelivered event): the same split, so the same parts.
-    assert split_id_of("b", "k", "etag1", 10) == first
-    # Another version, key or bucket: another split.
-    assert len({first, split_id_of("b", "k", "etag2", 10), split_id_of("b", "k2", "etag1", 10),
-                split_id_of("b2", "k", "etag1", 10)}) == 4  # fmt: skip
+def test_the_split_id_is_the_objects_version_event_and_plan() -> None:
+    first = split_id_of("b", "k", "etag1", 10, "seq1", 4)
+    # The same event seen again (a redelivery): the same split, so the same parts.
+    assert split_id_of("b", "k", "etag1", 10, "seq1", 4) == first
+    # Another version, key, bucket, upload of the same bytes (another event), or plan
+    # (a worker with another threshold): another split.
+    others = {
+        split_id_of("b", "k", "etag2", 10, "seq1", 4),
+        split_id_of("b", "k2", "etag1", 10, "seq1", 4),
+        split_id_of("b2", "k", "etag1", 10, "seq1", 4),
+        split_id_of("b", "k", "etag1", 10, "seq2", 4),
+        split_id_of("b", "k", "etag1", 10, "seq1", 5),
+    }
+    assert len(others | {first}) == 6
     assert part_key(first, 3) == f"results/parts/{first}/3.csv.gz"

@@ -19,7 +19,14 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wordfreq_service._core import FILE_MIN_RANGE, SPLIT_SAFE_BYTES, Counter
-from wordfreq_service.counting.ranges import plan_ranges, range_chunks, read_offset, unsplittable
+from wordfreq_service.counting.ranges import (
+    MAX_PARTS,
+    MIN_SPLIT_THRESHOLD,
+    plan_ranges,
+    range_chunks,
+    read_offset,
+    unsplittable,
+)
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import counts_csv, write_counter_counts
 
@@ -256,6 +263,16 @@ def test_plan_ranges() -> None:
     with pytest.raises(ValueError):
         plan_ranges(10, 0)
     assert read_offset(0) == 0 and read_offset(100) == 99
+
+
+def test_an_object_is_never_split_into_more_than_max_parts() -> None:
+    # A threshold far below the object (a huge object, or a misconfiguration): at most
+    # MAX_PARTS ranges, longer ones, still tiling the object.
+    for size, threshold in [(1 << 40, 2), (1 << 40, MIN_SPLIT_THRESHOLD)]:
+        ranges = plan_ranges(size, threshold)
+        assert len(ranges) == MAX_PARTS
+        assert ranges[0][0] == 0 and ranges[-1][1] == size
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
 
 
 def test_safe_bytes_are_ascii_and_end_words() -> None:

@@ -31,7 +31,7 @@ ENV_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="
         ("WORKER_DRAIN_SECONDS", "nan"),
         ("WORKER_DRAIN_SECONDS", "inf"),
         ("WORKER_DRAIN_SECONDS", "soon"),
-        ("WORKER_SPLIT_THRESHOLD", "0"),
+        ("WORKER_SPLIT_THRESHOLD", "1M"),  # ranges under MIN_PART_BYTES
         ("WORKER_SPLIT_THRESHOLD", "big"),
         ("WORKER_SPLIT_THRESHOLD", "2PiB"),
     ],

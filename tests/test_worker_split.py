@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
@@ -23,12 +24,16 @@ from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.counting import ranges
 from wordfreq_service.counting.engine import summarize
+from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
 from wordfreq_service.errors import TransientError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import counts_key, write_counter_counts
 from wordfreq_service.formats.ranges import parse_range_task, part_key
 from wordfreq_service.ports import Backend, JobState, Message, ObjectStore
+from wordfreq_service.service.jobs import JOB_RETENTION_S
 from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSettings
+from wordfreq_service.service.worker.jobpath import JobPath
+from wordfreq_service.service.worker.split import Splitter
 
 from tests.helpers import run_wordfreq
 from tests.test_worker_jobs import (
@@ -360,6 +365,9 @@ def test_what_cannot_be_cut_is_counted_whole(
     assert note["key"] == "whole" and note["reason"]
     [result] = results(backend)
     assert result["Status"] == "success", result
+    # and its result says why it was not split
+    assert result["StatusMessage"] == f"counted in one piece: {note['reason']}"
+    assert "cannot be split" in result["StatusMessage"]
     if why != "gzip":
         assert [(w["Word"], w["Count"]) for w in result["Words"]] == expected(body, request)[
             0
@@ -431,11 +439,13 @@ def _wait_and_drain(backend: Backend) -> None:
 def test_submit_with_a_small_threshold_prints_what_count_prints(tmp_path: Path, mode: str) -> None:
     # The command line end to end: `submit`'s in-process workers split the sample.
     book = tmp_path / "book.txt"
-    book.write_bytes(text(9, 12_000))
+    # Past the lowest threshold a worker takes, in a few ranges.
+    book.write_bytes(text(9, 40_000) * (2 * MIN_SPLIT_THRESHOLD // 40_000))
     options = ["--mode", mode, "--top", "25"]
     data = ["--data-dir", str(tmp_path / "data"), "--workers", "2"]
+    threshold = str(MIN_SPLIT_THRESHOLD)
     submitted = run_wordfreq(
-        ["submit", *data, "--split-threshold", "2K", "--json", *options, str(book)]
+        ["submit", *data, "--split-threshold", threshold, "--json", *options, str(book)]
     )
     assert submitted.returncode == 0, submitted.stderr
     counted = run_wordfreq(["count", "--json", *options, str(book)])
@@ -527,9 +537,204 @@ def test_a_job_split_on_its_events_last_receive_is_not_failed_by_its_lease(
         worker.process_batch([dataclasses.replace(event, receive_count=limit)], keeper)
     finally:
         keeper.close()
-    # Then, once the event is gone, the lease does not lapse under the counting ranges
-    time.sleep(1.5)
-    assert record_of(service, job).state is JobState.RUNNING
+    # Then, once the event is gone, the lease does not lapse under the counting ranges:
+    # a reader a minute on (the event's lease was a second) sees it running
+    assert service.settled(record_of(service, job), time.time() + 60).state is JobState.RUNNING
     drain(backend)
     assert record_of(service, job).state is JobState.DONE
     assert result_of(service, job).total == expected(body, JobRequest.make(top=10))[0].total
+
+
+def test_the_same_bytes_uploaded_again_get_a_result_again(tmp_path: Path) -> None:
+    # Given a big object split, counted and merged (compatible path)
+    backend = _embedded(tmp_path)
+    request = JobRequest.make(top=5)
+    body = text(13, 12_000)
+    backend.store.put("again.txt", io.BytesIO(body), request.to_metadata())
+    drain(backend, workers=2)
+    [first] = results(backend)
+    # When the same bytes are uploaded to the same key again (same ETag and size)
+    backend.store.put("again.txt", io.BytesIO(body), request.to_metadata())
+    drain(backend, workers=2)
+    # Then that upload is a split of its own, not a duplicate of the merged one
+    [second] = results(backend)
+    assert first["Total"] == second["Total"] == expected(body, request)[0].total
+    assert first["JobID"] != second["JobID"]
+    assert gone(backend.store, "again.txt")
+
+
+def test_workers_with_different_thresholds_never_mix_their_plans(tmp_path: Path) -> None:
+    # Given an event redelivered to a worker with another threshold (a rolling change)
+    backend = _embedded(tmp_path)
+    request = JobRequest.make(top=5)
+    body = text(14, 24_000)
+    backend.store.put("mixed.txt", io.BytesIO(body), request.to_metadata())
+    [event] = backend.work_queue.receive(1, wait_seconds=0.3)
+    backend.work_queue.send(event.body)  # its duplicate
+    small, large = (
+        Worker(backend, dataclasses.replace(SETTINGS, split_threshold=t)) for t in (4096, 10_000)
+    )
+    small.handle(event)
+    tasks = []
+    while batch := backend.work_queue.receive(10, wait_seconds=0.3, visibility_timeout=30):
+        tasks += batch
+    [again] = [m for m in tasks if parse_range_task(m.body) is None]
+    tasks.remove(again)
+    large.handle(again)
+    while batch := backend.work_queue.receive(10, wait_seconds=0.3, visibility_timeout=30):
+        tasks += batch
+    plans = {parse_range_task(m.body).parts for m in tasks}  # type: ignore[union-attr]
+    assert len(plans) == 2
+    # When their ranges are counted interleaved, the larger plan's first
+    tasks.sort(key=lambda m: parse_range_task(m.body).parts)  # type: ignore[union-attr]
+    for i, m in enumerate(tasks):
+        (small if i % 2 else large).handle(m)
+    # Then each plan is a split of its own, merged on its own: the first to finish has the
+    # right count, and the other (its object deleted by then) no other count; the client
+    # keeps the first result per key
+    first, *rest = results(backend)
+    assert first["Status"] == "success" and first["Total"] == expected(body, request)[0].total
+    assert len(rest) == 1 and rest[0]["Status"] == "failure", rest
+
+
+def test_a_range_task_released_on_its_last_receive_fails_its_part(tmp_path: Path) -> None:
+    backend = _embedded(tmp_path)
+    backend.store.put("rel.txt", io.BytesIO(text(15, 12_000)), JobRequest.make().to_metadata())
+    _handle_first(backend)
+    [task, *_] = backend.work_queue.receive(10, wait_seconds=0.3, visibility_timeout=30)
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None
+    # When a stopping worker hands a range task back on its last receive
+    worker = Worker(backend, SETTINGS)
+    worker.stop.set()
+    keeper = VisibilityKeeper(backend, 30)
+    try:
+        worker.process_batch([dataclasses.replace(task, receive_count=limit)], keeper)
+    finally:
+        keeper.close()
+    # Then its part is recorded failed (the object fails once the others are in)
+    parsed = parse_range_task(task.body)
+    assert parsed is not None and backend.jobs is not None
+    progress = backend.jobs.split_progress(parsed.split_id)
+    assert progress is not None and parsed.part in progress.done
+    assert progress.failure is not None and "worker stopping" in progress.failure
+
+
+def test_a_part_that_cannot_even_be_given_up_leaves_the_worker_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = _embedded(tmp_path)
+    backend.store.put("odd.txt", io.BytesIO(text(16, 8_000)), JobRequest.make().to_metadata())
+    _handle_first(backend)
+    [task, *_] = backend.work_queue.receive(10, wait_seconds=0.3, visibility_timeout=30)
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None and backend.jobs is not None
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+    # When recording a part fails with an error no store should raise, on the last receive
+    monkeypatch.setattr(type(backend.jobs), "add_part", broken)
+    worker = Worker(backend, SETTINGS)
+    with capture_logs() as logs:
+        worker.handle(dataclasses.replace(task, receive_count=limit))
+    # Then the message is left for the dead-letter queue and the worker goes on
+    events = [e["event"] for e in logs]
+    assert "could not record the part as failed" in events
+    assert "unexpected error; left for the dead-letter queue" in events
+
+
+def test_a_repeat_merge_sends_the_same_job_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = _embedded(tmp_path)
+    request = JobRequest.make(top=5)
+    body = text(17, 12_000)
+    backend.store.put("twice.txt", io.BytesIO(body), request.to_metadata())
+    _handle_first(backend)
+    assert backend.jobs is not None
+    store_type = type(backend.jobs)
+    real = store_type.mark_merged
+
+    class Killed(BaseException):
+        """A worker killed between delivering the merge and marking it merged."""
+
+    def killed(self: Any, split_id: str, **kwargs: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(store_type, "mark_merged", killed)
+    worker = Worker(backend, SETTINGS)
+    last = None
+    while batch := backend.work_queue.receive(10, wait_seconds=0.3, visibility_timeout=30):
+        for m in batch:
+            try:
+                worker.handle(m)
+            except Killed:
+                last = m
+    assert last is not None
+    # When its range task comes back and is merged again
+    monkeypatch.setattr(store_type, "mark_merged", real)
+    worker.handle(last)
+    # Then the client gets the same result twice, under one job ID
+    first, second = results(backend)
+    assert first["JobID"] == second["JobID"]
+    assert first["Words"] == second["Words"]
+    assert first["Total"] == second["Total"] == expected(body, request)[0].total
+
+
+def test_submit_shows_why_a_big_compressed_file_was_not_split(tmp_path: Path) -> None:
+    # A gzip file over the threshold (random bytes: they do not compress)
+    book = tmp_path / "big.bin.gz"
+    book.write_bytes(gzip.compress(random.Random(18).randbytes(MIN_SPLIT_THRESHOLD + 4096), 1))
+    assert book.stat().st_size > MIN_SPLIT_THRESHOLD
+    data = ["--data-dir", str(tmp_path / "data"), "--workers", "1"]
+    flags = ["--split-threshold", str(MIN_SPLIT_THRESHOLD), "--top", "5"]
+    as_json = run_wordfreq(["submit", *data, *flags, "--json", str(book)])
+    assert as_json.returncode == 0, as_json.stderr
+    got = json.loads(as_json.stdout)
+    assert got["status"] == "success"
+    assert got["status_message"] == "counted in one piece: gzip-compressed input cannot be split"
+    # The text output is what it always was: the words, no note
+    as_text = run_wordfreq(["submit", *data, *flags, str(book)])
+    counted = run_wordfreq(["count", "--top", "5", str(book)])
+    assert as_text.returncode == 0, as_text.stderr
+    assert as_text.stdout.splitlines()[1:] == counted.stdout.splitlines()
+    assert "one piece" not in as_text.stdout + as_text.stderr
+
+
+def test_a_renewal_landing_late_never_shortens_a_split_jobs_lease(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a job split on its event's last receive, slowly enough that the keeper's
+    # renewal of the event's short lease is under way when the split takes the job over
+    backend = _embedded(tmp_path)
+    service = service_of(backend)
+    job = submit(service, text(19, 12_000), JobRequest.make(top=10))
+    limit = backend.work_queue.max_receive_count()
+    assert limit is not None
+    real_lease, real_split = JobPath.lease, Splitter.split
+    handed = threading.Event()
+
+    def lease(self: JobPath, job_ids: Any, seconds: float) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            handed.wait(0.6)  # a renewal slow to land: begun before the hand-over
+        real_lease(self, job_ids, seconds)
+        if seconds >= JOB_RETENTION_S:
+            handed.set()
+
+    def split(self: Splitter, *args: Any) -> Any:
+        time.sleep(0.5)  # past the keeper's first renewal (a third of its second)
+        return real_split(self, *args)
+
+    monkeypatch.setattr(JobPath, "lease", lease)
+    monkeypatch.setattr(Splitter, "split", split)
+    [event] = backend.work_queue.receive(1, wait_seconds=0.3, visibility_timeout=1)
+    keeper = VisibilityKeeper(backend, 1)
+    try:
+        Worker(backend, SETTINGS).process_batch(
+            [dataclasses.replace(event, receive_count=limit)], keeper
+        )
+    finally:
+        keeper.close()
+    # Then the split's lease stands: a reader a minute on sees the job running
+    assert service.settled(record_of(service, job), time.time() + 60).state is JobState.RUNNING

@@ -67,5 +67,10 @@ class JobExists(BackendError):
     """A job store asked to create a job whose ID is taken (IDs are random: a bug)."""
 
 
+class SplitPlanMismatch(BackendError):
+    """A part recorded against a split whose record holds another part count. The split
+    ID names its plan, so only a damaged range task gets here: refused, never merged."""
+
+
 class TransientError(BackendError):
     """The backend is unavailable; the operation may succeed if retried later."""

@@ -269,7 +269,9 @@ class JobStore(Protocol):
         """Record that part ``part`` of ``parts`` is done (failed, with ``failure``);
         creates the split's record, to last until ``expires_at``, on its first part.
         Atomic and idempotent per part: a part recorded already changes nothing (its
-        first failure or success stands). Returns the progress after it."""
+        first failure or success stands). Returns the progress after it.
+        ``SplitPlanMismatch`` (and nothing recorded) when the split's record holds
+        another ``parts``: one split, one plan."""
         ...
 
     def split_progress(self, split_id: str, *, now: float | None = None) -> SplitProgress | None:

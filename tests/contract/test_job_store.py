@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from wordfreq_service.adapters.aws import DynamoJobStore
 from wordfreq_service.adapters.embedded import SqliteDatabase
 from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
-from wordfreq_service.errors import BackendError, JobExists
+from wordfreq_service.errors import BackendError, JobExists, SplitPlanMismatch
 from wordfreq_service.formats.jobs import job_key, new_job_id
 from wordfreq_service.formats.results import MAX_RESULT_BYTES
 from wordfreq_service.ports import JobRecord, JobState, JobStore
@@ -318,6 +318,18 @@ def test_a_duplicate_part_changes_nothing(job_store: JobStore) -> None:
     again = job_store.add_part(split, 1, 2, failure="late failure", expires_at=EXPIRES, now=NOW)
     assert again == first
     assert again.done == {1} and again.failure is None
+
+
+def test_a_part_of_another_plan_is_refused_and_changes_nothing(job_store: JobStore) -> None:
+    split = _split_id()
+    first = job_store.add_part(split, 0, 12, expires_at=EXPIRES, now=NOW)
+    # A task claiming another part count for the same split (damaged: the ID names the
+    # plan) is refused by both stores alike, new part or not, and records nothing.
+    for part in (0, 1, 4):
+        with pytest.raises(SplitPlanMismatch):
+            job_store.add_part(split, part, 5, failure="other plan", expires_at=EXPIRES, now=NOW)
+    assert job_store.split_progress(split, now=NOW) == first
+    assert first.parts == 12 and first.done == {0} and first.failure is None
 
 
 def test_the_first_failure_is_kept(job_store: JobStore) -> None:

@@ -144,7 +144,7 @@ def cores() -> int:
 
 class ByteSize(click.ParamType[int]):
     """A size in bytes: ``1048576``, ``512M``, ``16GiB`` (K, M, G, T are binary units),
-    from 1 byte to ``MAXIMUM``."""
+    from ``minimum`` (1 byte unless given) to ``MAXIMUM``."""
 
     name = "size"
     MAXIMUM: ClassVar[int] = 1 << 50  # 1 PiB: past any input worth waiting for
@@ -152,6 +152,9 @@ class ByteSize(click.ParamType[int]):
     _SYNTAX: ClassVar[re.Pattern[str]] = re.compile(
         r"\s*(\d{1,20}(?:\.\d{1,20})?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE
     )
+
+    def __init__(self, minimum: int = 1) -> None:
+        self.minimum = minimum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         match = self._SYNTAX.fullmatch(str(value))
@@ -161,11 +164,12 @@ class ByteSize(click.ParamType[int]):
         from decimal import Decimal  # only a size given on the command line needs it
 
         size = int(Decimal(match.group(1)) * (1 << self._UNITS[match.group(2).lower()]))
-        if not 1 <= size <= self.MAXIMUM:
+        if not self.minimum <= size <= self.MAXIMUM:
             from wordfreq_service.counting.inputs import human_size
 
+            low = "1 byte" if self.minimum == 1 else human_size(self.minimum)
             limit = human_size(self.MAXIMUM)
-            self.fail(f"{value!r} is not between 1 byte and {limit}", param, ctx)
+            self.fail(f"{value!r} is not between {low} and {limit}", param, ctx)
         return size
 
 
@@ -204,6 +208,14 @@ MAX_WORKERS = 256
 WORKER_COUNT = click.IntRange(min=1, max=MAX_WORKERS)
 
 
+def split_threshold_type() -> ByteSize:
+    """``--split-threshold``'s sizes: none so small that its ranges (about half of it)
+    would fall under ``MIN_PART_BYTES`` and flood the queue with tiny tasks."""
+    from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
+
+    return ByteSize(minimum=MIN_SPLIT_THRESHOLD)
+
+
 def split_threshold_option(func: F) -> F:
     """The size past which a worker splits an object into ranges for every worker."""
     from wordfreq_service.counting.inputs import human_size
@@ -212,7 +224,7 @@ def split_threshold_option(func: F) -> F:
     return click.option(
         "--split-threshold",
         "split_threshold",
-        type=ByteSize(),
+        type=split_threshold_type(),
         default=None,
         help="Objects larger than this are split into byte ranges that all workers count "
         f"(needs a job store) [env {SPLIT_THRESHOLD_ENV}; default "

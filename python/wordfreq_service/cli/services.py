@@ -11,12 +11,12 @@ from wordfreq_service.api.settings import WORKER_JOB_TABLE_ENV
 from wordfreq_service.cli.api import serve_options
 from wordfreq_service.cli.options import (
     WORKER_COUNT,
-    ByteSize,
     Seconds,
     backend_options,
     cores,
     input_limit_option,
     split_threshold_option,
+    split_threshold_type,
     threads_option,
     threads_per_worker,
 )
@@ -58,7 +58,7 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
 
 def split_threshold_setting(flag: int | None) -> int:
     """``--split-threshold``, else ``WORKER_SPLIT_THRESHOLD``, else the default."""
-    return setting(flag, SPLIT_THRESHOLD_ENV, ByteSize(), _DEFAULT.split_threshold)
+    return setting(flag, SPLIT_THRESHOLD_ENV, split_threshold_type(), _DEFAULT.split_threshold)
 
 
 @click.command()

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SPLIT_THRESHOLD",
+    "MAX_PARTS",
+    "MIN_PART_BYTES",
+    "MIN_SPLIT_THRESHOLD",
     "SPLIT_THRESHOLD_ENV",
     "plan_ranges",
     "range_chunks",
@@ -44,6 +47,10 @@ __all__ = [
 DEFAULT_SPLIT_THRESHOLD = 256 << 20
 #: Where the worker container reads the threshold from (the stack sets it).
 SPLIT_THRESHOLD_ENV = "WORKER_SPLIT_THRESHOLD"
+#: The most ranges one object is split into; a bigger object gets longer ranges. Bounds
+#: the range tasks an object makes and its progress record (a DynamoDB item holds at most
+#: 400 KB: about 40,000 parts).
+MAX_PARTS = 10_000
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16: str = "utf-16"
@@ -53,19 +60,22 @@ _UTF16: str = "utf-16"
 #: millions of parts (1 byte on 2 GB would make 2e9). Read at each call, so that tests of
 #: the split machinery can lower it to cut small objects into many parts.
 MIN_PART_BYTES: int = _core.FILE_MIN_RANGE
+#: The lowest threshold a worker takes (``--split-threshold``): its ranges, about half of
+#: it, are then at least ``MIN_PART_BYTES`` as planned (1 MiB), not a flood of tiny tasks.
+MIN_SPLIT_THRESHOLD: int = 2 * _core.FILE_MIN_RANGE
 
 
 def plan_ranges(size: int, threshold: int) -> list[tuple[int, int]]:
     """The nominal ranges ``[start, end)`` of an object of ``size`` bytes: one when
     ``size <= threshold``, else equal ranges of about ``threshold / 2`` bytes (so that
     an object just over the threshold still makes parts well under it), but never under
-    ``MIN_PART_BYTES`` (1 MiB)."""
+    ``MIN_PART_BYTES`` (1 MiB), and never more than ``MAX_PARTS`` of them (then longer)."""
     if size < 0 or threshold < 1:
         raise ValueError("size must be 0 or more and threshold 1 or more")
     if size <= threshold:
         return [(0, size)]
     part = max(1, threshold // 2)
-    count = min(-(-size // part), max(1, size // MIN_PART_BYTES))
+    count = min(-(-size // part), max(1, size // MIN_PART_BYTES), MAX_PARTS)
     cuts = [size * k // count for k in range(count + 1)]
     return list(itertools.pairwise(cuts))
 
@@ -141,9 +151,9 @@ def unsplittable(head: bytes, request: JobRequest) -> str | None:
     object is shorter) cannot be cut into ranges under ``request``, or None when it can."""
     compression = sniff_compression(head)
     if compression is not None:
-        return f"{compression}-compressed input is counted in one piece"
+        return f"{compression}-compressed input cannot be split"
     if request.mode == "words" and (
         request.encoding == _UTF16 or (request.encoding is None and head.startswith(_UTF16_BOMS))
     ):
-        return "UTF-16 input is counted in one piece"
+        return "UTF-16 input cannot be split"
     return None

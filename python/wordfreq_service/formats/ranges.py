@@ -8,9 +8,14 @@ the fields are those of :class:`RangeTask`. The original Go worker, sharing the 
 cannot read one (it is not an S3 event): a stack that runs it beside wordfreq's must
 not split (``--split-threshold`` above any upload's size).
 
-The split ID is a digest of the object's bucket, key, ETag and size: a redelivered
-event for the same object sends the same tasks again, which the job store's per-part
-progress takes as duplicates.
+The split ID is a digest of the object's bucket, key, ETag and size, of the event that
+announced it (S3's ``sequencer``, else its time) and of the plan (the part count): a
+redelivered event for the same object sends the same tasks again, which the job store's
+per-part progress takes as duplicates, while the same bytes uploaded again (a new event)
+are a new split, and a worker with another threshold (a redelivery during a rolling
+configuration change) makes a split of its own rather than mix two plans in one progress
+record. Every number is bounded (``MAX_OFFSET``, ``counting.ranges.MAX_PARTS``), so a
+hostile task is a ``BadMessage``, not an overflow in a store.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from wordfreq_service.counting.ranges import MAX_PARTS
 from wordfreq_service.errors import BadMessage
 from wordfreq_service.formats.jobs import RESULTS_PREFIX
 from wordfreq_service.formats.s3event import format_time, parse_time
@@ -33,11 +39,15 @@ RANGE_TASK: Final = "RangeTask"
 PARTS_PREFIX: Final = f"{RESULTS_PREFIX}parts/"
 #: User metadata of a part's counts: the runs too long to count in its range.
 SKIPPED_METADATA: Final = "skipped"
+#: The largest size or offset a task may name: past any object, and within the 64-bit
+#: integers of the stores' progress records.
+MAX_OFFSET: Final = 1 << 62
 
 
-def split_id_of(bucket: str, key: str, etag: str, size: int) -> str:
-    """The split of this version of this object: 32 hex digits."""
-    text = json.dumps([bucket, key, etag, size], ensure_ascii=False)
+def split_id_of(bucket: str, key: str, etag: str, size: int, event: str, parts: int) -> str:
+    """The split of this version of this object, announced by ``event`` (its identity:
+    S3's sequencer, else its time), into ``parts`` ranges: 32 hex digits."""
+    text = json.dumps([bucket, key, etag, size, event, parts], ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -112,7 +122,9 @@ def parse_range_task(body: str) -> RangeTask | None:
         options=options,
         job_id=job_id,
     )
-    if not (task.part < task.parts and task.start <= task.end <= task.size):
+    if not (
+        task.part < task.parts <= MAX_PARTS and task.start <= task.end <= task.size <= MAX_OFFSET
+    ):
         raise BadMessage(f"{where}: part or range out of bounds")
     return task
 

@@ -7,6 +7,7 @@ IDs from one process are strictly increasing; rendered in base36 like the seed's
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -31,6 +32,15 @@ def base36(value: int) -> str:
 def timestamp_ms(job_id: int) -> int:
     """When an ID was made, in milliseconds since the Unix epoch."""
     return (job_id >> (NODE_BITS + STEP_BITS)) + EPOCH_MS
+
+
+def derived_id(unix_ms: int, name: str) -> int:
+    """An ID of the same shape, the same every time for the same time and ``name``: for a
+    result that more than one worker may deliver (a big object's merge), so repeats
+    carry one ID. The node and sequence bits come from a digest of ``name``."""
+    low = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+    ms = min(max(unix_ms - EPOCH_MS, 0), (1 << 41) - 1)
+    return (ms << (NODE_BITS + STEP_BITS)) | (low & ((1 << (NODE_BITS + STEP_BITS)) - 1))
 
 
 class Snowflake:

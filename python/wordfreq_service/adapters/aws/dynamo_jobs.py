@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from botocore.exceptions import ClientError
 
 from wordfreq_service.adapters.aws.boto_errors import translated
-from wordfreq_service.errors import JobExists, TransientError
+from wordfreq_service.errors import JobExists, SplitPlanMismatch, TransientError
 from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, SplitProgress
 
 if TYPE_CHECKING:
@@ -191,7 +191,10 @@ class DynamoJobStore:
         now: float | None = None,
     ) -> SplitProgress:
         # The first part's expiry stands; a record past it is refreshed first (below).
-        update = f"SET {_PARTS} = :parts, #expires = if_not_exists(#expires, :expires)"
+        update = (
+            f"SET {_PARTS} = if_not_exists({_PARTS}, :parts),"
+            " #expires = if_not_exists(#expires, :expires)"
+        )
         values: dict[str, AttributeValueTypeDef] = {
             ":parts": {"N": str(parts)},
             ":expires": {"N": str(math.ceil(expires_at))},
@@ -207,6 +210,7 @@ class DynamoJobStore:
         condition = (
             f"(attribute_not_exists(#id) OR #expires > :now)"
             f" AND (attribute_not_exists({_DONE}) OR NOT contains({_DONE}, :part))"
+            f" AND (attribute_not_exists({_PARTS}) OR {_PARTS} = :parts)"
         )
         doing = f"recording part {part} of split {split_id} in table {self._table}"
         for _ in range(2):
@@ -226,6 +230,10 @@ class DynamoJobStore:
                     if _code(exc) != _CONDITION_FAILED:
                         raise
             progress = self.split_progress(split_id, now=now)
+            if progress is not None and progress.parts != parts:
+                raise SplitPlanMismatch(
+                    f"part {part} of {parts} for split {split_id}, which has {progress.parts} parts"
+                )
             if progress is not None:
                 return progress  # the part was recorded already
             # Expired, and not yet deleted by the TTL: its record starts afresh (an update,
@@ -236,13 +244,15 @@ class DynamoJobStore:
                         TableName=self._table,
                         Key=_split_key(split_id),
                         UpdateExpression=(
-                            f"SET #expires = :expires REMOVE {_DONE}, {_FAILURE}, {_MERGED}"
+                            f"SET #expires = :expires, {_PARTS} = :parts"
+                            f" REMOVE {_DONE}, {_FAILURE}, {_MERGED}"
                         ),
                         ConditionExpression="#expires <= :now",
                         ExpressionAttributeNames={"#expires": TTL_ATTRIBUTE},
                         ExpressionAttributeValues={
                             ":now": values[":now"],
                             ":expires": values[":expires"],
+                            ":parts": values[":parts"],
                         },
                     )
                 except ClientError as exc:

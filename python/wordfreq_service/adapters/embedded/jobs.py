@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wordfreq_service.adapters.embedded.database import SqliteDatabase
-from wordfreq_service.errors import JobExists
+from wordfreq_service.errors import JobExists, SplitPlanMismatch
 from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, SplitProgress
 
 _COLUMNS = (
@@ -137,6 +137,13 @@ class SqliteJobStore:
                 "INSERT OR IGNORE INTO splits (split_id, parts, expires_at) VALUES (?, ?, ?)",
                 (split_id, parts, expires_at),
             )
+            (stored,) = conn.execute(
+                "SELECT parts FROM splits WHERE split_id = ?", (split_id,)
+            ).fetchone()
+            if stored != parts:
+                raise SplitPlanMismatch(
+                    f"part {part} of {parts} for split {split_id}, which has {stored} parts"
+                )
             added = conn.execute(
                 "INSERT OR IGNORE INTO split_parts (split_id, part) VALUES (?, ?)",
                 (split_id, part),

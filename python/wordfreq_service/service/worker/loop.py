@@ -37,7 +37,9 @@ ignored. Given ``job_sweep_seconds`` (the embedded stack), the worker also delet
 expired jobs and their counts that often, and expired splits with their parts' counts.
 
 An object larger than the split threshold is split into range tasks (``split``), which
-arrive on the same work queue; a range task on its last receive fails its part.
+arrive on the same work queue; a range task that fails, or is handed back by a stopping
+worker, on its last receive fails its part. A job whose event is split on its last receive
+has its lease handed to the split (``_LastAttemptLease``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import structlog
@@ -56,16 +57,13 @@ from wordfreq_service.formats.ranges import RangeTask, parse_range_task
 from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.formats.s3event import S3Record, parse_message
 from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message, ObjectStore
+from wordfreq_service.service.jobs import JOB_RETENTION_S
 from wordfreq_service.service.snowflake import Snowflake
 from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object, since
 from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
 from wordfreq_service.service.worker.settings import WorkerSettings
-from wordfreq_service.service.worker.split import (
-    SPLIT_RETENTION_S,
-    Splitter,
-    purge_expired_splits,
-)
+from wordfreq_service.service.worker.split import Splitter, purge_expired_splits
 
 log = structlog.get_logger("wordfreq.worker")
 
@@ -100,14 +98,16 @@ class Worker:
         # Splitting needs somewhere to keep the parts' progress: without a job store
         # (a compatible-path stack with no table) big objects are counted whole.
         self._splitter = (
-            Splitter(backend, backend.jobs, self.settings, self._ids, lambda: self._deadline)
+            Splitter(backend, backend.jobs, self.settings, lambda: self._deadline)
             if backend.jobs is not None
             else None
         )
         self._next_sweep = time.monotonic() + (self.settings.job_sweep_seconds or 0)
         self.jobs_done = 0
-        #: Stops the renewals of what the message being handled holds (a job's lease).
-        self._stop_renewals: Callable[[], None] | None = None
+        #: The last-attempt leases of the messages held, by receipt handle, and that of
+        #: the message being handled (a split hands its job's lease on).
+        self._leases: dict[str, _LastAttemptLease] = {}
+        self._lease: _LastAttemptLease | None = None
 
     # -- the loop -------------------------------------------------------------------
 
@@ -196,6 +196,7 @@ class Worker:
         keeper.hold(m.receipt_handle for m in messages)
         if self._splitter is not None:
             messages = self._splitter.spread(messages, keeper)
+        self._leases.clear()  # the last batch's: its messages are all done with
         if self._job_path is not None:
             self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
             self._lease_last_attempts(messages, keeper)
@@ -229,17 +230,19 @@ class Worker:
             if not job_ids or not self._is_last_receive(message, bound):
                 continue
 
-            def renew(job_ids: list[str] = job_ids) -> None:
-                job_path.lease(job_ids, seconds)
-
-            renew()
-            keeper.renew_with(message.receipt_handle, renew)
+            lease = _LastAttemptLease(job_path, job_ids, seconds)
+            lease.renew()
+            self._leases[message.receipt_handle] = lease
+            keeper.renew_with(message.receipt_handle, lease.renew)
 
     def _release(self, messages: list[Message], keeper: VisibilityKeeper, why: str) -> None:
         for message in messages:
             # Handed back on its last receive, it is dead-lettered on the next one.
             bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
-            self._tell_before_dead_letter(message, _records_of(message), why, bound)
+            # A range task fails its part, as ``handle`` has it do on any last-receive failure.
+            task = _range_task_of(message)
+            records = _records_of(message) if task is None else None
+            self._tell_before_dead_letter(message, records, why, bound, task)
             self._hand_back(message, keeper)
         if messages:
             log.info("messages released", count=len(messages), reason=why)
@@ -275,7 +278,7 @@ class Worker:
         undone: list[S3Record] | None = None
         # A range task (a part of a big object) rather than an S3 event.
         task: RangeTask | None = None
-        self._stop_renewals = None
+        self._lease = self._leases.pop(message.receipt_handle, None)
         try:
             task = parse_range_task(message.body)
             if task is not None:
@@ -288,9 +291,6 @@ class Worker:
                 self._delete(message, keeper)
                 return
             undone = list(parsed)
-            if keeper is not None:
-                handle = message.receipt_handle
-                self._stop_renewals = lambda: keeper.renew_with(handle, lambda: None)
             while undone:
                 self.handle_record(undone[0])
                 undone.pop(0)
@@ -342,7 +342,7 @@ class Worker:
             )
             try:
                 self._splitter.give_up(task, status)
-            except WordfreqError as exc:
+            except Exception as exc:  # a message must never take the worker down
                 bound.error("could not record the part as failed", key=task.key, error=str(exc))
                 return
             bound.warning("part recorded as failed before dead-lettering", key=task.key)
@@ -432,16 +432,17 @@ class Worker:
             self._delete_object(store, key, log)
             self._remember(key)
             return
-        if (
-            self._splitter is not None
-            and self._splitter.wants(record)
-            and self._splitter.split(store, record, job)
-        ):
-            # Its range tasks are on the work queue; the object stays for them.
-            if job is not None and job.lease_until is not None:
-                self._lease_to_split(job.job_id)
-            self._remember(key)
-            return
+        # Why a big object is counted in one piece, for its result ("": nothing to say).
+        note = ""
+        if self._splitter is not None and self._splitter.wants(record):
+            decision = self._splitter.split(store, record, job)
+            if decision.sent:
+                # Its range tasks are on the work queue; the object stays for them.
+                if job is not None and job.lease_until is not None:
+                    self._lease_to_split(job.job_id)
+                self._remember(key)
+                return
+            note = decision.note
         job_id = job.job_id if job is not None else self._ids.next_base36()
         bound = log.bind(job_id=job_id, key=key)
         bound.info("job started", bucket=bucket, size=record.size)
@@ -450,6 +451,8 @@ class Worker:
         counted = count_object(store, key, job_id, self.settings, lambda: self._deadline, opened)
         result = counted.result
         result.duration_ns = since(event_time)
+        if note and result.ok and not result.truncated:
+            result.status_message = note
         # The job path, unless the object said otherwise (then it was not the job's).
         on_job_path = job is not None and counted.every_word is not False
         if on_job_path:
@@ -477,14 +480,10 @@ class Worker:
     def _lease_to_split(self, job_id: str) -> None:
         """The job's event, split on its last receive, goes now; its lease (renewed only
         while the event is held) would lapse under the ranges still counting, and fail
-        the job. The ranges hold it instead, for as long as the split is kept."""
-        if self._stop_renewals is not None:
-            self._stop_renewals()
-        assert self.backend.jobs is not None  # a split needs the job store
-        try:
-            self.backend.jobs.lease(job_id, time.time() + SPLIT_RETENTION_S)
-        except WordfreqError as exc:
-            log.warning("could not hand a split job's lease on", job_id=job_id, error=str(exc))
+        the job. The split holds it instead, for as long as a job is kept: its ranges
+        fail it if they are given up."""
+        if self._lease is not None:
+            self._lease.hand_on(job_id)
 
     def _delete_object(self, store: ObjectStore, key: str, bound: Any) -> None:
         try:
@@ -497,6 +496,36 @@ class Worker:
         self._recent[key] = None
         while len(self._recent) > 4096:
             self._recent.popitem(last=False)
+
+
+class _LastAttemptLease:
+    """The lease of the jobs a message on its last receive names, renewed with the
+    message's visibility (``VisibilityKeeper.renew_with``) until a split takes a job over.
+    One lock around each write: the keeper's thread renews outside its own lock, and a
+    renewal landing after the hand-over would shorten the split's lease again."""
+
+    def __init__(self, job_path: JobPath, job_ids: list[str], seconds: float) -> None:
+        self._job_path = job_path
+        self._job_ids = job_ids
+        self._seconds = seconds
+        self._lock = threading.Lock()
+
+    def renew(self) -> None:
+        with self._lock:
+            self._job_path.lease(self._job_ids, self._seconds)
+
+    def hand_on(self, job_id: str) -> None:
+        with self._lock:
+            self._job_ids = [j for j in self._job_ids if j != job_id]
+            self._job_path.lease([job_id], JOB_RETENTION_S)
+
+
+def _range_task_of(message: Message) -> RangeTask | None:
+    """The range task the message holds; None for anything else, a damaged one included."""
+    try:
+        return parse_range_task(message.body)
+    except WordfreqError:
+        return None
 
 
 def _records_of(message: Message) -> list[S3Record] | None:

@@ -24,7 +24,12 @@ merged, then the parts and the original object deleted. Its range task is delete
 last, so if it dies on the way the task comes back and whoever receives it finds the
 split complete: not merged, it merges again; merged, it deletes what is left. Two
 merges deliver the same result: the job store keeps the first, the compatible client
-the first per key.
+the first per key, and a compatible-path result's job ID is derived from the split ID
+(so a repeat carries the same one).
+
+An object over the threshold that is counted in one piece because it cannot be cut
+(compressed, UTF-16) says so in its successful result's ``status_message``
+(``ONE_PIECE_NOTE`` and the reason, handed to the worker in ``SplitDecision.note``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
 
@@ -64,7 +70,7 @@ from wordfreq_service.formats.ranges import (
     split_id_of,
 )
 from wordfreq_service.formats.results import FAILURE, JobResult
-from wordfreq_service.formats.s3event import S3Record
+from wordfreq_service.formats.s3event import S3Record, format_time
 from wordfreq_service.ports import (
     Backend,
     JobRecord,
@@ -75,7 +81,8 @@ from wordfreq_service.ports import (
     ObjectStore,
     SplitProgress,
 )
-from wordfreq_service.service.snowflake import Snowflake
+from wordfreq_service.service.jobs import JOB_RETENTION_S
+from wordfreq_service.service.snowflake import base36, derived_id
 from wordfreq_service.service.worker.job import (
     Counted,
     FullCounts,
@@ -92,9 +99,22 @@ log = structlog.get_logger("wordfreq.worker")
 #: Bytes read from an object's start to tell whether it can be split (the longest magic
 #: number or byte-order mark ``unsplittable`` looks for is well inside).
 HEAD_BYTES = 64
-#: How long a split's progress is kept: as long as the parts' counts under ``results/``
-#: (the bucket's lifecycle rule), far past the work queue's retention of its tasks.
-SPLIT_RETENTION_S = 7 * 24 * 3600
+
+
+#: How a successful result of an object over the threshold that could not be cut begins
+#: (its ``status_message``, instead of "Success"); the reason follows.
+ONE_PIECE_NOTE = "counted in one piece: "
+
+
+@dataclass(frozen=True)
+class SplitDecision:
+    """What ``Splitter.split`` did with an object."""
+
+    #: Its range tasks were sent: the event is done.
+    sent: bool
+    #: Not sent because the object cannot be cut: what its result says instead of
+    #: "Success" ("" when there is nothing to say: small, gone, over the input limit).
+    note: str = ""
 
 
 class Splitter:
@@ -105,13 +125,11 @@ class Splitter:
         backend: Backend,
         jobs: JobStore,
         settings: WorkerSettings,
-        ids: Snowflake,
         deadline: Callable[[], float | None],
     ) -> None:
         self.backend = backend
         self.jobs = jobs
         self.settings = settings
-        self._ids = ids
         self._deadline = deadline
         self._job_path = JobPath(jobs)
 
@@ -122,9 +140,10 @@ class Splitter:
         object itself decides, ``split``)."""
         return record.size > self.settings.split_threshold
 
-    def split(self, store: ObjectStore, record: S3Record, job: JobRecord | None) -> bool:
-        """Split the object ``record`` announces if it can be; True when its range tasks
-        were sent (the event is then done), False to count it in one piece."""
+    def split(self, store: ObjectStore, record: S3Record, job: JobRecord | None) -> SplitDecision:
+        """Split the object ``record`` announces if it can be: its range tasks sent (the
+        event is then done), or not, to count it in one piece (saying why when it is over
+        the threshold but cannot be cut)."""
         key = record.key
         bound = log.bind(key=key, bucket=record.bucket)
         try:
@@ -132,23 +151,27 @@ class Splitter:
                 info = obj.info
                 head = b"".join(obj.iter_chunks(HEAD_BYTES))
         except NoSuchKey:
-            return False  # counting it whole says so
+            return SplitDecision(False)  # counting it whole says so
         threshold = self.settings.split_threshold
         if info.size <= threshold or info.size > self.settings.max_input_bytes:
-            return False  # small after all, or over the input limit: a failure as ever
+            # Small after all, or over the input limit: a failure as ever.
+            return SplitDecision(False)
         try:
             request = JobRequest.from_metadata(
                 info.metadata, default_mode=self.settings.default_mode
             )
         except RequestError:
-            return False  # counting it whole reports the bad options
+            return SplitDecision(False)  # counting it whole reports the bad options
         why = unsplittable(head, request)
         if why is not None:
             bound.info("big object not split; counted in one piece", reason=why, size=info.size)
-            return False
+            return SplitDecision(False, f"{ONE_PIECE_NOTE}{why}")
         job_id = self._job_of(job, info)
-        split_id = split_id_of(record.bucket, key, info.etag, info.size)
         ranges = plan_ranges(info.size, threshold)
+        # The event's identity: a redelivery keeps it, an upload of the same bytes again
+        # does not (that one must not read as a duplicate of a split merged before).
+        event = record.sequencer or format_time(record.event_time)
+        split_id = split_id_of(record.bucket, key, info.etag, info.size, event, len(ranges))
         for part, (start, end) in enumerate(ranges):
             task = RangeTask(
                 bucket=record.bucket,
@@ -173,7 +196,7 @@ class Splitter:
             threshold=threshold,
             job_id=job_id,
         )
-        return True
+        return SplitDecision(True)
 
     def _job_of(self, job: JobRecord | None, info: ObjectInfo) -> str | None:
         """The job whose upload the object is (marked ``running``), or None: the
@@ -257,7 +280,9 @@ class Splitter:
             task.part,
             task.parts,
             failure=failure,
-            expires_at=float(int(time.time()) + SPLIT_RETENTION_S),
+            # As long as a job and the counts under ``results/`` are kept, far past the
+            # work queue's retention of the tasks.
+            expires_at=float(int(time.time()) + JOB_RETENTION_S),
         )
 
     def _count_part(self, store: ObjectStore, task: RangeTask) -> str | None:
@@ -314,7 +339,7 @@ class Splitter:
         """Deliver the object's result; False when a part's counts are gone because
         another worker merged and deleted them first."""
         bound = log.bind(key=task.key, split_id=task.split_id, parts=task.parts)
-        job_id = task.job_id or self._ids.next_base36()
+        job_id = task.job_id or merged_job_id(task)
         request: JobRequest | None = None
         counter = None
         failure = progress.failure
@@ -363,7 +388,7 @@ class Splitter:
             reason=None if result.ok else result.status_message,
             path="job" if task.job_id else "compatible",
         )
-        return True
+        return True  # merged
 
     def _deliver(self, store: ObjectStore, task: RangeTask, counted: Counted) -> None:
         if task.job_id is None:
@@ -385,6 +410,12 @@ class Splitter:
         except NoSuchKey:
             return
         _delete(store, task.key)
+
+
+def merged_job_id(task: RangeTask) -> str:
+    """The job ID of a compatible-path split's result: the same from every merge of it."""
+    unix_ms = int(task.event_time.timestamp() * 1000)
+    return base36(derived_id(unix_ms, task.split_id))
 
 
 def purge_expired_splits(backend: Backend) -> int:
