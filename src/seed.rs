@@ -107,23 +107,9 @@ fn stop_bits(w: u64) -> u64 {
     ascii_space_bits(w) | (w & HIGH_BITS)
 }
 
-/// Where the first safe split byte of `buf` is (see [`is_safe_split_byte`]), eight bytes
-/// at a time: a range of a file finds its start at memory speed even in one huge run.
+/// Where the first safe split byte of `buf` is (see [`is_safe_split_byte`]).
 pub fn find_safe_split_byte(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i + 8 <= buf.len() {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&buf[i..i + 8]);
-        let safe = ascii_space_bits(u64::from_le_bytes(b));
-        if safe != 0 {
-            return Some(i + (safe.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    buf[i..]
-        .iter()
-        .position(|&b| is_safe_split_byte(b))
-        .map(|p| i + p)
+    crate::split::find_safe(buf, ascii_space_bits, is_safe_split_byte)
 }
 
 /// Find where the token starting at `i` ends; also tells whether the token so far has

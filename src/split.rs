@@ -27,6 +27,28 @@ pub fn split(buf: &[u8], parts: usize, is_safe: impl Fn(u8) -> bool) -> Vec<&[u8
     pieces
 }
 
+/// Where the first byte of `buf` that `is_safe` accepts is, eight bytes at a time:
+/// `safe_bits` sets the high bit of each safe byte of a little-endian word (each mode's
+/// SWAR test), so a range of a file finds its start at memory speed even in one huge run.
+pub fn find_safe(
+    buf: &[u8],
+    safe_bits: impl Fn(u64) -> u64,
+    is_safe: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    let mut words = buf.chunks_exact(8);
+    for (k, word) in words.by_ref().enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(word);
+        let safe = safe_bits(u64::from_le_bytes(b));
+        if safe != 0 {
+            return Some(k * 8 + (safe.trailing_zeros() / 8) as usize);
+        }
+    }
+    let tail = words.remainder();
+    let start = buf.len() - tail.len();
+    tail.iter().position(|&b| is_safe(b)).map(|p| start + p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,22 +117,13 @@ pub fn is_safe_split_byte(b: u8) -> bool {
     CLASS[b as usize] == SEP
 }
 
-/// Where the first safe split byte of `buf` is (see [`is_safe_split_byte`]), eight bytes
-/// at a time: a range of a file finds its start at memory speed even in one huge run.
+/// Where the first safe split byte of `buf` is (see [`is_safe_split_byte`]).
 pub fn find_safe_split_byte(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i + 8 <= buf.len() {
-        let w = load8(buf, i);
-        let safe = !(letter_bits(w) | byte_eq_bits(w, b'\'') | w) & HIGH_BITS;
-        if safe != 0 {
-            return Some(i + (safe.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    buf[i..]
-        .iter()
-        .position(|&b| is_safe_split_byte(b))
-        .map(|p| i + p)
+    crate::split::find_safe(
+        buf,
+        |w| !(letter_bits(w) | byte_eq_bits(w, b'\'') | w) & HIGH_BITS,
+        is_safe_split_byte,
+    )
 }
 
 /// One word normalised exactly as `words` mode normalises the words it counts (U+2019 to
