@@ -34,7 +34,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from importlib import resources
-from typing import Annotated, Any, BinaryIO, Final, cast
+from typing import Annotated, Any, BinaryIO, Final, TypeVar, cast
 
 import anyio
 import structlog
@@ -126,6 +126,24 @@ def counts_disposition(job_id: str) -> str:
 
 def read_page() -> str:
     return resources.files("wordfreq_service.api").joinpath(*PAGE).read_text(encoding="utf-8")
+
+
+T = TypeVar("T")
+
+
+async def _polled(fetch: Callable[[], T], ended: Callable[[T], bool], wait: float) -> T:
+    """``fetch()`` (a store read, on a worker thread) until ``ended`` says so or ``wait``
+    seconds pass, pausing as ``wait_pauses`` says between reads: a waiting request holds
+    no thread."""
+    pauses = wait_pauses(wait)
+    value = await anyio.to_thread.run_sync(fetch)
+    while not ended(value):
+        pause = next(pauses, None)
+        if pause is None:
+            break
+        await anyio.sleep(pause)
+        value = await anyio.to_thread.run_sync(fetch)
+    return value
 
 
 def create_app(
@@ -235,14 +253,7 @@ def create_app(
         """The job's state, and its result once ended. Polls asynchronously, so a
         waiting request holds no thread."""
         token = token_of(credentials)
-        pauses = wait_pauses(wait)
-        record = await anyio.to_thread.run_sync(service.find, job_id, token)
-        while not record.state.ended:
-            pause = next(pauses, None)
-            if pause is None:
-                break
-            await anyio.sleep(pause)
-            record = await anyio.to_thread.run_sync(service.find, job_id, token)
+        record = await _polled(lambda: service.find(job_id, token), lambda r: r.state.ended, wait)
         return job_view(record)
 
     @app.get(
@@ -307,14 +318,9 @@ def create_app(
         """The corpus's state, and once every member has ended, the merged result (the
         first request to see them all ended merges their counts)."""
         token = token_of(credentials)
-        pauses = wait_pauses(wait)
-        status = await anyio.to_thread.run_sync(corpora.status, corpus_id, token)
-        while status.result is None:
-            pause = next(pauses, None)
-            if pause is None:
-                break
-            await anyio.sleep(pause)
-            status = await anyio.to_thread.run_sync(corpora.status, corpus_id, token)
+        status = await _polled(
+            lambda: corpora.status(corpus_id, token), lambda s: s.result is not None, wait
+        )
         return status.view()
 
     @app.get(
