@@ -198,7 +198,8 @@ class Worker:
             messages = self._splitter.spread(messages, keeper)
         self._leases.clear()  # the last batch's: its messages are all done with
         if self._job_path is not None:
-            self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
+            if not self.backend.service_marks_queued:
+                self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
             self._lease_last_attempts(messages, keeper)
         for index, message in enumerate(messages):
             if self.stop.is_set():
