@@ -373,6 +373,10 @@ class Backend:
     open_store: Callable[[str], ObjectStore] | None = None
     #: The job path's records; None where no job service exists (the compatible path).
     jobs: JobStore | None = None
+    #: Every job upload reaches ``store`` through the job service, which marks the job
+    #: ``queued`` as it stores it (no pre-signed URLs: the embedded stack); workers
+    #: then skip marking the jobs of a batch they receive, a write per job.
+    service_marks_queued: bool = False
 
     def store_for(self, bucket: str) -> ObjectStore | None:
         """The store holding ``bucket``'s objects, or None when this backend has none."""

@@ -350,9 +350,10 @@ def _run_aggregate(req: SubmitRequest, route: ApiRoute | BackendSpec) -> int:
 
     backend = route.open()
     service = JobService(backend, in_process_settings())
-    merger = LocalMerger(req.request, lambda t: service.counts(t.job_id, t.token))
+    jobs = InProcessJobs(service, keep_done=True)
+    merger = LocalMerger(req.request, jobs.counts)
     with _workers_unless_running(route, req):
-        return _aggregate_with(InProcessJobs(service), merger, corpus, req)
+        return _aggregate_with(jobs, merger, corpus, req)
 
 
 @contextmanager

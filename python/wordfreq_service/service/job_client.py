@@ -32,6 +32,7 @@ from wordfreq_service.errors import BackendError, InputError, TransientError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import stored_result
 from wordfreq_service.formats.results import FAILURE, JobResult
+from wordfreq_service.ports import JobRecord, JobState
 from wordfreq_service.service.client import NamedSource, ProgressFactory, Submission
 from wordfreq_service.service.jobs import MAX_WAIT_S, JobService, JobSettings, UploadRefused
 
@@ -72,8 +73,13 @@ class InProcessJobs:
     """The job service in this process (the embedded stack): no HTTP, no token sent
     anywhere."""
 
-    def __init__(self, service: JobService) -> None:
+    def __init__(self, service: JobService, *, keep_done: bool = False) -> None:
+        """``keep_done``: the caller reads the counts of every job it waits for and sees
+        done (a corpus), so ``wait`` keeps those jobs until ``counts`` takes them, which
+        then opens their counts without reading the job store again."""
         self.service = service
+        self._keep_done = keep_done
+        self._done: dict[str, JobRecord] = {}
 
     def create(self, request: JobRequest, size: int) -> JobTicket:
         job = self.service.create(request, size)
@@ -88,8 +94,17 @@ class InProcessJobs:
         record = self.service.wait(ticket.job_id, ticket.token, seconds)
         if not record.state.ended:
             return None
+        if self._keep_done and record.state is JobState.DONE:
+            self._done[ticket.job_id] = record
         # Not written by a worker of ours without one; say so rather than wait on forever.
         return stored_result(record) or ended_without_result(ticket)
+
+    def counts(self, ticket: JobTicket) -> Iterator[bytes]:
+        """The job's full counts as CSV chunks (``JobService.counts``)."""
+        record = self._done.pop(ticket.job_id, None)
+        if record is None:
+            return self.service.counts(ticket.job_id, ticket.token)
+        return self.service.counts_of(record)
 
 
 def ended_without_result(ticket: JobTicket) -> JobResult:

@@ -260,7 +260,12 @@ class JobService:
     def counts(self, job_id: str, token: str) -> Iterator[bytes]:
         """The job's full counts as CSV, streamed. JobNotFound until the job is done
         (and for a failed one, which has none)."""
-        record = self.find(job_id, token)
+        return self.counts_of(self.find(job_id, token))
+
+    def counts_of(self, record: JobRecord) -> Iterator[bytes]:
+        """:meth:`counts` of ``record``, as :meth:`find` or :meth:`wait` returned it: a
+        job seen ``done`` stays done, so the store is not read again for it."""
+        job_id = record.job_id
         if record.state is not JobState.DONE:
             raise JobNotFound(f"job {job_id} has no counts ({record.state.value})")
         # Opened before the first byte is sent: a missing object is a 404, not a

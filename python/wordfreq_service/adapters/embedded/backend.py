@@ -87,6 +87,8 @@ def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
         dead_letter_queue=dead_letter,
         name="embedded",
         jobs=jobs,
+        # FileStore.upload_url gives no URL: uploads come through JobService.accept_upload.
+        service_marks_queued=True,
     )
 
 

@@ -13,7 +13,8 @@ What someone asking for the job (``GET /jobs/{id}``, ``wordfreq submit``) sees:
 
 * ``waiting_for_upload`` from its creation until its upload is stored and noticed;
 * ``queued`` once the upload is stored and waits for a worker. On the embedded stack
-  the service stores the upload itself and marks the job at once. On AWS the bytes go
+  the service stores the upload itself and marks the job at once (so workers do not:
+  ``Backend.service_marks_queued``). On AWS the bytes go
   straight to S3 and nothing sees them arrive, so a worker marks every job in a batch
   it receives (they wait there behind the one it is running); until a worker receives
   its event, such a job still reads ``waiting_for_upload``. The mark is best effort: a

@@ -198,7 +198,8 @@ class Worker:
             messages = self._splitter.spread(messages, keeper)
         self._leases.clear()  # the last batch's: its messages are all done with
         if self._job_path is not None:
-            self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
+            if not self.backend.service_marks_queued:
+                self._job_path.mark_queued(r for m in messages for r in _records_of(m) or [])
             self._lease_last_attempts(messages, keeper)
         for index, message in enumerate(messages):
             if self.stop.is_set():
@@ -219,15 +220,19 @@ class Worker:
         assert self._job_path is not None
         job_path, seconds = self._job_path, keeper.timeout
         for message in messages:
+            bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
+            # The receive count first: most messages are on an earlier receive, and
+            # parsing them here would be a second parse of every message (``handle``'s).
+            if not self._is_last_receive(message, bound):
+                continue
+            # Not for a range task: its part ending does not end the job, so a lease
+            # renewed only while it runs would lapse under the parts still counting.
             job_ids = [
                 job_id
                 for r in _records_of(message) or []
                 if r.is_object_created and (job_id := job_id_of_key(r.key)) is not None
             ]
-            # Not for a range task: its part ending does not end the job, so a lease
-            # renewed only while it runs would lapse under the parts still counting.
-            bound = log.bind(message_id=message.message_id, receive_count=message.receive_count)
-            if not job_ids or not self._is_last_receive(message, bound):
+            if not job_ids:
                 continue
 
             lease = _LastAttemptLease(job_path, job_ids, seconds)
