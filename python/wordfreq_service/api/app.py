@@ -128,6 +128,13 @@ def read_page() -> str:
     return resources.files("wordfreq_service.api").joinpath(*PAGE).read_text(encoding="utf-8")
 
 
+#: What a counts download answers (a job's or a corpus's), for the OpenAPI document.
+_COUNTS_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {COUNTS_MEDIA_TYPE.split(";")[0]: {}}},
+    307: {"description": "Large counts: the same CSV from the object store."},
+    **_errors(404),
+}
+
 T = TypeVar("T")
 
 
@@ -259,11 +266,7 @@ def create_app(
     @app.get(
         "/jobs/{job_id}/counts.csv",
         response_class=StreamingResponse,
-        responses={
-            200: {"content": {COUNTS_MEDIA_TYPE.split(";")[0]: {}}},
-            307: {"description": "Large counts: the same CSV from the object store."},
-            **_errors(404),
-        },
+        responses=_COUNTS_RESPONSES,
     )
     def get_counts(
         job_id: str,
@@ -326,11 +329,7 @@ def create_app(
     @app.get(
         "/corpora/{corpus_id}/counts.csv",
         response_class=StreamingResponse,
-        responses={
-            200: {"content": {COUNTS_MEDIA_TYPE.split(";")[0]: {}}},
-            307: {"description": "Large counts: the same CSV from the object store."},
-            **_errors(404),
-        },
+        responses=_COUNTS_RESPONSES,
     )
     def get_corpus_counts(
         corpus_id: str,

@@ -42,7 +42,13 @@ from wordfreq_service.formats.jobs import (
 )
 from wordfreq_service.formats.results import FAILURE, SUCCESS
 from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, ObjectStore
-from wordfreq_service.service.jobs import JobNotFound, JobService, hash_token, wait_pauses
+from wordfreq_service.service.jobs import (
+    JobNotFound,
+    JobService,
+    hash_token,
+    polled,
+    wait_pauses,
+)
 
 #: Members' counts read at once while merging: a merge of thousands of small objects is
 #: a wait on the store far more than work.
@@ -198,15 +204,12 @@ class CorpusService:
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> CorpusStatus:
-        pauses = wait_pauses(seconds)
-        status = self.status(corpus_id, token)
-        while status.result is None:
-            pause = next(pauses, None)
-            if pause is None:
-                break
-            sleep(pause)
-            status = self.status(corpus_id, token)
-        return status
+        return polled(
+            lambda: self.status(corpus_id, token),
+            lambda s: s.result is not None,
+            wait_pauses(seconds),
+            sleep,
+        )
 
     def counts(self, corpus_id: str, token: str) -> Iterator[bytes]:
         """The merged counts as CSV, streamed; CorpusNotFound until the corpus is done."""

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TypeVar
 
 from wordfreq_service.errors import ConfigError, NoSuchKey, WordfreqError
 from wordfreq_service.formats.corpus import corpus_objects
@@ -104,6 +104,27 @@ def _checked(record: JobRecord | None, job_id: str, token: str) -> JobRecord:
     if not hmac.compare_digest(hash_token(token), expected) or record is None:
         raise JobNotFound(f"no such job: {job_id}")
     return record
+
+
+T = TypeVar("T")
+
+
+def polled(
+    fetch: Callable[[], T],
+    ended: Callable[[T], bool],
+    pauses: Iterator[float],
+    sleep: Callable[[float], None],
+) -> T:
+    """``fetch()`` again after each of ``pauses`` until ``ended`` says so or the pauses
+    run out; the last value read. Shared by the waits for a job and for a corpus."""
+    value = fetch()
+    while not ended(value):
+        pause = next(pauses, None)
+        if pause is None:
+            break
+        sleep(pause)
+        value = fetch()
+    return value
 
 
 def hash_token(token: str) -> str:
@@ -247,15 +268,12 @@ class JobService:
     ) -> JobRecord:
         """The job once it has ended, or as it is after ``seconds`` (at most MAX_WAIT_S;
         none for a negative or NaN). Polls the store at ``wait_pauses``."""
-        pauses = wait_pauses(seconds, monotonic=monotonic)
-        record = self.find(job_id, token)
-        while not record.state.ended:
-            pause = next(pauses, None)
-            if pause is None:
-                break
-            sleep(pause)
-            record = self.find(job_id, token)
-        return record
+        return polled(
+            lambda: self.find(job_id, token),
+            lambda r: r.state.ended,
+            wait_pauses(seconds, monotonic=monotonic),
+            sleep,
+        )
 
     def counts(self, job_id: str, token: str) -> Iterator[bytes]:
         """The job's full counts as CSV, streamed. JobNotFound until the job is done
