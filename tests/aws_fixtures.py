@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from wordfreq_service.adapters.aws import open_aws
+from wordfreq_service.ports import Backend
 
 from tools.local_aws import (
     CLEARED_ENV,
@@ -25,7 +27,25 @@ from tools.local_aws import (
     moto_server,
 )
 
-__all__ = ["AwsStack", "create_aws_stack", "create_job_table", "create_queue_with_dead_letter"]
+__all__ = [
+    "AwsStack",
+    "create_aws_stack",
+    "create_job_table",
+    "create_queue_with_dead_letter",
+    "open_stack",
+]
+
+
+def open_stack(stack: AwsStack, session: boto3.Session) -> Backend:
+    """The AWS backend over every resource of ``stack``, as a worker on it opens it."""
+    return open_aws(
+        bucket=stack.bucket,
+        work_queue_url=stack.work_queue_url,
+        result_queue_url=stack.result_queue_url,
+        dead_letter_queue_url=stack.dead_letter_queue_url,
+        session=session,
+        job_table=stack.job_table,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,6 @@ from typing import Any, cast
 import httpx
 import pytest
 from structlog.testing import capture_logs
-from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
 from wordfreq_service.formats.job_request import JobRequest
@@ -45,6 +44,7 @@ from wordfreq_service.ports import (
 from wordfreq_service.service.jobs import JOB_RETENTION_S, JobNotFound, JobService, NewJob
 from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSettings
 
+from tests.aws_fixtures import open_stack
 from tests.helpers import ROOT, run_wordfreq
 from tests.test_worker import SETTINGS, drain_once
 
@@ -60,14 +60,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         opened = open_embedded(tmp_path)
     else:
         stack = request.getfixturevalue("aws_stack")
-        opened = open_aws(
-            bucket=stack.bucket,
-            work_queue_url=stack.work_queue_url,
-            result_queue_url=stack.result_queue_url,
-            dead_letter_queue_url=stack.dead_letter_queue_url,
-            session=request.getfixturevalue("aws_session"),
-            job_table=stack.job_table,
-        )
+        opened = open_stack(stack, request.getfixturevalue("aws_session"))
     for m in opened.work_queue.receive(10, wait_seconds=0.5):  # S3's test event, if any
         opened.work_queue.delete(m.receipt_handle)
     return opened

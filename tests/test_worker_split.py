@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
-from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.counting import ranges
 from wordfreq_service.counting.engine import summarize
@@ -35,6 +34,7 @@ from wordfreq_service.service.worker import VisibilityKeeper, Worker, WorkerSett
 from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.split import Splitter
 
+from tests.aws_fixtures import open_stack
 from tests.helpers import run_wordfreq
 from tests.test_worker_jobs import (
     gone,
@@ -89,14 +89,7 @@ def either(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "embedded":
         return _embedded(tmp_path)
     stack = request.getfixturevalue("aws_stack")
-    opened = open_aws(
-        bucket=stack.bucket,
-        work_queue_url=stack.work_queue_url,
-        result_queue_url=stack.result_queue_url,
-        dead_letter_queue_url=stack.dead_letter_queue_url,
-        session=request.getfixturevalue("aws_session"),
-        job_table=stack.job_table,
-    )
+    opened = open_stack(stack, request.getfixturevalue("aws_session"))
     for m in opened.work_queue.receive(10, wait_seconds=0.5):  # S3's test event
         opened.work_queue.delete(m.receipt_handle)
     return opened

@@ -14,13 +14,18 @@ from pathlib import Path
 
 import boto3
 import pytest
-from wordfreq_service.adapters.aws import DynamoJobStore, SqsQueue, open_aws
+from wordfreq_service.adapters.aws import DynamoJobStore, SqsQueue
 from wordfreq_service.adapters.aws.clients import dynamodb_client, sqs_client
 from wordfreq_service.adapters.embedded import SqliteDatabase, SqliteQueue, open_embedded
 from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.ports import Backend, JobStore, MessageQueue
 
-from tests.aws_fixtures import create_aws_stack, create_job_table, create_queue_with_dead_letter
+from tests.aws_fixtures import (
+    create_aws_stack,
+    create_job_table,
+    create_queue_with_dead_letter,
+    open_stack,
+)
 
 BACKENDS = ["embedded", "aws"]
 #: Queue tests hide messages for this long when they do not mean to see them again.
@@ -59,14 +64,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         return
     session: boto3.Session = request.getfixturevalue("aws_session")
     stack = create_aws_stack(request.getfixturevalue("moto_endpoint"), session=session)
-    yield open_aws(
-        bucket=stack.bucket,
-        work_queue_url=stack.work_queue_url,
-        result_queue_url=stack.result_queue_url,
-        dead_letter_queue_url=stack.dead_letter_queue_url,
-        session=session,
-        job_table=stack.job_table,
-    )
+    yield open_stack(stack, session)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -128,6 +128,16 @@ def read_page() -> str:
     return resources.files("wordfreq_service.api").joinpath(*PAGE).read_text(encoding="utf-8")
 
 
+def _wait_query(until: str) -> Any:
+    """``?wait=``: seconds (0 to MAX_WAIT_S) to hold a read until ``until``."""
+    return Query(
+        ge=0,
+        le=MAX_WAIT_S,
+        allow_inf_nan=False,
+        description=f"Seconds to hold the request until {until}.",
+    )
+
+
 #: What a counts download answers (a job's or a corpus's), for the OpenAPI document.
 _COUNTS_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {"content": {COUNTS_MEDIA_TYPE.split(";")[0]: {}}},
@@ -246,15 +256,7 @@ def create_app(
     @app.get("/jobs/{job_id}", response_model=JobView, responses=_errors(404, 422))
     async def get_job(
         job_id: str,
-        wait: Annotated[
-            float,
-            Query(
-                ge=0,
-                le=MAX_WAIT_S,
-                allow_inf_nan=False,
-                description="Seconds to hold the request until the job ends.",
-            ),
-        ] = 0,
+        wait: Annotated[float, _wait_query("the job ends")] = 0,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
     ) -> Any:
         """The job's state, and its result once ended. Polls asynchronously, so a
@@ -307,15 +309,7 @@ def create_app(
     @app.get("/corpora/{corpus_id}", response_model=CorpusView, responses=_errors(404, 422))
     async def get_corpus(
         corpus_id: str,
-        wait: Annotated[
-            float,
-            Query(
-                ge=0,
-                le=MAX_WAIT_S,
-                allow_inf_nan=False,
-                description="Seconds to hold the request until every member has ended.",
-            ),
-        ] = 0,
+        wait: Annotated[float, _wait_query("every member has ended")] = 0,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
     ) -> Any:
         """The corpus's state, and once every member has ended, the merged result (the
