@@ -112,17 +112,26 @@ def test_a_corpus_merges_its_members_counts_once_all_have_ended(api: ApiStack) -
 
 
 def test_a_failed_member_is_reported_and_the_rest_merged(api: ApiStack) -> None:
-    good, bad = api.create(10), api.create(10)
-    corpus = new_corpus(api, [good, bad])
+    good, bad, gone = api.create(10), api.create(10), api.create(10)
+    corpus = new_corpus(api, [good, bad, gone])
     api.finish(good["job_id"], [("word", 4)])
     assert api.backend.jobs is not None
     failure = JobResult(f"jobs/{bad['job_id']}", bad["job_id"], "failure", "corrupt gzip stream")
     api.backend.jobs.advance(bad["job_id"], JobState.FAILED, result=failure.to_json())
+    # A worker's message names the stored object, which the corpus's owner never saw.
+    key = f"jobs/{gone['job_id']}"
+    missing = JobResult(key, gone["job_id"], "failure", f"object not found: {key}")
+    api.backend.jobs.advance(gone["job_id"], JobState.FAILED, result=missing.to_json())
     result = get_corpus(api, corpus, wait=5)["result"]
     assert result["total"] == 4 and result["words"] == [{"word": "word", "count": 4}]
     assert result["files"] == [
         {"job_id": good["job_id"], "status": "success", "status_message": "Success"},
         {"job_id": bad["job_id"], "status": "failure", "status_message": "corrupt gzip stream"},
+        {
+            "job_id": gone["job_id"],
+            "status": "failure",
+            "status_message": "object not found: the file",
+        },
     ]
 
 

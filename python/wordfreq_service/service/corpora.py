@@ -131,7 +131,10 @@ def member_of(record: JobRecord | None, job_id: str) -> Member | None:
     if result is None:
         return Member(job_id, FAILURE, "the job ended without a result")
     if record.state is not JobState.DONE or not result.ok:
-        return Member(job_id, FAILURE, result.status_message or "failed")
+        # The worker's message names the stored object (``jobs/<id>``), which the
+        # corpus's owner never sees: said as "the file", as the CLI says it.
+        reason = fc.failure_reason(job_id, result.status_message or "failed", record.key)
+        return Member(job_id, FAILURE, reason)
     return Member(job_id, SUCCESS, result.status_message, result.skipped or 0)
 
 
