@@ -107,7 +107,14 @@ def resolve_spec(req: SubmitRequest, outputs: dict[str, str] | None = None) -> B
     # The AWS-only flags imply the AWS backend: `submit --stack-name WordfreqStack FILE`.
     aws_flags = (req.stack_name, req.bucket, req.queue_url, req.submitter_role)
     if req.backend == "embedded" and not any(aws_flags):
-        return BackendSpec(kind="embedded", data_dir=resolve_data_dir(req.data_dir))
+        from wordfreq_service.adapters.embedded.database import DEFAULT_LOCK_WAIT_S
+
+        # A database locked by another process is waited for, but never past --timeout.
+        return BackendSpec(
+            kind="embedded",
+            data_dir=resolve_data_dir(req.data_dir),
+            lock_wait_s=min(DEFAULT_LOCK_WAIT_S, req.timeout),
+        )
     region = env_first(req.region, "AWS_REGION", "AWS_DEFAULT_REGION")
     bucket = env_first(req.bucket, "UPLOAD_BUCKET_NAME")
     queue_url = env_first(req.queue_url, "RESULT_QUEUE_URL")
@@ -266,6 +273,9 @@ def sigterm_raises() -> Iterator[None]:
 class Submitter(Protocol):
     """Uploads files and collects their results: ``Client`` (the compatible path) or
     ``JobClient`` (the job path)."""
+
+    #: Why results could not be read, when the store or queue stopped answering.
+    unavailable: str | None
 
     def upload(
         self,
@@ -426,9 +436,10 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
         sys.stderr.write(f"wordfreq: error: {len(failed)} job(s) failed: {names}\n")
     if pending:
         names = ", ".join(s.path for s in pending)
+        why = f" (unavailable: {client.unavailable})" if client.unavailable else ""
         sys.stderr.write(
             f"wordfreq: error: timed out after {req.timeout:g}s waiting for "
-            f"{len(pending)} result(s): {names}\n"
+            f"{len(pending)} result(s): {names}{why}\n"
         )
     return 1 if pending or failed else 0
 
