@@ -1,0 +1,207 @@
+"""moto's server (the AWS stand-in) unavailable during work. Paused (SIGSTOP, state
+kept): the worker and the client wait and carry on once it continues. Stopped and
+started again on the same port (moto keeps its state in memory, so the queues, bucket
+and table are gone until made again): the worker backs off, survives the missing queue,
+and resumes once the resources are back; a client meanwhile exits non-zero with one
+line within its ``--timeout``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.faults.outage_helpers import BACKING_OFF, RESUMING, wait_for, worker_process
+from tests.helpers import run_wordfreq
+from tools.local_aws import AwsStack, client_env, create_aws_stack
+
+TEXT = "the cat and the hat and the bat\n" * 50
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MotoProcess:
+    """moto's server in a process of its own, so it can be paused, stopped and started
+    again on the same port."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self._log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=log,
+                stderr=log,
+            )
+        wait_for("moto's server to listen", self._listening)
+
+    def _listening(self) -> bool:
+        assert self.proc is not None and self.proc.poll() is None, self._log_path.read_text()
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait()
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+
+@pytest.fixture
+def moto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoProcess]:
+    server = MotoProcess(tmp_path / "moto.log")
+    for name, value in client_env(server.endpoint).items():
+        monkeypatch.setenv(name, value)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def same_names() -> Iterator[Callable[[], None]]:
+    """Make ``create_aws_stack`` name its resources, after each call of the yielded
+    function, as it did the first time in the block: the stack made again after a
+    restart has the same bucket, queue URLs and table, as a redeployed stack would."""
+    drawn: list[uuid.UUID] = []
+    replay: list[uuid.UUID] = []
+    real = uuid.uuid4
+
+    def uuid4() -> uuid.UUID:
+        value = replay.pop(0) if replay else real()
+        drawn.append(value)
+        return value
+
+    def again() -> None:
+        replay[:] = drawn
+        drawn.clear()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(uuid, "uuid4", uuid4)  # the module tools.local_aws draws from
+        yield again
+
+
+def _worker_args(stack: AwsStack) -> list[str]:
+    return [
+        "--backend",
+        "aws",
+        "--queue-url",
+        stack.work_queue_url,
+        "--result-queue-url",
+        stack.result_queue_url,
+        "--job-table",
+        stack.job_table,
+        "--poll-seconds",
+        "1",
+    ]
+
+
+def _submit(stack: AwsStack, sample: Path, timeout: float) -> list[str]:
+    return [
+        "submit",
+        "--backend",
+        "aws",
+        "--bucket",
+        stack.bucket,
+        "--queue-url",
+        stack.result_queue_url,
+        "--json",
+        "--timeout",
+        f"{timeout:g}",
+        str(sample),
+    ]
+
+
+def _the_count(stdout: str) -> int:
+    return int({w["word"]: w["count"] for w in json.loads(stdout)["words"]}["the"])
+
+
+def test_a_paused_server_is_waited_for(moto: MotoProcess, tmp_path: Path) -> None:
+    stack = create_aws_stack(moto.endpoint)
+    sample = tmp_path / "sample.txt"
+    sample.write_text(TEXT)
+    with worker_process(_worker_args(stack), tmp_path / "w.log", dict(os.environ)) as w:
+        moto.pause()
+        try:
+            client = subprocess.Popen(
+                [str(Path(sys.executable).with_name("wordfreq")), *_submit(stack, sample, 60)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            time.sleep(2)
+        finally:
+            moto.resume()
+        out, err = client.communicate(timeout=60)
+        assert client.returncode == 0, err.decode()
+        assert _the_count(out.decode()) == 150
+        assert w.proc.poll() is None
+        assert w.terminate() == 0
+
+
+def test_a_restarted_server_is_waited_for_and_the_worker_resumes(
+    moto: MotoProcess, tmp_path: Path
+) -> None:
+    sample = tmp_path / "sample.txt"
+    sample.write_text(TEXT)
+    with same_names() as names_again:
+        stack = create_aws_stack(moto.endpoint)
+        with worker_process(_worker_args(stack), tmp_path / "w.log", dict(os.environ)) as w:
+            # Given the server gone
+            moto.stop()
+            wait_for("the worker to back off", lambda: w.logged(BACKING_OFF), timeout=30)
+            # Then a client gives up within its timeout, saying why in one line
+            timeout = 3.0
+            started = time.monotonic()
+            down = run_wordfreq(_submit(stack, sample, timeout), timeout=60)
+            elapsed = time.monotonic() - started
+            assert down.returncode == 1
+            [line] = down.stderr.splitlines()
+            assert line.startswith("wordfreq: error: ") and "Traceback" not in down.stderr
+            assert elapsed < timeout + 5, f"{elapsed:.1f} s for a {timeout:g} s timeout"
+            print(f"client with the server down: exit 1 after {elapsed:.1f} s: {line}")
+            # When it comes back empty, the worker meets missing queues and waits on
+            moto.start()
+            wait_for(
+                "the worker to meet the missing queue",
+                lambda: any("NoSuchQueue" in str(e.get("error")) for e in w.logged(BACKING_OFF)),
+                timeout=30,
+            )
+            assert w.proc.poll() is None
+            # and once the stack is made again, it resumes and counts
+            names_again()
+            assert create_aws_stack(moto.endpoint) == stack
+            up = run_wordfreq(_submit(stack, sample, 30), timeout=60)
+            assert up.returncode == 0, up.stderr
+            assert _the_count(up.stdout) == 150
+            assert w.logged(RESUMING)
+            assert w.terminate() == 0
