@@ -20,6 +20,7 @@ from wordfreq_service.adapters.embedded.stack_lock import StackLock
 
 from tests.faults.outage_helpers import (
     BACKING_OFF,
+    FAST_RETRY_ENV,
     RESUMING,
     database_locked,
     fill,
@@ -128,6 +129,7 @@ def test_the_worker_waits_out_the_fault_and_counts_the_job(fault: Fault, tmp_pat
                 time.sleep(OUTAGE_S)
                 cpu = w.cpu_seconds() - cpu_before
                 wall = time.monotonic() - started
+                tries = len(w.logged(BACKING_OFF))
             finally:
                 fault.end()
             out, err = client.communicate(timeout=60)
@@ -137,6 +139,8 @@ def test_the_worker_waits_out_the_fault_and_counts_the_job(fault: Fault, tmp_pat
                 client.communicate()
         # Then it backed off without spinning, resumed, and counted the job once
         assert cpu < 0.5 * wall, f"worker used {cpu:.2f} s of CPU in {wall:.2f} s of outage"
+        # A try at most every back-off (the first, the shortest), give or take one.
+        assert tries <= wall / float(FAST_RETRY_ENV["WORKER_BACKOFF_SECONDS"]) + 2, tries
         assert client.returncode == 0, err.decode()
         result = json.loads(out)
         assert result["status"] == "success"
