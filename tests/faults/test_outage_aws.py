@@ -1,5 +1,6 @@
 """moto's server (the AWS stand-in) unavailable during work. Paused (SIGSTOP, state
-kept): the worker and the client wait and carry on once it continues. Stopped and
+kept): a client with a short ``--timeout`` gives up in time, in one line; the worker and
+a patient client carry on once it continues. Stopped and
 started again on the same port (moto keeps its state in memory, so the queues, bucket
 and table are gone until made again): the worker backs off, survives the missing queue,
 and resumes once the resources are back; a client meanwhile exits non-zero with one
@@ -20,9 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from wordfreq_service.cli.unanswered import GRACE_S
 
 from tests.faults.outage_helpers import BACKING_OFF, RESUMING, wait_for, worker_process
-from tests.helpers import run_wordfreq
+from tests.helpers import WORDFREQ, run_wordfreq
 from tools.local_aws import AwsStack, client_env, create_aws_stack
 
 TEXT = "the cat and the hat and the bat\n" * 50
@@ -151,18 +153,31 @@ def test_a_paused_server_is_waited_for(moto: MotoProcess, tmp_path: Path) -> Non
     sample = tmp_path / "sample.txt"
     sample.write_text(TEXT)
     with worker_process(_worker_args(stack), tmp_path / "w.log", dict(os.environ)) as w:
+        # Given the server paused: it accepts connections and answers nothing
         moto.pause()
         try:
-            client = subprocess.Popen(
-                [str(Path(sys.executable).with_name("wordfreq")), *_submit(stack, sample, 60)],
+            patient = subprocess.Popen(
+                [WORDFREQ, *_submit(stack, sample, 60)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
-            time.sleep(2)
+            # Then a client whose timeout is shorter gives up in time, in one line
+            timeout = 2.0
+            started = time.monotonic()
+            hasty = run_wordfreq(_submit(stack, sample, timeout), timeout=60)
+            elapsed = time.monotonic() - started
         finally:
             moto.resume()
-        out, err = client.communicate(timeout=60)
-        assert client.returncode == 0, err.decode()
+        assert hasty.returncode == 1
+        assert hasty.stderr.splitlines() == [
+            f"wordfreq: error: no answer for {timeout:g}s uploading {sample}: "
+            "the service is unavailable"
+        ]
+        # (its own start-up aside: a second or two on a loaded machine)
+        assert elapsed < timeout + GRACE_S + 4, f"{elapsed:.1f} s for a {timeout:g} s timeout"
+        # And once it continues, the worker and a patient client carry on
+        out, err = patient.communicate(timeout=60)
+        assert patient.returncode == 0, err.decode()
         assert _the_count(out.decode()) == 150
         assert w.proc.poll() is None
         assert w.terminate() == 0
@@ -176,10 +191,8 @@ def test_a_restarted_server_is_waited_for_and_the_worker_resumes(
     with same_names() as names_again:
         stack = create_aws_stack(moto.endpoint)
         with worker_process(_worker_args(stack), tmp_path / "w.log", dict(os.environ)) as w:
-            # Given the server gone
+            # Given the server gone, a client gives up within its timeout, in one line
             moto.stop()
-            wait_for("the worker to back off", lambda: w.logged(BACKING_OFF), timeout=30)
-            # Then a client gives up within its timeout, saying why in one line
             timeout = 3.0
             started = time.monotonic()
             down = run_wordfreq(_submit(stack, sample, timeout), timeout=60)

@@ -180,8 +180,9 @@ def test_submit_reports_the_fault_within_its_timeout(fault: Fault, tmp_path: Pat
     [line] = done.stderr.splitlines()
     assert line.startswith("wordfreq: error: ")
     assert SAID[fault.kind] in line
-    # Its own start-up (well under a second) aside, nothing waits past the timeout.
-    assert elapsed < timeout + 3, f"{elapsed:.1f} s for a {timeout:g} s timeout"
+    # Its own start-up aside (a second, several on a loaded machine), nothing waits past
+    # the timeout; the database's own wait is 10 s.
+    assert elapsed < timeout + 5, f"{elapsed:.1f} s for a {timeout:g} s timeout"
 
 
 # Opening the stack writes nothing to the bucket: the read-only one is not waited for.
