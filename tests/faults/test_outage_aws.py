@@ -28,6 +28,10 @@ from tests.helpers import WORDFREQ, run_wordfreq
 from tools.local_aws import AwsStack, client_env, create_aws_stack
 
 TEXT = "the cat and the hat and the bat\n" * 50
+#: A client's own start-up (imports, its AWS clients) before its timeout runs: a second
+#: or two, several on a loaded machine. Far under what the bound replaced: read
+#: timeouts of 30 s, retried five times (190 s for a 3 s timeout).
+STARTUP_ALLOWANCE_S = 8.0
 
 
 def _free_port() -> int:
@@ -162,7 +166,7 @@ def test_a_paused_server_is_waited_for(moto: MotoProcess, tmp_path: Path) -> Non
                 stderr=subprocess.PIPE,
             )
             # Then a client whose timeout is shorter gives up in time, in one line
-            timeout = 2.0
+            timeout = 1.0
             started = time.monotonic()
             hasty = run_wordfreq(_submit(stack, sample, timeout), timeout=60)
             elapsed = time.monotonic() - started
@@ -173,8 +177,8 @@ def test_a_paused_server_is_waited_for(moto: MotoProcess, tmp_path: Path) -> Non
             f"wordfreq: error: no answer for {timeout:g}s uploading {sample}: "
             "the service is unavailable"
         ]
-        # (its own start-up aside: a second or two on a loaded machine)
-        assert elapsed < timeout + GRACE_S + 4, f"{elapsed:.1f} s for a {timeout:g} s timeout"
+        limit = timeout + GRACE_S + STARTUP_ALLOWANCE_S
+        assert elapsed < limit, f"{elapsed:.1f} s for a {timeout:g} s timeout"
         # And once it continues, the worker and a patient client carry on
         out, err = patient.communicate(timeout=60)
         assert patient.returncode == 0, err.decode()
@@ -193,15 +197,15 @@ def test_a_restarted_server_is_waited_for_and_the_worker_resumes(
         with worker_process(_worker_args(stack), tmp_path / "w.log", dict(os.environ)) as w:
             # Given the server gone, a client gives up within its timeout, in one line
             moto.stop()
-            timeout = 3.0
+            timeout = 1.0
             started = time.monotonic()
             down = run_wordfreq(_submit(stack, sample, timeout), timeout=60)
             elapsed = time.monotonic() - started
             assert down.returncode == 1
             [line] = down.stderr.splitlines()
             assert line.startswith("wordfreq: error: ") and "Traceback" not in down.stderr
-            assert elapsed < timeout + 5, f"{elapsed:.1f} s for a {timeout:g} s timeout"
-            print(f"client with the server down: exit 1 after {elapsed:.1f} s: {line}")
+            limit = timeout + GRACE_S + STARTUP_ALLOWANCE_S
+            assert elapsed < limit, f"{elapsed:.1f} s for a {timeout:g} s timeout"
             # When it comes back empty, the worker meets missing queues and waits on
             moto.start()
             wait_for(
