@@ -185,8 +185,9 @@ def test_submit_reports_the_fault_within_its_timeout(fault: Fault, tmp_path: Pat
     assert elapsed < timeout + 5, f"{elapsed:.1f} s for a {timeout:g} s timeout"
 
 
-# Opening the stack writes nothing to the bucket: the read-only one is not waited for.
-@pytest.mark.parametrize("fault", ["database locked", "disk full"], indirect=True)
+# One fault is enough: every one that fails a write to the database fails the opening
+# the same way (a TransientError), and the bucket is not written while opening.
+@pytest.mark.parametrize("fault", ["database locked"], indirect=True)
 def test_a_worker_started_during_the_fault_waits_for_the_stack(
     fault: Fault, tmp_path: Path
 ) -> None:
