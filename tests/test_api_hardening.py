@@ -284,6 +284,8 @@ def test_a_storage_outage_is_503_with_retry_after(
     for response in (
         embedded.client.get(f"/jobs/{job['job_id']}", headers=auth(job)),
         embedded.client.post("/jobs", json={"size": 1}),
+        embedded.client.get(f"/jobs/{job['job_id']}/counts.csv", headers=auth(job)),
+        embedded.upload(job, b"x"),
     ):
         assert response.status_code == 503
         assert response.headers["Retry-After"] == str(RETRY_AFTER_S)

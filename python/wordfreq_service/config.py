@@ -41,12 +41,18 @@ class BackendSpec:
     #: The DynamoDB job table (aws); None: no job store, every upload takes the
     #: compatible path.
     job_table: str | None = None
+    #: Embedded: how long a write waits for a database another process holds locked
+    #: (None: the database's default).
+    lock_wait_s: float | None = None
 
     def open(self) -> Backend:
         if self.kind == "embedded":
             from wordfreq_service.adapters.embedded import open_embedded
 
-            return open_embedded(self.data_dir or default_data_dir())
+            data_dir = self.data_dir or default_data_dir()
+            if self.lock_wait_s is None:
+                return open_embedded(data_dir)
+            return open_embedded(data_dir, lock_wait_s=self.lock_wait_s)
         if self.kind == "aws":
             from wordfreq_service.adapters.aws import make_session, open_aws
 

@@ -368,6 +368,9 @@ def create_app(
             return _error(403, "the upload URL's signature does not match")
         if job_id in uploading:
             return _error(409, "an upload to this job is in progress")
+        if record.state.ended:
+            # Expired waiting for its upload, too: a late one would never be counted.
+            return _error(409, f"this job has ended ({record.state.value}); create a new job")
         if record.state is not JobState.WAITING_FOR_UPLOAD:
             return _error(409, "this job has its upload already")
         refused = _check_upload_headers(request, record.size, metadata_headers(metadata))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
@@ -30,6 +31,11 @@ T = TypeVar("T")
 
 VISIBILITY_TIMEOUT_ENV = "WORKER_VISIBILITY_TIMEOUT"
 DRAIN_SECONDS_ENV = "WORKER_DRAIN_SECONDS"
+#: The back-off while the store or a queue is unavailable (``WorkerSettings``).
+BACKOFF_SECONDS_ENV = "WORKER_BACKOFF_SECONDS"
+MAX_BACKOFF_SECONDS_ENV = "WORKER_MAX_BACKOFF_SECONDS"
+#: Embedded: how long a worker's write waits for a database locked by another process.
+LOCK_WAIT_SECONDS_ENV = "WORKER_LOCK_WAIT_SECONDS"
 _DEFAULT = WorkerSettings()
 
 #: The embedded stack's long poll: short, since a receive is a local SQLite query, and a
@@ -54,6 +60,24 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     except click.BadParameter as exc:
         raise ConfigError(f"{env}={text!r}: {exc.message}") from None
     return value
+
+
+def with_backoff(settings: WorkerSettings) -> WorkerSettings:
+    """``settings`` with the back-off of ``WORKER_BACKOFF_SECONDS`` and
+    ``WORKER_MAX_BACKOFF_SECONDS`` where set."""
+    kind = Seconds(min=0.01)
+    return replace(
+        settings,
+        backoff_seconds=setting(None, BACKOFF_SECONDS_ENV, kind, settings.backoff_seconds),
+        max_backoff_seconds=setting(
+            None, MAX_BACKOFF_SECONDS_ENV, kind, settings.max_backoff_seconds
+        ),
+    )
+
+
+def lock_wait_setting() -> float | None:
+    """``WORKER_LOCK_WAIT_SECONDS`` where set; None: the database's default."""
+    return setting(None, LOCK_WAIT_SECONDS_ENV, Seconds(min=0), None)
 
 
 def split_threshold_setting(flag: int | None) -> int:
@@ -159,7 +183,9 @@ def worker(
         )
         wait = float(MAX_LONG_POLL_S)
     else:
-        spec = BackendSpec(kind="embedded", data_dir=resolve_data_dir(data_dir))
+        spec = BackendSpec(
+            kind="embedded", data_dir=resolve_data_dir(data_dir), lock_wait_s=lock_wait_setting()
+        )
         wait = EMBEDDED_POLL_S
     processes = concurrency or cores()
     settings = WorkerSettings(
@@ -173,7 +199,9 @@ def worker(
         # AWS expires jobs itself (DynamoDB's TTL, the bucket's lifecycle rule).
         job_sweep_seconds=JOB_SWEEP_S if spec.kind == "embedded" else None,
     )
-    run_processes(spec, settings, processes, debug=debug, protection=TaskProtection.from_env())
+    run_processes(
+        spec, with_backoff(settings), processes, debug=debug, protection=TaskProtection.from_env()
+    )
 
 
 @click.command()
@@ -215,7 +243,7 @@ def up(
         raise ConfigError("`wordfreq up` runs the embedded stack; on AWS the stack is deployed")
     logs.configure(service=True, debug=debug)
     directory = resolve_data_dir(data_dir)
-    spec = BackendSpec(kind="embedded", data_dir=directory)
+    spec = BackendSpec(kind="embedded", data_dir=directory, lock_wait_s=lock_wait_setting())
     # Create the data directory, queues and notification before announcing anything.
     stack = spec.open()
     count = workers or cores()
@@ -233,12 +261,14 @@ def up(
             # The workers own SIGTERM/SIGINT; the API stops once they have drained.
             run_processes(
                 spec,
-                WorkerSettings(
-                    wait_seconds=EMBEDDED_POLL_S,
-                    max_input_bytes=max_input_bytes,
-                    threads=threads_per_worker(threads, count),
-                    job_sweep_seconds=JOB_SWEEP_S,
-                    split_threshold=split_threshold_setting(split_threshold),
+                with_backoff(
+                    WorkerSettings(
+                        wait_seconds=EMBEDDED_POLL_S,
+                        max_input_bytes=max_input_bytes,
+                        threads=threads_per_worker(threads, count),
+                        job_sweep_seconds=JOB_SWEEP_S,
+                        split_threshold=split_threshold_setting(split_threshold),
+                    )
                 ),
                 count,
                 debug=debug,

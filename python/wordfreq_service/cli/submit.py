@@ -26,6 +26,7 @@ from wordfreq_service.cli.options import (
     threads_option,
     threads_per_worker,
 )
+from wordfreq_service.cli.unanswered import EXIT_FAILURE, GRACE_S, Unanswered, Watchdog
 from wordfreq_service.config import BackendSpec, env_first, resolve_data_dir
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.formats.job_request import JobRequest
@@ -107,7 +108,14 @@ def resolve_spec(req: SubmitRequest, outputs: dict[str, str] | None = None) -> B
     # The AWS-only flags imply the AWS backend: `submit --stack-name WordfreqStack FILE`.
     aws_flags = (req.stack_name, req.bucket, req.queue_url, req.submitter_role)
     if req.backend == "embedded" and not any(aws_flags):
-        return BackendSpec(kind="embedded", data_dir=resolve_data_dir(req.data_dir))
+        from wordfreq_service.adapters.embedded.database import DEFAULT_LOCK_WAIT_S
+
+        # A database locked by another process is waited for, but never past --timeout.
+        return BackendSpec(
+            kind="embedded",
+            data_dir=resolve_data_dir(req.data_dir),
+            lock_wait_s=min(DEFAULT_LOCK_WAIT_S, req.timeout),
+        )
     region = env_first(req.region, "AWS_REGION", "AWS_DEFAULT_REGION")
     bucket = env_first(req.bucket, "UPLOAD_BUCKET_NAME")
     queue_url = env_first(req.queue_url, "RESULT_QUEUE_URL")
@@ -133,6 +141,27 @@ def resolve_spec(req: SubmitRequest, outputs: dict[str, str] | None = None) -> B
     return BackendSpec(
         kind="aws", bucket=bucket, result_queue_url=queue_url, region=region, role_arn=role
     )
+
+
+def _watched(
+    progress: ProgressFactory | None, watchdog: Watchdog, seconds: float
+) -> ProgressFactory:
+    """``progress``, re-arming ``watchdog`` for ``seconds`` as each upload starts and
+    whenever its bytes move."""
+
+    def factory(path: str, size: int | None) -> Callable[[int], None] | None:
+        doing = f"uploading {path}"
+        watchdog.rearm(seconds, doing)
+        shown = progress(path, size) if progress is not None else None
+
+        def advance(nbytes: int) -> None:
+            watchdog.rearm(seconds, doing)
+            if shown is not None:
+                shown(nbytes)
+
+        return advance
+
+    return factory
 
 
 def _progress_factory() -> Callable[[str, int | None], Callable[[int], None] | None] | None:
@@ -267,6 +296,9 @@ class Submitter(Protocol):
     """Uploads files and collects their results: ``Client`` (the compatible path) or
     ``JobClient`` (the job path)."""
 
+    #: Why results could not be read, when the store or queue stopped answering.
+    unavailable: str | None
+
     def upload(
         self,
         handles: list[tuple[str, BinaryIO]],
@@ -313,13 +345,15 @@ def _run_submit(req: SubmitRequest) -> int:
 
         api = ApiClient(route.url, api_key=route.api_key)
         try:
-            return _submit_with(JobClient(HttpJobs(api)), handles, req)
+            with Watchdog() as watchdog:
+                return _submit_with(JobClient(HttpJobs(api)), handles, req, watchdog)
         finally:
             api.close()
     spec = route
     backend = spec.open()
     if spec.kind != "embedded":
-        return _submit_with(_client(spec.kind, backend), handles, req)
+        with Watchdog() as watchdog:
+            return _submit_with(_client(spec.kind, backend), handles, req, watchdog)
     with _workers_unless_running(spec, req):
         return _submit_with(_client(spec.kind, backend), handles, req)
 
@@ -414,10 +448,23 @@ def _aggregate_with(
     )
 
 
-def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: SubmitRequest) -> int:
-    """Upload, print the results as they come, and report what failed or timed out."""
-    submissions = client.upload(handles, req.request, _progress_factory())
+def _submit_with(
+    client: Submitter,
+    handles: list[tuple[str, BinaryIO]],
+    req: SubmitRequest,
+    watchdog: Watchdog | None = None,
+) -> int:
+    """Upload, print the results as they come, and report what failed or timed out.
+    With a ``watchdog`` (a remote service), an upload that makes no progress for
+    ``--timeout``, or a wait that outlasts it, ends the command (``Unanswered``)."""
+    progress = _progress_factory()
+    if watchdog is not None:
+        progress = _watched(progress, watchdog, req.timeout)
+    submissions = client.upload(handles, req.request, progress)
     printer = ResultPrinter(submissions, req.request.mode, req.as_json)
+    if watchdog is not None:
+        # The wait ends at the timeout on its own; the margin is for its last request.
+        watchdog.rearm(req.timeout + GRACE_S, "waiting for results")
     pending = client.collect(submissions, req.timeout, printer)
     printer.finish()
     failed = [s for s in submissions if s.result is not None and not s.result.ok]
@@ -426,9 +473,10 @@ def _submit_with(client: Submitter, handles: list[tuple[str, BinaryIO]], req: Su
         sys.stderr.write(f"wordfreq: error: {len(failed)} job(s) failed: {names}\n")
     if pending:
         names = ", ".join(s.path for s in pending)
+        why = f" (unavailable: {client.unavailable})" if client.unavailable else ""
         sys.stderr.write(
             f"wordfreq: error: timed out after {req.timeout:g}s waiting for "
-            f"{len(pending)} result(s): {names}\n"
+            f"{len(pending)} result(s): {names}{why}\n"
         )
     return 1 if pending or failed else 0
 
@@ -558,4 +606,7 @@ def submit(
     except Terminated:
         sys.stderr.write("wordfreq: terminated\n")
         status = 128 + signal.SIGTERM
+    except Unanswered as exc:
+        sys.stderr.write(f"{exc}\n")
+        status = EXIT_FAILURE
     sys.exit(status)

@@ -48,6 +48,8 @@ class Client:
     def __init__(self, backend: Backend, *, poll_seconds: float = 20.0) -> None:
         self.backend = backend
         self.poll_seconds = poll_seconds
+        #: The last error of a result queue that did not answer (None: it did).
+        self.unavailable: str | None = None
 
     @staticmethod
     def open_inputs(paths: Iterable[str]) -> list[tuple[str, BinaryIO]]:
@@ -119,7 +121,9 @@ class Client:
                     visibility_timeout=RESULT_HOLD_S,
                 )
             except TransientError as exc:
-                log.warning("result queue unavailable; retrying", error=str(exc))
+                if self.unavailable is None:  # once: the timeout's line repeats it
+                    log.warning("result queue unavailable; retrying", error=str(exc))
+                self.unavailable = str(exc)
                 time.sleep(min(1.0, max(remaining, 0)))
                 continue
             for message in messages:

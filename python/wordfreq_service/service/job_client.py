@@ -122,6 +122,8 @@ class JobClient:
     def __init__(self, transport: JobTransport) -> None:
         self.transport = transport
         self._tickets: dict[str, JobTicket] = {}
+        #: The last error of a job store that did not answer while waiting (None: it did).
+        self.unavailable: str | None = None
 
     def upload(
         self,
@@ -188,7 +190,9 @@ class JobClient:
         try:
             return self.transport.wait(self._tickets[sub.key], seconds)
         except TransientError as exc:
-            log.warning("job store unavailable; retrying", error=str(exc))
+            if self.unavailable is None:  # once: the timeout's line repeats it
+                log.warning("job store unavailable; retrying", error=str(exc))
+            self.unavailable = str(exc)
             time.sleep(max(0.0, min(1.0, seconds - (time.monotonic() - started))))
             return None
 

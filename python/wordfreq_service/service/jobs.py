@@ -205,7 +205,7 @@ class JobService:
             raise JobNotFound(f"no such job: {job_id}")
         if record.state is not JobState.WAITING_FOR_UPLOAD:
             raise UploadRefused("this job has its upload already")
-        if now > record.created_at + self.settings.upload_expiry_s:
+        if now > self.upload_deadline(record):
             raise UploadRefused("this job's upload period has ended: create a new job")
         request = JobRequest.from_json(record.options)
         exact = _ExactSize(body, record.size)
@@ -235,21 +235,38 @@ class JobService:
 
     def settled(self, record: JobRecord, now: float) -> JobRecord:
         """``record`` as a reader should see it at ``now``: ``failed`` (stored so) when
-        its last attempt's lease has lapsed."""
-        if record.state.ended or record.lease_until is None or record.lease_until >= now:
+        its last attempt's lease has lapsed, or when its upload period ended with no
+        upload stored."""
+        if record.state.ended:
             return record
-        return self._fail_abandoned(record, now)
-
-    def _fail_abandoned(self, record: JobRecord, now: float) -> JobRecord:
-        """Mark failed a job whose worker stopped during its last attempt: the event has
-        gone to the dead-letter queue, and no worker will receive it again."""
-        result = JobResult(
-            record.key,
-            record.job_id,
-            FAILURE,
+        if record.state is JobState.WAITING_FOR_UPLOAD:
+            if now <= self.upload_deadline(record):
+                return record
+            return self._fail(
+                record,
+                now,
+                f"expired: no upload arrived within its upload period "
+                f"({self.settings.upload_expiry_s} s); create a new job",
+            )
+        if record.lease_until is None or record.lease_until >= now:
+            return record
+        # The worker stopped during the last attempt: the event has gone to the
+        # dead-letter queue, and no worker will receive it again.
+        return self._fail(
+            record,
+            now,
             "given up: the worker stopped during each attempt (killed, or out of memory) "
             "and the event went to the dead-letter queue",
         )
+
+    def upload_deadline(self, record: JobRecord) -> float:
+        """When the job's upload period ends (seconds since the epoch): an upload must
+        be stored by then."""
+        return record.created_at + self.settings.upload_expiry_s
+
+    def _fail(self, record: JobRecord, now: float, reason: str) -> JobRecord:
+        """Store ``record`` as ``failed`` for ``reason``, unless it has ended meanwhile."""
+        result = JobResult(record.key, record.job_id, FAILURE, reason)
         result.duration_ns = max(0, int((now - record.created_at) * 1e9))
         failed = self.jobs.advance(record.job_id, JobState.FAILED, result=result.to_json(), now=now)
         if failed is not None:

@@ -32,7 +32,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Protocol
@@ -41,8 +41,11 @@ import structlog
 
 from wordfreq_service import logs
 from wordfreq_service.config import BackendSpec
+from wordfreq_service.errors import BackendError
+from wordfreq_service.ports import Backend
 from wordfreq_service.service.shutdown import PROTECTION_OFF_S, STOP_POLL_S, kill_after
 from wordfreq_service.service.worker import Worker, WorkerSettings, run_until_stopped
+from wordfreq_service.service.worker.backoff import Backoff
 
 log = structlog.get_logger("wordfreq.pool")
 
@@ -168,20 +171,52 @@ def _child_main(
     log_pipe.close()
     logs.configure(service=True, debug=debug)
     structlog.contextvars.bind_contextvars(pid=os.getpid())
-    worker = Worker(spec.open(), settings, busy_hook=slot)
+    stop = threading.Event()
+    started: list[Worker] = []
+
+    def stop_worker() -> None:
+        if started:
+            started[0].request_stop()
+        else:
+            stop.set()  # still opening the stack
+
     threading.Thread(
-        target=_stop_with_parent, args=(worker, parent_alive, console), daemon=True
+        target=_stop_with_parent, args=(stop_worker, parent_alive, console), daemon=True
     ).start()
-    _run_worker(worker)
+    backend = open_until_stopped(spec, settings, stop)
+    if backend is None:
+        return
+    started.append(Worker(backend, settings, stop=stop, busy_hook=slot))
+    _run_worker(started[0])
 
 
-def _stop_with_parent(worker: Worker, parent_alive: Connection, console: int) -> None:
+def open_until_stopped(
+    spec: BackendSpec, settings: WorkerSettings, stop: threading.Event
+) -> Backend | None:
+    """The worker's backend, opened again after a back-off while the store is
+    unavailable (a locked database, a full disk, a server down): a worker starting
+    during an outage waits it out instead of exiting. None once ``stop`` is set."""
+    backoff = Backoff(settings.backoff_seconds, settings.max_backoff_seconds, stop)
+    while not stop.is_set():
+        try:
+            backend = spec.open()
+        except BackendError as exc:
+            backoff.failed("cannot open the stack", str(exc))
+            continue
+        backoff.succeeded()
+        return backend
+    return None
+
+
+def _stop_with_parent(
+    stop_worker: Callable[[], None], parent_alive: Connection, console: int
+) -> None:
     with contextlib.suppress(EOFError, OSError):
         parent_alive.recv_bytes()  # the parent never writes: this returns at its death
     # Nobody relays our log any more: write to the console we were started with.
     logs.restore_stderr(console)
     log.warning("parent process gone; stopping", pid=os.getpid())
-    worker.request_stop()
+    stop_worker()
 
 
 def _run_worker(worker: Worker) -> None:
@@ -287,8 +322,15 @@ def run_processes(
     board: BusyBoard | None = None
     if concurrency <= 1:
         board = BusyBoard(1) if protection else None
-        worker = Worker(spec.open(), settings, busy_hook=BoardSlot(board, 0) if board else None)
+        stop = threading.Event()
         # A stop that lands before the worker's own handlers are in place still counts.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: stop.set())
+        backend = open_until_stopped(spec, settings, stop)
+        if backend is None:
+            return
+        slot = BoardSlot(board, 0) if board else None
+        worker = Worker(backend, settings, stop=stop, busy_hook=slot)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda _signum, _frame: worker.request_stop())
         owner = ProtectionOwner(protection, board) if protection and board else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wordfreq_service.adapters.embedded.database import SqliteDatabase
+from wordfreq_service.adapters.embedded.database import DEFAULT_LOCK_WAIT_S, SqliteDatabase
 from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.adapters.embedded.keys import validate_bucket
 from wordfreq_service.adapters.embedded.objects import FileStore, translate_os_error
@@ -37,17 +37,20 @@ DEAD_LETTER_QUEUE = "dead-letter"
 DATABASE_NAME = "queues.sqlite3"
 
 
-def open_embedded(data_dir: Path, *, bucket: str = DEFAULT_BUCKET) -> Backend:
+def open_embedded(
+    data_dir: Path, *, bucket: str = DEFAULT_BUCKET, lock_wait_s: float = DEFAULT_LOCK_WAIT_S
+) -> Backend:
     """The embedded backend in ``data_dir``: bucket, work, result and dead-letter
     queues, and the bucket → work queue notification. Safe to call from many processes
-    at once; creation happens once."""
+    at once; creation happens once. ``lock_wait_s``: how long a write waits for a
+    database another process holds locked before it fails as unavailable."""
     data_dir = Path(data_dir)
     validate_bucket(bucket)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise translate_os_error(exc, f"creating data directory {data_dir}") from exc
-    db = SqliteDatabase(data_dir / DATABASE_NAME)
+    db = SqliteDatabase(data_dir / DATABASE_NAME, busy_timeout_s=lock_wait_s)
     db.initialize()
     dead_letter = SqliteQueue.create(db, DEAD_LETTER_QUEUE, retention_s=DEAD_LETTER_RETENTION_S)
     work = SqliteQueue.create(

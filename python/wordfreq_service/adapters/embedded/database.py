@@ -59,6 +59,9 @@ WAL_BOUND_BYTES = WAL_CHECKPOINT_BYTES + (8 << 20)
 #: descheduled mid-snapshot on a loaded machine outlasts the short wait again and again.
 _CHECKPOINT_WAIT_MS = 10
 _CHECKPOINT_LONG_WAIT_MS = 100
+#: How long a transaction waits for the write lock before the database counts as
+#: unavailable (``TransientError``), unless the opener says otherwise.
+DEFAULT_LOCK_WAIT_S = 10.0
 _T = TypeVar("_T")
 _FIRST_RETRY_S = 50e-6
 _LONGEST_RETRY_S = 0.002
@@ -174,7 +177,11 @@ class SqliteDatabase:
     """One database file shared by every queue of an embedded backend. Thread-safe."""
 
     def __init__(
-        self, path: Path, *, busy_timeout_s: float = 10.0, max_idle_connections: int = 8
+        self,
+        path: Path,
+        *,
+        busy_timeout_s: float = DEFAULT_LOCK_WAIT_S,
+        max_idle_connections: int = 8,
     ) -> None:
         self.path = path
         self._wal = path.with_name(path.name + "-wal")

@@ -51,7 +51,12 @@ from typing import Any, Protocol
 
 import structlog
 
-from wordfreq_service.errors import ReceiptHandleInvalid, TransientError, WordfreqError
+from wordfreq_service.errors import (
+    BackendError,
+    ReceiptHandleInvalid,
+    TransientError,
+    WordfreqError,
+)
 from wordfreq_service.formats.jobs import is_result_key, job_id_of_key
 from wordfreq_service.formats.ranges import RangeTask, parse_range_task
 from wordfreq_service.formats.results import FAILURE, JobResult
@@ -59,6 +64,7 @@ from wordfreq_service.formats.s3event import S3Record, parse_message
 from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message, ObjectStore
 from wordfreq_service.service.jobs import JOB_RETENTION_S
 from wordfreq_service.service.snowflake import Snowflake
+from wordfreq_service.service.worker.backoff import Backoff
 from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object, since
 from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
@@ -108,11 +114,16 @@ class Worker:
         #: the message being handled (a split hands its job's lease on).
         self._leases: dict[str, _LastAttemptLease] = {}
         self._lease: _LastAttemptLease | None = None
+        #: Why the store failed during the batch being handled (None: it did not).
+        self._unavailable: str | None = None
 
     # -- the loop -------------------------------------------------------------------
 
     def run(self) -> None:
-        hold_seconds = self._visibility_timeout()
+        backoff = Backoff(
+            self.settings.backoff_seconds, self.settings.max_backoff_seconds, self.stop
+        )
+        hold_seconds = self._visibility_timeout(backoff)
         if hold_seconds is None:
             return  # stopped before the queue answered
         keeper = VisibilityKeeper(self.backend, hold_seconds)
@@ -127,21 +138,32 @@ class Worker:
                         wait_seconds=self.settings.wait_seconds,
                         visibility_timeout=hold_seconds,
                     )
-                except TransientError as exc:
-                    log.warning("work queue unavailable; retrying", error=str(exc))
-                    self.stop.wait(1.0)
+                except BackendError as exc:
+                    # Unavailable, or gone (a queue deleted and made again): the worker
+                    # waits it out rather than exit; only SIGTERM/SIGINT stop it.
+                    backoff.failed("work queue unavailable", _described(exc))
                     continue
                 self._sweep_if_due()
                 if not messages:
+                    backoff.succeeded()
                     self._set_busy(False)
                     continue
                 self._set_busy(True)
+                self._unavailable = None
                 self.process_batch(messages, keeper)
+                if self._unavailable is not None:
+                    # The store failed mid-job: the message comes back after its
+                    # visibility timeout. A pause before the next receive keeps other
+                    # messages from spending their receives (5, then the dead-letter
+                    # queue) on the same outage.
+                    backoff.failed("store unavailable during a job", self._unavailable)
+                else:
+                    backoff.succeeded()
         finally:
             keeper.close()
             self._set_busy(False)
 
-    def _visibility_timeout(self) -> int | None:
+    def _visibility_timeout(self, backoff: Backoff) -> int | None:
         """How long a received message stays hidden: the setting, else the work queue's
         own, read once (retried while the queue is unavailable); None if stopped first."""
         if self.settings.visibility_timeout is not None:
@@ -149,10 +171,10 @@ class Worker:
         while not self.stop.is_set():
             try:
                 seconds = self.backend.work_queue.visibility_timeout()
-            except TransientError as exc:
-                log.warning("work queue unavailable; retrying", error=str(exc))
-                self.stop.wait(1.0)
+            except BackendError as exc:
+                backoff.failed("work queue unavailable", _described(exc))
                 continue
+            backoff.succeeded()
             if seconds < 1:
                 # SQS allows 0, which would hand every message to every worker at once.
                 log.warning(
@@ -302,6 +324,7 @@ class Worker:
             self._delete(message, keeper)
         except TransientError as exc:
             bound.warning("transient failure; message will reappear", error=str(exc))
+            self._unavailable = str(exc)
             self._tell_before_dead_letter(message, undone, str(exc), bound, task)
         except Abandoned:
             raise
@@ -523,6 +546,11 @@ class _LastAttemptLease:
         with self._lock:
             self._job_ids = [j for j in self._job_ids if j != job_id]
             self._job_path.lease([job_id], JOB_RETENTION_S)
+
+
+def _described(exc: BackendError) -> str:
+    """The error as logged: its kind too when it is not merely unavailable."""
+    return str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
 
 
 def _range_task_of(message: Message) -> RangeTask | None:

@@ -32,3 +32,8 @@ class WorkerSettings:
     job_sweep_seconds: float | None = None
     #: Objects larger than this are split (where a job store keeps the parts' progress).
     split_threshold: int = DEFAULT_SPLIT_THRESHOLD
+    #: After the store or a queue fails (unavailable, or a queue gone), the pause before
+    #: trying again; doubled after each failure in a row up to ``max_backoff_seconds``,
+    #: and back to this after a success.
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 30.0

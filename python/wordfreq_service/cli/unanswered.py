@@ -1,0 +1,63 @@
+"""``submit``'s bound on a service that stops answering (a server paused, a link cut
+off): without it, a request that hangs is retried for minutes (read timeouts of 30 s,
+five attempts) whatever ``--timeout`` says.
+
+A :class:`Watchdog` raises :class:`Unanswered` in the main thread when it is not re-armed
+in time (SIGALRM, as ``submit`` turns SIGTERM into ``Terminated``), so the client unwinds
+through its usual cleanup and prints one line. If that unwinding is itself stuck behind
+the silent service (a transfer waiting for its threads), the line is written and the
+process ends ``GRACE_S`` later without waiting any longer."""
+
+from __future__ import annotations
+
+import os
+import signal
+from types import FrameType, TracebackType
+
+#: How long the unwinding after a deadline may take before the process just ends.
+GRACE_S = 2.0
+EXIT_FAILURE = 1
+
+
+class Unanswered(KeyboardInterrupt):
+    """No answer from the service in time: raised in the main thread by the watchdog.
+    A KeyboardInterrupt, as ``Terminated`` is: no ``except Exception`` on the way (in
+    a library's retry loop) swallows it."""
+
+
+class Watchdog:
+    """Raises :class:`Unanswered` once ``rearm``'s seconds pass without another
+    ``rearm``. Main thread only (signal handlers run there); ``rearm`` from any."""
+
+    def __init__(self) -> None:
+        self._doing = ""
+        self._fired = False
+        self._previous: object = None
+
+    def __enter__(self) -> Watchdog:
+        self._previous = signal.signal(signal.SIGALRM, self._alarm)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._previous)  # type: ignore[arg-type]
+
+    def rearm(self, seconds: float, doing: str) -> None:
+        """Allow ``seconds`` more for ``doing`` (what the message will say was stuck)."""
+        self._doing = f"no answer for {seconds:g}s {doing}"
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+
+    def _alarm(self, _signum: int, _frame: FrameType | None) -> None:
+        message = f"wordfreq: error: {self._doing}: the service is unavailable"
+        if self._fired:
+            # The unwinding is stuck too: say it and go (no logging in a handler).
+            os.write(2, (message + "\n").encode())
+            os._exit(EXIT_FAILURE)
+        self._fired = True
+        signal.setitimer(signal.ITIMER_REAL, GRACE_S)
+        raise Unanswered(message)

@@ -1,0 +1,208 @@
+"""The embedded stack's store unavailable for a while: the database locked by another
+process, the disk full, the bucket's directory turned read-only (as a kernel turns a file
+system after an I/O error). The worker backs off without spinning, resumes once the fault
+clears, counts the job and exits only on SIGTERM; the client reports the fault and exits
+non-zero within its ``--timeout`` instead of hanging."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack
+from pathlib import Path
+
+import pytest
+from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.adapters.embedded.backend import DATABASE_NAME
+from wordfreq_service.adapters.embedded.stack_lock import StackLock
+
+from tests.faults.outage_helpers import (
+    BACKING_OFF,
+    FAST_RETRY_ENV,
+    RESUMING,
+    database_locked,
+    fill,
+    queued_uploads,
+    read_only,
+    small_filesystem,
+    wait_for,
+    worker_process,
+)
+from tests.helpers import WORDFREQ, run_wordfreq
+
+TEXT = "the cat and the hat and the bat\n" * 50
+#: How long each fault lasts once the worker has met it.
+OUTAGE_S = 1.0
+FAULTS = ["database locked", "disk full", "bucket read-only"]
+#: What the client's error line names, by fault.
+SAID = {
+    "database locked": "database is locked",
+    "disk full": "full",
+    "bucket read-only": "Read-only file system",
+}
+
+
+class Fault:
+    """One way the store becomes unavailable, on a data directory: ``start`` makes it
+    happen, ``end`` (called once, after ``start``) repairs it."""
+
+    def __init__(self, kind: str, data_dir: Path, mount: Path | None) -> None:
+        self.kind, self.data_dir, self.mount = kind, data_dir, mount
+        self._held = ExitStack()
+        self._filler: Path | None = None
+
+    def start(self) -> None:
+        if self.kind == "database locked":
+            self._held.enter_context(database_locked(self.data_dir / DATABASE_NAME))
+        elif self.kind == "disk full":
+            assert self.mount is not None
+            self._filler = fill(self.mount)
+        else:
+            self._held.enter_context(read_only(self.data_dir / "buckets"))
+
+    def end(self) -> None:
+        if self.kind == "database locked":
+            self._held.close()
+        elif self.kind == "disk full":
+            assert self._filler is not None
+            self._filler.unlink()
+        else:
+            self._held.close()
+
+
+@pytest.fixture(params=FAULTS)
+def fault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fault]:
+    """A fault of each kind over a fresh stack; a full disk on a small tmpfs of its own."""
+    kind: str = request.param
+    with ExitStack() as stack:
+        mount = None
+        if kind == "disk full":
+            mount = stack.enter_context(small_filesystem(tmp_path / "mnt", "4m"))
+        data_dir = (mount or tmp_path) / "data"
+        open_embedded(data_dir)  # the stack exists before any fault
+        yield Fault(kind, data_dir, mount)
+
+
+def _stack_running(data_dir: Path) -> AbstractContextManager[StackLock]:
+    """Claim the stack, as `wordfreq up` does: `submit` then brings no workers of its own
+    and relies on the worker under test."""
+    lock = StackLock(data_dir)
+    lock.acquire(1)
+    return lock
+
+
+def test_the_worker_waits_out_the_fault_and_counts_the_job(fault: Fault, tmp_path: Path) -> None:
+    sample = tmp_path / "sample.txt"
+    sample.write_text(TEXT)
+    worker_args = ["--data-dir", str(fault.data_dir), "--poll-seconds", "0.2"]
+    with (
+        _stack_running(fault.data_dir),
+        worker_process([*worker_args, "--visibility-timeout", "2"], tmp_path / "w.log", {}) as w,
+    ):
+        wait_for("the worker to drop S3's test event", lambda: w.logged("test event dropped"))
+        # Given a job uploaded while the worker is stopped, and the fault once it is in
+        w.suspend()
+        client = subprocess.Popen(
+            [
+                WORDFREQ,
+                "submit",
+                "--data-dir",
+                str(fault.data_dir),
+                "--json",
+                "--timeout",
+                "60",
+                str(sample),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for("the upload", lambda: queued_uploads(fault.data_dir) == 1)
+            fault.start()
+            try:
+                # When the worker meets it
+                w.resume()
+                cpu_before, started = w.cpu_seconds(), time.monotonic()
+                wait_for("the worker to back off", lambda: w.logged(BACKING_OFF))
+                time.sleep(OUTAGE_S)
+                cpu = w.cpu_seconds() - cpu_before
+                wall = time.monotonic() - started
+                tries = len(w.logged(BACKING_OFF))
+            finally:
+                fault.end()
+            out, err = client.communicate(timeout=60)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.communicate()
+        # Then it backed off without spinning, resumed, and counted the job once
+        assert cpu < 0.5 * wall, f"worker used {cpu:.2f} s of CPU in {wall:.2f} s of outage"
+        # A try at most every back-off (the first, the shortest), give or take one.
+        assert tries <= wall / float(FAST_RETRY_ENV["WORKER_BACKOFF_SECONDS"]) + 2, tries
+        assert client.returncode == 0, err.decode()
+        result = json.loads(out)
+        assert result["status"] == "success"
+        assert {w_["word"]: w_["count"] for w_ in result["words"]}["the"] == 150
+        assert w.logged(RESUMING)
+        assert len(w.logged("job done")) == 1
+        assert w.proc.poll() is None, "the worker exited on its own"
+        # And only SIGTERM stops it
+        assert w.terminate() == 0
+        [stopped] = w.logged("worker stopped")
+        assert stopped["jobs"] == 1 and stopped["signal"] == "SIGTERM"
+
+
+def test_submit_reports_the_fault_within_its_timeout(fault: Fault, tmp_path: Path) -> None:
+    sample = tmp_path / "sample.txt"
+    sample.write_text(TEXT)
+    timeout = 2.0
+    with _stack_running(fault.data_dir):
+        fault.start()
+        try:
+            started = time.monotonic()
+            done = run_wordfreq(
+                [
+                    "submit",
+                    "--data-dir",
+                    str(fault.data_dir),
+                    "--timeout",
+                    f"{timeout:g}",
+                    str(sample),
+                ],
+                timeout=60,
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            fault.end()
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("wordfreq: error: ")
+    assert SAID[fault.kind] in line
+    # Its own start-up aside (a second, several on a loaded machine), nothing waits past
+    # the timeout; the database's own wait is 10 s.
+    assert elapsed < timeout + 5, f"{elapsed:.1f} s for a {timeout:g} s timeout"
+
+
+# One fault is enough: every one that fails a write to the database fails the opening
+# the same way (a TransientError), and the bucket is not written while opening.
+@pytest.mark.parametrize("fault", ["database locked"], indirect=True)
+def test_a_worker_started_during_the_fault_waits_for_the_stack(
+    fault: Fault, tmp_path: Path
+) -> None:
+    """Opening the stack writes to the database (its queues, the sweep of expired jobs):
+    a worker that starts while it cannot must wait, not exit."""
+    fault.start()
+    ended = False
+    try:
+        args = ["--data-dir", str(fault.data_dir)]
+        with worker_process(args, tmp_path / "w.log", {}, started="cannot open the stack") as w:
+            assert w.proc.poll() is None
+            fault.end()
+            ended = True
+            wait_for("the worker to resume", lambda: w.logged(RESUMING))
+            assert w.terminate() == 0
+    finally:
+        if not ended:
+            fault.end()
