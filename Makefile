@@ -155,7 +155,7 @@ $(FUZZ_STAMP): $(DEPS_STAMP)
 	$(BIN)/python -m pip install --quiet "atheris>=2.3,<4"
 	touch $@
 # Only the core's own crate is instrumented (`cargo rustc` flags apply to it alone).
-$(FUZZ_CORE): $(DEPS_STAMP) $(RUST_SOURCES)
+$(FUZZ_CORE): $(RUST_SOURCES) | $(DEPS_STAMP)
 	PYO3_PYTHON=$(abspath $(BIN)/python) CARGO_TARGET_DIR=$(FUZZ_DIR) \
 	CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 	CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true \

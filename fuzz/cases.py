@@ -53,13 +53,12 @@ class Case(NamedTuple):
     seed: int
     payload: bytes
 
-    def options(self) -> dict[str, object]:
-        return {
-            "mode": self.mode,
-            "encoding": self.encoding,
-            "max_word_length": self.max_word_length,
-            "at_start": self.at_start,
-        }
+    def __str__(self) -> str:
+        # The payload in full is in the saved input; a message shows its start.
+        head = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "payload")
+        shown = self.payload[:120]
+        more = f"... ({len(self.payload)} bytes)" if len(self.payload) > len(shown) else ""
+        return f"Case({head}, payload={shown!r}{more})"
 
 
 def decode(data: bytes) -> Case:
@@ -134,7 +133,7 @@ def _chunks(data: bytes, cuts: list[int]) -> Iterator[bytes]:
 
 def _expect(case: Case, what: str, got: object, want: object) -> None:
     if got != want:
-        raise Mismatch(f"{what}: core {got!r} != reference {want!r} for {case!r}")
+        raise Mismatch(f"{what}: core {got!r} != reference {want!r} for {case}")
 
 
 def _compare(
@@ -268,12 +267,12 @@ def _check_csv(case: Case, rng: random.Random) -> None:
         core.merge_csv(_chunks(text, _cuts(rng, len(text))), skipped=skipped)
     except ValueError as e:
         if not refused and not _lone_cr(text):
-            raise Mismatch(f"merge_csv refused a valid CSV ({e}) for {case!r}") from None
+            raise Mismatch(f"merge_csv refused a valid CSV ({e}) for {case}") from None
         _expect(case, "refused merge_csv: counts", core.counts(), before)
         _expect(case, "refused merge_csv: skipped", core.skipped, before_skipped)
         return
     if refused:
-        raise Mismatch(f"merge_csv accepted a malformed CSV for {case!r}")
+        raise Mismatch(f"merge_csv accepted a malformed CSV for {case}")
     _expect(case, "merge_csv: counts", core.counts(), ref.counts())
     _expect(case, "merge_csv: skipped", core.skipped, ref.skipped)
 

@@ -81,6 +81,7 @@ def main() -> None:
             "-timeout=30",
             "-rss_limit_mb=4096",
             "-print_final_stats=1",
+            f"-dict={HERE / 'core.dict'}",
             *libfuzzer_flags,
             # New inputs go to the first directory; the kept ones are read from the others.
             str(corpus),
