@@ -8,7 +8,14 @@ runtime library, preloaded (``LD_PRELOAD``) so that the core's coverage hooks re
 it: this script starts itself again with it when it is not.
 
     python fuzz/fuzz_core.py --core target/fuzz/release/libwordfreq_core.so \\
-        --seconds 300 --work target/fuzz [libFuzzer flags...]
+        --seconds 300 --work target/fuzz [libFuzzer flags...] [more corpus directories...]
+
+The kept seed corpus is refreshed from a run's by libFuzzer's merge, which keeps the
+fewest inputs that reach the same edges of the core (into an empty ``WORK/corpus``; hit
+counts and comparisons left out, which keeps hundreds of inputs rather than thousands):
+
+    python fuzz/fuzz_core.py --core ... --work /tmp/merged -merge=1 -use_counters=0 \\
+        -use_cmp=0 target/fuzz/corpus
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -59,7 +67,7 @@ def main() -> None:
     parser.add_argument("--core", type=Path, required=True, help="the instrumented _core")
     parser.add_argument("--seconds", type=int, default=300, help="how long to fuzz")
     parser.add_argument("--work", type=Path, required=True, help="corpus and crashes go here")
-    args, libfuzzer_flags = parser.parse_known_args()
+    args, extra = parser.parse_known_args()
     if not _preloaded(RUNTIME):
         _restart_with_runtime()
     _load_core(args.core.resolve())
@@ -72,9 +80,13 @@ def main() -> None:
 
     from fuzz import cases
 
+    # libFuzzer runs argv[0] through the shell for its child processes (-merge=1, -fork):
+    # this script again, with its own options.
+    again = [sys.executable, str(Path(__file__).resolve()), "--core", str(args.core.resolve())]
+    again += ["--work", str(args.work), "--seconds", str(args.seconds)]
     atheris.Setup(
         [
-            sys.argv[0],
+            shlex.join(again),
             f"-max_total_time={args.seconds}",
             f"-artifact_prefix={artifacts}/",
             "-max_len=4096",
@@ -82,11 +94,12 @@ def main() -> None:
             "-rss_limit_mb=4096",
             "-print_final_stats=1",
             f"-dict={HERE / 'core.dict'}",
-            *libfuzzer_flags,
+            *(f for f in extra if f.startswith("-")),
             # New inputs go to the first directory; the kept ones are read from the others.
             str(corpus),
             str(SEEDS),
             str(REGRESSIONS),
+            *(d for d in extra if not d.startswith("-")),
         ],
         cases.check,
     )

@@ -45,7 +45,7 @@ payload = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(data=st.tuples(header, payload).map(b"".join))
 def test_random_inputs_agree_with_the_reference(data: bytes) -> None:
     cases.check(data)
