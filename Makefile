@@ -12,6 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
+.PHONY: fuzz
 .PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
@@ -137,9 +138,36 @@ bench-corpus: $(NATIVE_STAMP)
 bench-corpus-merge: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_corpus_merge.py
 
+# The native core under a coverage-guided fuzzer (atheris's libFuzzer) for FUZZ_SECONDS,
+# every input checked against the pure-Python reference (fuzz/cases.py). The core is
+# built a second time into its own target directory with LLVM's coverage instrumentation
+# (stable rustc flags; overflow checks and debug assertions on, without LTO to build
+# faster); atheris goes into the venv here only. New inputs land in target/fuzz/corpus,
+# a mismatch or crash in target/fuzz/artifacts (keep it in fuzz/regressions).
+FUZZ_SECONDS ?= 300
+FUZZ_DIR := target/fuzz
+FUZZ_CORE := $(FUZZ_DIR)/release/libwordfreq_core.so
+FUZZ_STAMP := $(VENV)/.fuzz-stamp
+SANCOV_FLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=3 \
+	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+	-Cllvm-args=-sanitizer-coverage-trace-compares
+$(FUZZ_STAMP): $(DEPS_STAMP)
+	$(BIN)/python -m pip install --quiet "atheris>=2.3,<4"
+	touch $@
+# Only the core's own crate is instrumented (`cargo rustc` flags apply to it alone).
+$(FUZZ_CORE): $(RUST_SOURCES) | $(DEPS_STAMP)
+	PYO3_PYTHON=$(abspath $(BIN)/python) CARGO_TARGET_DIR=$(FUZZ_DIR) \
+	CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true \
+	cargo rustc --quiet --release --lib --crate-type cdylib --features extension-module -- $(SANCOV_FLAGS)
+fuzz: $(NATIVE_STAMP) $(FUZZ_STAMP) $(FUZZ_CORE)
+	set -o pipefail; $(BIN)/python fuzz/fuzz_core.py --core $(FUZZ_CORE) --work $(FUZZ_DIR) \
+	  --seconds $(FUZZ_SECONDS) 2>&1 | tee $(FUZZ_DIR)/fuzz.log | grep -v '^#[0-9]*.*\(NEW\|REDUCE\)'
+	$(BIN)/python fuzz/summary.py $(FUZZ_DIR)/fuzz.log $(FUZZ_DIR)/corpus
+
 lint: setup
-	$(BIN)/ruff check python tests bench infra tools
-	$(BIN)/ruff format --check python tests bench infra tools
+	$(BIN)/ruff check python tests bench infra tools fuzz
+	$(BIN)/ruff format --check python tests bench infra tools fuzz
 	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest wordfreq_service._core
 	MYPYPATH=infra:infra/tests $(BIN)/mypy --strict infra/wordfreq_infra infra/app.py infra/tests
@@ -147,8 +175,8 @@ lint: setup
 	cargo fmt --check
 
 fmt: $(DEPS_STAMP)
-	$(BIN)/ruff format python tests bench infra tools
-	$(BIN)/ruff check --fix python tests bench infra tools
+	$(BIN)/ruff format python tests bench infra tools fuzz
+	$(BIN)/ruff check --fix python tests bench infra tools fuzz
 	cargo fmt
 
 clean:

@@ -252,6 +252,13 @@ impl PyCounter {
         self.inner.set_file_ranges(min_range, read_buffer);
     }
 
+    /// Split chunks of at least `min_bytes` across the threads (1 MiB otherwise), so that
+    /// tests and the fuzzer reach the parallel path with small inputs.
+    fn _set_parallel_min_for_tests(&mut self, min_bytes: usize) {
+        let threads = self.inner.threads();
+        self.inner.set_parallelism(min_bytes, threads);
+    }
+
     /// Add the counts of a counts CSV, read from `chunks` (which may cut it anywhere),
     /// and `skipped` runs into this counter (finished first). Nothing is added when the
     /// CSV is malformed (`ValueError` naming the line) or reading `chunks` raises.

@@ -129,6 +129,9 @@ class Counter:
         """``feed_file`` with ranges of at least ``min_range`` bytes, read
         ``read_buffer`` bytes at a time, as many ranges as ``threads`` even beyond
         ``cores()`` (for tests: small files on many threads)."""
+    def _set_parallel_min_for_tests(self, min_bytes: int) -> None:
+        """Split chunks of at least ``min_bytes`` (1 MiB otherwise) across ``threads``
+        (for tests and the fuzzer: the parallel path on small inputs)."""
     def finish(self) -> None:
         """End of input: count whatever is still pending. Idempotent."""
     def merge(self, other: Counter) -> None:

@@ -40,6 +40,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import unicodedata
 from collections import Counter as _Counter
 from collections.abc import Collection, Iterable, Iterator
@@ -57,6 +58,9 @@ MAX_THREADS = 256
 DEFAULT_MAX_WORD_LENGTH = {"words": 1000, "seed": MAX_WORD_LENGTH_LIMIT}
 
 _APOSTROPHES = ("'", "\u2019")
+# A count in a counts CSV: decimal digits, from 1 to the largest count a table holds.
+_COUNT = re.compile("[0-9]+")
+_COUNT_MAX = 2**64 - 1
 _SEED_TRIM = ".,\"'?!"
 _SEED_MIN_BYTES = 5
 # Go's unicode.IsSpace.
@@ -332,12 +336,22 @@ class Counter:
         self.finish()
 
     def merge_csv(self, chunks: Iterable[bytes], *, skipped: int = 0) -> None:
-        rows = csv.reader(io.StringIO(b"".join(chunks).decode(), newline=""))
-        if next(rows, None) != ["word", "count"]:
-            raise ValueError("malformed counts CSV at line 1: the header must be word,count")
+        try:
+            text = io.StringIO(b"".join(chunks).decode(), newline="")
+            # Blank lines are no rows; a malformed CSV adds nothing.
+            rows = [row for row in csv.reader(text, strict=True) if row]
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise ValueError(f"malformed counts CSV: {e}") from None
+        if not rows or rows[0] != ["word", "count"]:
+            raise ValueError("malformed counts CSV: the header must be word,count")
+        added: _Counter[str] = _Counter()
+        for row in rows[1:]:
+            if len(row) != 2 or not _COUNT.fullmatch(row[1]) or not 0 < int(row[1]) <= _COUNT_MAX:
+                raise ValueError(f"malformed counts CSV: {row!r} is not word,count")
+            added[row[0]] += int(row[1])
         self.finish()
-        for word, count in rows:
-            self._counts[word] += int(count)
+        for word, count in added.items():
+            self._counts[word] = min(self._counts[word] + count, _COUNT_MAX)
         self._skipped += skipped
 
     def counts(self) -> dict[str, int]:
