@@ -28,6 +28,7 @@ from wordfreq_service.formats.s3event import object_created_event
 from wordfreq_service.ports import Backend, Message
 from wordfreq_service.service.worker import Worker, WorkerSettings
 
+from tests.helpers import run_wordfreq
 from tests.security.test_data_dir_links import PRECIOUS, snapshot
 
 #: Pieces of hostile keys; hypothesis joins them with arbitrary text.
@@ -295,3 +296,29 @@ def test_a_range_task_naming_paths_outside_writes_and_reads_nothing_there(
     outside_files = {p for p in tmp_path.rglob("*") if p.is_file()}
     assert outside_files <= {secret} | {p for p in (tmp_path / "data").rglob("*") if p.is_file()}
     assert not os.path.exists(tmp_path / "data" / "buckets" / "uploads" / "results")
+
+
+def test_submit_never_makes_a_key_or_a_path_of_a_file_name(tmp_path: Path) -> None:
+    # Given files whose names look like traversal, encodings and other keys
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = ["..%2e%2e\\..\\evil name.txt", "%00 ünï ☃ \u202etxt.exe", "jobs:x"]
+    for name in names:
+        (folder / name).write_bytes(WORDS)
+    data_dir = tmp_path / "data"
+    # When they are submitted, named by relative paths through ".."
+    done = run_wordfreq(
+        ["submit", "--json", "--data-dir", str(data_dir), "--timeout", "60"]
+        + [f"in/../in/{name}" for name in names],
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    # Then each is counted under its job's key, and named back as given
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["file"] for r in results] == [f"in/../in/{name}" for name in names]
+    for result in results:
+        assert result["key"] == f"jobs/{result['job_id']}"
+        assert sorted(w["word"] for w in result["words"]) == ["alpha", "beta", "gamma"]
+    # and nothing was written anywhere but the data directory
+    assert {p.name for p in tmp_path.iterdir()} == {"in", "data"}
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
