@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -259,6 +260,13 @@ def test_no_answer_to_a_malformed_request_is_a_500_or_shows_code(
     api: ApiStack, data: st.DataObject
 ) -> None:
     job_id = api.extra.setdefault("job_id", create(api)["job_id"])
+    keys: list[str] = api.extra.setdefault("keys", [])
+    if not keys:  # once: every key the routes hand the object store
+        store = api.backend.store
+        for name in ("put", "get", "head", "delete"):
+            method = getattr(store, name)
+            setattr(store, name, _logging_keys(method, keys))
+        keys.append(f"jobs/{job_id}")
     for sent in data.draw(malformed(job_id)):
         response = api.client.request(**sent)
         assert response.status_code < 500, (sent, response.status_code, response.text)
@@ -269,6 +277,19 @@ def test_no_answer_to_a_malformed_request_is_a_500_or_shows_code(
             assert response.headers["content-type"] == "application/json", sent
             error = response.json()
             assert list(error) == ["error"] and isinstance(error["error"], str), sent
+    # Whatever the ID, the store was only ever asked for a job's upload or its counts.
+    assert all(STORED_KEY.fullmatch(key) for key in keys), keys
+
+
+STORED_KEY = re.compile(r"jobs/[0-9a-f]{32}|results/c?[0-9a-f]{32}\.csv\.gz")
+
+
+def _logging_keys(method: Callable[..., Any], keys: list[str]) -> Callable[..., Any]:
+    def logged(key: str, *args: Any, **kwargs: Any) -> Any:
+        keys.append(key)
+        return method(key, *args, **kwargs)
+
+    return logged
 
 
 # -- upload size --------------------------------------------------------------------------
