@@ -28,7 +28,14 @@ from wordfreq_service.formats.corpus import new_corpus_id
 from wordfreq_service.formats.jobs import new_job_id
 from wordfreq_service.ports import JobState
 
-from tests.api_fixtures import TEST_LIMIT, ApiStack, AsgiClient, auth, open_api_stack
+from tests.api_fixtures import (
+    BASE_URL,
+    TEST_LIMIT,
+    ApiStack,
+    AsgiClient,
+    auth,
+    open_api_stack,
+)
 from tests.helpers import ROOT
 
 KEY = "s3cret-api-key-9f2c"
@@ -245,7 +252,8 @@ def malformed(draw: st.DrawFn, job_id: str) -> list[dict[str, Any]]:
     method = draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]))
     targets = [(m, route.format(id=hostile)) for m, route in ROUTES] + [(method, anywhere)]
     return [
-        {"method": m, "url": path + query, "headers": headers, "content": body}
+        # Absolute: a relative URL may not start "//", which a server must still take.
+        {"method": m, "url": BASE_URL + path + query, "headers": headers, "content": body}
         for m, path in targets
     ]
 
