@@ -11,6 +11,7 @@
     ├── BadMessage          a queue message that is not what its producer promised
     └── BackendError        an object store or queue failed
         ├── InvalidKey          a key that could escape the store or is malformed
+        ├── UnsafePath          a symbolic link inside the data directory (not followed)
         ├── NoSuchKey           the object is not there (permanent for that job)
         ├── NoSuchQueue         the queue does not exist
         ├── ReceiptHandleInvalid  the receipt handle is stale or unknown
@@ -49,6 +50,11 @@ class BackendError(WordfreqError):
 
 class InvalidKey(BackendError):
     """An object key that is empty, absolute, contains NUL or escapes the store."""
+
+
+class UnsafePath(BackendError):
+    """A symbolic link where the embedded stack keeps a file or directory of its own:
+    refused rather than followed out of the data directory."""
 
 
 class NoSuchKey(BackendError):

@@ -29,6 +29,7 @@ too; a bad request is a 4xx, never a 500. Status codes:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import time
@@ -492,8 +493,14 @@ class _BlockingBody:
 
 def _same(given: str, expected: str) -> bool:
     # Header values arrive decoded as Latin-1 (lossless), a key is any text sent as UTF-8.
+    # Digests of one length are compared: compare_digest takes constant time only for
+    # equal lengths, and returns at once on a length mismatch, telling the key's length.
     raw = given.encode("latin-1", "replace")
-    return hmac.compare_digest(raw, expected.encode("utf-8"))
+    return hmac.compare_digest(_digest(raw), _digest(expected.encode("utf-8")))
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

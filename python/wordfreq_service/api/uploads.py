@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from wordfreq_service.errors import ConfigError
+from wordfreq_service.adapters.embedded.nofollow import open_file
+from wordfreq_service.errors import ConfigError, UnsafePath
 
 #: The signing key's file in the data directory.
 KEY_FILE: Final = "upload-signing.key"
@@ -88,7 +89,13 @@ def signing_key(data_dir: Path) -> bytes:
 
 
 def _read_key(path: Path) -> bytes:
-    key = path.read_bytes()
+    # Not through a link: a key planted outside the data directory would sign URLs.
+    try:
+        fd = open_file(path, os.O_RDONLY)
+    except UnsafePath as exc:
+        raise ConfigError(str(exc)) from None
+    with os.fdopen(fd, "rb") as file:
+        key = file.read()
     if len(key) < KEY_BYTES:
         raise ConfigError(
             f"the upload signing key {path} is damaged ({len(key)} bytes); delete it and "

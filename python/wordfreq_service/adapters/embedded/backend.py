@@ -6,6 +6,9 @@ Layout::
     <data_dir>/doorbells/<queue>/  named pipes of receivers in a long poll
     <data_dir>/buckets/<bucket>/   the bucket's objects
 
+No symbolic link inside the data directory is followed (``nofollow``); the directory
+itself may be one.
+
 Like the AWS stack, the bucket notifies the work queue of every created object, and
 the work queue dead-letters a message after 5 receives.
 """
@@ -35,6 +38,8 @@ WORK_QUEUE = "work"
 RESULT_QUEUE = "results"
 DEAD_LETTER_QUEUE = "dead-letter"
 DATABASE_NAME = "queues.sqlite3"
+#: A new data directory's mode: its owner's alone.
+DATA_DIR_MODE = 0o700
 
 
 def open_embedded(
@@ -47,7 +52,9 @@ def open_embedded(
     data_dir = Path(data_dir)
     validate_bucket(bucket)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        # Made private: it holds what users upload and their results. One that exists
+        # keeps the mode its owner gave it.
+        data_dir.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
     except OSError as exc:
         raise translate_os_error(exc, f"creating data directory {data_dir}") from exc
     db = SqliteDatabase(data_dir / DATABASE_NAME, busy_timeout_s=lock_wait_s)
@@ -70,7 +77,11 @@ def open_embedded(
     # each event, three queue writes a job. (S3 cannot leave a prefix out of a
     # notification, so on AWS workers do ignore them.)
     store = FileStore(
-        data_dir / "buckets" / bucket, bucket, notify=target.send, unannounced=RESULTS_PREFIX
+        data_dir / "buckets" / bucket,
+        bucket,
+        notify=target.send,
+        unannounced=RESULTS_PREFIX,
+        root=data_dir,
     )
     store.sweep_abandoned_puts()
     jobs = SqliteJobStore(db)

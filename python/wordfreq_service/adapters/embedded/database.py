@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wordfreq_service.adapters.embedded.doorbell import Doorbells
+from wordfreq_service.adapters.embedded.nofollow import refuse_link
 from wordfreq_service.errors import BackendError, ConfigError, TransientError
 
 SCHEMA_VERSION = 1
@@ -185,9 +186,10 @@ class SqliteDatabase:
     ) -> None:
         self.path = path
         self._wal = path.with_name(path.name + "-wal")
+        self._own_files = (path, self._wal, path.with_name(path.name + "-shm"))
         self.busy_timeout_s = busy_timeout_s
         #: Long-poll wake-ups for the queues in this database.
-        self.doorbells = Doorbells(path.parent / "doorbells")
+        self.doorbells = Doorbells(path.parent / "doorbells", root=path.parent)
         self._max_idle = max_idle_connections
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -301,6 +303,10 @@ class SqliteDatabase:
                 conn.execute("PRAGMA busy_timeout = 0")
 
     def _open(self) -> sqlite3.Connection:
+        # SQLite follows a link in place of the database (and would write there, and
+        # beside it); one in place of its -shm file it refuses only as "unable to open".
+        for own in self._own_files:
+            refuse_link(own)
         with translated(self.path):
             # Autocommit mode (isolation_level=None): transactions are the explicit ones
             # in write(), never the module's implicit BEGIN before DML. timeout=0: we

@@ -10,7 +10,8 @@ receivers asleep, so they also re-check the queue at a modest interval. A pipe w
 receiver died has no reader; the next ring notices (ENXIO) and removes it.
 
 Where named pipes are unavailable (no ``os.mkfifo``, or a file system refusing them),
-``listen`` falls back to short sleeps.
+``listen`` falls back to short sleeps; so it does where a symbolic link stands in place
+of a queue's directory (``nofollow``): no pipe is made or rung outside the data directory.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Protocol
+
+from wordfreq_service.adapters.embedded.nofollow import HeldDirectory, open_file
+from wordfreq_service.errors import UnsafePath
 
 #: Sleep between checks when named pipes are unavailable.
 FALLBACK_POLL_S = 0.005
@@ -43,22 +47,32 @@ class Listener(Protocol):
 class Doorbells:
     """The doorbells of every queue in one data directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, root: Path | None = None) -> None:
+        """``root``: the part of ``directory`` that may be a symbolic link (the data
+        directory; ``directory`` itself when None)."""
         self.directory = directory
+        root = directory if root is None else root
+        self._held = HeldDirectory(root, directory.relative_to(root).parts)
         self._fifo_supported = hasattr(os, "mkfifo")
 
     def ring(self, queue: str) -> None:
         """Wake every receiver waiting on ``queue``. Never raises."""
         try:
-            entries = os.scandir(self.directory / queue)
-        except OSError:
+            with self._held.child(queue, listable=True) as dir_fd:
+                with os.scandir(dir_fd) as entries:
+                    names = [
+                        entry.name
+                        for entry in entries
+                        # d_type tells a FIFO apart without a stat call: it is none of these.
+                        if entry.name.endswith(_SUFFIX)
+                        and not entry.is_file(follow_symlinks=False)
+                        and not entry.is_dir(follow_symlinks=False)
+                        and not entry.is_symlink()
+                    ]
+                for name in names:
+                    _ring_one(name, dir_fd)
+        except (OSError, UnsafePath):
             return
-        with entries:
-            for entry in entries:
-                # d_type tells a FIFO apart without a stat call: it is none of these.
-                if not entry.name.endswith(_SUFFIX) or entry.is_file() or entry.is_dir():
-                    continue
-                _ring_one(entry.path)
 
     @contextmanager
     def listen(self, queue: str) -> Iterator[Listener]:
@@ -76,36 +90,49 @@ class Doorbells:
             listener.close()
 
     def _fifo_listener(self, queue: str) -> _FifoListener | None:
-        folder = self.directory / queue
         name = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}{_SUFFIX}"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            return _FifoListener(folder / name)
+            dir_fd = self._held.open_child(queue, create=True)
+        except UnsafePath:
+            return None
         except OSError as exc:
             if exc.errno in _NO_FIFOS:  # remember, so we do not retry each time
+                self._fifo_supported = False
+            return None
+        try:
+            return _FifoListener(dir_fd, name)
+        except UnsafePath:
+            os.close(dir_fd)
+            return None
+        except OSError as exc:
+            os.close(dir_fd)
+            if exc.errno in _NO_FIFOS:
                 self._fifo_supported = False
             return None
 
 
 class _FifoListener:
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    """A named pipe ``name`` in the directory ``dir_fd``, which it holds (and closes)."""
+
+    def __init__(self, dir_fd: int, name: str) -> None:
+        self._dir_fd = dir_fd
+        self._name = name
         # Made under a name ringers ignore, and named a bell only once it has a reader:
         # a ringer finding a bell without one takes it for a dead receiver's.
-        pending = path.with_suffix(".new")
-        os.mkfifo(pending, 0o600)
+        pending = name.removesuffix(_SUFFIX) + ".new"
+        os.mkfifo(pending, 0o600, dir_fd=dir_fd)
         fds: list[int] = []
         try:
-            fds.append(os.open(pending, os.O_RDONLY | os.O_NONBLOCK))
+            fds.append(open_file(Path(pending), os.O_RDONLY | os.O_NONBLOCK, dir_fd=dir_fd))
             # Our own write end keeps poll() from reporting hang-up forever once a
             # ringer has opened and closed the pipe.
-            fds.append(os.open(pending, os.O_WRONLY | os.O_NONBLOCK))
-            os.rename(pending, path)
-        except OSError:
+            fds.append(open_file(Path(pending), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd))
+            os.rename(pending, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except (OSError, UnsafePath):
             for fd in fds:
                 os.close(fd)
             with suppress(OSError):
-                pending.unlink()
+                os.unlink(pending, dir_fd=dir_fd)
             raise
         self._read_fd, self._hold_fd = fds
         self._poller = select.poll()
@@ -122,8 +149,8 @@ class _FifoListener:
 
     def close(self) -> None:
         with suppress(OSError):
-            self._path.unlink()
-        for fd in (self._read_fd, self._hold_fd):
+            os.unlink(self._name, dir_fd=self._dir_fd)
+        for fd in (self._read_fd, self._hold_fd, self._dir_fd):
             with suppress(OSError):
                 os.close(fd)
 
@@ -134,13 +161,15 @@ class _SleepingListener:
         return False
 
 
-def _ring_one(path: str) -> None:
+def _ring_one(name: str, dir_fd: int) -> None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        fd = open_file(Path(name), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd)
+    except UnsafePath:
+        return
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # no reader: its receiver died without cleaning up
             with suppress(OSError):
-                os.unlink(path)
+                os.unlink(name, dir_fd=dir_fd)
         return
     try:
         os.write(fd, b"\x01")

@@ -5,18 +5,22 @@ a fixed footer giving the trailer's length. One file means one atomic ``os.repla
 publishes body and metadata together; a reader holding the file open keeps reading the
 version it opened even while a newer one replaces it. Files are named by the SHA-256 of
 the key, so no key can ever name a path outside the bucket directory, and keys like
-``a`` and ``a/b`` cannot collide the way a file and a directory would.
+``a`` and ``a/b`` cannot collide the way a file and a directory would. Every file and
+directory is opened relative to its parent without following links (``nofollow``): a
+link planted inside the data directory is refused, never followed out of it.
 """
 
 from __future__ import annotations
 
 import errno
+import fnmatch
 import hashlib
 import io
 import json
 import os
+import secrets
+import stat
 import struct
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, suppress
@@ -25,6 +29,12 @@ from types import TracebackType
 from typing import BinaryIO
 
 from wordfreq_service.adapters.embedded.keys import validate_bucket, validate_key
+from wordfreq_service.adapters.embedded.nofollow import (
+    HeldDirectory,
+    directory,
+    open_file,
+    sync_dir,
+)
 from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
 from wordfreq_service.formats.s3event import object_created_event
 from wordfreq_service.ports import ObjectInfo, UploadTarget
@@ -35,6 +45,8 @@ EMBEDDED_REGION = "local"
 
 _FOOTER = struct.Struct(">8sQ")
 _MAGIC = b"WFOBJ\x001\n"
+#: A put's temporary file, in the directory of the object it becomes.
+_TEMP_PREFIX, _TEMP_SUFFIX = ".put-", ".tmp"
 #: OS errors worth retrying: space, quota, I/O, a read-only remount, descriptors.
 _TRANSIENT_ERRNOS = {
     errno.ENOSPC,
@@ -100,14 +112,21 @@ class FileStore:
         *,
         notify: Callable[[str], object] | None = None,
         unannounced: str | None = None,
+        root: Path | None = None,
     ) -> None:
         """``notify`` publishes the ObjectCreated event body of each put (the bucket's
         notification target); None when no notification is configured. A put whose
         event cannot be published removes its object again and raises: a stored object
         is always announced. (An object replaced under an existing key is then gone
         too; clients upload under fresh keys.) Keys starting with ``unannounced`` are
-        not announced, as an S3 notification filter would leave them out."""
+        not announced, as an S3 notification filter would leave them out. ``root`` is
+        the part of ``directory`` that may be a symbolic link (the data directory;
+        ``directory`` itself when None); no link below it is followed."""
         self._directory = directory
+        self._root = directory if root is None else root
+        self._parts = directory.relative_to(self._root).parts
+        # Objects live in fan-out directories below this one (``_location``).
+        self._objects = HeldDirectory(self._root, (*self._parts, "objects"))
         self._bucket = validate_bucket(bucket)
         self._notify = notify
         self._unannounced = unannounced
@@ -121,13 +140,21 @@ class FileStore:
         its file, so an hour without a write means nobody will finish it)."""
         cutoff = time.time() - older_than_s
         removed = 0
-        for temp in self._directory.rglob(".put-*.tmp"):
-            try:
-                if temp.stat().st_mtime < cutoff:
-                    temp.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
+        try:
+            with directory(self._root, self._parts) as bucket_fd:
+                # Links are neither followed nor removed: only the store's own files.
+                walk = os.fwalk(".", dir_fd=bucket_fd, follow_symlinks=False)
+                for _path, _dirs, names, dir_fd in walk:
+                    for name in fnmatch.filter(names, f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+                        with suppress(FileNotFoundError):
+                            found = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                            if stat.S_ISREG(found.st_mode) and found.st_mtime < cutoff:
+                                os.unlink(name, dir_fd=dir_fd)
+                                removed += 1
+        except FileNotFoundError:
+            pass  # nothing stored yet
+        except OSError as exc:
+            raise translate_os_error(exc, f"sweeping {self._directory}") from exc
         return removed
 
     def put(
@@ -138,22 +165,34 @@ class FileStore:
         *,
         progress: Callable[[int], None] | None = None,
     ) -> ObjectInfo:
-        path = self._path(validate_key(key))
+        fan_out, file_name = _location(validate_key(key))
         wanted = {name.lower(): value for name, value in (metadata or {}).items()}
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".put-", suffix=".tmp")
+            with self._objects.child(fan_out, create=True) as dir_fd:
+                return self._put_in(dir_fd, file_name, key, body, wanted, progress)
         except OSError as exc:
             raise translate_os_error(exc, f"storing {key!r}") from exc
+
+    def _put_in(
+        self,
+        dir_fd: int,
+        name: str,
+        key: str,
+        body: BinaryIO,
+        wanted: dict[str, str],
+        progress: Callable[[int], None] | None,
+    ) -> ObjectInfo:
+        temp = f"{_TEMP_PREFIX}{secrets.token_hex(8)}{_TEMP_SUFFIX}"
+        fd = open_file(Path(temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, dir_fd=dir_fd)
         placed = False
         try:
             with os.fdopen(fd, "wb") as out:
                 info = _write_object(out, key, body, wanted, progress)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(temp, path)
+            os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             placed = True
-            _fsync_directory(path.parent)
+            sync_dir(dir_fd)
             if self._notify is not None and not self._quiet(key):
                 self._notify(
                     object_created_event(
@@ -165,7 +204,7 @@ class FileStore:
             # published would wait unprocessed until someone noticed. An interrupt
             # (Ctrl-C, or SIGTERM turned into one by `submit`) unwinds through here too.
             with suppress(OSError):
-                os.unlink(path if placed else temp)
+                os.unlink(name if placed else temp, dir_fd=dir_fd)
             if isinstance(exc, OSError):
                 raise translate_os_error(exc, f"storing {key!r} in {self._directory}") from exc
             if isinstance(exc, BackendError) and placed:
@@ -192,8 +231,10 @@ class FileStore:
             return _read_info(file, key)
 
     def delete(self, key: str) -> None:
+        fan_out, name = _location(validate_key(key))
         try:
-            os.unlink(self._path(validate_key(key)))
+            with self._objects.child(fan_out) as dir_fd:
+                os.unlink(name, dir_fd=dir_fd)
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -206,16 +247,22 @@ class FileStore:
         return None
 
     def _open(self, key: str) -> io.FileIO:
+        fan_out, name = _location(validate_key(key))
         try:
-            return open(self._path(validate_key(key)), "rb", buffering=0)
+            with self._objects.child(fan_out) as dir_fd:
+                shown = self._objects.path / fan_out / name
+                fd = open_file(Path(name), os.O_RDONLY, dir_fd=dir_fd, shown=shown)
+                return io.FileIO(fd, "rb")
         except FileNotFoundError:
             raise NoSuchKey(f"no object {key!r} in bucket {self._bucket!r}") from None
         except OSError as exc:
             raise translate_os_error(exc, f"opening {key!r}") from exc
 
-    def _path(self, key: str) -> Path:
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-        return self._directory / "objects" / digest[:2] / digest
+
+def _location(key: str) -> tuple[str, str]:
+    """The object's fan-out directory (below ``objects``) and file name."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return digest[:2], digest
 
 
 def _write_object(
@@ -267,20 +314,6 @@ def _read_info(file: io.FileIO, key: str) -> ObjectInfo:
     return ObjectInfo(
         key=key, size=body_size, etag=str(trailer["etag"]), metadata=dict(trailer["metadata"])
     )
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; some platforms cannot open directories.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _corrupt(key: str, why: str) -> BackendError:

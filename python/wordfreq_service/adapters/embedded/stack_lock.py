@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from wordfreq_service.errors import ConfigError
+from wordfreq_service.adapters.embedded.nofollow import open_file
+from wordfreq_service.errors import ConfigError, UnsafePath
 
 LOCK_NAME = "stack.lock"
 
@@ -26,7 +27,8 @@ class StackLock:
 
     def acquire(self, workers: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Not through a link: the lock file is truncated and written below.
+        fd = _open_lock(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -65,7 +67,7 @@ def is_running(data_dir: Path) -> bool:
     """True when a ``wordfreq up`` holds the lock on ``data_dir``."""
     path = data_dir / LOCK_NAME
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = _open_lock(path, os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:
@@ -75,3 +77,10 @@ def is_running(data_dir: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def _open_lock(path: Path, flags: int) -> int:
+    try:
+        return open_file(path, flags, 0o644)
+    except UnsafePath as exc:
+        raise ConfigError(str(exc)) from None
