@@ -194,21 +194,13 @@ def fill(directory: Path) -> Path:
 
 
 @contextmanager
-def read_only(directory: Path) -> Iterator[None]:
-    """``directory`` read-only (a read-only bind mount over it) for the block: every
-    write under it fails with EROFS, as it does once a kernel has turned a file system
-    read-only after an I/O error (``errors=remount-ro``). The calling test skips, saying
-    why, where mounting is not allowed."""
-    directory.mkdir(parents=True, exist_ok=True)
-    bound = subprocess.run(
-        ["mount", "--bind", str(directory), str(directory)], capture_output=True, text=True
-    )
-    if bound.returncode != 0:
-        pytest.skip(f"cannot bind-mount here (needs root or CAP_SYS_ADMIN): {bound.stderr.strip()}")
+def read_only(mount: Path) -> Iterator[None]:
+    """The file system mounted at ``mount`` (``small_filesystem``) remounted read-only
+    for the block, as a kernel does after an I/O error (``errors=remount-ro``), then
+    read-write again: every write below it fails with EROFS meanwhile, and descriptors
+    held open across the fault work again after it, as they do on a real remount."""
+    subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True, capture_output=True)
     try:
-        subprocess.run(
-            ["mount", "-o", "remount,bind,ro", str(directory)], check=True, capture_output=True
-        )
         yield
     finally:
-        subprocess.run(["umount", str(directory)], check=True, capture_output=True)
+        subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True, capture_output=True)

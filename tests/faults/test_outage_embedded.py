@@ -60,7 +60,8 @@ class Fault:
             assert self.mount is not None
             self._filler = fill(self.mount)
         else:
-            self._held.enter_context(read_only(self.data_dir / "buckets"))
+            assert self.mount is not None
+            self._held.enter_context(read_only(self.mount))
 
     def end(self) -> None:
         if self.kind == "database locked":
@@ -78,9 +79,14 @@ def fault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fault]:
     kind: str = request.param
     with ExitStack() as stack:
         mount = None
+        data_dir = tmp_path / "data"
         if kind == "disk full":
             mount = stack.enter_context(small_filesystem(tmp_path / "mnt", "4m"))
-        data_dir = (mount or tmp_path) / "data"
+            data_dir = mount / "data"
+        elif kind == "bucket read-only":
+            # The buckets on a file system of their own, which the fault remounts
+            # read-only (the database's files, open for writing, would forbid that).
+            mount = stack.enter_context(small_filesystem(data_dir / "buckets", "16m"))
         open_embedded(data_dir)  # the stack exists before any fault
         yield Fault(kind, data_dir, mount)
 
