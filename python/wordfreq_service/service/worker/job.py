@@ -42,6 +42,8 @@ class Counted:
     every_word: bool | None = None
     #: Every word the report keeps, when asked for and counted.
     counts: FullCounts | None = None
+    #: The object was not there to count.
+    missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def count_object(
                 mode=options.mode if options else None,
             ),
             every_word,
+            missing=True,
         )
     except RequestError as exc:
         return Counted(JobResult(key, job_id, FAILURE, f"bad options: {exc}"), every_word)

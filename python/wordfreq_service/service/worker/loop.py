@@ -27,8 +27,10 @@ lease lapses reads ``failed`` (``jobpath``).
 
 While jobs run, a keeper thread extends the visibility of every message the worker holds,
 so a long job is not handed to a second worker. Standard queues deliver duplicates: a
-key this worker finished recently is not counted again, and a key whose object is gone
-yields a failure result that the client ignores once it has the key's first result.
+key this worker finished recently is not counted again. A key whose object is gone yields
+a failure result on the event's first receive only: on a later one the object was deleted
+by an attempt that had delivered the result (a worker deletes it only then), and died
+before deleting the message; a failure then could reach the client before the success.
 
 Uploads for a job of the job service take the job path (``jobpath``): the result goes to
 the job store, with the full counts beside it under ``results/``, and nothing to the
@@ -297,7 +299,7 @@ class Worker:
                 return
             undone = list(parsed)
             while undone:
-                self.handle_record(undone[0])
+                self.handle_record(undone[0], redelivered=message.receive_count > 1)
                 undone.pop(0)
             self._delete(message, keeper)
         except TransientError as exc:
@@ -414,7 +416,9 @@ class Worker:
             # Our hold lapsed and someone else received it; they will finish the job.
             log.warning("message already taken back by the queue", message_id=message.message_id)
 
-    def handle_record(self, record: S3Record) -> None:
+    def handle_record(self, record: S3Record, *, redelivered: bool = False) -> None:
+        """Count the object ``record`` announces and deliver its result; ``redelivered``:
+        its message was received before (by a worker that may have died mid-job)."""
         key, bucket, event_time = record.key, record.bucket, record.event_time
         if not record.is_object_created:
             # A bucket may notify the queue of deletions and the like too: nothing to
@@ -460,6 +464,13 @@ class Worker:
             result.status_message = note
         # The job path, unless the object said otherwise (then it was not the job's).
         on_job_path = job is not None and counted.every_word is not False
+        if counted.missing and redelivered and not on_job_path:
+            # A worker deletes an object only once its result is out: gone on a second
+            # receive, it was delivered by an attempt that died before deleting the
+            # message. A failure now could reach the client first (SQS keeps no order).
+            bound.info("object gone on a redelivery: its result was delivered before")
+            self._remember(key)
+            return
         if on_job_path:
             assert self._job_path is not None and job is not None
             if not self._job_path.finish(store, job, counted):
