@@ -34,7 +34,9 @@ def seed_of(given: int | None) -> int:
     return seed
 
 
-def start_killable(data_dir: Path, point: str, nth: int, visibility_s: int) -> subprocess.Popen[bytes]:
+def start_killable(
+    data_dir: Path, point: str, nth: int, visibility_s: int
+) -> subprocess.Popen[bytes]:
     """A worker process that SIGKILLs itself at ``point`` (``killable_worker``)."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.faults.killable_worker", str(data_dir), point, str(nth),
