@@ -27,8 +27,15 @@ from pathlib import Path
 from typing import Any, cast
 
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.ports import Backend, JobStore, MessageQueue, ObjectInfo, ObjectReader
-from wordfreq_service.ports import JobState, ObjectStore
+from wordfreq_service.ports import (
+    Backend,
+    JobState,
+    JobStore,
+    MessageQueue,
+    ObjectInfo,
+    ObjectReader,
+    ObjectStore,
+)
 from wordfreq_service.service.worker import Worker, WorkerSettings
 
 POINTS = ("download", "counting", "delivered", "unremoved")

@@ -3,6 +3,7 @@ at a chosen point (``killable_worker``), and what is left running after a kill."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -76,7 +77,5 @@ def kill_all(pids: set[int]) -> None:
     """End what a test started, even when it fails half-way."""
     for pid in pids:
         if alive(pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -15,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from wordfreq_service.adapters.embedded.stack_lock import StackLock
 from wordfreq_service.adapters.embedded.backend import DATABASE_NAME
+from wordfreq_service.adapters.embedded.stack_lock import StackLock
 
 from tests.faults.processes import kill_all, process_group, wait_until
 from tests.helpers import WORDFREQ

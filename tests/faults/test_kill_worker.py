@@ -16,6 +16,7 @@ import random
 import signal
 import sqlite3
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,10 @@ def peek(queue: MessageQueue) -> list[dict[str, object]]:
     for handle in handles:
         queue.change_visibility(handle, 0)
     return bodies
+
+
+def dead_or_done(worker: subprocess.Popen[bytes], data_dir: Path) -> bool:
+    return worker.poll() is not None or work_left(data_dir) == 0
 
 
 def work_left(data_dir: Path) -> int:
@@ -106,8 +111,7 @@ def test_jobs_survive_workers_killed_at_random_points(tmp_path: Path, given: int
             killed.append(worker)
             # It dies at its point, or finishes every job first (fewer were left than
             # ``nth``): then the kill is ours, at no point in particular, and the last.
-            wait_until(lambda: worker.poll() is not None or work_left(data_dir) == 0,
-                       "kill or end of the work", 30)  # fmt: skip
+            wait_until(partial(dead_or_done, worker, data_dir), "kill or end of the work", 30)
             if worker.poll() is None:
                 worker.kill()
                 print(f"seed {seed}: every job done before {point} #{nth}")
