@@ -45,6 +45,8 @@ class Counted:
     counts: FullCounts | None = None
     #: The object was not there to count.
     missing: bool = False
+    #: The ETag of the object read (None: not opened).
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class FullCounts:
         return write_counter_counts(self.counter, out, self.min_length, self.stopwords)
 
 
+#: The failure of an upload replaced by another to the same key before a worker read it.
+REPLACED = "replaced by a later upload to {key} before it was counted"
+
 #: Told the opened object's info before counting starts; answers whether to keep every
 #: word (the job path's full counts) rather than the request's top N.
 OpenedHook = Callable[[ObjectInfo], bool]
@@ -73,13 +78,20 @@ def count_object(
     settings: WorkerSettings,
     deadline: Callable[[], float | None],
     opened: OpenedHook | None = None,
+    expected_etag: str | None = None,
 ) -> Counted:
     """Count one stored object with the options in its metadata; every failure that is
-    the object's own becomes a ``failure`` result."""
+    the object's own becomes a ``failure`` result. Given ``expected_etag`` (the event's),
+    an object with another ETag is a later upload to the key: not counted, it fails the
+    event's upload (``REPLACED``) and is left for its own event."""
     options: JobRequest | None = None
     every_word: bool | None = None
+    etag: str | None = None
     try:
         with store.get(key) as obj:
+            etag = obj.info.etag
+            if expected_etag is not None and etag != expected_etag:
+                return Counted(JobResult(key, job_id, FAILURE, REPLACED.format(key=key)), etag=etag)
             every_word = opened(obj.info) if opened is not None else False
             options = JobRequest.from_metadata(
                 obj.info.metadata, default_mode=settings.default_mode
@@ -134,9 +146,9 @@ def count_object(
         skipped=summary.skipped,
     )
     if not every_word:
-        return Counted(result, every_word)
+        return Counted(result, every_word, etag=etag)
     full = FullCounts(counter, options.report_min_length, options.stop_words())
-    return Counted(result, every_word, full)
+    return Counted(result, every_word, full, etag=etag)
 
 
 #: How far into an input (after decompression) a NUL byte marks it as binary data, not

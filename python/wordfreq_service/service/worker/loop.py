@@ -94,7 +94,8 @@ class Worker:
         self._busy_hook = busy_hook
         self._busy = False
         self._ids = ids or Snowflake()
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        #: The uploads (key, ETag) finished lately: a duplicate delivery is not counted again.
+        self._recent: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._deadline: float | None = None
         self._job_path = JobPath(backend.jobs) if backend.jobs is not None else None
         # Splitting needs somewhere to keep the parts' progress: without a job store
@@ -432,14 +433,17 @@ class Worker:
         store = self.backend.store_for(bucket)
         if store is None:
             raise Unprocessable(f"event for bucket {bucket!r}, which this worker cannot read")
-        if key in self._recent:
+        # One upload: its key, ETag and S3's sequencer (an upload of the same bytes to
+        # the same key again has another); a duplicate delivery carries all three.
+        upload = (key, record.etag, record.sequencer)
+        if upload in self._recent:
             log.info("duplicate delivery ignored", key=key)
             return
         job = self._job_path.find(key) if self._job_path is not None else None
         if job is not None and job.state.ended:
             log.info("duplicate delivery of an ended job ignored", key=key, job_id=job.job_id)
             self._delete_object(store, key, log)
-            self._remember(key)
+            self._remember(upload)
             return
         # Why a big object is counted in one piece, for its result ("": nothing to say).
         note = ""
@@ -449,7 +453,7 @@ class Worker:
                 # Its range tasks are on the work queue; the object stays for them.
                 if job is not None and job.lease_until is not None:
                     self._lease_to_split(job.job_id)
-                self._remember(key)
+                self._remember(upload)
                 return
             note = decision.note
         job_id = job.job_id if job is not None else self._ids.next_base36()
@@ -457,8 +461,14 @@ class Worker:
         bound.info("job started", bucket=bucket, size=record.size)
         started = time.monotonic()
         opened = self._job_path.opened(job, key) if self._job_path is not None else None
-        counted = count_object(store, key, job_id, self.settings, lambda: self._deadline, opened)
+        # The compatible path's uploads choose their keys, so two may share one; a job's
+        # key is its own.
+        expected_etag = record.etag or None if job is None else None
+        counted = count_object(
+            store, key, job_id, self.settings, lambda: self._deadline, opened, expected_etag
+        )
         result = counted.result
+        replaced = expected_etag is not None and counted.etag not in (None, expected_etag)
         result.duration_ns = since(event_time)
         if note and result.ok and not result.truncated:
             result.status_message = note
@@ -469,7 +479,7 @@ class Worker:
             # receive, it was delivered by an attempt that died before deleting the
             # message. A failure now could reach the client first (SQS keeps no order).
             bound.info("object gone on a redelivery: its result was delivered before")
-            self._remember(key)
+            self._remember(upload)
             return
         if on_job_path:
             assert self._job_path is not None and job is not None
@@ -478,9 +488,14 @@ class Worker:
         else:
             if job is not None:
                 result.job_id = self._ids.next_base36()
+            result.etag = record.etag or None
             self.backend.result_queue.send(result.to_json())
+        if replaced:
+            # The object is the later upload's: its own event counts it.
+            bound.info("upload replaced before it was counted", etag=record.etag)
+            return
         self._delete_object(store, key, bound)
-        self._remember(key)
+        self._remember(upload)
         self.jobs_done += 1
         bound.info(
             "job done",
@@ -508,8 +523,8 @@ class Worker:
             # The result is out; a leftover object is only storage (the bucket expires it).
             bound.warning("could not delete object", key=key, error=str(exc))
 
-    def _remember(self, key: str) -> None:
-        self._recent[key] = None
+    def _remember(self, upload: tuple[str, str, str]) -> None:
+        self._recent[upload] = None
         while len(self._recent) > 4096:
             self._recent.popitem(last=False)
 
