@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.formats.s3event import object_created_event
 from wordfreq_service.ports import Backend
@@ -134,3 +135,40 @@ def test_every_kind_of_poison_is_answered_or_dead_lettered(tmp_path: Path) -> No
     assert sorted(b for b in dead if b in unaddressed) == sorted(unaddressed)
     [other] = [json.loads(b) for b in dead if b not in unaddressed]
     assert other["Records"][0]["s3"]["bucket"]["name"] == "someone-elses-bucket"
+
+
+class _RandomBytes(io.RawIOBase):
+    """``size`` random bytes, made as they are read: 2 GB never sits in memory."""
+
+    def __init__(self, size: int) -> None:
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), self._left)
+        buffer[:n] = os.urandom(n)
+        self._left -= n
+        return n
+
+
+@pytest.mark.skipif(
+    not os.environ.get("WORDFREQ_BIG_POISON"),
+    reason="2 GB of random bytes through a worker: `make test-big-poison`",
+)
+def test_two_gigabytes_of_random_bytes_fail_at_once(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    drop_test_event(backend)
+    backend.store.put("random", io.BufferedReader(_RandomBytes(2 << 30), 8 << 20), META)
+    worker = Service(["worker", "--concurrency", "1"], tmp_path)  # every default
+    try:
+        started = time.monotonic()
+        [message] = backend.result_queue.receive(1, wait_seconds=20)
+        print(f"result {time.monotonic() - started:.1f}s after the worker started")
+    finally:
+        assert worker.stop() == 0
+    result = json.loads(message.body)
+    assert result["Status"] == "failure" and "binary data, not text" in result["StatusMessage"]
+    # Refused whole, not split into 16 ranges first.
+    assert not [e for e in worker.events if e.get("event") == "object split"]
