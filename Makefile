@@ -82,6 +82,19 @@ test: setup
 	cargo test --quiet --release
 	$(BIN)/pytest -q -n $(TEST_PROCESSES)
 
+# The fault trials of `make test` with many more random seeds (workers killed at chosen
+# points of a job); a failing seed is printed, WORDFREQ_FAULT_SEEDS=... replays it.
+.PHONY: test-faults
+FAULT_TRIALS ?= 20
+test-faults: $(NATIVE_STAMP)
+	WORDFREQ_FAULT_TRIALS=$(FAULT_TRIALS) $(BIN)/pytest -q -n $(TEST_PROCESSES) tests/faults/test_kill_worker.py
+
+# 2 GB of random bytes through a worker with its default settings (2 GB on disk, so not
+# in `make test`, which sends 12 MB with a lower split threshold).
+.PHONY: test-big-poison
+test-big-poison: $(NATIVE_STAMP)
+	WORDFREQ_BIG_POISON=1 $(BIN)/pytest -q -s tests/faults/test_poison.py -k two_gigabytes
+
 # Output over 2 GiB written whole (2.2 GB to a temporary file: too slow for `make test`).
 test-big-output: $(NATIVE_STAMP)
 	WORDFREQ_BIG_OUTPUT=1 $(BIN)/pytest -q tests/test_output.py -k over_2_gib

@@ -171,6 +171,24 @@ def test_the_limit_stops_a_bomb_before_reading_it_all() -> None:
     assert seen <= 1 << 20
 
 
+@pytest.mark.parametrize("kind", ["xz", "zstd"])
+def test_a_header_asking_for_gigabytes_of_window_fails_before_decoding(kind: str) -> None:
+    # 588 bytes of xz asking for a 4 GiB dictionary filled 1.2 GB of memory, under the
+    # default input limit; zstd's 2 GiB window is refused the same way.
+    from tests.faults.bombs import xz_huge_dictionary, zstd_huge_window
+
+    bomb = xz_huge_dictionary() if kind == "xz" else zstd_huge_window()
+    with pytest.raises(InputError, match=f"the {kind} stream needs more than 128 MiB"):
+        read_all(bomb, DEFAULT_MAX_INPUT_BYTES)
+
+
+def test_xz_streams_read_as_lzma_file_reads_them() -> None:
+    # Concatenated streams in one; bytes after a stream that begin none ignored.
+    packed = lzma.compress(b"one ") + lzma.compress(b"two ", preset=9)
+    assert read_all(packed + b"trailing", None) == b"one two "
+    assert read_all(lzma.compress(b"big " * 100_000, preset=9), None) == b"big " * 100_000
+
+
 def test_count_files_applies_the_limit(tmp_path: Path) -> None:
     path = tmp_path / "book.txt"
     path.write_bytes(PLAIN)

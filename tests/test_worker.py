@@ -204,6 +204,18 @@ def test_duplicate_delivery_is_counted_once(backend: Backend) -> None:
     assert [r["Status"] for r in results(backend)] == ["success"]
 
 
+def test_a_redelivery_after_the_object_is_gone_posts_no_failure(backend: Backend) -> None:
+    # A worker posted the result and deleted the object, then died before deleting the
+    # message: it comes back to another worker (a second receive), with nothing to count.
+    put(backend, "gone.txt", b"one two")
+    [event] = backend.work_queue.receive(10, wait_seconds=0.5)
+    backend.work_queue.change_visibility(event.receipt_handle, 0)
+    backend.store.delete("gone.txt")
+    drain_once(backend)
+    assert results(backend) == []  # the first attempt's success stays the only result
+    assert backend.work_queue.receive(10, wait_seconds=0.2) == []  # and the event is done
+
+
 class _TrickleReader:
     """An object read slowly: a job takes as long as the test wants, on any machine."""
 

@@ -340,7 +340,8 @@ def test_an_object_replaced_mid_split_fails_as_a_whole(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("why", "body", "options"),
     [
-        ("gzip", gzip.compress(random.Random(7).randbytes(12_000), compresslevel=0), {}),
+        # Random text, not random bytes (binary data is refused): stored, not compressed.
+        ("gzip", gzip.compress(bytes(random.Random(7).choices(b"abcdef \n", k=12_000)), 0), {}),
         ("UTF-16 by its BOM", "\ufeffwords in utf-16 ".encode("utf-16-le") * 400, {}),
         ("UTF-16 asked for", "words in utf-16 ".encode("utf-16-le") * 400, {"encoding": "utf-16"}),
     ],
@@ -676,9 +677,11 @@ def test_a_repeat_merge_sends_the_same_job_id(
 
 
 def test_submit_shows_why_a_big_compressed_file_was_not_split(tmp_path: Path) -> None:
-    # A gzip file over the threshold (random bytes: they do not compress)
+    # A gzip file over the threshold (random bytes: they do not compress; none is NUL,
+    # which would make them binary data, refused)
     book = tmp_path / "big.bin.gz"
-    book.write_bytes(gzip.compress(random.Random(18).randbytes(MIN_SPLIT_THRESHOLD + 4096), 1))
+    noise = random.Random(18).randbytes(MIN_SPLIT_THRESHOLD + 4096).replace(b"\0", b"\1")
+    book.write_bytes(gzip.compress(noise, 1))
     assert book.stat().st_size > MIN_SPLIT_THRESHOLD
     data = ["--data-dir", str(tmp_path / "data"), "--workers", "1"]
     flags = ["--split-threshold", str(MIN_SPLIT_THRESHOLD), "--top", "5"]

@@ -20,6 +20,7 @@ from wordfreq_service.errors import InputError
 
 TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
 if TYPE_CHECKING:
+    import lzma
     from collections.abc import Iterator
     from pathlib import Path
     from typing import BinaryIO
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
 CHUNK_SIZE = 8 << 20
 #: The input limit callers pass unless told otherwise: bytes after decompression.
 DEFAULT_MAX_INPUT_BYTES = 16 * 2**30
+
+#: The memory a decompressor may take for its window (xz's dictionary, zstd's window),
+#: fixed by the stream's header: an xz header may ask for 4 GiB, and a bomb then fills it.
+#: zstd's own default limit, above what every xz preset needs (65 MiB for -9).
+DECOMPRESSOR_MEMORY_BYTES = 128 << 20
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip"),
@@ -57,13 +63,70 @@ def _open_decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
 
         return cast("BinaryIO", bz2.BZ2File(raw, mode="rb"))
     if kind == "xz":
-        import lzma
-
-        return cast("BinaryIO", lzma.LZMAFile(raw, mode="rb"))
+        # Not lzma.LZMAFile: it has no memory limit to give the decoder.
+        return cast("BinaryIO", io.BufferedReader(_XzReader(raw), CHUNK_SIZE))
     import zstandard
 
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    decompressor = zstandard.ZstdDecompressor(max_window_size=DECOMPRESSOR_MEMORY_BYTES)
+    reader = decompressor.stream_reader(raw, read_across_frames=True)
     return cast("BinaryIO", reader)
+
+
+class MemoryLimitError(ValueError):
+    """A compressed stream's header asks for more decoder memory than allowed."""
+
+
+class _XzReader(io.RawIOBase):
+    """The streams of an .xz file one after another, read as ``lzma.LZMAFile`` reads
+    them (bytes after a stream that begin no other are ignored), with the decoder's
+    memory limited to ``DECOMPRESSOR_MEMORY_BYTES``."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._decoder = _xz_decoder()
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        import lzma
+
+        view = memoryview(buffer).cast("B")
+        while not self._done:
+            following = self._decoder.eof
+            if following:
+                data = self._decoder.unused_data or self._raw.read(CHUNK_SIZE)
+                if not data:
+                    self._done = True
+                    break
+                self._decoder = _xz_decoder()
+            elif self._decoder.needs_input:
+                data = self._raw.read(CHUNK_SIZE)
+                if not data:
+                    raise EOFError("the stream ends before its end-of-stream marker")
+            else:
+                data = b""
+            try:
+                out = self._decoder.decompress(data, max_length=len(view))
+            except lzma.LZMAError as exc:
+                if "memory usage limit" in str(exc).lower():
+                    raise MemoryLimitError(str(exc)) from exc
+                if not following:
+                    raise
+                self._done = True  # trailing bytes that are no stream
+                break
+            if out:
+                view[: len(out)] = out
+                return len(out)
+        return 0
+
+
+def _xz_decoder() -> lzma.LZMADecompressor:
+    import lzma
+
+    # FORMAT_AUTO, as LZMAFile: it tells at once that bytes after a stream begin none.
+    return lzma.LZMADecompressor(lzma.FORMAT_AUTO, memlimit=DECOMPRESSOR_MEMORY_BYTES)
 
 
 _ZSTD_FRAME = 0xFD2FB528
@@ -158,6 +221,13 @@ def human_size(n: int) -> str:
 def _over_limit(name: str, max_bytes: int, compressed: bool) -> InputError:
     after = " after decompression" if compressed else ""
     return InputError(f"{name}: more than {human_size(max_bytes)}{after} (the input limit)")
+
+
+def _over_memory(name: str, kind: str) -> InputError:
+    limit = human_size(DECOMPRESSOR_MEMORY_BYTES)
+    return InputError(
+        f"{name}: the {kind} stream needs more than {limit} to decompress (the limit)"
+    )
 
 
 def _corrupt_errors() -> tuple[type[BaseException], ...]:
@@ -318,7 +388,11 @@ def _decompressed(
         try:
             # Each read is bounded by chunk_size, whatever the compression ratio.
             chunk = stream.read(chunk_size)
+        except MemoryLimitError as exc:
+            raise _over_memory(name, kind) from exc
         except errors as exc:
+            if kind == "zstd" and "too much memory" in str(exc):
+                raise _over_memory(name, kind) from exc
             raise InputError(f"{name}: corrupt or truncated {kind} stream: {exc}") from exc
         if not chunk:
             break

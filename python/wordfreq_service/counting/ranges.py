@@ -35,6 +35,7 @@ __all__ = [
     "MIN_PART_BYTES",
     "MIN_SPLIT_THRESHOLD",
     "SPLIT_THRESHOLD_ENV",
+    "is_utf16",
     "plan_ranges",
     "range_chunks",
     "read_offset",
@@ -152,8 +153,13 @@ def unsplittable(head: bytes, request: JobRequest) -> str | None:
     compression = sniff_compression(head)
     if compression is not None:
         return f"{compression}-compressed input cannot be split"
-    if request.mode == "words" and (
-        request.encoding == _UTF16 or (request.encoding is None and head.startswith(_UTF16_BOMS))
-    ):
+    if is_utf16(head, request):
         return "UTF-16 input cannot be split"
     return None
+
+
+def is_utf16(head: bytes, request: JobRequest) -> bool:
+    """Whether an input whose first bytes are ``head`` is read as UTF-16 under ``request``."""
+    return request.mode == "words" and (
+        request.encoding == _UTF16 or (request.encoding is None and head.startswith(_UTF16_BOMS))
+    )

@@ -41,6 +41,9 @@ class JobResult:
     mode: str | None = None
     #: Runs longer than the maximum word length, not counted (absent from Go results).
     skipped: int | None = None
+    #: The ETag of the upload the result answers, as its event names it: two uploads to
+    #: one key are told apart by it (absent from Go results, and on the job path).
+    etag: str | None = None
 
     @classmethod
     def success(
@@ -94,6 +97,8 @@ class JobResult:
             body["Mode"] = self.mode
         if self.skipped is not None:
             body["Skipped"] = self.skipped
+        if self.etag is not None:
+            body["ETag"] = self.etag
         return body
 
     def to_json(self) -> str:
@@ -124,6 +129,7 @@ class JobResult:
                 unique=_opt_int(body.get("Unique")),
                 mode=body.get("Mode"),
                 skipped=_opt_int(body.get("Skipped")),
+                etag=None if body.get("ETag") is None else str(body["ETag"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BadResult(f"not a result message: {exc}") from exc

@@ -39,6 +39,15 @@ class Submission:
     key: str
     submitted_at: float = field(default_factory=time.monotonic)
     result: JobResult | None = None
+    #: The upload's ETag, on the compatible path: a result naming another is for another
+    #: upload to the same key.
+    etag: str | None = None
+
+    def answered_by(self, result: JobResult) -> bool:
+        """Whether ``result`` is this upload's (a Go worker's names no ETag)."""
+        return result.file_key == self.key and (
+            result.etag is None or self.etag is None or result.etag == self.etag
+        )
 
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None] | None]
@@ -88,11 +97,11 @@ class Client:
                 callback = progress(path, size) if progress else None
                 source = io.BufferedReader(NamedSource(path, fh))
                 try:
-                    self.backend.store.put(key, source, metadata, progress=callback)
+                    info = self.backend.store.put(key, source, metadata, progress=callback)
                 except BackendError as exc:
                     raise type(exc)(f"{path}: {exc}") from exc
                 log.debug("uploaded", file=path, key=key, bytes=size)
-                submissions.append(Submission(path, key))
+                submissions.append(Submission(path, key, etag=info.etag))
         finally:
             for path, fh in handles:
                 if path != "-":
@@ -107,7 +116,7 @@ class Client:
     ) -> list[Submission]:
         """Wait for each submission's result; returns those still pending at timeout."""
         pending = {s.key: s for s in submissions}
-        done: set[str] = set()
+        done: dict[str, Submission] = {}
         deadline = time.monotonic() + timeout
         queue = self.backend.result_queue
         while pending:
@@ -131,13 +140,13 @@ class Client:
                     result = JobResult.from_json(message.body)
                 except BadResult:
                     result = None
-                if result is not None and result.file_key in pending:
-                    sub = pending.pop(result.file_key)
+                key = result.file_key if result is not None else None
+                if result is not None and key in pending and pending[key].answered_by(result):
+                    sub = done[result.file_key] = pending.pop(result.file_key)
                     sub.result = result
-                    done.add(result.file_key)
                     self._delete(message.receipt_handle)
                     on_result(sub)
-                elif result is not None and result.file_key in done:
+                elif result is not None and key in done and done[key].answered_by(result):
                     self._delete(message.receipt_handle)
                 else:
                     # Someone else's: hand it back now rather than after our timeout.

@@ -27,8 +27,10 @@ lease lapses reads ``failed`` (``jobpath``).
 
 While jobs run, a keeper thread extends the visibility of every message the worker holds,
 so a long job is not handed to a second worker. Standard queues deliver duplicates: a
-key this worker finished recently is not counted again, and a key whose object is gone
-yields a failure result that the client ignores once it has the key's first result.
+key this worker finished recently is not counted again. A key whose object is gone yields
+a failure result on the event's first receive only: on a later one the object was deleted
+by an attempt that had delivered the result (a worker deletes it only then), and died
+before deleting the message; a failure then could reach the client before the success.
 
 Uploads for a job of the job service take the job path (``jobpath``): the result goes to
 the job store, with the full counts beside it under ``results/``, and nothing to the
@@ -98,7 +100,8 @@ class Worker:
         self._busy_hook = busy_hook
         self._busy = False
         self._ids = ids or Snowflake()
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        #: The uploads (key, ETag) finished lately: a duplicate delivery is not counted again.
+        self._recent: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._deadline: float | None = None
         self._job_path = JobPath(backend.jobs) if backend.jobs is not None else None
         # Splitting needs somewhere to keep the parts' progress: without a job store
@@ -319,7 +322,7 @@ class Worker:
                 return
             undone = list(parsed)
             while undone:
-                self.handle_record(undone[0])
+                self.handle_record(undone[0], redelivered=message.receive_count > 1)
                 undone.pop(0)
             self._delete(message, keeper)
         except TransientError as exc:
@@ -437,7 +440,9 @@ class Worker:
             # Our hold lapsed and someone else received it; they will finish the job.
             log.warning("message already taken back by the queue", message_id=message.message_id)
 
-    def handle_record(self, record: S3Record) -> None:
+    def handle_record(self, record: S3Record, *, redelivered: bool = False) -> None:
+        """Count the object ``record`` announces and deliver its result; ``redelivered``:
+        its message was received before (by a worker that may have died mid-job)."""
         key, bucket, event_time = record.key, record.bucket, record.event_time
         if not record.is_object_created:
             # A bucket may notify the queue of deletions and the like too: nothing to
@@ -451,14 +456,17 @@ class Worker:
         store = self.backend.store_for(bucket)
         if store is None:
             raise Unprocessable(f"event for bucket {bucket!r}, which this worker cannot read")
-        if key in self._recent:
+        # One upload: its key, ETag and S3's sequencer (an upload of the same bytes to
+        # the same key again has another); a duplicate delivery carries all three.
+        upload = (key, record.etag, record.sequencer)
+        if upload in self._recent:
             log.info("duplicate delivery ignored", key=key)
             return
         job = self._job_path.find(key) if self._job_path is not None else None
         if job is not None and job.state.ended:
             log.info("duplicate delivery of an ended job ignored", key=key, job_id=job.job_id)
             self._delete_object(store, key, log)
-            self._remember(key)
+            self._remember(upload)
             return
         # Why a big object is counted in one piece, for its result ("": nothing to say).
         note = ""
@@ -468,7 +476,7 @@ class Worker:
                 # Its range tasks are on the work queue; the object stays for them.
                 if job is not None and job.lease_until is not None:
                     self._lease_to_split(job.job_id)
-                self._remember(key)
+                self._remember(upload)
                 return
             note = decision.note
         job_id = job.job_id if job is not None else self._ids.next_base36()
@@ -476,13 +484,26 @@ class Worker:
         bound.info("job started", bucket=bucket, size=record.size)
         started = time.monotonic()
         opened = self._job_path.opened(job, key) if self._job_path is not None else None
-        counted = count_object(store, key, job_id, self.settings, lambda: self._deadline, opened)
+        # The compatible path's uploads choose their keys, so two may share one; a job's
+        # key is its own.
+        expected_etag = record.etag or None if job is None else None
+        counted = count_object(
+            store, key, job_id, self.settings, lambda: self._deadline, opened, expected_etag
+        )
         result = counted.result
+        replaced = expected_etag is not None and counted.etag not in (None, expected_etag)
         result.duration_ns = since(event_time)
         if note and result.ok and not result.truncated:
             result.status_message = note
         # The job path, unless the object said otherwise (then it was not the job's).
         on_job_path = job is not None and counted.every_word is not False
+        if counted.missing and redelivered and not on_job_path:
+            # A worker deletes an object only once its result is out: gone on a second
+            # receive, it was delivered by an attempt that died before deleting the
+            # message. A failure now could reach the client first (SQS keeps no order).
+            bound.info("object gone on a redelivery: its result was delivered before")
+            self._remember(upload)
+            return
         if on_job_path:
             assert self._job_path is not None and job is not None
             if not self._job_path.finish(store, job, counted):
@@ -490,9 +511,14 @@ class Worker:
         else:
             if job is not None:
                 result.job_id = self._ids.next_base36()
+            result.etag = record.etag or None
             self.backend.result_queue.send(result.to_json())
+        if replaced:
+            # The object is the later upload's: its own event counts it.
+            bound.info("upload replaced before it was counted", etag=record.etag)
+            return
         self._delete_object(store, key, bound)
-        self._remember(key)
+        self._remember(upload)
         self.jobs_done += 1
         bound.info(
             "job done",
@@ -520,8 +546,8 @@ class Worker:
             # The result is out; a leftover object is only storage (the bucket expires it).
             bound.warning("could not delete object", key=key, error=str(exc))
 
-    def _remember(self, key: str) -> None:
-        self._recent[key] = None
+    def _remember(self, upload: tuple[str, str, str]) -> None:
+        self._recent[upload] = None
         while len(self._recent) > 4096:
             self._recent.popitem(last=False)
 

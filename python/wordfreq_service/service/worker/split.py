@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import structlog
 
 from wordfreq_service.counting.engine import summarize
+from wordfreq_service.counting.inputs import sniff_compression
 from wordfreq_service.counting.ranges import (
     plan_ranges,
     range_chunks,
@@ -84,9 +85,11 @@ from wordfreq_service.ports import (
 from wordfreq_service.service.jobs import JOB_RETENTION_S
 from wordfreq_service.service.snowflake import base36, derived_id
 from wordfreq_service.service.worker.job import (
+    TEXT_SNIFF_BYTES,
     Counted,
     FullCounts,
     Unprocessable,
+    binary_at,
     guarded,
     since,
 )
@@ -97,8 +100,9 @@ from wordfreq_service.service.worker.settings import WorkerSettings
 log = structlog.get_logger("wordfreq.worker")
 
 #: Bytes read from an object's start to tell whether it can be split (the longest magic
-#: number or byte-order mark ``unsplittable`` looks for is well inside).
-HEAD_BYTES = 64
+#: number or byte-order mark ``unsplittable`` looks for is well inside) and whether it is
+#: text at all (``binary_at``).
+HEAD_BYTES = TEXT_SNIFF_BYTES
 
 
 #: How a successful result of an object over the threshold that could not be cut begins
@@ -162,6 +166,8 @@ class Splitter:
             )
         except RequestError:
             return SplitDecision(False)  # counting it whole reports the bad options
+        if sniff_compression(head) is None and binary_at(head, request) is not None:
+            return SplitDecision(False)  # counted whole, it fails at its first chunk
         why = unsplittable(head, request)
         if why is not None:
             bound.info("big object not split; counted in one piece", reason=why, size=info.size)

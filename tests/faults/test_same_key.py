@@ -1,0 +1,70 @@
+"""Two uploads to one key on the compatible path, the second stored before a worker read
+the first (the original's known race): each client gets exactly one result, its own.
+The upload whose bytes are there gets their counts; the one they replaced gets a failure
+saying so, whichever event a worker takes first."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from wordfreq_service.adapters.embedded import FileStore, open_embedded
+from wordfreq_service.formats.s3event import object_created_event
+from wordfreq_service.service.client import Client, Submission
+
+from tests.e2e.test_embedded_stack import Service
+
+META = {"mode": "words", "top": "1"}
+REPLACED = "replaced by a later upload to shared before it was counted"
+
+
+@pytest.mark.parametrize("first", ["earlier", "later"], ids=["events-in-order", "reordered"])
+def test_two_uploads_to_one_key_each_get_their_own_result(tmp_path: Path, first: str) -> None:
+    backend = open_embedded(tmp_path)
+    for m in backend.work_queue.receive(10, wait_seconds=0.5):  # S3's test event
+        backend.work_queue.delete(m.receipt_handle)
+    bucket = backend.store.bucket
+    # Stored one over the other before any event is out; then the events, in the order
+    # the test wants (SQS keeps none).
+    quiet = FileStore(tmp_path / "buckets" / bucket, bucket)
+    earlier = quiet.put("shared", io.BytesIO(b"earlier " * 3), META)
+    later = quiet.put("shared", io.BytesIO(b"later " * 5), META)
+    events = {
+        name: object_created_event(bucket, "shared", info.size, info.etag, sequencer=seq)
+        for name, info, seq in (("earlier", earlier, "01"), ("later", later, "02"))
+    }
+    for name in (first, *(n for n in events if n != first)):
+        backend.work_queue.send(events[name])
+    clients = {
+        name: Submission(name, "shared", etag=info.etag)
+        for name, info in (("earlier", earlier), ("later", later))
+    }
+    worker = Service(["worker", "--concurrency", "1"], tmp_path)
+    try:
+        threads = [
+            threading.Thread(
+                target=Client(backend, poll_seconds=0.5).collect, args=([sub], 30, lambda s: None)
+            )
+            for sub in clients.values()
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        assert worker.stop() == 0
+    got = {name: sub.result for name, sub in clients.items()}
+    assert got["later"] is not None and got["later"].ok
+    assert got["later"].words == [("later", 5)]
+    assert got["earlier"] is not None and not got["earlier"].ok
+    # Its bytes were read by nobody: replaced under the worker's eyes, or gone with the
+    # later upload's count by the time its own event came.
+    assert got["earlier"].status_message in (REPLACED, "object not found: shared")
+    if first == "earlier":
+        assert got["earlier"].status_message == REPLACED
+    # Nothing left over for anyone: one result each.
+    left = [json.loads(m.body) for m in backend.result_queue.receive(10, wait_seconds=0.2)]
+    assert left == []
