@@ -56,6 +56,20 @@ def setting(flag: T | None, env: str, kind: Any, default: T) -> T:
     return value
 
 
+visibility_timeout_option = click.option(
+    "--visibility-timeout",
+    type=VISIBILITY_TIMEOUT,
+    default=None,
+    help="Seconds a received message stays hidden; extended while its job runs "
+    f"[env {VISIBILITY_TIMEOUT_ENV}; default: the work queue's own].",
+)
+
+
+def visibility_timeout_setting(flag: int | None) -> int | None:
+    """``--visibility-timeout``, else ``WORKER_VISIBILITY_TIMEOUT``, else the queue's own."""
+    return setting(flag, VISIBILITY_TIMEOUT_ENV, VISIBILITY_TIMEOUT, _DEFAULT.visibility_timeout)
+
+
 def split_threshold_setting(flag: int | None) -> int:
     """``--split-threshold``, else ``WORKER_SPLIT_THRESHOLD``, else the default."""
     return setting(flag, SPLIT_THRESHOLD_ENV, split_threshold_type(), _DEFAULT.split_threshold)
@@ -86,13 +100,7 @@ def split_threshold_setting(flag: int | None) -> int:
     help="On SIGTERM/SIGINT, how long in-flight jobs may take to finish "
     f"[env {DRAIN_SECONDS_ENV}; default {_DEFAULT.drain_seconds:g}].",
 )
-@click.option(
-    "--visibility-timeout",
-    type=VISIBILITY_TIMEOUT,
-    default=None,
-    help="Seconds a received message stays hidden; extended while its job runs "
-    f"[env {VISIBILITY_TIMEOUT_ENV}; default: the work queue's own].",
-)
+@visibility_timeout_option
 @click.option(
     "--poll-seconds",
     type=Seconds(min=0, max=MAX_LONG_POLL_S),
@@ -135,9 +143,7 @@ def worker(
     from wordfreq_service.service.pool import run_processes
 
     logs.configure(service=True, debug=debug)
-    visibility: int | None = setting(
-        visibility_timeout, VISIBILITY_TIMEOUT_ENV, VISIBILITY_TIMEOUT, _DEFAULT.visibility_timeout
-    )
+    visibility = visibility_timeout_setting(visibility_timeout)
     drain = setting(drain_seconds, DRAIN_SECONDS_ENV, DRAIN_SECONDS, _DEFAULT.drain_seconds)
     if backend == "aws":
         work = env_first(queue_url, "WORKER_QUEUE_URL")
@@ -184,6 +190,7 @@ def worker(
     default=None,
     help="Worker processes [default: the number of cores].",
 )
+@visibility_timeout_option
 @input_limit_option
 @split_threshold_option
 @threads_option
@@ -194,6 +201,7 @@ def up(
     region: str | None,
     debug: bool,
     workers: int | None,
+    visibility_timeout: int | None,
     max_input_bytes: int,
     split_threshold: int | None,
     threads: int | None,
@@ -214,6 +222,7 @@ def up(
     if backend != "embedded":
         raise ConfigError("`wordfreq up` runs the embedded stack; on AWS the stack is deployed")
     logs.configure(service=True, debug=debug)
+    visibility = visibility_timeout_setting(visibility_timeout)
     directory = resolve_data_dir(data_dir)
     spec = BackendSpec(kind="embedded", data_dir=directory)
     # Create the data directory, queues and notification before announcing anything.
@@ -234,6 +243,7 @@ def up(
             run_processes(
                 spec,
                 WorkerSettings(
+                    visibility_timeout=visibility,
                     wait_seconds=EMBEDDED_POLL_S,
                     max_input_bytes=max_input_bytes,
                     threads=threads_per_worker(threads, count),
