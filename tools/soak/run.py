@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from tools.soak.storage import DataDirState, WalWatch, data_dir_state
 
 #: How long the killed worker process may take to be replaced by its parent.
 RESTART_TIMEOUT_S = 60
+PROGRESS_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,6 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
     data_dir = workdir / "data"
     watch = WalWatch(data_dir / "queues.sqlite3")
     with _stack(config, data_dir, logs, endpoint) as stack:
-        unjudged = {label for label in stack.named if "not the product" in label}
 
         def discover() -> dict[int, str]:
             if stack.data_dir is not None:
@@ -164,18 +165,21 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
                 found[pid] = "wordfreq submit (each, pooled)"
             return found
 
-        stop_killer = threading.Event()
+        stop = threading.Event()
         with Sampler(discover) as sampler:
-            killer = threading.Thread(
-                target=_kill_one_worker, args=(stack, ledger, config, kill, stop_killer)
-            )
-            killer.start()
             started = time.monotonic()
+            helpers = [
+                threading.Thread(target=_kill_one_worker, args=(stack, ledger, config, kill, stop)),
+                threading.Thread(target=_progress, args=(ledger, config.jobs, started, stop)),
+            ]
+            for helper in helpers:
+                helper.start()
             try:
                 _run_clients(plan, stack, ring, workdir, ledger, live, config)
             finally:
-                stop_killer.set()
-                killer.join()
+                stop.set()
+                for helper in helpers:
+                    helper.join()
             seconds = _last_result(ledger) - started
         load_after = os.getloadavg()[0]
         aws = aws_leftovers(stack.aws) if stack.aws is not None else None
@@ -201,7 +205,7 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
         data_dir=state,
         aws=aws,
         load=(load_before, load_after),
-        unjudged=unjudged,
+        unjudged=stack.stand_ins,
     )
 
 
@@ -292,6 +296,14 @@ def _kill_one_worker(
             kill.replaced_by, kill.restart_s = fresh[0], time.monotonic() - kill.at
             return
         time.sleep(0.1)
+
+
+def _progress(ledger: Ledger, jobs: int, started: float, stop: threading.Event) -> None:
+    """A line on standard error every ``PROGRESS_S``: a long soak is not silent."""
+    while not stop.wait(PROGRESS_S):
+        answered = ledger.answered
+        rate = answered / (time.monotonic() - started)
+        print(f"soak: {answered:,}/{jobs:,} answered, {rate:.1f} jobs/s", file=sys.stderr)
 
 
 def _last_result(ledger: Ledger) -> float:

@@ -29,7 +29,8 @@ WORDFREQ = str(Path(sys.executable).with_name("wordfreq"))
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 60
 #: Long poll of the AWS worker: a stopping worker finishes the receive it is in first.
-AWS_POLL_S = 2
+AWS_POLL_S = 1
+MOTO_LABEL = "moto server (the stand-in)"
 
 
 def wait_for_log(proc: subprocess.Popen[bytes], log: Path, event: str) -> dict[str, object]:
@@ -102,6 +103,8 @@ class Stack:
     data_dir: Path | None = None
     #: The resources on moto.
     aws: AwsStack | None = None
+    #: Labels of processes that are not the product's (moto's server): reported, not judged.
+    stand_ins: set[str] = field(default_factory=set)
 
     def processes(self) -> dict[int, str]:
         found = {pid: label for label, pid in self.named.items()}
@@ -168,7 +171,7 @@ def aws_stack(
         named: dict[str, int] = {}
         if endpoint is None:
             endpoint, moto = stack.enter_context(moto_process(logs))
-            named["moto server (the stand-in, not the product)"] = moto.pid
+            named[MOTO_LABEL] = moto.pid
         env = {**os.environ, **client_env(endpoint)}
         resources = create_aws_stack(
             endpoint,
@@ -199,7 +202,8 @@ def aws_stack(
             ],
         }
         stack_logs = [logs / "worker.log", logs / "api.log"]
-        yield Stack(worker, named, routes, env, stack_logs, aws=resources)
+        stand_ins = {MOTO_LABEL} & set(named)
+        yield Stack(worker, named, routes, env, stack_logs, aws=resources, stand_ins=stand_ins)
 
 
 def fake_session() -> boto3.Session:
