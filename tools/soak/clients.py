@@ -7,7 +7,7 @@ Two kinds, each what a user of that path runs:
   and reads the lines it prints as they come: the job path (on the embedded stack, or
   ``--api URL``), and on AWS the compatible path too (the seed's ``-bucket``/``-queueUrl``
   flags). Duplicates are lines printed twice for one file.
-* :func:`run_uploader` drives the compatible path's client class (``service.client.
+* :class:`Uploader` drives the compatible path's client class (``service.client.
   Client``: upload under a random key, then read the shared result queue) in a thread:
   on the embedded stack no command takes that path (``submit`` there always creates
   jobs), so this is the seed uploader's behaviour on it, as ``submit`` on AWS runs it.
@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,7 +171,7 @@ class Workspace:
 
 
 def run_command(
-    batches: Sequence[Batch],
+    batch: Batch,
     workspace: Workspace,
     ledger: Ledger,
     live: LiveProcesses,
@@ -180,54 +180,49 @@ def run_command(
     env: dict[str, str],
     timeout: float,
 ) -> None:
-    """Each batch through one ``argv --json --mode M --timeout T FILE...`` process."""
-    for batch in batches:
-        files = workspace.write(batch)
-        command = [*argv, "--json", "--mode", batch.mode, "--timeout", f"{timeout:g}", *files]
-        with tempfile.TemporaryFile() as err:
-            ledger.started(batch.jobs, time.monotonic())
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, env=env)
-            live.add(proc.pid)
-            try:
-                assert proc.stdout is not None
-                for raw in proc.stdout:
-                    name, received = from_json_line(raw.decode())
-                    ledger.record(files[name], received)
-                status = proc.wait()
-            finally:
-                live.remove(proc.pid)
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-            if status != 0:
-                err.seek(0)
-                tail = err.read().decode("utf-8", "replace").strip().splitlines()[-3:]
-                ledger.note(f"submit exited {status}: {' | '.join(tail)}")
-        workspace.clear(list(files))
+    """The batch through one ``argv --json --mode M --timeout T FILE...`` process."""
+    files = workspace.write(batch)
+    command = [*argv, "--json", "--mode", batch.mode, "--timeout", f"{timeout:g}", *files]
+    with tempfile.TemporaryFile() as err:
+        ledger.started(batch.jobs, time.monotonic())
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, env=env)
+        live.add(proc.pid)
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                name, received = from_json_line(raw.decode())
+                ledger.record(files[name], received)
+            status = proc.wait()
+        finally:
+            live.remove(proc.pid)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if status != 0:
+            err.seek(0)
+            tail = err.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+            ledger.note(f"submit exited {status}: {' | '.join(tail)}")
+    workspace.clear(list(files))
 
 
-def run_uploader(
-    batches: Sequence[Batch],
-    workspace: Workspace,
-    ledger: Ledger,
-    *,
-    open_backend: Callable[[], Backend],
-    timeout: float,
-) -> None:
-    """Each batch through the compatible path's ``Client``, as ``submit`` runs it:
-    upload every file, then collect from the shared result queue."""
-    client = Client(open_backend(), poll_seconds=20.0)
-    for batch in batches:
+class Uploader:
+    """The compatible path's ``Client``, one per client thread, as ``submit`` runs it:
+    upload every file of a batch, then collect from the shared result queue."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._client = Client(backend, poll_seconds=20.0)
+
+    def send(self, batch: Batch, workspace: Workspace, ledger: Ledger, timeout: float) -> None:
         files = workspace.write(batch)
         ledger.started(batch.jobs, time.monotonic())
 
         def arrived(sub: Submission) -> None:
             assert sub.result is not None
-            ledger.record(files[sub.path], from_result(sub.result))  # noqa: B023
+            ledger.record(files[sub.path], from_result(sub.result))
 
         try:
-            submissions = client.upload(Client.open_inputs(list(files)), batch.request)
-            pending = client.collect(submissions, timeout, arrived)
+            submissions = self._client.upload(Client.open_inputs(list(files)), batch.request)
+            pending = self._client.collect(submissions, timeout, arrived)
             if pending:
                 ledger.note(f"uploader: timed out waiting for {len(pending)} result(s)")
         except Exception as exc:  # any failure is a finding to report, not a crash

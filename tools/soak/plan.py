@@ -40,10 +40,9 @@ class Job:
 
 @dataclass(frozen=True)
 class Batch:
-    """The files one client sends at once, as one ``wordfreq submit FILE...`` does: one
+    """The files a client sends at once, as one ``wordfreq submit FILE...`` does: one
     path and one mode (a command line has one set of options)."""
 
-    client: int
     path: str
     mode: str
     jobs: tuple[Job, ...]
@@ -55,42 +54,31 @@ class Batch:
 
 @dataclass(frozen=True)
 class Plan:
+    """The batches in the order clients take them (each client takes the next one
+    when its last is answered, so every client stays busy to the end)."""
+
     batches: tuple[Batch, ...]
-    clients: int
 
     @property
     def jobs(self) -> list[Job]:
         return [job for batch in self.batches for job in batch.jobs]
 
-    def for_client(self, client: int) -> list[Batch]:
-        return [b for b in self.batches if b.client == client]
 
-
-def make_plan(
-    jobs: int, clients: int, *, seed: int, min_size: int, max_size: int, batch_size: int
-) -> Plan:
-    """``jobs`` jobs shared among ``clients`` clients, half of them on each path (clients
-    alternate: even ones the job path, odd ones the compatible path), sizes log-uniform
-    from ``min_size`` to ``max_size`` (as many 1-10 KB files as 100 KB-1 MB ones), each
-    batch of up to ``batch_size`` files in a mode drawn at random."""
+def make_plan(jobs: int, *, seed: int, min_size: int, max_size: int, batch_size: int) -> Plan:
+    """``jobs`` jobs in batches of ``batch_size``, the batches alternating between the
+    job path and the compatible path, each in a mode drawn at random; sizes log-uniform
+    from ``min_size`` to ``max_size`` (as many 1-10 KiB files as 0.5-5 MiB ones)."""
     rng = random.Random(seed)
-    ring = Ring.load()
-    per_client: list[list[Job]] = [[] for _ in range(clients)]
-    for index in range(jobs):
-        client = index % clients
-        size = round(math.exp(rng.uniform(math.log(min_size), math.log(max_size))))
-        job = Job(index, PATHS[client % 2], "", size, rng.randrange(ring.period))
-        per_client[client].append(job)
-    batches = []
-    for client, queue in enumerate(per_client):
-        for start in range(0, len(queue), batch_size):
-            mode = rng.choice(MODES)
-            chunk = tuple(
-                Job(j.index, j.path, mode, j.size, j.offset)
-                for j in queue[start : start + batch_size]
-            )
-            batches.append(Batch(client, chunk[0].path, mode, chunk))
-    return Plan(tuple(batches), clients)
+    period = Ring.load().period
+    batches: list[Batch] = []
+    for start in range(0, jobs, batch_size):
+        path, mode = PATHS[len(batches) % 2], rng.choice(MODES)
+        chunk = []
+        for index in range(start, min(jobs, start + batch_size)):
+            size = round(math.exp(rng.uniform(math.log(min_size), math.log(max_size))))
+            chunk.append(Job(index, path, mode, size, rng.randrange(period)))
+        batches.append(Batch(path, mode, tuple(chunk)))
+    return Plan(tuple(batches))
 
 
 class Ring:

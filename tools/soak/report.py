@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import statistics
+
 from wordfreq_service.adapters.embedded.database import WAL_BOUND_BYTES
 
 from tools.soak.memory import GROWTH_ALLOWED, GROWTH_SLACK_KIB
@@ -23,10 +26,13 @@ def render(report: Report, *, description: str) -> list[str]:
         "",
         f"{jobs:,} jobs ({volume / (1 << 20):,.0f} MiB), sizes log-uniform "
         f"{c.min_size / 1024:g} KiB to {c.max_size / (1 << 20):g} MiB, both modes; "
-        f"{c.clients} clients (even ones the job path, odd ones the compatible path), "
-        f"batches of up to {c.batch_size} files; {c.workers} worker processes, one SIGKILLed "
+        f"{c.clients} clients, each sending the next batch of up to {c.batch_size} files "
+        "once its last is answered (batches alternate between the job path and the "
+        f"compatible path); {c.workers} worker processes, one SIGKILLed "
         f"once {c.kill_at:.0%} of the jobs were answered. Seed {c.seed}. Load average "
-        f"(1 min) {report.load[0]:.1f} before, {report.load[1]:.1f} after.",
+        f"(1 min) {report.load[0]:.1f} before, {report.load[1]:.1f} after, "
+        f"{statistics.median(report.loads or [0]):.1f} median during the run "
+        f"(max {max(report.loads or [0]):.1f}) on {os.cpu_count()} cores.",
         "",
         "| figure | value |",
         "| --- | --- |",

@@ -5,6 +5,7 @@ figures and musts gathered in a :class:`Report`."""
 from __future__ import annotations
 
 import os
+import queue
 import random
 import signal
 import statistics
@@ -19,9 +20,9 @@ from pathlib import Path
 
 from wordfreq_service.adapters.embedded import open_embedded
 
-from tools.soak.clients import Ledger, LiveProcesses, Outcome, Workspace, run_command, run_uploader
+from tools.soak.clients import Ledger, LiveProcesses, Outcome, Uploader, Workspace, run_command
 from tools.soak.memory import Sampler, Series
-from tools.soak.plan import COMPATIBLE_PATH, JOB_PATH, Plan, Ring, expected, make_plan
+from tools.soak.plan import JOB_PATH, Batch, Plan, Ring, expected, make_plan
 from tools.soak.stacks import Stack, aws_leftovers, aws_stack, busiest, embedded_stack
 from tools.soak.storage import DataDirState, WalWatch, data_dir_state
 
@@ -71,7 +72,9 @@ class Report:
     mismatches: list[str]
     data_dir: DataDirState | None = None
     aws: dict[str, int] | None = None
+    #: The machine's load average (1 min) before, during (sampled with memory) and after.
     load: tuple[float, float] = (0.0, 0.0)
+    loads: list[float] = field(default_factory=list)
     #: Series that are not the product's (moto's server) are reported, never judged.
     unjudged: set[str] = field(default_factory=set)
 
@@ -139,7 +142,6 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
     """Run the soak in ``workdir`` (data directory, client files, service logs)."""
     plan = make_plan(
         config.jobs,
-        config.clients,
         seed=config.seed,
         min_size=config.min_size,
         max_size=config.max_size,
@@ -152,11 +154,13 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
     live = LiveProcesses()
     kill = Kill()
     load_before = os.getloadavg()[0]
+    loads: list[float] = []
     data_dir = workdir / "data"
     watch = WalWatch(data_dir / "queues.sqlite3")
     with _stack(config, data_dir, logs, endpoint) as stack:
 
         def discover() -> dict[int, str]:
+            loads.append(os.getloadavg()[0])
             if stack.data_dir is not None:
                 watch.sample()
             found = stack.processes()
@@ -175,9 +179,11 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
             for helper in helpers:
                 helper.start()
             try:
-                _run_clients(plan, stack, ring, workdir, ledger, live, config)
+                _run_clients(plan, stack, ring, workdir, ledger, live, config, stop)
             finally:
                 stop.set()
+                for pid in live.snapshot():  # interrupted: no client outlives the soak
+                    os.kill(pid, signal.SIGKILL)
                 for helper in helpers:
                     helper.join()
             seconds = _last_result(ledger) - started
@@ -205,6 +211,7 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
         data_dir=state,
         aws=aws,
         load=(load_before, load_after),
+        loads=loads,
         unjudged=stack.stand_ins,
     )
 
@@ -227,42 +234,45 @@ def _run_clients(
     ledger: Ledger,
     live: LiveProcesses,
     config: Config,
+    stop: threading.Event,
 ) -> None:
-    threads = []
-    for client in range(plan.clients):
-        batches = plan.for_client(client)
-        if not batches:
-            continue
-        workspace = Workspace(ring, workdir / "clients" / str(client))
-        path = batches[0].path
-        if path == COMPATIBLE_PATH and COMPATIBLE_PATH not in stack.routes:
-            data_dir = stack.data_dir
-            assert data_dir is not None
-            work = partial(
-                run_uploader,
-                batches,
-                workspace,
-                ledger,
-                open_backend=partial(open_embedded, data_dir),
-                timeout=config.timeout,
-            )
-        else:
-            work = partial(
-                run_command,
-                batches,
-                workspace,
-                ledger,
-                live,
-                argv=stack.routes[path],
-                env=stack.env,
-                timeout=config.timeout,
-            )
-        target = _guarded(ledger, work)
-        threads.append(threading.Thread(target=target, name=f"client-{client}"))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    """``config.clients`` threads, each taking the next batch as soon as its last one is
+    answered, until none is left (or ``stop`` is set)."""
+    batches: queue.SimpleQueue[Batch] = queue.SimpleQueue()
+    for batch in plan.batches:
+        batches.put(batch)
+
+    def client(number: int) -> None:
+        workspace = Workspace(ring, workdir / "clients" / str(number))
+        uploader: Uploader | None = None
+        while not stop.is_set():
+            try:
+                batch = batches.get_nowait()
+            except queue.Empty:
+                return
+            if batch.path in stack.routes:
+                argv = stack.routes[batch.path]
+                run_command(
+                    batch, workspace, ledger, live, argv=argv, env=stack.env, timeout=config.timeout
+                )
+                continue
+            # No command takes the compatible path on the embedded stack: its client class.
+            if uploader is None:
+                assert stack.data_dir is not None
+                uploader = Uploader(open_embedded(stack.data_dir))
+            uploader.send(batch, workspace, ledger, config.timeout)
+
+    threads = [
+        threading.Thread(target=_guarded(ledger, partial(client, n)), name=f"client-{n}")
+        for n in range(config.clients)
+    ]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        stop.set()  # an interrupted join: the clients take no further batch
 
 
 def _guarded(ledger: Ledger, work: Callable[[], None]) -> Callable[[], None]:
