@@ -4,6 +4,7 @@ figures and musts gathered in a :class:`Report`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import random
@@ -183,7 +184,8 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
             finally:
                 stop.set()
                 for pid in live.snapshot():  # interrupted: no client outlives the soak
-                    os.kill(pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
                 for helper in helpers:
                     helper.join()
             seconds = _last_result(ledger) - started
