@@ -53,6 +53,9 @@ def render(report: Report, *, description: str) -> list[str]:
     if kill.pid is not None:
         restart = f"{kill.restart_s:.1f} s" if kill.restart_s is not None else "never"
         lines.append(f"| worker killed (pid {kill.pid}); replaced after | {restart} |")
+        lines.append(
+            f"| jobs started again (held by the killed worker) | {kill.jobs_started_again} |"
+        )
     lines += [
         f"| results lost (must be 0) | {len(report.lost)} |",
         f"| failed results (must be 0) | {len(report.failed)} |",

@@ -24,7 +24,14 @@ from wordfreq_service.adapters.embedded import open_embedded
 from tools.soak.clients import Ledger, LiveProcesses, Outcome, Uploader, Workspace, run_command
 from tools.soak.memory import Sampler, Series
 from tools.soak.plan import JOB_PATH, Batch, Plan, Ring, expected, make_plan
-from tools.soak.stacks import Stack, aws_leftovers, aws_stack, busiest, embedded_stack
+from tools.soak.stacks import (
+    Stack,
+    aws_leftovers,
+    aws_stack,
+    busiest,
+    embedded_stack,
+    jobs_started_again,
+)
 from tools.soak.storage import DataDirState, WalWatch, data_dir_state
 
 #: How long the killed worker process may take to be replaced by its parent.
@@ -59,6 +66,8 @@ class Kill:
     at: float | None = None
     replaced_by: int | None = None
     restart_s: float | None = None
+    #: Jobs the workers started more than once (the killed worker's, received again).
+    jobs_started_again: int = 0
 
 
 @dataclass
@@ -191,6 +200,7 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
             seconds = _last_result(ledger) - started
         load_after = os.getloadavg()[0]
         aws = aws_leftovers(stack.aws) if stack.aws is not None else None
+    kill.jobs_started_again = jobs_started_again(stack.logs)
     state = None
     if stack.data_dir is not None:
         answered = [

@@ -6,6 +6,7 @@ kill one), and reports what it holds at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -204,6 +206,20 @@ def aws_stack(
         stack_logs = [logs / "worker.log", logs / "api.log"]
         stand_ins = {MOTO_LABEL} & set(named)
         yield Stack(worker, named, routes, env, stack_logs, aws=resources, stand_ins=stand_ins)
+
+
+def jobs_started_again(logs: list[Path]) -> int:
+    """How many keys the workers logged ``job started`` for more than once: a job held
+    by the killed worker, received again after its visibility timeout."""
+    starts: Counter[str] = Counter()
+    for log in logs:
+        for line in log.read_text(errors="replace").splitlines():
+            if '"job started"' in line:
+                with contextlib.suppress(ValueError):
+                    entry = json.loads(line)
+                    if entry.get("event") == "job started":
+                        starts[str(entry.get("key"))] += 1
+    return sum(1 for n in starts.values() if n > 1)
 
 
 def fake_session() -> boto3.Session:
