@@ -129,7 +129,8 @@ class Report:
                 assert q is not None
                 found.append(
                     f"{series.label}: memory grew from {q[0] / 1024:.0f} MiB (first quarter) "
-                    f"to {q[1] / 1024:.0f} MiB (last quarter), over {series.bound()}"
+                    f"to {q[1] / 1024:.0f} MiB (last quarter), over its bound of "
+                    f"{(series.bound() or 0) / 1024:.0f} MiB"
                 )
         if self.data_dir is not None:
             found += self.data_dir.failures()
