@@ -43,13 +43,13 @@ def test_embedded_soak(tmp_path: Path) -> None:
         backend="embedded",
         jobs=200,
         max_size=256 << 10,
-        batch_size=5,
+        batch_size=10,
         seed=SEED,
         kill_at=0.3,
         timeout=60,
         visibility_timeout=3,
     )
-    report = run_soak(config, tmp_path)
+    report = run_soak(config, tmp_path, endpoint=moto_endpoint)
     assert_musts(report)
     state = report.data_dir
     assert state is not None
@@ -61,7 +61,7 @@ def test_aws_soak(tmp_path: Path, moto_endpoint: str) -> None:
         backend="aws",
         jobs=50,
         max_size=128 << 10,
-        batch_size=5,
+        batch_size=10,
         seed=SEED,
         kill_at=0.3,
         timeout=60,

@@ -78,7 +78,8 @@ def render(report: Report, *, description: str) -> list[str]:
             f"| data directory at the end (bound "
             f"{mib(state.bounds['data directory'], is_bytes=True)}) | "
             f"{mib(state.total, is_bytes=True)} |",
-            f"| uploads / temporary files left in the bucket | {len(state.other_objects)} / "
+            f"| uploads / temporary files left in the bucket (bound 0 / "
+            f"{state.bounds['temporary files']}) | {len(state.other_objects)} / "
             f"{state.temporary_files} |",
             f"| job records kept | {state.jobs:,} |",
             "| messages left: work / dead-letter / result queue | "

@@ -210,7 +210,8 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
             if o.results
         ]
         job_path_bytes = sum(o.job.size for o in ledger.outcomes.values() if o.job.path == JOB_PATH)
-        state = data_dir_state(data_dir, watch, answered, job_path_bytes)
+        killed = 0 if kill.pid is None else 1
+        state = data_dir_state(data_dir, watch, answered, job_path_bytes, killed)
     checked, mismatches = _check(ring, list(ledger.outcomes.values()), config)
     return Report(
         config=config,

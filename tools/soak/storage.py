@@ -8,9 +8,11 @@ it must stay within.
   included): at most ``DB_BASE_BYTES`` plus ``DB_BYTES_PER_JOB`` for each job-path job.
   A leak of queue rows or a log that is never copied back would outgrow it.
 * The bucket: nothing but the job path's stored counts (``results/``, kept 7 days with
-  their jobs), no uploaded object left once its job is done, no temporary file; the
-  counts of a text are smaller than the text, so they total at most the bytes the job
-  path uploaded.
+  their jobs), no uploaded object left once its job is done; the counts of a text are
+  smaller than the text, so they total at most the bytes the job path uploaded. At most
+  one temporary file per SIGKILLed worker process (one killed in the middle of storing
+  counts leaves its half-written file; the store sweeps such files an hour later, as the
+  README says), none otherwise.
 """
 
 from __future__ import annotations
@@ -86,8 +88,11 @@ class DataDirState:
             )
         if self.other_objects:
             found.append(f"{len(self.other_objects)} uploaded object(s) left in the bucket")
-        if self.temporary_files:
-            found.append(f"{self.temporary_files} temporary file(s) left in the bucket")
+        if self.temporary_files > self.bounds["temporary files"]:
+            found.append(
+                f"{self.temporary_files} temporary file(s) left in the bucket "
+                f"> {self.bounds['temporary files']}"
+            )
         for queue in ("work", "dead-letter"):
             if self.messages.get(queue):
                 found.append(f"{self.messages[queue]} message(s) left on the {queue} queue")
@@ -95,10 +100,15 @@ class DataDirState:
 
 
 def data_dir_state(
-    data_dir: Path, watch: WalWatch, answered: list[tuple[str, str | None]], job_path_bytes: int
+    data_dir: Path,
+    watch: WalWatch,
+    answered: list[tuple[str, str | None]],
+    job_path_bytes: int,
+    killed: int,
 ) -> DataDirState:
     """Read once the stack has stopped. ``answered``: the key of every upload that got its
-    result, with its job ID on the job path (None on the compatible path)."""
+    result, with its job ID on the job path (None on the compatible path); ``killed``:
+    how many worker processes were SIGKILLed."""
     db = data_dir / DATABASE_NAME
     watch.sample()
     database, wal = _size(db), _size(db.with_name(DATABASE_NAME + "-wal"))
@@ -124,6 +134,7 @@ def data_dir_state(
         "database": database_bound,
         "results": job_path_bytes,
         "data directory": database_bound + WAL_BOUND_BYTES + job_path_bytes,
+        "temporary files": killed,
     }
     return DataDirState(
         database=database,
