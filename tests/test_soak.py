@@ -49,7 +49,7 @@ def test_embedded_soak(tmp_path: Path) -> None:
         timeout=60,
         visibility_timeout=3,
     )
-    report = run_soak(config, tmp_path, endpoint=moto_endpoint)
+    report = run_soak(config, tmp_path)
     assert_musts(report)
     state = report.data_dir
     assert state is not None
