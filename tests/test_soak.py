@@ -36,6 +36,8 @@ def assert_musts(report: Report) -> None:
     assert report.checked == report.config.jobs, text
     assert {o.job.path for o in report.outcomes} == {"job", "compatible"}, text
     assert {o.job.mode for o in report.outcomes} == {"words", "seed"}, text
+    # Memory was judged, not waved through for want of samples.
+    assert any(s.quarters() for s in report.memory if s.label.startswith("worker (pid")), text
 
 
 def test_embedded_soak(tmp_path: Path) -> None:
@@ -48,6 +50,7 @@ def test_embedded_soak(tmp_path: Path) -> None:
         kill_at=0.3,
         timeout=60,
         visibility_timeout=3,
+        sample_s=0.2,
     )
     report = run_soak(config, tmp_path)
     assert_musts(report)
@@ -66,6 +69,7 @@ def test_aws_soak(tmp_path: Path, moto_endpoint: str) -> None:
         kill_at=0.3,
         timeout=60,
         visibility_timeout=3,
+        sample_s=0.2,
     )
     report = run_soak(config, tmp_path, endpoint=moto_endpoint)
     assert_musts(report)

@@ -86,11 +86,12 @@ class Series:
 
 
 class Sampler:
-    """Samples, every second on a thread, each process ``discover`` names (PID -> label;
-    labels shared by several PIDs are pooled into one series)."""
+    """Samples, every ``interval`` seconds on a thread, each process ``discover`` names
+    (PID -> label; labels shared by several PIDs are pooled into one series)."""
 
-    def __init__(self, discover: Callable[[], dict[int, str]]) -> None:
+    def __init__(self, discover: Callable[[], dict[int, str]], interval: float = SAMPLE_S) -> None:
         self._discover = discover
+        self._interval = interval
         self.series: dict[str, Series] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
@@ -113,4 +114,4 @@ class Sampler:
                     pooled[label] = max(pooled.get(label, 0), kib)
             for label, kib in pooled.items():
                 self.series.setdefault(label, Series(label)).samples.append((now, kib))
-            self._stop.wait(SAMPLE_S)
+            self._stop.wait(self._interval)

@@ -22,7 +22,7 @@ from pathlib import Path
 from wordfreq_service.adapters.embedded import open_embedded
 
 from tools.soak.clients import Ledger, LiveProcesses, Outcome, Uploader, Workspace, run_command
-from tools.soak.memory import Sampler, Series
+from tools.soak.memory import SAMPLE_S, Sampler, Series
 from tools.soak.plan import JOB_PATH, Batch, Plan, Ring, expected, make_plan
 from tools.soak.stacks import (
     Stack,
@@ -58,6 +58,9 @@ class Config:
     #: The work queue's visibility timeout (None: the stack's default, 30 s): how long a
     #: job held by the killed worker waits before another worker receives it.
     visibility_timeout: int | None = None
+    #: Seconds between memory samples (shorter for a run of seconds, so that it has
+    #: enough samples to be judged).
+    sample_s: float = SAMPLE_S
 
 
 @dataclass
@@ -181,7 +184,7 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
             return found
 
         stop = threading.Event()
-        with Sampler(discover) as sampler:
+        with Sampler(discover, config.sample_s) as sampler:
             started = time.monotonic()
             helpers = [
                 threading.Thread(target=_kill_one_worker, args=(stack, ledger, config, kill, stop)),
