@@ -122,3 +122,29 @@ def test_the_split_threshold_comes_from_flag_then_environment_then_default(
         assert service.stop() == 0
     assert started["split_threshold"] == expected
     assert DEFAULT.split_threshold == 256 << 20  # the default
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "expected"),
+    [
+        ({"WORKER_VISIBILITY_TIMEOUT": "90"}, [], 90),
+        ({"WORKER_VISIBILITY_TIMEOUT": "90"}, ["--visibility-timeout", "3"], 3),
+    ],
+    ids=["environment", "flag-overrides"],
+)
+def test_up_takes_the_visibility_timeout_as_worker_does(
+    env: dict[str, str],
+    flags: list[str],
+    expected: int | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WORKER_VISIBILITY_TIMEOUT", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    service = Service(["up", "--workers", "1", "--port", "0", *flags], tmp_path)
+    try:
+        started = service.wait_for("workers started")
+    finally:
+        assert service.stop() == 0
+    assert started["visibility_timeout"] == expected

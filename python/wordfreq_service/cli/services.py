@@ -80,6 +80,20 @@ def lock_wait_setting() -> float | None:
     return setting(None, LOCK_WAIT_SECONDS_ENV, Seconds(min=0), None)
 
 
+visibility_timeout_option = click.option(
+    "--visibility-timeout",
+    type=VISIBILITY_TIMEOUT,
+    default=None,
+    help="Seconds a received message stays hidden; extended while its job runs "
+    f"[env {VISIBILITY_TIMEOUT_ENV}; default: the work queue's own].",
+)
+
+
+def visibility_timeout_setting(flag: int | None) -> int | None:
+    """``--visibility-timeout``, else ``WORKER_VISIBILITY_TIMEOUT``, else the queue's own."""
+    return setting(flag, VISIBILITY_TIMEOUT_ENV, VISIBILITY_TIMEOUT, _DEFAULT.visibility_timeout)
+
+
 def split_threshold_setting(flag: int | None) -> int:
     """``--split-threshold``, else ``WORKER_SPLIT_THRESHOLD``, else the default."""
     return setting(flag, SPLIT_THRESHOLD_ENV, split_threshold_type(), _DEFAULT.split_threshold)
@@ -110,13 +124,7 @@ def split_threshold_setting(flag: int | None) -> int:
     help="On SIGTERM/SIGINT, how long in-flight jobs may take to finish "
     f"[env {DRAIN_SECONDS_ENV}; default {_DEFAULT.drain_seconds:g}].",
 )
-@click.option(
-    "--visibility-timeout",
-    type=VISIBILITY_TIMEOUT,
-    default=None,
-    help="Seconds a received message stays hidden; extended while its job runs "
-    f"[env {VISIBILITY_TIMEOUT_ENV}; default: the work queue's own].",
-)
+@visibility_timeout_option
 @click.option(
     "--poll-seconds",
     type=Seconds(min=0, max=MAX_LONG_POLL_S),
@@ -159,9 +167,7 @@ def worker(
     from wordfreq_service.service.pool import run_processes
 
     logs.configure(service=True, debug=debug)
-    visibility: int | None = setting(
-        visibility_timeout, VISIBILITY_TIMEOUT_ENV, VISIBILITY_TIMEOUT, _DEFAULT.visibility_timeout
-    )
+    visibility = visibility_timeout_setting(visibility_timeout)
     drain = setting(drain_seconds, DRAIN_SECONDS_ENV, DRAIN_SECONDS, _DEFAULT.drain_seconds)
     if backend == "aws":
         work = env_first(queue_url, "WORKER_QUEUE_URL")
@@ -212,6 +218,7 @@ def worker(
     default=None,
     help="Worker processes [default: the number of cores].",
 )
+@visibility_timeout_option
 @input_limit_option
 @split_threshold_option
 @threads_option
@@ -222,6 +229,7 @@ def up(
     region: str | None,
     debug: bool,
     workers: int | None,
+    visibility_timeout: int | None,
     max_input_bytes: int,
     split_threshold: int | None,
     threads: int | None,
@@ -242,6 +250,7 @@ def up(
     if backend != "embedded":
         raise ConfigError("`wordfreq up` runs the embedded stack; on AWS the stack is deployed")
     logs.configure(service=True, debug=debug)
+    visibility = visibility_timeout_setting(visibility_timeout)
     directory = resolve_data_dir(data_dir)
     spec = BackendSpec(kind="embedded", data_dir=directory, lock_wait_s=lock_wait_setting())
     # Create the data directory, queues and notification before announcing anything.
@@ -263,6 +272,7 @@ def up(
                 spec,
                 with_backoff(
                     WorkerSettings(
+                        visibility_timeout=visibility,
                         wait_seconds=EMBEDDED_POLL_S,
                         max_input_bytes=max_input_bytes,
                         threads=threads_per_worker(threads, count),
