@@ -208,6 +208,47 @@ def test_an_upload_that_cannot_be_counted_fails_its_job(backend: Backend) -> Non
     assert result_messages(backend) == []
 
 
+class _HeldDeletes:
+    """A store whose deletes wait until ``release`` is set."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self.release = threading.Event()
+        self.waiting = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def delete(self, key: str) -> None:
+        self.waiting.set()
+        self.release.wait(10)
+        self._store.delete(key)
+
+
+def test_a_slow_delete_of_a_counted_upload_holds_up_no_job_and_ends_with_the_batch(
+    tmp_path: Path,
+) -> None:
+    backend = open_embedded(tmp_path)
+    held = _HeldDeletes(backend.store)
+    slow = dataclasses.replace(backend, store=cast(ObjectStore, held))
+    service = service_of(slow)
+    first, second = submit(service, b"one two two"), submit(service, b"three")
+    batch = threading.Thread(target=drain_once, args=(slow,))
+    batch.start()
+    try:
+        # The second job is counted while the first one's upload waits to be deleted.
+        deadline = time.monotonic() + 10
+        while record_of(service, second).state is not JobState.DONE:
+            assert time.monotonic() < deadline, "the second job waited for a delete"
+            time.sleep(0.02)
+        assert held.waiting.wait(10) and not gone(backend.store, first.record.key)
+        assert batch.is_alive(), "the batch returned before its uploads were deleted"
+    finally:
+        held.release.set()
+        batch.join(10)
+    assert gone(backend.store, first.record.key) and gone(backend.store, second.record.key)
+
+
 def test_a_duplicate_delivery_of_an_ended_job_is_not_counted_again(backend: Backend) -> None:
     service = service_of(backend)
     body = b"one two two"
