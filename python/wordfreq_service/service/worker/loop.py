@@ -567,7 +567,10 @@ class _Background:
 
     def _run(self) -> None:
         while (task := self._tasks.get()) is not None:
-            task()
+            try:
+                task()
+            except Exception as exc:  # the thread must outlive a task, or ``wait`` hangs
+                log.error("background task failed", thread=self._name, error=str(exc))
 
 
 class _LastAttemptLease:
