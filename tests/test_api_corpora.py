@@ -7,23 +7,26 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import threading
 from collections import Counter as Tally
 from collections.abc import Iterator
 from pathlib import Path
+from string import ascii_lowercase
 from typing import Any
 
 import pytest
 from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
 from wordfreq_service.errors import NoSuchKey
 from wordfreq_service.formats.corpus import MAX_CORPUS_BODY, MAX_CORPUS_JOBS, corpus_objects
-from wordfreq_service.formats.jobs import is_result_key
+from wordfreq_service.formats.jobs import INLINE_COUNTS_MAX_CSV_BYTES, is_result_key
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.ports import JobState
 from wordfreq_service.service.corpora import CorpusService
 
 from tests.api_fixtures import BACKENDS, TEST_LIMIT, ApiStack, auth, open_api_stack
+from tests.test_worker import drain_once
 
 CORPUS_VIEW_KEYS = ["corpus_id", "state", "result"]
 RESULT_KEYS = ["total", "unique", "words", "files"]
@@ -276,3 +279,38 @@ def test_an_expired_corpus_goes_with_its_merged_counts(api: ApiStack) -> None:
     for key in corpus_objects(corpus["corpus_id"]):
         with pytest.raises(NoSuchKey):
             api.backend.store.head(key)
+
+
+def test_members_counted_by_a_worker_merge_from_their_records_or_stored_counts(
+    api: ApiStack,
+) -> None:
+    # Two members small enough for their counts to be held in their job records, one
+    # whose counts are stored apart: the merge reads both kinds.
+    many = [
+        "".join(w)
+        for w in itertools.islice(
+            itertools.product(ascii_lowercase, repeat=4), INLINE_COUNTS_MAX_CSV_BYTES // 7 + 1
+        )
+    ]
+    texts = ["the whale the sea", "the sea one ship", " ".join(many)]
+    jobs = []
+    for text in texts:
+        job = api.create(len(text))
+        assert api.upload(job, text.encode()).status_code == 200
+        jobs.append(job)
+    corpus = new_corpus(api, jobs)
+    assert api.backend.jobs is not None
+    for _ in range(20):
+        records = [api.backend.jobs.get(job["job_id"]) for job in jobs]
+        if all(r is not None and r.state.ended for r in records):
+            break
+        drain_once(api.backend)
+    held = [r is not None and r.counts is not None for r in records]
+    assert held == [True, True, False]
+    result = get_corpus(api, corpus, wait=5)["result"]
+    assert result is not None
+    assert [f["status"] for f in result["files"]] == ["success"] * 3
+    expected = Tally(word for text in texts for word in text.split())
+    response = api.client.get(f"/corpora/{corpus['corpus_id']}/counts.csv", headers=auth(corpus))
+    assert response.status_code == 200
+    assert csv_rows(response.text) == sorted(expected.items(), key=lambda wc: (-wc[1], wc[0]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import io
+import itertools
 import json
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from string import ascii_lowercase
 from typing import Any, cast
 
 import httpx
@@ -25,6 +27,7 @@ from wordfreq_service.errors import BackendError, NoSuchKey, TransientError
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import (
     COUNTS_SIZE_METADATA,
+    INLINE_COUNTS_MAX_CSV_BYTES,
     counts_key,
     new_job_id,
     stored_result,
@@ -136,17 +139,56 @@ def test_a_done_job_has_its_result_and_every_words_count(backend: Backend) -> No
     every = run_wordfreq(["count", "--csv", *OPTIONS[2:], str(BOOK)]).stdout
     assert csv == every and csv.count("\n") - 1 == result.unique
     assert csv.splitlines()[1:6] == [f"{w},{c}" for w, c in result.words]
-    # Nothing for the shared queue; the upload is gone, the counts are not.
+    # Nothing for the shared queue; the upload is gone. The book's counts are under the
+    # limit a record holds: there, and no object.
     assert result_messages(backend) == []
     assert gone(backend.store, job.record.key)
+    assert len(csv.encode()) <= INLINE_COUNTS_MAX_CSV_BYTES and record.counts is not None
+    assert gone(backend.store, counts_key(record.job_id))
+
+
+def _distinct_words() -> list[str]:
+    """Four-letter words, each once, in order: their counts CSV (a row of 7 bytes each)
+    is just over the limit a job record holds."""
+    wanted = INLINE_COUNTS_MAX_CSV_BYTES // 7 + 1
+    return [
+        "".join(w) for w in itertools.islice(itertools.product(ascii_lowercase, repeat=4), wanted)
+    ]
+
+
+def test_a_small_jobs_counts_are_held_in_its_record_and_no_object_stored(
+    backend: Backend,
+) -> None:
+    service = service_of(backend)
+    job = submit(service, b"Two one two; three two three", JobRequest.make(top=1))
+    drain_once(backend)
+    record = record_of(service, job)
+    assert record.state is JobState.DONE and record.counts is not None
+    assert gone(backend.store, counts_key(job.record.job_id))
+    csv = b"".join(service.counts(job.record.job_id, job.token)).decode()
+    assert csv == "word,count\ntwo,3\nthree,2\none,1\n"
+    # Every word, though the result keeps the top one only.
+    assert [w for w, _ in result_of(service, job).words] == ["two"]
+
+
+def test_counts_over_the_record_limit_are_stored_apart(backend: Backend) -> None:
+    service = service_of(backend)
+    words = _distinct_words()
+    job = submit(service, " ".join(words).encode(), JobRequest.make(top=1))
+    drain_once(backend)
+    record = record_of(service, job)
+    assert record.state is JobState.DONE and record.counts is None
+    # Stored with the size a download sends, uncompressed (the API inlines or redirects
+    # by it).
+    stored = backend.store.head(counts_key(job.record.job_id))
+    csv = b"".join(service.counts(job.record.job_id, job.token))
+    assert stored.metadata[COUNTS_SIZE_METADATA] == str(len(csv))
+    assert csv.decode().splitlines()[1:] == [f"{w},1" for w in words]
     # S3 announces the counts object too (a notification cannot leave a prefix out);
     # that event is not a job. The embedded bucket does not announce it at all.
     announced = ["debug"] if backend.name != "embedded" else []
     with capture_logs() as logs:
         assert drain_once(backend).jobs_done == 0
-    stored = backend.store.head(counts_key(record.job_id))
-    # What a download sends, uncompressed: the API inlines or redirects by it.
-    assert stored.metadata[COUNTS_SIZE_METADATA] == str(len(csv.encode()))
     assert result_messages(backend) == [] and backend.work_queue.approximate_count() == 0
     ignored = [e["log_level"] for e in logs if e["event"] == "event for stored counts ignored"]
     assert ignored == announced
@@ -164,6 +206,47 @@ def test_an_upload_that_cannot_be_counted_fails_its_job(backend: Backend) -> Non
         service.counts(job.record.job_id, job.token)
     assert gone(backend.store, counts_key(job.record.job_id))
     assert result_messages(backend) == []
+
+
+class _HeldDeletes:
+    """A store whose deletes wait until ``release`` is set."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self.release = threading.Event()
+        self.waiting = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def delete(self, key: str) -> None:
+        self.waiting.set()
+        self.release.wait(10)
+        self._store.delete(key)
+
+
+def test_a_slow_delete_of_a_counted_upload_holds_up_no_job_and_ends_with_the_batch(
+    tmp_path: Path,
+) -> None:
+    backend = open_embedded(tmp_path)
+    held = _HeldDeletes(backend.store)
+    slow = dataclasses.replace(backend, store=cast(ObjectStore, held))
+    service = service_of(slow)
+    first, second = submit(service, b"one two two"), submit(service, b"three")
+    batch = threading.Thread(target=drain_once, args=(slow,))
+    batch.start()
+    try:
+        # The second job is counted while the first one's upload waits to be deleted.
+        deadline = time.monotonic() + 10
+        while record_of(service, second).state is not JobState.DONE:
+            assert time.monotonic() < deadline, "the second job waited for a delete"
+            time.sleep(0.02)
+        assert held.waiting.wait(10) and not gone(backend.store, first.record.key)
+        assert batch.is_alive(), "the batch returned before its uploads were deleted"
+    finally:
+        held.release.set()
+        batch.join(10)
+    assert gone(backend.store, first.record.key) and gone(backend.store, second.record.key)
 
 
 def test_a_duplicate_delivery_of_an_ended_job_is_not_counted_again(backend: Backend) -> None:
@@ -347,9 +430,13 @@ def _job_rows(data_dir: Path) -> int:
         return int(db.execute("SELECT count(*) FROM jobs").fetchone()[0])
 
 
+#: An upload whose counts are too large for its record: stored apart, under ``results/``.
+_MANY_WORDS = " ".join(_distinct_words()).encode()
+
+
 def test_expired_jobs_go_with_their_counts_when_the_stack_opens(tmp_path: Path) -> None:
     backend = open_embedded(tmp_path)
-    job = submit(service_of(backend), b"one two two")
+    job = submit(service_of(backend), _MANY_WORDS)
     drain_once(backend)
     assert not gone(backend.store, counts_key(job.record.job_id))
     _expire_all(tmp_path)
@@ -360,8 +447,9 @@ def test_expired_jobs_go_with_their_counts_when_the_stack_opens(tmp_path: Path) 
 
 def test_a_long_running_worker_deletes_expired_jobs_and_their_counts(tmp_path: Path) -> None:
     backend = open_embedded(tmp_path)
-    job = submit(service_of(backend), b"one two two")
+    job = submit(service_of(backend), _MANY_WORDS)
     drain_once(backend)
+    assert not gone(backend.store, counts_key(job.record.job_id))
     _expire_all(tmp_path)
     stop = threading.Event()
     worker = Worker(backend, WorkerSettings(wait_seconds=0.1, job_sweep_seconds=0.2), stop=stop)

@@ -26,7 +26,11 @@ from wordfreq_service.counting.engine import summarize
 from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
 from wordfreq_service.errors import TransientError
 from wordfreq_service.formats.job_request import JobRequest
-from wordfreq_service.formats.jobs import counts_key, write_counter_counts
+from wordfreq_service.formats.jobs import (
+    INLINE_COUNTS_MAX_CSV_BYTES,
+    counts_key,
+    write_counter_counts,
+)
 from wordfreq_service.formats.ranges import parse_range_task, part_key
 from wordfreq_service.ports import Backend, JobState, Message, ObjectStore
 from wordfreq_service.service.jobs import JOB_RETENTION_S
@@ -228,7 +232,10 @@ def test_a_split_job_gets_its_unsplit_count_and_every_word(either: Backend, mode
     assert results(backend) == []
     assert leftover_parts(backend, split_events(logs)) == []
     assert gone(backend.store, job.record.key)
-    assert not gone(backend.store, counts_key(record.job_id))
+    # The merged counts: in the record when small, else stored apart.
+    inline = len(every_word) <= INLINE_COUNTS_MAX_CSV_BYTES
+    assert (record.counts is not None) == inline
+    assert gone(backend.store, counts_key(record.job_id)) == inline
 
 
 def _range_tasks_first_reversed(batch: list[Message]) -> list[Message]:

@@ -213,6 +213,10 @@ class JobRecord:
     #: receive before the dead-letter queue, and renewed while that worker lives. A job
     #: not ended by then never will be (``JobStore.lease``).
     lease_until: float | None = None
+    #: A ``done`` job's full counts held in the record itself (the gzip-compressed CSV
+    #: of ``results/<job_id>.csv.gz``), when small (``formats.jobs.INLINE_COUNTS_MAX_CSV_BYTES``);
+    #: None: they are that object, or the job has none.
+    counts: bytes | None = None
 
 
 @runtime_checkable
@@ -231,11 +235,13 @@ class JobStore(Protocol):
         state: JobState,
         *,
         result: str | None = None,
+        counts: bytes | None = None,
         now: float | None = None,
     ) -> JobRecord | None:
-        """Move the job to ``state`` (stamping ``updated_at`` and, given, ``result``) if
-        its current state comes strictly earlier in the order; returns the new record,
-        or None when the job is unknown, expired, or already that far. Atomic."""
+        """Move the job to ``state`` (stamping ``updated_at`` and, given, ``result`` and
+        ``counts``) if its current state comes strictly earlier in the order; returns the
+        new record, or None when the job is unknown, expired, or already that far.
+        Atomic: the counts land with the state or not at all."""
         ...
 
     def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:

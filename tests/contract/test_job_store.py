@@ -8,7 +8,9 @@ an ended job's result is never overwritten.
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import random
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
@@ -21,7 +23,7 @@ from wordfreq_service.adapters.aws import DynamoJobStore
 from wordfreq_service.adapters.embedded import SqliteDatabase
 from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.errors import BackendError, JobExists, SplitPlanMismatch
-from wordfreq_service.formats.jobs import job_key, new_job_id
+from wordfreq_service.formats.jobs import INLINE_COUNTS_MAX_CSV_BYTES, job_key, new_job_id
 from wordfreq_service.formats.results import MAX_RESULT_BYTES
 from wordfreq_service.ports import JobRecord, JobState, JobStore
 
@@ -73,6 +75,7 @@ _times = st.integers(0, 4 * 10**15).map(lambda micros: micros / 1e6)
     options=_options,
     result=st.none() | st.text(),
     lease=st.none() | _times,
+    counts=st.none() | st.binary(max_size=64),
     state=st.sampled_from(JobState),
     size=st.integers(0, 2**62),
     created=_times,
@@ -84,6 +87,7 @@ def test_a_record_comes_back_exactly_as_stored(
     options: dict[str, Any],
     result: str | None,
     lease: float | None,
+    counts: bytes | None,
     state: JobState,
     size: int,
     created: float,
@@ -97,6 +101,7 @@ def test_a_record_comes_back_exactly_as_stored(
         updated_at=updated,
         expires_at=float(int(created) + lifetime),
         lease_until=lease,
+        counts=counts,
     )
     job_store.create(record)
     assert job_store.get(record.job_id, now=created) == record
@@ -165,6 +170,33 @@ def test_the_largest_result_a_worker_writes_fits(job_store: JobStore) -> None:
     assert job_store.advance(record.job_id, JobState.DONE, result=result, now=NOW) is not None
     stored = job_store.get(record.job_id, now=NOW)
     assert stored is not None and stored.result == result
+
+
+def test_done_carries_its_counts_in_the_same_write(job_store: JobStore) -> None:
+    record = _record(JobState.RUNNING)
+    job_store.create(record)
+    counts = gzip.compress(b"word,count\none,2\n")
+    done = job_store.advance(record.job_id, JobState.DONE, result="ok", counts=counts, now=NOW)
+    assert done is not None and (done.result, done.counts) == ("ok", counts)
+    assert job_store.get(record.job_id, now=NOW) == done
+    # Ended: a duplicate's counts are refused with its state, the first ones stay.
+    again = b"other"
+    assert job_store.advance(record.job_id, JobState.DONE, counts=again, now=NOW + 1) is None
+    stored = job_store.get(record.job_id, now=NOW)
+    assert stored is not None and stored.counts == counts
+
+
+def test_the_largest_inline_counts_fit_beside_the_largest_result(job_store: JobStore) -> None:
+    # The worst a worker writes at once: a result cut to fit a queue message and counts
+    # whose CSV is at the inline limit, compressing not at all (gzip adds its framing).
+    result = "é" * (MAX_RESULT_BYTES // 2)
+    counts = gzip.compress(random.Random(7).randbytes(INLINE_COUNTS_MAX_CSV_BYTES))
+    record = _record(JobState.RUNNING, options={"stopwords": ["w" * 30] * 60})
+    job_store.create(record)
+    done = job_store.advance(record.job_id, JobState.DONE, result=result, counts=counts, now=NOW)
+    assert done is not None
+    stored = job_store.get(record.job_id, now=NOW)
+    assert stored is not None and (stored.result, stored.counts) == (result, counts)
 
 
 @pytest.mark.parametrize("second", [JobState.DONE, JobState.FAILED])

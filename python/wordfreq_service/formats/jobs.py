@@ -9,6 +9,8 @@ and the full-counts CSV.
   row per word, most frequent first (ties by word), lines ending ``\\n``; its user
   metadata ``csv-bytes`` holds the CSV's size uncompressed. Workers ignore
   events for keys under ``results/``: the bucket notifies of every created object.
+  Counts whose CSV is at most ``INLINE_COUNTS_MAX_CSV_BYTES`` are held in the job record
+  instead (``JobRecord.counts``, the same compressed bytes), written with ``done``.
 * API bodies: ``job_view`` for ``GET /jobs/{id}``, ``new_job_view`` for ``POST /jobs``,
   ``error_view`` for every 4xx.
 """
@@ -41,6 +43,14 @@ COUNTS_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
 #: User metadata of a stored counts object: the CSV's size once decompressed, in bytes
 #: (what an API sending it inline would send).
 COUNTS_SIZE_METADATA: Final = "csv-bytes"
+
+#: The largest CSV (uncompressed) whose compressed counts a job record holds itself,
+#: written in the same transaction as ``done``, instead of a ``results/`` object. Small
+#: jobs then cost no object store write (on the embedded stack two fsyncs and three file
+#: system metadata operations, on AWS a PUT). Small enough that a DynamoDB item stays
+#: under its 400 KB limit beside a result cut to fit a queue message (256 KiB), and that
+#: an API answer built from it is far from a Lambda response's 6 MB.
+INLINE_COUNTS_MAX_CSV_BYTES: Final = 64 * 1024
 
 _JOB_ID: Final = re.compile(r"[0-9a-f]{32}")
 

@@ -79,6 +79,8 @@ class Member:
     status_message: str
     #: Its result's skipped runs, added to the merged counter's.
     skipped: int = 0
+    #: Its counts when its record holds them (``JobRecord.counts``); None: stored apart.
+    counts: bytes | None = None
 
 
 def merge_members(
@@ -96,7 +98,10 @@ def merge_members(
         counter = request.new_counter(threads=1)
         for member in share:
             try:
-                merge_stored(counter, store, member.job_id, member.skipped)
+                if member.counts is not None:
+                    counter.merge_csv(counts_csv((member.counts,)), skipped=member.skipped)
+                else:
+                    merge_stored(counter, store, member.job_id, member.skipped)
             except NoSuchKey:
                 lost[member.job_id] = "its counts have expired"
         return counter
@@ -135,7 +140,7 @@ def member_of(record: JobRecord | None, job_id: str) -> Member | None:
         # corpus's owner never sees: said as "the file", as the CLI says it.
         reason = fc.failure_reason(job_id, result.status_message or "failed", record.key)
         return Member(job_id, FAILURE, reason)
-    return Member(job_id, SUCCESS, result.status_message, result.skipped or 0)
+    return Member(job_id, SUCCESS, result.status_message, result.skipped or 0, record.counts)
 
 
 class CorpusService:

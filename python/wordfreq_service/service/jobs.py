@@ -303,6 +303,8 @@ class JobService:
         job_id = record.job_id
         if record.state is not JobState.DONE:
             raise JobNotFound(f"job {job_id} has no counts ({record.state.value})")
+        if record.counts is not None:
+            return counts_csv((record.counts,))
         # Opened before the first byte is sent: a missing object is a 404, not a
         # response cut short.
         held = ExitStack()

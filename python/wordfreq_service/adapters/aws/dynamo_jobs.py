@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from botocore.exceptions import ClientError
 
 from wordfreq_service.adapters.aws.boto_errors import translated
-from wordfreq_service.errors import JobExists, SplitPlanMismatch, TransientError
+from wordfreq_service.errors import BackendError, JobExists, SplitPlanMismatch, TransientError
 from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, SplitProgress
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ _NAMES: Final = {
     "#expires": TTL_ATTRIBUTE,
     "#result": "result",
     "#lease": "lease_until",
+    "#counts": "counts",
 }
 
 
@@ -93,6 +94,7 @@ class DynamoJobStore:
         state: JobState,
         *,
         result: str | None = None,
+        counts: bytes | None = None,
         now: float | None = None,
     ) -> JobRecord | None:
         earlier = [s for s in JobState if s.rank < state.rank]
@@ -103,6 +105,11 @@ class DynamoJobStore:
         if result is not None:
             update += ", #result = :result"
             values[":result"] = {"S": result}
+        if counts is not None:
+            # A binary attribute: the item's 400 KB limit is why only small counts are
+            # held here (``formats.jobs.INLINE_COUNTS_MAX_CSV_BYTES``).
+            update += ", #counts = :counts"
+            values[":counts"] = {"B": counts}
         return self._update_if_in(
             job_id,
             earlier,
@@ -435,6 +442,8 @@ def _item(record: JobRecord) -> dict[str, AttributeValueTypeDef]:
         item["result"] = {"S": record.result}
     if record.lease_until is not None:
         item["lease_until"] = {"N": _number(record.lease_until)}
+    if record.counts is not None:
+        item["counts"] = {"B": record.counts}
     return item
 
 
@@ -457,7 +466,15 @@ def _record(item: Mapping[str, Mapping[str, object]]) -> JobRecord:
         expires_at=float(number(TTL_ATTRIBUTE)),
         result=text("result") if "result" in item else None,
         lease_until=float(number("lease_until")) if "lease_until" in item else None,
+        counts=_binary(item["counts"]) if "counts" in item else None,
     )
+
+
+def _binary(value: Mapping[str, object]) -> bytes:
+    blob = value["B"]
+    if not isinstance(blob, bytes):
+        raise BackendError(f"a binary attribute holds {type(blob).__name__}")
+    return blob
 
 
 def _code(exc: ClientError) -> str:

@@ -104,7 +104,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     result TEXT,
-    lease_until REAL
+    lease_until REAL,
+    counts BLOB
 );
 CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
 CREATE TABLE IF NOT EXISTS splits (
@@ -136,7 +137,7 @@ CREATE INDEX IF NOT EXISTS corpora_by_expiry ON corpora (expires_at);
 #: made before them gains them when opened (``ADD COLUMN`` with no default keeps old
 #: rows as they were, NULL there). Old versions of wordfreq name their columns and
 #: read such a database still, so the schema version stays.
-_ADDED_COLUMNS = {("jobs", "lease_until"): "REAL"}
+_ADDED_COLUMNS = {("jobs", "lease_until"): "REAL", ("jobs", "counts"): "BLOB"}
 
 # Primary result codes that mean "not now" rather than "never": busy or locked past the
 # timeout, I/O errors, a read-only or full disk, a file that cannot be opened yet.

@@ -24,7 +24,7 @@ from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobStat
 
 _COLUMNS = (
     "job_id, key, options, size, token_hash, state, created_at, updated_at, expires_at, result,"
-    " lease_until"
+    " lease_until, counts"
 )
 #: The states a lease may be set in: every one before the job ends.
 _UNENDED = tuple(s.value for s in JobState if not s.ended)
@@ -38,7 +38,7 @@ class SqliteJobStore:
         try:
             with self._db.write() as conn:
                 conn.execute(
-                    f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         record.job_id,
                         record.key,
@@ -51,6 +51,7 @@ class SqliteJobStore:
                         record.expires_at,
                         record.result,
                         record.lease_until,
+                        record.counts,
                     ),
                 )
         except JobExists:
@@ -73,6 +74,7 @@ class SqliteJobStore:
         state: JobState,
         *,
         result: str | None = None,
+        counts: bytes | None = None,
         now: float | None = None,
     ) -> JobRecord | None:
         moment = time.time() if now is None else now
@@ -82,10 +84,11 @@ class SqliteJobStore:
         marks = ", ".join("?" for _ in earlier)
         with self._db.write() as conn:
             row = conn.execute(
-                f"UPDATE jobs SET state = ?, updated_at = ?, result = coalesce(?, result)"
+                f"UPDATE jobs SET state = ?, updated_at = ?, result = coalesce(?, result),"
+                f" counts = coalesce(?, counts)"
                 f" WHERE job_id = ? AND expires_at > ? AND state IN ({marks})"
                 f" RETURNING {_COLUMNS}",
-                (state.value, moment, result, job_id, moment, *earlier),
+                (state.value, moment, result, counts, job_id, moment, *earlier),
             ).fetchone()
         return _record(row) if row is not None else None
 
@@ -288,7 +291,20 @@ def _corpus(row: Any) -> CorpusRecord:
 
 
 def _record(row: Any) -> JobRecord:
-    job_id, key, options, size, token_hash, state, created, updated, expires, result, lease = row
+    (
+        job_id,
+        key,
+        options,
+        size,
+        token_hash,
+        state,
+        created,
+        updated,
+        expires,
+        result,
+        lease,
+        counts,
+    ) = row
     return JobRecord(
         job_id=job_id,
         key=key,
@@ -301,4 +317,5 @@ def _record(row: Any) -> JobRecord:
         expires_at=expires,
         result=result,
         lease_until=lease,
+        counts=counts,
     )

@@ -21,8 +21,9 @@ What someone asking for the job (``GET /jobs/{id}``, ``wordfreq submit``) sees:
   failed one only skips ``queued``.
 * ``running`` while a worker counts it, and still ``running`` when the worker died
   mid-job and the event waits to be received again;
-* ``done``, with the result; its full counts (``results/<job_id>.csv.gz``) are stored
-  before the state changes, so a ``done`` job always has them;
+* ``done``, with the result; its full counts are written with the state change in the
+  same transaction (small ones, held in the record) or stored before it
+  (``results/<job_id>.csv.gz``), so a ``done`` job always has them;
 * ``failed``, with the reason and no counts: an upload that cannot be counted, an
   event given up on its last receive before the dead-letter queue, or a worker that
   stopped (killed, out of memory) during every attempt, the last included.
@@ -45,11 +46,13 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from typing import BinaryIO, cast
 
 import structlog
 
 from wordfreq_service.errors import WordfreqError
 from wordfreq_service.formats.jobs import (
+    INLINE_COUNTS_MAX_CSV_BYTES,
     counts_key,
     counts_metadata,
     job_id_of,
@@ -124,14 +127,23 @@ class JobPath:
         job had ended already (a duplicate that ran in parallel: its counts were the
         same)."""
         result = counted.result
+        inline: bytes | None = None
         if result.ok and counted.counts is not None:
-            # Spooled to disk: the compressed CSV never sits in memory whole.
-            with tempfile.TemporaryFile() as spool:
+            # In memory while small, spooled to disk past that: a large compressed CSV
+            # never sits in memory whole.
+            with cast(
+                BinaryIO, tempfile.SpooledTemporaryFile(INLINE_COUNTS_MAX_CSV_BYTES)
+            ) as spool:
                 csv_bytes = counted.counts.write(spool)
                 spool.seek(0)
-                store.put(counts_key(job.job_id), spool, counts_metadata(csv_bytes))
+                if csv_bytes <= INLINE_COUNTS_MAX_CSV_BYTES:
+                    # Held in the record, written with ``done`` in one transaction.
+                    inline = spool.read()
+                else:
+                    store.put(counts_key(job.job_id), spool, counts_metadata(csv_bytes))
         state = JobState.DONE if result.ok else JobState.FAILED
-        return self.jobs.advance(job.job_id, state, result=result.to_json()) is not None
+        advanced = self.jobs.advance(job.job_id, state, result=result.to_json(), counts=inline)
+        return advanced is not None
 
     def give_up(self, key: str, result: JobResult) -> bool:
         """On an event's last receive before the dead-letter queue: mark the job whose
