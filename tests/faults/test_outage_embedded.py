@@ -17,6 +17,7 @@ import pytest
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.adapters.embedded.backend import DATABASE_NAME
 from wordfreq_service.adapters.embedded.stack_lock import StackLock
+from wordfreq_service.formats.jobs import INLINE_COUNTS_MAX_CSV_BYTES
 
 from tests.faults.outage_helpers import (
     BACKING_OFF,
@@ -32,7 +33,22 @@ from tests.faults.outage_helpers import (
 )
 from tests.helpers import WORDFREQ, run_wordfreq
 
-TEXT = "the cat and the hat and the bat\n" * 50
+
+def _spelled(n: int) -> str:
+    """``n`` as letters (a word of its own: digits would split it)."""
+    letters = "zq"
+    while True:
+        n, digit = divmod(n, 26)
+        letters += chr(ord("a") + digit)
+        if not n:
+            return letters
+
+
+# Enough distinct words that the job's counts are stored in the bucket, not held in its
+# record, so that a fault of the bucket is one the worker meets.
+TEXT = "the cat and the hat and the bat\n" * 50 + " ".join(
+    _spelled(n) for n in range(2 * INLINE_COUNTS_MAX_CSV_BYTES // 8)
+)
 #: How long each fault lasts once the worker has met it.
 OUTAGE_S = 1.0
 FAULTS = ["database locked", "disk full", "bucket read-only"]
