@@ -505,6 +505,14 @@ impl Batch {
         self.push(k0, (len as u64) << 56, tally);
     }
 
+    /// Count the 8 ASCII letters of `w` and the ASCII letters in the low `len2` bytes of
+    /// `w2` (len2 < 8), lowercased: a word of 8 to 15 letters.
+    #[inline]
+    pub fn push_short_ascii_word(&mut self, w: u64, w2: u64, len2: usize, tally: &mut Tally) {
+        let k1 = (w2 | LOW_BITS) & byte_mask(len2);
+        self.push(w | LOW_BITS, k1 | ((8 + len2 as u64) << 56), tally);
+    }
+
     /// Count `buf[start..end]`, ASCII bytes, with ASCII letters lowercased.
     #[inline]
     pub fn push_ascii_token(&mut self, buf: &[u8], start: usize, end: usize, tally: &mut Tally) {
