@@ -121,10 +121,11 @@ class Counter:
         the end of the file: a file that has grown since ``size`` was taken is counted
         whole, as streaming it would be. Each thread costs one 2 MiB read buffer and a
         word table of its own until the end; a file with no safe byte is read about
-        twice, not once per thread. UTF-16 input (by BOM, or forced) is read by one sequential reader.
-        ``OSError`` when reading fails, or when the file ends before ``size`` bytes
-        (it shrank). Ctrl-C is answered within about 32 MiB of reading: the count stops
-        and ``KeyboardInterrupt`` is raised (the counter is then unusable)."""
+        twice, not once per thread. UTF-16 input (by BOM, or forced) is read by one
+        sequential reader. ``OSError`` when reading fails, or when the file ends before
+        ``size`` bytes (it shrank). Ctrl-C is answered within about 32 MiB of reading:
+        the count stops and ``KeyboardInterrupt`` is raised (the counter is then
+        unusable)."""
     def _set_file_ranges_for_tests(self, min_range: int, read_buffer: int) -> None:
         """``feed_file`` with pieces of at least ``min_range`` bytes, read
         ``read_buffer`` bytes at a time, on as many threads as ``threads`` even beyond
