@@ -9,14 +9,16 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
 
 use rayon::prelude::*;
 
 use crate::counts_csv::CsvError;
 use crate::decode::{detect, ByteDecoding, Decoding, Encoding, Utf16Decoder};
-use crate::file_ranges::{nominal_ranges, read_piece, read_up_to, ReadAt, MIN_RANGE, READ_BUFFER};
+use crate::file_ranges::{
+    nominal_ranges, piece_count, read_piece, read_up_to, ReadAt, MIN_RANGE, READ_BUFFER,
+};
 use crate::seed::{self, SeedWords};
 use crate::split::split;
 use crate::tally::{Report, Tally};
@@ -219,6 +221,19 @@ impl Scanner {
             Scanner::Seed(s) => s.is_clean(),
         }
     }
+}
+
+/// The next piece of a file for a thread to count (see [`Counter::feed_file`]), unless
+/// they are all taken or a thread has failed.
+fn claim<'r>(
+    next: &AtomicUsize,
+    halt: &AtomicBool,
+    ranges: &'r [(u64, u64)],
+) -> Option<&'r (u64, u64)> {
+    if halt.load(Ordering::Relaxed) {
+        return None;
+    }
+    ranges.get(next.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The cores this process may use (its CPU affinity and quota), as the rayon pool sizes
@@ -470,13 +485,14 @@ impl Counter {
     }
 
     /// Count `file`, `size` bytes long when measured, as this counter's whole input (it
-    /// must have had none) and finish: one nominal range per thread, at most one per core
-    /// (see [`crate::file_ranges`]), each counted by its own counter into its own table,
-    /// merged at the end; UTF-16 input is read by one sequential reader. The last range
-    /// reads on to the file's end (a file that has grown is counted whole). The calling
-    /// thread asks `interrupted` every [`INTERRUPT_CHECK_BYTES`] of its own range and
-    /// every few milliseconds while it waits for the others; when it says yes, every
-    /// range stops at its next read and this is [`Error::Interrupted`].
+    /// must have had none) and finish: one thread per core at most, each with its own
+    /// counter and table, merged at the end, taking in turn the nominal pieces the file
+    /// is cut into (see [`crate::file_ranges`]); UTF-16 input is read by one sequential
+    /// reader. The last piece reads on to the file's end (a file that has grown is
+    /// counted whole). The calling thread asks `interrupted` every
+    /// [`INTERRUPT_CHECK_BYTES`] of its own reading and every few milliseconds while it
+    /// waits for the others; when it says yes, every thread stops at its next read and
+    /// this is [`Error::Interrupted`].
     pub fn feed_file(
         &mut self,
         file: &impl ReadAt,
@@ -519,10 +535,9 @@ impl Counter {
                 .max(1) as usize
         };
         let read_buffer = self.read_buffer;
-        let ranges = nominal_ranges(size, threads);
         let is_safe = self.mode.find_safe_split_byte();
         let stop = AtomicBool::new(false);
-        // The first range's sink: counts, and asks `interrupted` now and then.
+        // This thread's reading: asks `interrupted` now and then.
         let mut since_check = 0u64;
         let mut check = |n: usize| -> Result<(), Error> {
             since_check += n as u64;
@@ -546,6 +561,16 @@ impl Counter {
             })?;
             return self.finish_unguarded();
         }
+        // The file in pieces that the threads take in turn (each piece's boundaries by
+        // the rule, so which thread counts it does not matter); the first piece, the only
+        // one that looks for a BOM, is this counter's.
+        let ranges = nominal_ranges(size, piece_count(size, threads, self.file_min_range));
+        let ranges = &ranges[..];
+        let next = AtomicUsize::new(1);
+        let next = &next;
+        // A thread failed (an I/O error, lack of memory, a bug): no more pieces.
+        let halt = AtomicBool::new(false);
+        let halt = &halt;
         let mut others = Vec::with_capacity(threads - 1);
         for _ in 1..threads {
             let mut c = Counter::new_at(
@@ -559,46 +584,78 @@ impl Counter {
             others.push(c);
         }
         let saved = std::mem::replace(&mut self.threads, 1);
-        let first = ranges[0];
         let stop = &stop;
         let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+            let (done, finished) = mpsc::channel::<()>();
             let handles: Vec<_> = others
                 .iter_mut()
-                .zip(&ranges[1..])
-                .map(|(c, &range)| {
+                .map(|c| {
+                    let done = done.clone();
                     scope.spawn(move || {
-                        catch_panic(|| {
+                        let result = catch_panic(|| {
                             let mut buf = vec![0u8; read_buffer];
-                            read_piece(file, range, size, is_safe, &mut buf, &mut |_, data| {
-                                if stop.load(Ordering::Relaxed) {
-                                    return Err(Error::Interrupted);
-                                }
-                                c.feed_unguarded(data)
-                            })
-                        })
+                            // Pieces come in increasing order and each but the last ends
+                            // just after a safe byte, so one scanner counts them one after
+                            // the other as if they were one stream.
+                            while let Some(&range) = claim(next, halt, ranges) {
+                                read_piece(
+                                    file,
+                                    range,
+                                    size,
+                                    is_safe,
+                                    &mut buf,
+                                    &mut |_, data| {
+                                        if stop.load(Ordering::Relaxed) {
+                                            return Err(Error::Interrupted);
+                                        }
+                                        c.feed_unguarded(data)
+                                    },
+                                )?;
+                            }
+                            Ok(())
+                        });
+                        if result.is_err() {
+                            halt.store(true, Ordering::Relaxed);
+                        }
+                        // The receiver outlives every thread of the scope.
+                        let _ = done.send(());
+                        result
                     })
                 })
                 .collect();
-            let mut buf = vec![0u8; read_buffer];
-            let mut results = vec![read_piece(
-                file,
-                first,
-                size,
-                is_safe,
-                &mut buf,
-                &mut |_, data| {
+            drop(done);
+            let mut mine = {
+                let mut buf = vec![0u8; read_buffer];
+                let mut sink = |_: u64, data: &[u8]| {
                     check(data.len())?;
                     self.feed_unguarded(data)
-                },
-            )];
-            drop(buf);
-            // The other ranges may take longer: keep answering Ctrl-C while they do.
-            while !stop.load(Ordering::Relaxed) && !handles.iter().all(|h| h.is_finished()) {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-                if check(INTERRUPT_CHECK_BYTES as usize).is_err() {
-                    break;
+                };
+                let mut result = read_piece(file, ranges[0], size, is_safe, &mut buf, &mut sink);
+                while result.is_ok() {
+                    let Some(&range) = claim(next, halt, ranges) else {
+                        break;
+                    };
+                    result = read_piece(file, range, size, is_safe, &mut buf, &mut sink);
+                }
+                result
+            };
+            if mine.is_err() {
+                halt.store(true, Ordering::Relaxed);
+            }
+            // The others finish their last pieces: keep answering Ctrl-C while they do.
+            let mut running = handles.len();
+            while running > 0 && !stop.load(Ordering::Relaxed) {
+                match finished.recv_timeout(std::time::Duration::from_millis(10)) {
+                    Ok(()) => running -= 1,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Err(e) = check(INTERRUPT_CHECK_BYTES as usize) {
+                            mine = mine.and(Err(e));
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
+            let mut results = vec![mine];
             for handle in handles {
                 results.push(
                     handle
@@ -1199,6 +1256,64 @@ mod tests {
         assert_eq!(
             c.feed_file(&file_with(b"x"), 1, &mut || false).unwrap_err(),
             Error::AlreadyFed
+        );
+    }
+
+    /// A file whose reads by the thread that made it (the first piece's) are held up
+    /// until the other threads have read most of it, or a few seconds have passed.
+    struct HeldUp {
+        file: std::fs::File,
+        size: u64,
+        held: std::thread::ThreadId,
+        others_read: std::sync::atomic::AtomicU64,
+        waited_out: AtomicBool,
+    }
+
+    impl ReadAt for HeldUp {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+            // Not the 4-byte look at the head for a BOM, which comes before the threads.
+            if std::thread::current().id() == self.held && offset == 0 && buf.len() > 4 {
+                let start = std::time::Instant::now();
+                while self.others_read.load(Ordering::Relaxed) < self.size * 9 / 10 {
+                    if start.elapsed() > std::time::Duration::from_secs(5) {
+                        self.waited_out.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+            let n = std::os::unix::fs::FileExt::read_at(&self.file, buf, offset)?;
+            if std::thread::current().id() != self.held {
+                self.others_read.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_thread_held_up_leaves_its_share_to_the_others() {
+        let data = b"one two three, four five six seven. ".repeat(1000);
+        let file = HeldUp {
+            file: file_with(&data),
+            size: data.len() as u64,
+            held: std::thread::current().id(),
+            others_read: Default::default(),
+            waited_out: AtomicBool::new(false),
+        };
+        let mut c = Counter::new("words", None, 100).unwrap();
+        c.set_threads(2).unwrap();
+        c.set_file_ranges(100, 64);
+        c.feed_file(&file, data.len() as u64, &mut || false)
+            .unwrap();
+        assert!(
+            !file.waited_out.load(Ordering::Relaxed),
+            "the other thread read only {} of {} bytes while the first was held up",
+            file.others_read.load(Ordering::Relaxed),
+            data.len()
+        );
+        assert_eq!(
+            counts(&mut c),
+            limited_counts("words", None, 100, &data, 4096, 1).0
         );
     }
 

@@ -1,5 +1,5 @@
-//! A regular file cut into one nominal range per thread and read with positional reads
-//! (`pread`), each range into its own bounded buffer.
+//! A regular file cut into nominal ranges ("pieces", [`PIECES_PER_THREAD`] per thread)
+//! and read with positional reads (`pread`), each thread's into its own bounded buffer.
 //!
 //! The boundary rule is `counting/ranges.py`'s: a nominal cut at `p` (`0 < p < size`)
 //! moves to just after the first safe byte at or after `p - 1`, or to the end of the file
@@ -25,6 +25,26 @@ pub const READ_BUFFER: usize = 2 << 20;
 /// The least bytes a range covers: no more ranges (threads) than the file holds of these.
 /// Below it a thread's set-up and its own word table cost more than its share saves.
 pub const MIN_RANGE: u64 = 1 << 20;
+
+/// Bytes read past a piece's nominal end at first, looking for the safe byte that ends it.
+const PAST_END_READ: u64 = 4 << 10;
+
+/// Pieces per thread a file is cut into. The threads take the pieces in turn, each
+/// counting its pieces into its own table: a thread slowed down (by other work on the
+/// machine, or a slow read) leaves its share to the others instead of keeping them
+/// waiting for its half, and the last piece ends soon after the others.
+pub const PIECES_PER_THREAD: usize = 64;
+
+/// How many nominal pieces a file of `size` bytes counted on `threads` threads is cut
+/// into: [`PIECES_PER_THREAD`] per thread, but none shorter than `min_range` bytes (and
+/// never fewer than `threads`).
+pub fn piece_count(size: u64, threads: usize, min_range: u64) -> usize {
+    let most = usize::try_from(size / min_range.max(1)).unwrap_or(usize::MAX);
+    threads
+        .saturating_mul(PIECES_PER_THREAD)
+        .min(most)
+        .max(threads)
+}
 
 /// What can be read at an offset: a file (and, in the tests, a file that counts reads).
 pub trait ReadAt: Sync {
@@ -128,11 +148,15 @@ pub fn read_piece(
             pos += n as u64;
         }
     }
-    // The end: just after the first safe byte at or after end - 1.
+    // The end: just after the first safe byte at or after end - 1. Past end - 1 only the
+    // bytes up to that safe byte are wanted (usually a few): read a little past it, more
+    // each time none turns up, rather than a whole buffer per piece.
+    let mut past = PAST_END_READ;
     while pos < size {
+        let need = (end - 1).saturating_sub(pos).saturating_add(past);
         let want = buf
             .len()
-            .min(usize::try_from(size - pos).unwrap_or(usize::MAX));
+            .min(usize::try_from((size - pos).min(need)).unwrap_or(usize::MAX));
         let n = read_some(file, &mut buf[..want], pos, size)?;
         let chunk = &buf[..n];
         let from = usize::try_from((end - 1).saturating_sub(pos)).unwrap_or(usize::MAX);
@@ -140,6 +164,7 @@ pub fn read_piece(
             if let Some(i) = find_safe(&chunk[from..]) {
                 return sink(pos, &chunk[..from + i + 1]);
             }
+            past = past.saturating_mul(2);
         }
         sink(pos, chunk)?;
         pos += n as u64;
@@ -237,6 +262,17 @@ mod tests {
         assert!(p[1..].iter().all(Vec::is_empty));
         // The first range reads it all; the others read their own bytes, once.
         assert!(read <= 2 * data.len() as u64, "{read}");
+    }
+
+    #[test]
+    fn a_piece_reads_little_past_its_end() {
+        // With a buffer larger than the file, each piece could read on to the end of the
+        // file looking for its last safe byte (quadratic in the pieces).
+        let data = b"aaaa bbbb ".repeat(10_000);
+        let (p, read) = pieces(&data, 50, 1 << 20);
+        assert_eq!(p.concat(), data);
+        let bound = data.len() as u64 * 2 + 50 * PAST_END_READ;
+        assert!(read <= bound, "{read} bytes read for {}", data.len());
     }
 
     #[test]

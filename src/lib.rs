@@ -6,7 +6,7 @@
 //! * [`seed`]: the `seed` tokenizer (the original Go worker's rules);
 //! * [`counter`]: the streaming counter (carry between chunks, parallel counting, merge);
 //! * [`split`]: safe split points for parallel counting;
-//! * [`file_ranges`]: a regular file read in one range per thread (`pread`);
+//! * [`file_ranges`]: a regular file read in pieces that threads take in turn (`pread`);
 //! * [`counts_csv`]: reading a counts CSV back into a word table (merging counts);
 //! * [`tally`]: the word table and the ranked report;
 //! * [`chars`] over the generated [`tables`]: Unicode 14.0.0 properties, as Python 3.11.

@@ -123,11 +123,21 @@ impl<K: Key> Probe<K> {
         }
     }
 
-    /// Read the first slot `key` would probe (to bring it into the cache early).
+    /// Ask for the first slot `key` would probe to be brought into the cache. A prefetch,
+    /// not a load: the loop asking for a batch's slots does not wait for any of them.
     #[inline]
-    fn touch(&self, key: K) -> u64 {
+    fn touch(&self, key: K) {
         let mask = self.slots.len() - 1;
-        self.slots[(key.hash(self.seeds) as usize) & mask].1
+        let slot = &self.slots[(key.hash(self.seeds) as usize) & mask];
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is only a hint; it reads nothing and cannot fault, and the
+        // address is that of a slot of the table.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(slot).cast::<i8>());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        std::hint::black_box(slot.1);
     }
 
     fn iter(&self) -> impl Iterator<Item = (K, u64)> + '_ {
@@ -315,18 +325,16 @@ impl Tally {
         self.scratch = scratch;
     }
 
-    /// Count each packed short word of `keys` once. All their slots are read first, so
-    /// that the cache misses of a batch overlap instead of coming one after the other.
+    /// Count each packed short word of `keys` once. All their slots are fetched first,
+    /// so that the cache misses of a batch overlap instead of coming one after the other.
     fn add_packed(&mut self, keys: &[(u64, u64)]) {
-        let mut sink = 0u64;
         for &(k0, k1) in keys {
-            sink ^= if k1 >= 8 << 56 {
-                self.short.touch([k0, k1])
+            if k1 >= 8 << 56 {
+                self.short.touch([k0, k1]);
             } else {
-                self.tiny.touch(k0 | k1)
-            };
+                self.tiny.touch(k0 | k1);
+            }
         }
-        std::hint::black_box(sink);
         for &(k0, k1) in keys {
             self.add_short(k0, k1, 1);
         }
@@ -495,6 +503,14 @@ impl Batch {
     pub fn push_tiny_ascii_word(&mut self, w: u64, len: usize, tally: &mut Tally) {
         let k0 = (w | LOW_BITS) & byte_mask(len);
         self.push(k0, (len as u64) << 56, tally);
+    }
+
+    /// Count the 8 ASCII letters of `w` and the ASCII letters in the low `len2` bytes of
+    /// `w2` (len2 < 8), lowercased: a word of 8 to 15 letters.
+    #[inline]
+    pub fn push_short_ascii_word(&mut self, w: u64, w2: u64, len2: usize, tally: &mut Tally) {
+        let k1 = (w2 | LOW_BITS) & byte_mask(len2);
+        self.push(w | LOW_BITS, k1 | ((8 + len2 as u64) << 56), tally);
     }
 
     /// Count `buf[start..end]`, ASCII bytes, with ASCII letters lowercased.

@@ -451,6 +451,20 @@ impl ByteWords {
                             i += len + 1;
                             continue;
                         }
+                        // The next commonest in two: 8-15 ASCII letters, then a separator.
+                        if len == 8 && i + 16 <= n {
+                            let w2 = load8(buf, i + 8);
+                            let len2 =
+                                ((!letter_bits(w2) & HIGH_BITS).trailing_zeros() / 8) as usize;
+                            if len2 < 8
+                                && 8 + len2 <= max
+                                && is_safe_split_byte((w2 >> (8 * len2)) as u8)
+                            {
+                                self.batch.push_short_ascii_word(w, w2, len2, tally);
+                                i += 8 + len2 + 1;
+                                continue;
+                            }
+                        }
                     }
                     if CLASS[buf[i] as usize] != LETTER {
                         break; // an apostrophe or a non-ASCII byte: slow path
@@ -743,6 +757,34 @@ mod tests {
         assert_eq!(
             count_limited(utf8, 1, &[b"a bb c dd e, f.g'h"]),
             (expect(&[("a", 1), ("c", 1), ("e", 1), ("f", 1)]), 3)
+        );
+    }
+
+    #[test]
+    fn words_of_8_to_15_letters_read_in_two_loads() {
+        // Byte by byte no two loads fit: the general path counts them.
+        let text = b"Abcdefgh ABCDEFGHI abcdefghijklmno, abcdefghijklmnop abcdefgh'ij \
+                     abcdefgh\xC3\xA9 ABCDEFGHIjklmno1 x abcdefgh";
+        for max in [7, 8, 9, 14, 15, 16] {
+            let whole = count_limited(ByteDecoding::Utf8Fallback, max, &[text]);
+            let bytewise: Vec<&[u8]> = text.chunks(1).collect();
+            assert_eq!(
+                whole,
+                count_limited(ByteDecoding::Utf8Fallback, max, &bytewise),
+                "{max}"
+            );
+        }
+        assert_eq!(
+            count_limited(ByteDecoding::Utf8Fallback, 9, &[text]),
+            (
+                expect(&[
+                    ("abcdefgh", 2),
+                    ("abcdefghi", 1),
+                    ("abcdefghé", 1),
+                    ("x", 1)
+                ]),
+                4
+            )
         );
     }
 

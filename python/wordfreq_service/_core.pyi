@@ -113,21 +113,22 @@ class Counter:
         a ``ValueError``; so is anything but a regular file).
 
         Without the GIL and with positional reads (``fd``'s offset is neither used nor
-        moved): ``size`` is cut into one nominal range per thread (``threads``, but never
-        more than ``cores()``; ranges of at least ``FILE_MIN_RANGE``), each range's
-        boundaries resolved by the rule of ``counting/ranges.py`` and counted by its own
-        thread into its own table, the tables merged at the end, so the counts are
-        exactly those of feeding the same bytes. The last range reads on to the end of
-        the file: a file that has grown since ``size`` was taken is counted whole, as
-        streaming it would be. Each thread costs one 2 MiB read buffer and a word table
-        of its own until the end; a file with no safe byte is read about twice, not once
-        per thread. UTF-16 input (by BOM, or forced) is read by one sequential reader.
-        ``OSError`` when reading fails, or when the file ends before ``size`` bytes
-        (it shrank). Ctrl-C is answered within about 32 MiB of reading: the count stops
-        and ``KeyboardInterrupt`` is raised (the counter is then unusable)."""
+        moved): counted on ``threads`` threads (never more than ``cores()``), each with
+        its own table, the tables merged at the end. ``size`` is cut into nominal pieces
+        (64 per thread, each at least ``FILE_MIN_RANGE``) that the threads take in turn,
+        each piece's boundaries resolved by the rule of ``counting/ranges.py``, so the
+        counts are exactly those of feeding the same bytes. The last piece reads on to
+        the end of the file: a file that has grown since ``size`` was taken is counted
+        whole, as streaming it would be. Each thread costs one 2 MiB read buffer and a
+        word table of its own until the end; a file with no safe byte is read about
+        twice, not once per thread. UTF-16 input (by BOM, or forced) is read by one
+        sequential reader. ``OSError`` when reading fails, or when the file ends before
+        ``size`` bytes (it shrank). Ctrl-C is answered within about 32 MiB of reading:
+        the count stops and ``KeyboardInterrupt`` is raised (the counter is then
+        unusable)."""
     def _set_file_ranges_for_tests(self, min_range: int, read_buffer: int) -> None:
-        """``feed_file`` with ranges of at least ``min_range`` bytes, read
-        ``read_buffer`` bytes at a time, as many ranges as ``threads`` even beyond
+        """``feed_file`` with pieces of at least ``min_range`` bytes, read
+        ``read_buffer`` bytes at a time, on as many threads as ``threads`` even beyond
         ``cores()`` (for tests: small files on many threads)."""
     def _set_parallel_min_for_tests(self, min_bytes: int) -> None:
         """Split chunks of at least ``min_bytes`` (1 MiB otherwise) across ``threads``

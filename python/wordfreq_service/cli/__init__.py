@@ -36,13 +36,19 @@ def interrupted() -> NoReturn:
     sys.exit(EXIT_INTERRUPTED)
 
 
+#: What ``_run`` returns when a plain count has printed its result (flushed).
+_COUNTED = object()
+
+
 def _run(args: list[str]) -> object:
     from wordfreq_service.cli import plain
 
     files = plain.count_files(args)
     if files is not None:
         plain.count(files)
-        return 0
+        # Here, where a closed pipe is still an error main() reports.
+        sys.stdout.flush()
+        return _COUNTED
     from wordfreq_service.cli import group
 
     return group.run(args)
@@ -74,4 +80,11 @@ def main(argv: list[str] | None = None) -> None:
             raise
         error_line(f"wordfreq: internal error: {type(exc).__name__}: {exc}")
         sys.exit(EXIT_FAILURE)
+    if rv is _COUNTED and argv is None:
+        # A plain count run as its own process ends without the interpreter's teardown
+        # (freeing every module's objects, a last garbage collection): ~3 ms, a sixth of
+        # its start-up here. It needs none: its output is flushed, it registers no exit
+        # handler and leaves no thread, temporary file or child behind.
+        sys.stderr.flush()
+        os._exit(0)
     sys.exit(rv if isinstance(rv, int) else 0)
