@@ -16,10 +16,10 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO, Final, TypeVar
 
-from wordfreq_service.errors import ConfigError, NoSuchKey, WordfreqError
+from wordfreq_service.errors import ConfigError, NoSuchKey, TransientError, WordfreqError
 from wordfreq_service.formats.corpus import corpus_objects
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import (
@@ -289,10 +289,17 @@ class JobService:
         return record.created_at + self.settings.upload_expiry_s
 
     def _fail(self, record: JobRecord, now: float, reason: str) -> JobRecord:
-        """Store ``record`` as ``failed`` for ``reason``, unless it has ended meanwhile."""
+        """Store ``record`` as ``failed`` for ``reason``, unless it has ended meanwhile.
+        A store that takes no writes now (locked, full) still gets the failed view: a
+        read must not fail on a write, and the next read stores it."""
         result = JobResult(record.key, record.job_id, FAILURE, reason)
         result.duration_ns = max(0, int((now - record.created_at) * 1e9))
-        failed = self.jobs.advance(record.job_id, JobState.FAILED, result=result.to_json(), now=now)
+        try:
+            failed = self.jobs.advance(
+                record.job_id, JobState.FAILED, result=result.to_json(), now=now
+            )
+        except TransientError:
+            return replace(record, state=JobState.FAILED, result=result.to_json(), updated_at=now)
         if failed is not None:
             return failed
         # Ended meanwhile (a worker finished after all, or another reader marked it).
