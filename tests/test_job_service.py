@@ -281,6 +281,72 @@ def test_an_upload_after_the_upload_period_is_refused(service: JobService, clock
         service.backend.store.head(job.record.key)
 
 
+class _HeldBody(io.RawIOBase):
+    """An upload body whose bytes arrive only once ``arrive`` is set."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.arrive = threading.Event()
+        self.reading = threading.Event()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self.reading.set()
+        assert self.arrive.wait(30), "the test never let the bytes arrive"
+        chunk, self.data = self.data[: len(buffer)], self.data[len(buffer) :]
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_an_upload_arriving_as_the_upload_period_ends_is_counted_not_expired(
+    service: JobService, clock: Clock
+) -> None:
+    job = service.create(REQUEST, len(BODY))
+    job_id = job.record.job_id
+    body = _HeldBody(BODY)
+    clock.now = job.upload_expires_at - 10  # the upload starts inside its period
+    stored: list[Any] = []
+    uploader = threading.Thread(
+        target=lambda: stored.append(
+            service.accept_upload(job_id, body, allowed_s=60)  # type: ignore[arg-type]
+        )
+    )
+    uploader.start()
+    try:
+        assert body.reading.wait(30)
+        clock.now = job.upload_expires_at + 20  # a reader looks while the bytes arrive
+        assert service.find(job_id, job.token).state is JobState.WAITING_FOR_UPLOAD
+    finally:
+        body.arrive.set()
+        uploader.join(30)
+    assert stored[0].state is JobState.QUEUED
+    # The upload's lease is no attempt's: it is gone, and long after it the job still
+    # waits its turn rather than reading as given up.
+    assert stored[0].lease_until is None
+    clock.now += 10 * UPLOAD_EXPIRY_S
+    assert service.find(job_id, job.token).state is JobState.QUEUED
+
+
+def test_a_job_whose_upload_is_stored_but_not_yet_received_is_not_expired(
+    service: JobService, clock: Clock
+) -> None:
+    """On AWS the upload goes to the store directly; the job leaves waiting_for_upload
+    only when a worker receives the event, which a backlog may hold past the period."""
+    job = service.create(REQUEST, len(BODY))
+    service.backend.store.put(job.record.key, io.BytesIO(BODY), job.metadata)
+    clock.now = job.upload_expires_at + 600
+    assert service.find(job.record.job_id, job.token).state is JobState.WAITING_FOR_UPLOAD
+    # A job with nothing stored does expire, saying so.
+    empty = service.create(REQUEST, len(BODY))
+    clock.now = empty.upload_expires_at + 1
+    failed = service.find(empty.record.job_id, empty.token)
+    assert failed.state is JobState.FAILED
+    result = stored_result(failed)
+    assert result is not None and "expired: no upload arrived" in result.status_message
+
+
 @pytest.mark.parametrize("job_id", ["0" * 32, "", "../" + "0" * 32, "x" * 5000])
 def test_an_upload_for_no_job_is_refused(service: JobService, job_id: str) -> None:
     with pytest.raises(JobNotFound):

@@ -244,8 +244,10 @@ class JobStore(Protocol):
         Atomic: the counts land with the state or not at all."""
         ...
 
-    def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:
-        """Set the job's ``lease_until`` to ``until`` (nothing else) if it has not ended;
+    def lease(
+        self, job_id: str, until: float | None, *, now: float | None = None
+    ) -> JobRecord | None:
+        """Set the job's ``lease_until`` to ``until`` (None: no lease) if it has not ended;
         returns the new record, or None when the job is unknown, expired or ended.
         Atomic, as ``advance``: a lease never lands on an ended job."""
         ...

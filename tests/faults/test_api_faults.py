@@ -107,6 +107,30 @@ def test_a_job_whose_upload_never_comes_expires_and_says_so(api: Api) -> None:
     assert again["state"] == JobState.FAILED
 
 
+def test_an_expired_job_reads_failed_while_the_job_store_is_locked(api: Api) -> None:
+    """Failing the job is a write: under another process's lock the read still answers,
+    with the failed view, and the next read after the lock stores it."""
+    job = api.create()
+    api.now[0] += api.settings.upload_expiry_s + 1
+    with database_locked(api.data_dir / DATABASE_NAME):
+        asked = api.client.get(f"/jobs/{job['job_id']}", headers=auth(job))
+    assert asked.status_code == 200, asked.text
+    view = asked.json()
+    assert view["state"] == JobState.FAILED
+    assert "expired: no upload arrived" in view["result"]["status_message"]
+    assert _stored_state(api, job) is JobState.WAITING_FOR_UPLOAD
+    again = api.client.get(f"/jobs/{job['job_id']}", headers=auth(job)).json()
+    assert again["state"] == JobState.FAILED
+    assert _stored_state(api, job) is JobState.FAILED
+
+
+def _stored_state(api: Api, job: dict[str, Any]) -> JobState:
+    assert api.backend.jobs is not None
+    record = api.backend.jobs.get(job["job_id"])
+    assert record is not None
+    return record.state
+
+
 def test_a_duplicate_put_is_refused_and_the_job_counted_once(api: Api) -> None:
     job = api.create()
     first = api.upload(job)

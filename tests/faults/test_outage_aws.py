@@ -179,21 +179,29 @@ def test_the_worker_and_clients_through_a_paused_then_restarted_server(
         with worker_process(_worker_args(stack), tmp_path / "w.log", dict(os.environ)) as w:
             # Given the server paused: it accepts connections and answers nothing
             moto.pause()
+            patient = None
             try:
-                patient = subprocess.Popen(
-                    [WORDFREQ, *_submit(stack, sample, 60)],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
+                try:
+                    patient = subprocess.Popen(
+                        [WORDFREQ, *_submit(stack, sample, 60)],
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                    )
+                    # Then a client whose timeout is shorter gives up in time, saying so
+                    line = _gives_up_in_time(stack, sample)
+                finally:
+                    moto.resume()
+                assert line == (
+                    f"wordfreq: error: no answer for 1s uploading {sample}: "
+                    "the service is unavailable"
                 )
-                # Then a client whose timeout is shorter gives up in time, saying so
-                line = _gives_up_in_time(stack, sample)
+                # And once it continues, the worker and a patient client carry on
+                out, err = patient.communicate(timeout=60)
             finally:
-                moto.resume()
-            assert line == (
-                f"wordfreq: error: no answer for 1s uploading {sample}: the service is unavailable"
-            )
-            # And once it continues, the worker and a patient client carry on
-            out, err = patient.communicate(timeout=60)
+                # Not left running past a failed assertion (or a moto that won't resume).
+                if patient is not None and patient.poll() is None:
+                    patient.kill()
+                    patient.communicate()
             assert patient.returncode == 0, err.decode()
             assert _the_count(out.decode()) == 150
 

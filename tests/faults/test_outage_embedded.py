@@ -7,9 +7,10 @@ non-zero within its ``--timeout`` instead of hanging."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
@@ -115,6 +116,33 @@ def _stack_running(data_dir: Path) -> AbstractContextManager[StackLock]:
     return lock
 
 
+def _write_lock_free(database: Path) -> bool:
+    """Whether nobody holds the database's write lock (asked without waiting)."""
+    conn = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+def _suspend_outside_a_write(
+    suspend: Callable[[], None], resume: Callable[[], None], database: Path
+) -> None:
+    """Stop the worker where it holds no write lock: stopped inside a write (a receive
+    is one), it would keep the lock, and an upload would wait for it and fail."""
+    for _ in range(200):
+        suspend()
+        if _write_lock_free(database):
+            return
+        resume()
+        time.sleep(0.01)
+    raise AssertionError(f"the worker held {database}'s write lock at each of 200 tries")
+
+
 def test_the_worker_waits_out_the_fault_and_counts_the_job(fault: Fault, tmp_path: Path) -> None:
     sample = tmp_path / "sample.txt"
     sample.write_text(TEXT)
@@ -125,7 +153,7 @@ def test_the_worker_waits_out_the_fault_and_counts_the_job(fault: Fault, tmp_pat
     ):
         wait_for("the worker to drop S3's test event", lambda: w.logged("test event dropped"))
         # Given a job uploaded while the worker is stopped, and the fault once it is in
-        w.suspend()
+        _suspend_outside_a_write(w.suspend, w.resume, fault.data_dir / DATABASE_NAME)
         client = subprocess.Popen(
             [
                 WORDFREQ,

@@ -4,16 +4,14 @@ constant-time compare); the API key is compared in constant time and its refusal
 nothing of what was sent; no CORS unless configured; no stack trace or file path in any
 answer to any request, however malformed; an upload is read no further than its size.
 
-Timing is not asserted (the machine is shared): the tests check the code paths that
-make it even, and print what they measured."""
+Timing is not measured here (the machine is shared, and a figure nobody asserts cannot
+fail): the tests check the code paths that make it even."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import re
-import statistics
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -132,21 +130,6 @@ def test_a_wrong_token_and_an_unknown_job_are_indistinguishable(
         # and the owner reads it
         owner = job if path.startswith("/jobs") else corpus
         assert api.client.get(path.format(known), headers=auth(owner)).status_code == 200
-
-
-def test_timing_of_unknown_and_wrong_token_is_measured_not_asserted(api: ApiStack) -> None:
-    """Interleaved, in-process; printed for whoever looks (``-s``), never asserted."""
-    job, other = create(api), create(api)
-    unknown = new_job_id()
-    took: dict[str, list[float]] = {"unknown": [], "wrong token": []}
-    for _ in range(40):
-        for case, target in (("unknown", unknown), ("wrong token", job["job_id"])):
-            started = time.perf_counter()
-            response = api.client.get(f"/jobs/{target}", headers=auth(other))
-            took[case].append(time.perf_counter() - started)
-            assert response.status_code == 404
-    medians = {case: statistics.median(times) * 1e3 for case, times in took.items()}
-    print("median ms per 404:", {case: round(ms, 3) for case, ms in medians.items()})
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from functools import partial
 from importlib import resources
 from typing import Annotated, Any, BinaryIO, Final, TypeVar, cast
 
@@ -397,7 +398,10 @@ def create_app(
                 ),
             )
             stored = await anyio.to_thread.run_sync(
-                service.accept_upload, job_id, body, limiter=upload_threads[0]
+                partial(service.accept_upload, allowed_s=allowed_s),
+                job_id,
+                body,
+                limiter=upload_threads[0],
             )
         except ClientDisconnect:
             return _error(400, "the upload was cut short; nothing was stored")

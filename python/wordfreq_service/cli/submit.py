@@ -335,7 +335,10 @@ def run_submit(req: SubmitRequest) -> int:
 
 
 def _run_submit(req: SubmitRequest) -> int:
-    route = resolve_route(req)
+    # A stack's outputs and secret come from AWS: as bounded as the rest.
+    with Watchdog() as watchdog:
+        watchdog.rearm(req.timeout, "finding the service")
+        route = resolve_route(req)
     if req.aggregate:
         return _run_aggregate(req, route)
     handles = Client.open_inputs(req.files)
@@ -350,10 +353,12 @@ def _run_submit(req: SubmitRequest) -> int:
         finally:
             api.close()
     spec = route
-    backend = spec.open()
     if spec.kind != "embedded":
         with Watchdog() as watchdog:
+            watchdog.rearm(req.timeout, "opening the stack")
+            backend = spec.open()
             return _submit_with(_client(spec.kind, backend), handles, req, watchdog)
+    backend = spec.open()
     with _workers_unless_running(spec, req):
         return _submit_with(_client(spec.kind, backend), handles, req)
 
@@ -375,7 +380,11 @@ def _run_aggregate(req: SubmitRequest, route: ApiRoute | BackendSpec) -> int:
 
         api = ApiClient(route.url, api_key=route.api_key)
         try:
-            return _aggregate_with(HttpJobs(api), ApiMerger(api, req.request), corpus, req)
+            # Uploads and the wait overlap, and both end by --timeout (``collect``);
+            # the watchdog bounds what would not (a request the server never answers).
+            with Watchdog() as watchdog:
+                watchdog.rearm(req.timeout + GRACE_S, "counting the corpus")
+                return _aggregate_with(HttpJobs(api), ApiMerger(api, req.request), corpus, req)
         finally:
             api.close()
     from wordfreq_service.service.corpus_client import LocalMerger
@@ -459,6 +468,8 @@ def _submit_with(
     ``--timeout``, or a wait that outlasts it, ends the command (``Unanswered``)."""
     progress = _progress_factory()
     if watchdog is not None:
+        # Creating the jobs comes before any upload starts (and re-arms it).
+        watchdog.rearm(req.timeout, "creating jobs")
         progress = _watched(progress, watchdog, req.timeout)
     submissions = client.upload(handles, req.request, progress)
     printer = ResultPrinter(submissions, req.request.mode, req.as_json)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from types import FrameType, TracebackType
 
 #: How long the unwinding after a deadline may take before the process just ends.
@@ -32,10 +33,15 @@ class Watchdog:
     def __init__(self) -> None:
         self._doing = ""
         self._fired = False
+        self._active = False
         self._previous: object = None
+        # Between rearm's check and its setitimer, __exit__ must not disarm: a timer
+        # armed after it would find SIGALRM's default action, which kills the process.
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Watchdog:
         self._previous = signal.signal(signal.SIGALRM, self._alarm)
+        self._active = True
         return self
 
     def __exit__(
@@ -44,13 +50,25 @@ class Watchdog:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self._previous)  # type: ignore[arg-type]
+        with self._lock:
+            self._active = False
+            if self._fired:
+                # The grace stays armed through the interpreter's exit: that can wait on
+                # the same stuck transfer threads (joined at exit) as the unwinding did.
+                return
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)  # type: ignore[arg-type]
 
     def rearm(self, seconds: float, doing: str) -> None:
-        """Allow ``seconds`` more for ``doing`` (what the message will say was stuck)."""
-        self._doing = f"no answer for {seconds:g}s {doing}"
-        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+        """Allow ``seconds`` more for ``doing`` (what the message will say was stuck).
+        Nothing once the deadline has passed (transfer threads still report progress
+        while the command unwinds: the grace must not grow back to ``seconds``) or
+        outside the ``with`` block (no handler: the alarm would kill the process)."""
+        with self._lock:
+            if self._fired or not self._active:
+                return
+            self._doing = f"no answer for {seconds:g}s {doing}"
+            signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
 
     def _alarm(self, _signum: int, _frame: FrameType | None) -> None:
         message = f"wordfreq: error: {self._doing}: the service is unavailable"

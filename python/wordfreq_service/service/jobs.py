@@ -16,10 +16,10 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO, Final, TypeVar
 
-from wordfreq_service.errors import ConfigError, NoSuchKey, WordfreqError
+from wordfreq_service.errors import ConfigError, NoSuchKey, TransientError, WordfreqError
 from wordfreq_service.formats.corpus import corpus_objects
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import (
@@ -194,11 +194,14 @@ class JobService:
 
     # -- uploading through the service ------------------------------------------------
 
-    def accept_upload(self, job_id: str, body: BinaryIO) -> JobRecord:
+    def accept_upload(
+        self, job_id: str, body: BinaryIO, *, allowed_s: float | None = None
+    ) -> JobRecord:
         """Store ``body`` as the job's upload; it must be exactly the job's size and
-        come within the upload period, as a pre-signed URL's would. The caller has
-        checked the right to upload (a signed URL, or it created the job). A refused
-        upload stores nothing and leaves the job waiting for one."""
+        start within the upload period, as a pre-signed URL's would. The caller has
+        checked the right to upload (a signed URL, or it created the job), and bounds
+        how long the bytes may take to arrive: ``allowed_s`` (default: an upload
+        period). A refused upload stores nothing and leaves the job waiting for one."""
         now = self._clock()
         record = self.jobs.get(job_id, now=now) if is_job_id(job_id) else None
         if record is None:
@@ -207,9 +210,18 @@ class JobService:
             raise UploadRefused("this job has its upload already")
         if now > self.upload_deadline(record):
             raise UploadRefused("this job's upload period has ended: create a new job")
+        # While its bytes arrive, possibly past the upload period, the lease keeps a
+        # reader (``settled``) from failing the job as one whose upload never came.
+        allowed = self.settings.upload_expiry_s if allowed_s is None else allowed_s
+        if self.jobs.lease(job_id, now + allowed, now=now) is None:
+            raise UploadRefused("this job has ended: create a new job")
         request = JobRequest.from_json(record.options)
         exact = _ExactSize(body, record.size)
         self.backend.store.put(record.key, exact, upload_metadata(request, job_id))  # type: ignore[arg-type]
+        # The upload's lease is no attempt's (a queued job whose lease lapses reads as
+        # given up): it goes once the upload is stored. A refused one's stays, keeping
+        # the job waiting no longer than the upload might have taken.
+        self.jobs.lease(job_id, None, now=self._clock())
         queued = self.jobs.advance(job_id, JobState.QUEUED, now=self._clock())
         # None: a worker took the upload already (running, or even done) and moved the
         # job on; read what it is now rather than the record from before the upload.
@@ -236,11 +248,11 @@ class JobService:
     def settled(self, record: JobRecord, now: float) -> JobRecord:
         """``record`` as a reader should see it at ``now``: ``failed`` (stored so) when
         its last attempt's lease has lapsed, or when its upload period ended with no
-        upload stored."""
+        upload stored or arriving."""
         if record.state.ended:
             return record
         if record.state is JobState.WAITING_FOR_UPLOAD:
-            if now <= self.upload_deadline(record):
+            if now <= self.upload_deadline(record) or self._upload_arrived(record, now):
                 return record
             return self._fail(
                 record,
@@ -259,16 +271,35 @@ class JobService:
             "and the event went to the dead-letter queue",
         )
 
+    def _upload_arrived(self, record: JobRecord, now: float) -> bool:
+        """Whether the waiting job's upload is arriving (the service's lease on it) or
+        stored: on AWS it goes to the store directly, and the job leaves
+        ``waiting_for_upload`` only when a worker receives its event."""
+        if record.lease_until is not None and record.lease_until >= now:
+            return True
+        try:
+            self.backend.store.head(record.key)
+        except NoSuchKey:
+            return False
+        return True
+
     def upload_deadline(self, record: JobRecord) -> float:
         """When the job's upload period ends (seconds since the epoch): an upload must
         be stored by then."""
         return record.created_at + self.settings.upload_expiry_s
 
     def _fail(self, record: JobRecord, now: float, reason: str) -> JobRecord:
-        """Store ``record`` as ``failed`` for ``reason``, unless it has ended meanwhile."""
+        """Store ``record`` as ``failed`` for ``reason``, unless it has ended meanwhile.
+        A store that takes no writes now (locked, full) still gets the failed view: a
+        read must not fail on a write, and the next read stores it."""
         result = JobResult(record.key, record.job_id, FAILURE, reason)
         result.duration_ns = max(0, int((now - record.created_at) * 1e9))
-        failed = self.jobs.advance(record.job_id, JobState.FAILED, result=result.to_json(), now=now)
+        try:
+            failed = self.jobs.advance(
+                record.job_id, JobState.FAILED, result=result.to_json(), now=now
+            )
+        except TransientError:
+            return replace(record, state=JobState.FAILED, result=result.to_json(), updated_at=now)
         if failed is not None:
             return failed
         # Ended meanwhile (a worker finished after all, or another reader marked it).

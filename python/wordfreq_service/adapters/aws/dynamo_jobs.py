@@ -119,12 +119,14 @@ class DynamoJobStore:
             doing=f"moving job {job_id} to {state.value} in table {self._table}",
         )
 
-    def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:
+    def lease(
+        self, job_id: str, until: float | None, *, now: float | None = None
+    ) -> JobRecord | None:
         return self._update_if_in(
             job_id,
             [s for s in JobState if not s.ended],
-            "SET #lease = :until",
-            {":until": {"N": _number(until)}},
+            "REMOVE #lease" if until is None else "SET #lease = :until",
+            {} if until is None else {":until": {"N": _number(until)}},
             now=now,
             doing=f"renewing the lease of job {job_id} in table {self._table}",
         )

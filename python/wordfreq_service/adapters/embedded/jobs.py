@@ -92,7 +92,9 @@ class SqliteJobStore:
             ).fetchone()
         return _record(row) if row is not None else None
 
-    def lease(self, job_id: str, until: float, *, now: float | None = None) -> JobRecord | None:
+    def lease(
+        self, job_id: str, until: float | None, *, now: float | None = None
+    ) -> JobRecord | None:
         moment = time.time() if now is None else now
         marks = ", ".join("?" for _ in _UNENDED)
         with self._db.write() as conn:
