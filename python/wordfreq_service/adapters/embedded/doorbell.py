@@ -93,22 +93,17 @@ class Doorbells:
         name = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}{_SUFFIX}"
         try:
             dir_fd = self._held.open_child(queue, create=True)
-        except UnsafePath:
-            return None
-        except OSError as exc:
-            if exc.errno in _NO_FIFOS:  # remember, so we do not retry each time
-                self._fifo_supported = False
-            return None
+        except (OSError, UnsafePath) as exc:
+            return self._no_fifo(exc)
         try:
             return _FifoListener(dir_fd, name)
-        except UnsafePath:
+        except (OSError, UnsafePath) as exc:
             os.close(dir_fd)
-            return None
-        except OSError as exc:
-            os.close(dir_fd)
-            if exc.errno in _NO_FIFOS:
-                self._fifo_supported = False
-            return None
+            return self._no_fifo(exc)
+
+    def _no_fifo(self, exc: OSError | UnsafePath) -> None:
+        if isinstance(exc, OSError) and exc.errno in _NO_FIFOS:
+            self._fifo_supported = False  # remember, so we do not retry each time
 
 
 class _FifoListener:
