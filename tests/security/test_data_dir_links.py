@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -287,3 +288,18 @@ def test_submit_names_the_link_in_one_line_and_exits_non_zero(
         "follows none inside its data directory: remove it"
     ), done.stderr
     assert snapshot(outside) == before
+
+
+def test_a_link_in_place_of_a_doorbell_directory_does_not_make_receivers_poll(
+    tmp_path: Path, outside: Path
+) -> None:
+    """Without a pipe, an idle receiver re-checks the queue at its modest interval rather
+    than every few milliseconds (a CPU-bound poller for as long as the link stays)."""
+    data_dir = tmp_path / "data"
+    open_embedded(data_dir)
+    plant(data_dir / "doorbells" / "work", outside)
+    bells = Doorbells(data_dir / "doorbells", root=data_dir)
+    with bells.listen("work") as bell:
+        started = time.monotonic()
+        assert bell.wait(0.2) is False
+        assert time.monotonic() - started >= 0.2
