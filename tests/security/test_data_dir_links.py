@@ -290,6 +290,54 @@ def test_submit_names_the_link_in_one_line_and_exits_non_zero(
     assert snapshot(outside) == before
 
 
+def _within(seconds: float, fifo: Path, call: Callable[[], object]) -> BaseException | None:
+    """What ``call`` raised (None if nothing), failing if it blocks past ``seconds``; a
+    call blocked on opening ``fifo`` is let go by opening its other end."""
+    raised: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test thread
+            raised.append(exc)
+        else:
+            raised.append(None)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+        pytest.fail(f"blocked over {seconds} s opening the named pipe {fifo}")
+    return raised[0]
+
+
+def test_a_named_pipe_in_place_of_an_object_or_the_key_is_refused_not_waited_on(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    backend = open_embedded(data_dir)
+    backend.store.put(KEY, io.BytesIO(BODY))
+    stored = fan_out(data_dir, KEY) / hashlib.sha256(KEY.encode()).hexdigest()
+    stored.unlink()
+    os.mkfifo(stored)
+
+    def get() -> bytes:
+        with backend.store.get(KEY) as reader:
+            return b"".join(reader.iter_chunks())
+
+    for call in (get, lambda: backend.store.head(KEY)):
+        refused = _within(5, stored, call)
+        assert isinstance(refused, UnsafePath) and "not a regular file" in str(refused)
+    UploadSigner.in_data_dir(data_dir)
+    key_file = data_dir / KEY_FILE
+    key_file.unlink()
+    os.mkfifo(key_file)
+    refused = _within(5, key_file, lambda: UploadSigner.in_data_dir(data_dir))
+    assert isinstance(refused, ConfigError) and "not a regular file" in str(refused)
+
+
 def test_a_link_in_place_of_a_doorbell_directory_does_not_make_receivers_poll(
     tmp_path: Path, outside: Path
 ) -> None:

@@ -124,10 +124,14 @@ class _FifoListener:
         os.mkfifo(pending, 0o600, dir_fd=dir_fd)
         fds: list[int] = []
         try:
-            fds.append(open_file(Path(pending), os.O_RDONLY | os.O_NONBLOCK, dir_fd=dir_fd))
+            fds.append(
+                open_file(Path(pending), os.O_RDONLY | os.O_NONBLOCK, dir_fd=dir_fd, fifo=True)
+            )
             # Our own write end keeps poll() from reporting hang-up forever once a
             # ringer has opened and closed the pipe.
-            fds.append(open_file(Path(pending), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd))
+            fds.append(
+                open_file(Path(pending), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd, fifo=True)
+            )
             os.rename(pending, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         except (OSError, UnsafePath):
             for fd in fds:
@@ -169,7 +173,7 @@ class _SleepingListener:
 
 def _ring_one(name: str, dir_fd: int) -> None:
     try:
-        fd = open_file(Path(name), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd)
+        fd = open_file(Path(name), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd, fifo=True)
     except UnsafePath:
         return
     except OSError as exc:

@@ -138,15 +138,34 @@ def open_file(
     *,
     dir_fd: int | None = None,
     shown: Path | None = None,
+    fifo: bool = False,
 ) -> int:
     """``os.open`` that refuses a link as the last component (:class:`UnsafePath`,
-    naming ``shown`` or else ``path``); ``path`` is relative to ``dir_fd`` when given."""
+    naming ``shown`` or else ``path``), and anything but a regular file (a named pipe
+    when ``fifo``); ``path`` is relative to ``dir_fd`` when given. Opened without
+    blocking, then checked: a named pipe planted in place of a file would otherwise
+    block the open until someone writes to it, forever."""
     try:
-        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+        fd = os.open(
+            path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode, dir_fd=dir_fd
+        )
     except OSError as exc:
         if exc.errno in _LINK_ERRNOS and _is_link(path, dir_fd):
             raise refusal(shown or path) from None
         raise
+    try:
+        kind = stat.S_IFMT(os.fstat(fd).st_mode)
+        if kind != (stat.S_IFIFO if fifo else stat.S_IFREG):
+            raise UnsafePath(
+                f"{shown or path} is not a {'named pipe' if fifo else 'regular file'}, "
+                "and wordfreq opens no other kind inside its data directory: remove it"
+            )
+        if not flags & os.O_NONBLOCK:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def sync_dir(dir_fd: int) -> None:
