@@ -5,6 +5,7 @@ refusal names the link."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -20,7 +21,7 @@ from wordfreq_service.adapters.embedded.backend import DATABASE_NAME
 from wordfreq_service.adapters.embedded.doorbell import Doorbells
 from wordfreq_service.adapters.embedded.stack_lock import LOCK_NAME, StackLock, is_running
 from wordfreq_service.api.uploads import KEY_FILE, UploadSigner
-from wordfreq_service.errors import ConfigError, NoSuchKey, UnsafePath
+from wordfreq_service.errors import BackendError, ConfigError, NoSuchKey, UnsafePath
 from wordfreq_service.formats.jobs import counts_key, new_job_id
 from wordfreq_service.ports import ObjectStore
 
@@ -288,6 +289,18 @@ def test_submit_names_the_link_in_one_line_and_exits_non_zero(
         "follows none inside its data directory: remove it"
     ), done.stderr
     assert snapshot(outside) == before
+
+
+def test_a_removed_data_directory_is_not_made_again_open_to_others(tmp_path: Path) -> None:
+    """The stack's own opening makes the data directory private; a store still held by a
+    running process must not make it again with the default mode, readable by all."""
+    data_dir = tmp_path / "data"
+    backend = open_embedded(data_dir)
+    backend.store.put(KEY, io.BytesIO(BODY))
+    shutil.rmtree(data_dir)
+    with contextlib.suppress(BackendError):
+        backend.store.put(KEY, io.BytesIO(BODY))
+    assert not data_dir.exists() or data_dir.stat().st_mode & 0o777 == 0o700
 
 
 def _within(seconds: float, fifo: Path, call: Callable[[], object]) -> BaseException | None:

@@ -42,13 +42,12 @@ def open_dir(
     root: Path, parts: Sequence[str], *, create: bool = False, listable: bool = False
 ) -> int:
     """A descriptor of the directory ``root/parts[0]/parts[1]/...``; the caller closes
-    it. ``root`` is followed, each part is not (:class:`UnsafePath`). A missing one is
+    it. ``root`` is followed, each part is not (:class:`UnsafePath`). A missing part is
     made when ``create`` (mode 0777 less the umask, as ``mkdir`` does), else
-    ``FileNotFoundError``; other failures are ``OSError``. Only a ``listable``
-    descriptor can be read (``os.scandir``) or synced."""
+    ``FileNotFoundError``; a missing ``root`` is never made (``FileNotFoundError``):
+    whoever makes the data directory gives it its private mode. Other failures are
+    ``OSError``. Only a ``listable`` descriptor can be read (``os.scandir``) or synced."""
     last = _LIST if listable else _WALK
-    if create:
-        root.mkdir(parents=True, exist_ok=True)
     fd = os.open(root, last if not parts else _WALK)
     try:
         for depth, part in enumerate(parts, 1):
