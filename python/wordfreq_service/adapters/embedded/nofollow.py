@@ -79,7 +79,8 @@ class HeldDirectory:
     ``openat`` per level below it rather than one per level from the root. Thread-safe;
     a forked child uses the descriptor it inherited (the same directory). Removed while
     held, the directory is opened again (made again if needed) by the next
-    :meth:`open_child` that creates; a read until then finds it empty."""
+    :meth:`open_child` that creates, and by the next that does not once another process
+    has made it again; until then a read finds it empty."""
 
     def __init__(self, root: Path, parts: Sequence[str]) -> None:
         self.root = root
@@ -111,14 +112,24 @@ class HeldDirectory:
         try:
             return _open_child_dir(held, name, create, self.path / name, flags)
         except FileNotFoundError:
-            if not create:
+            if not create and not self._replaced(held):
                 raise
-        # The held directory was removed (nothing can be made in it): open it again.
-        # The old descriptor stays open for whoever still uses it, until this object goes.
+        # The held directory was removed (nothing can be made in it), or removed and
+        # made again (what is in the new one is not in it): open it again. The old
+        # descriptor stays open for whoever still uses it, until this object goes.
         with self._lock:
             if self._fd == held:
                 self._fd = None
-        return _open_child_dir(self.fd(create=True), name, create, self.path / name, flags)
+        return _open_child_dir(self.fd(create=create), name, create, self.path / name, flags)
+
+    def _replaced(self, held: int) -> bool:
+        """Whether the directory at our path is another than the one ``held``."""
+        try:
+            now = os.stat(self.path, follow_symlinks=False)
+        except OSError:
+            return False  # none there: nothing better to open
+        was = os.fstat(held)
+        return (was.st_dev, was.st_ino) != (now.st_dev, now.st_ino)
 
     @contextmanager
     def child(self, name: str, *, create: bool = False, listable: bool = False) -> Iterator[int]:
