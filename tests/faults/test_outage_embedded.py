@@ -212,3 +212,47 @@ def test_a_worker_started_during_the_fault_waits_for_the_stack(
     finally:
         if not ended:
             fault.end()
+
+
+@pytest.mark.parametrize("fault", ["bucket read-only"], indirect=True)
+def test_an_outage_longer_than_every_receive_dead_letters_no_job(
+    fault: Fault, tmp_path: Path
+) -> None:
+    """A message comes back each visibility timeout; were the worker to receive it again
+    to learn whether the store is back, five receives would send the job to the
+    dead-letter queue. It probes the store instead, and receives once the probe passes."""
+    visibility_s = 1
+    sample = tmp_path / "sample.txt"
+    sample.write_text(TEXT)
+    args = ["--data-dir", str(fault.data_dir), "--poll-seconds", "0.2"]
+    with (
+        _stack_running(fault.data_dir),
+        worker_process(
+            [*args, "--visibility-timeout", str(visibility_s)], tmp_path / "w.log", {}
+        ) as w,
+    ):
+        w.suspend()
+        client = subprocess.Popen(
+            [WORDFREQ, "submit", *args[:2], "--json", "--timeout", "60", str(sample)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for("the upload", lambda: queued_uploads(fault.data_dir) == 1)
+            fault.start()
+            try:
+                w.resume()
+                wait_for("the worker to back off", lambda: w.logged(BACKING_OFF))
+                # Longer than five receives of the message would take.
+                time.sleep(6 * visibility_s + 1)
+            finally:
+                fault.end()
+            out, err = client.communicate(timeout=60)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.communicate()
+    assert client.returncode == 0, err.decode()
+    assert json.loads(out)["status"] == "success"
+    assert len(w.logged("job done")) == 1
+    assert not w.logged("dead-letter")

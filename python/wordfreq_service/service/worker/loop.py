@@ -70,6 +70,7 @@ from wordfreq_service.service.worker.backoff import Backoff
 from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object, since
 from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
+from wordfreq_service.service.worker.probe import probe_store
 from wordfreq_service.service.worker.settings import WorkerSettings
 from wordfreq_service.service.worker.split import Splitter, purge_expired_splits
 
@@ -156,15 +157,30 @@ class Worker:
                 self.process_batch(messages, keeper)
                 if self._unavailable is not None:
                     # The store failed mid-job: the message comes back after its
-                    # visibility timeout. A pause before the next receive keeps other
-                    # messages from spending their receives (5, then the dead-letter
-                    # queue) on the same outage.
-                    backoff.failed("store unavailable during a job", self._unavailable)
+                    # visibility timeout.
+                    self._wait_for_store(backoff, self._unavailable)
                 else:
                     backoff.succeeded()
         finally:
             keeper.close()
             self._set_busy(False)
+
+    def _wait_for_store(self, backoff: Backoff, error: str) -> None:
+        """Back off until the store takes a write again (or the worker is stopped).
+        Probed, not received: each receive would spend a message's receive count (5,
+        then the dead-letter queue), so a long outage would dead-letter every job."""
+        backoff.failed("store unavailable during a job", error)
+        while not self.stop.is_set():
+            try:
+                probe_store(self.backend.store)
+            except TransientError as exc:
+                backoff.failed("store still unavailable", str(exc))
+                continue
+            except Exception as exc:  # a probe must never take the worker down
+                # Refused rather than unavailable (a role without the grant): the
+                # probe cannot tell; receiving again does, as it did before probes.
+                log.warning("cannot probe the store; receiving again", error=str(exc))
+            return
 
     def _visibility_timeout(self, backoff: Backoff) -> int | None:
         """How long a received message stays hidden: the setting, else the work queue's
