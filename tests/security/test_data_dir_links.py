@@ -364,3 +364,24 @@ def test_a_link_in_place_of_a_doorbell_directory_does_not_make_receivers_poll(
         started = time.monotonic()
         assert bell.wait(0.2) is False
         assert time.monotonic() - started >= 0.2
+
+
+@pytest.mark.parametrize("concurrency", ["1", "2"])
+def test_a_worker_meeting_a_link_stops_with_one_line_instead_of_waiting_forever(
+    tmp_path: Path, outside: Path, concurrency: str
+) -> None:
+    """A link is no outage: waiting does not remove it. The worker (or the pool, rather
+    than restart its processes without end) exits non-zero, saying why."""
+    data_dir = tmp_path / "data"
+    open_embedded(data_dir)
+    plant(data_dir / "buckets" / "uploads", outside)
+    done = run_wordfreq(
+        ["worker", "--data-dir", str(data_dir), "--concurrency", concurrency],
+        env={"WORKER_BACKOFF_SECONDS": "0.1", "WORKER_MAX_BACKOFF_SECONDS": "0.1"},
+        timeout=30,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "backing off" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("wordfreq: error: ")
+    assert f"{data_dir}/buckets/uploads is a symbolic link" in done.stderr

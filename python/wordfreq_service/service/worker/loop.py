@@ -54,7 +54,7 @@ from typing import Any, Protocol
 import structlog
 
 from wordfreq_service.errors import (
-    BackendError,
+    NoSuchQueue,
     ReceiptHandleInvalid,
     TransientError,
     WordfreqError,
@@ -66,7 +66,7 @@ from wordfreq_service.formats.s3event import S3Record, parse_message
 from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message, ObjectStore
 from wordfreq_service.service.jobs import JOB_RETENTION_S
 from wordfreq_service.service.snowflake import Snowflake
-from wordfreq_service.service.worker.backoff import Backoff
+from wordfreq_service.service.worker.backoff import OUTAGES, Backoff
 from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object, since
 from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
@@ -142,7 +142,7 @@ class Worker:
                         wait_seconds=self.settings.wait_seconds,
                         visibility_timeout=hold_seconds,
                     )
-                except BackendError as exc:
+                except OUTAGES as exc:
                     # Unavailable, or gone (a queue deleted and made again): the worker
                     # waits it out rather than exit; only SIGTERM/SIGINT stop it.
                     backoff.failed("work queue unavailable", _described(exc))
@@ -190,7 +190,7 @@ class Worker:
         while not self.stop.is_set():
             try:
                 seconds = self.backend.work_queue.visibility_timeout()
-            except BackendError as exc:
+            except OUTAGES as exc:
                 backoff.failed("work queue unavailable", _described(exc))
                 continue
             backoff.succeeded()
@@ -590,7 +590,7 @@ class _LastAttemptLease:
             self._job_path.lease([job_id], JOB_RETENTION_S)
 
 
-def _described(exc: BackendError) -> str:
+def _described(exc: TransientError | NoSuchQueue) -> str:
     """The error as logged: its kind too when it is not merely unavailable."""
     return str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
 
