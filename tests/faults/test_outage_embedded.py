@@ -7,6 +7,8 @@ non-zero within its ``--timeout`` instead of hanging."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from tests.faults.outage_helpers import (
     BACKING_OFF,
     FAST_RETRY_ENV,
     RESUMING,
+    LoggedProcess,
     database_locked,
     fill,
     queued_uploads,
@@ -256,3 +259,29 @@ def test_an_outage_longer_than_every_receive_dead_letters_no_job(
     assert json.loads(out)["status"] == "success"
     assert len(w.logged("job done")) == 1
     assert not w.logged("dead-letter")
+
+
+@pytest.mark.parametrize("fault", ["database locked"], indirect=True)
+def test_a_pool_waiting_for_the_stack_stops_quietly_on_ctrl_c(fault: Fault, tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the pool: one still waiting to open the stack
+    stops as on SIGTERM, with no KeyboardInterrupt traceback in the log."""
+    fault.start()
+    try:
+        args = ["--data-dir", str(fault.data_dir)]
+        log_path = tmp_path / "w.log"
+        worker = LoggedProcess(
+            ["worker", "--concurrency", "2", *args], log_path, dict(FAST_RETRY_ENV)
+        )
+        try:
+            wait_for(
+                "both processes to wait for the stack",
+                lambda: len({e.get("pid") for e in worker.logged("cannot open the stack")}) >= 2,
+            )
+            os.killpg(worker.pid, signal.SIGINT)  # as the terminal does on Ctrl-C
+            assert worker.proc.wait(20) == 0
+        finally:
+            worker.kill()
+    finally:
+        fault.end()
+    assert not worker.logged("worker output"), worker.logged("worker output")
+    assert worker.logged("workers stopped")

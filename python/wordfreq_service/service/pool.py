@@ -186,6 +186,11 @@ def _child_main(
     threading.Thread(
         target=_stop_with_parent, args=(stop_worker, parent_alive, console), daemon=True
     ).start()
+    # Until the worker's own handlers are in (``run_until_stopped``), a stop while the
+    # stack is still opening only sets the flag: no KeyboardInterrupt traceback on
+    # Ctrl-C, no death by SIGTERM.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     try:
         backend = open_until_stopped(spec, settings, stop)
         if backend is None:
