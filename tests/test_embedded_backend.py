@@ -7,6 +7,7 @@ import gc
 import io
 import multiprocessing
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -24,7 +25,13 @@ from wordfreq_service.adapters.embedded import (
 )
 from wordfreq_service.adapters.embedded.doorbell import Doorbells
 from wordfreq_service.adapters.embedded.keys import validate_key
-from wordfreq_service.errors import BackendError, ConfigError, InvalidKey, TransientError
+from wordfreq_service.errors import (
+    BackendError,
+    ConfigError,
+    InvalidKey,
+    NoSuchKey,
+    TransientError,
+)
 from wordfreq_service.formats.jobs import job_key, new_job_id
 from wordfreq_service.formats.s3event import TestEvent, parse_message
 from wordfreq_service.ports import JobState
@@ -440,3 +447,19 @@ def test_submit_names_the_file_whose_upload_failed(tmp_path: Path) -> None:
     assert error.startswith(f"wordfreq: error: {book}: ")
     assert error.endswith(f"{data_dir / 'queues.sqlite3'}: database or disk is full")
     assert [p for p in (data_dir / "buckets").rglob("*") if p.is_file()] == []
+
+
+def test_a_long_running_store_sees_its_bucket_made_again(tmp_path: Path) -> None:
+    """An operator clears the bucket; the next process to open the stack makes it again.
+    A worker opened before must read and delete what is uploaded there since, not look
+    into the directory that was removed."""
+    data_dir = tmp_path / "data"
+    worker = open_embedded(data_dir).store
+    worker.put("before", io.BytesIO(b"x"))
+    shutil.rmtree(data_dir / "buckets")
+    client = open_embedded(data_dir).store
+    client.put("after", io.BytesIO(b"hello"))
+    assert worker.head("after").size == 5
+    worker.delete("after")
+    with pytest.raises(NoSuchKey):
+        client.head("after")

@@ -44,6 +44,9 @@ class _UnavailableStore:
         self.bucket = store.bucket
         self._before_failing = before_failing
 
+        # Writes work: the worker's probe passes, and it receives the message again.
+        self.put, self.delete = store.put, store.delete
+
     def get(self, key: str) -> AbstractContextManager[ObjectReader]:
         self._before_failing()
         raise TransientError(f"{key}: store unavailable (test)")

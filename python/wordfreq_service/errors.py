@@ -54,7 +54,8 @@ class InvalidKey(BackendError):
 
 class UnsafePath(BackendError):
     """A symbolic link where the embedded stack keeps a file or directory of its own:
-    refused rather than followed out of the data directory."""
+    refused rather than followed out of the data directory; so is a file of another
+    kind than the stack makes there (a named pipe in place of an object)."""
 
 
 class NoSuchKey(BackendError):

@@ -7,6 +7,8 @@ non-zero within its ``--timeout`` instead of hanging."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import time
@@ -24,6 +26,7 @@ from tests.faults.outage_helpers import (
     BACKING_OFF,
     FAST_RETRY_ENV,
     RESUMING,
+    LoggedProcess,
     database_locked,
     fill,
     queued_uploads,
@@ -256,3 +259,73 @@ def test_a_worker_started_during_the_fault_waits_for_the_stack(
     finally:
         if not ended:
             fault.end()
+
+
+@pytest.mark.parametrize("fault", ["bucket read-only"], indirect=True)
+def test_an_outage_longer_than_every_receive_dead_letters_no_job(
+    fault: Fault, tmp_path: Path
+) -> None:
+    """A message comes back each visibility timeout; were the worker to receive it again
+    to learn whether the store is back, five receives would send the job to the
+    dead-letter queue. It probes the store instead, and receives once the probe passes."""
+    visibility_s = 1
+    sample = tmp_path / "sample.txt"
+    sample.write_text(TEXT)
+    args = ["--data-dir", str(fault.data_dir), "--poll-seconds", "0.2"]
+    with (
+        _stack_running(fault.data_dir),
+        worker_process(
+            [*args, "--visibility-timeout", str(visibility_s)], tmp_path / "w.log", {}
+        ) as w,
+    ):
+        w.suspend()
+        client = subprocess.Popen(
+            [WORDFREQ, "submit", *args[:2], "--json", "--timeout", "60", str(sample)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for("the upload", lambda: queued_uploads(fault.data_dir) == 1)
+            fault.start()
+            try:
+                w.resume()
+                wait_for("the worker to back off", lambda: w.logged(BACKING_OFF))
+                # Longer than five receives of the message would take.
+                time.sleep(6 * visibility_s + 1)
+            finally:
+                fault.end()
+            out, err = client.communicate(timeout=60)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.communicate()
+    assert client.returncode == 0, err.decode()
+    assert json.loads(out)["status"] == "success"
+    assert len(w.logged("job done")) == 1
+    assert not w.logged("dead-letter")
+
+
+@pytest.mark.parametrize("fault", ["database locked"], indirect=True)
+def test_a_pool_waiting_for_the_stack_stops_quietly_on_ctrl_c(fault: Fault, tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the pool: one still waiting to open the stack
+    stops as on SIGTERM, with no KeyboardInterrupt traceback in the log."""
+    fault.start()
+    try:
+        args = ["--data-dir", str(fault.data_dir)]
+        log_path = tmp_path / "w.log"
+        worker = LoggedProcess(
+            ["worker", "--concurrency", "2", *args], log_path, dict(FAST_RETRY_ENV)
+        )
+        try:
+            wait_for(
+                "both processes to wait for the stack",
+                lambda: len({e.get("pid") for e in worker.logged("cannot open the stack")}) >= 2,
+            )
+            os.killpg(worker.pid, signal.SIGINT)  # as the terminal does on Ctrl-C
+            assert worker.proc.wait(20) == 0
+        finally:
+            worker.kill()
+    finally:
+        fault.end()
+    assert not worker.logged("worker output"), worker.logged("worker output")
+    assert worker.logged("workers stopped")

@@ -5,11 +5,13 @@ refusal names the link."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from wordfreq_service.adapters.embedded.backend import DATABASE_NAME
 from wordfreq_service.adapters.embedded.doorbell import Doorbells
 from wordfreq_service.adapters.embedded.stack_lock import LOCK_NAME, StackLock, is_running
 from wordfreq_service.api.uploads import KEY_FILE, UploadSigner
-from wordfreq_service.errors import ConfigError, NoSuchKey, UnsafePath
+from wordfreq_service.errors import BackendError, ConfigError, NoSuchKey, UnsafePath
 from wordfreq_service.formats.jobs import counts_key, new_job_id
 from wordfreq_service.ports import ObjectStore
 
@@ -287,3 +289,99 @@ def test_submit_names_the_link_in_one_line_and_exits_non_zero(
         "follows none inside its data directory: remove it"
     ), done.stderr
     assert snapshot(outside) == before
+
+
+def test_a_removed_data_directory_is_not_made_again_open_to_others(tmp_path: Path) -> None:
+    """The stack's own opening makes the data directory private; a store still held by a
+    running process must not make it again with the default mode, readable by all."""
+    data_dir = tmp_path / "data"
+    backend = open_embedded(data_dir)
+    backend.store.put(KEY, io.BytesIO(BODY))
+    shutil.rmtree(data_dir)
+    with contextlib.suppress(BackendError):
+        backend.store.put(KEY, io.BytesIO(BODY))
+    assert not data_dir.exists() or data_dir.stat().st_mode & 0o777 == 0o700
+
+
+def _within(seconds: float, fifo: Path, call: Callable[[], object]) -> BaseException | None:
+    """What ``call`` raised (None if nothing), failing if it blocks past ``seconds``; a
+    call blocked on opening ``fifo`` is let go by opening its other end."""
+    raised: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test thread
+            raised.append(exc)
+        else:
+            raised.append(None)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+        pytest.fail(f"blocked over {seconds} s opening the named pipe {fifo}")
+    return raised[0]
+
+
+def test_a_named_pipe_in_place_of_an_object_or_the_key_is_refused_not_waited_on(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    backend = open_embedded(data_dir)
+    backend.store.put(KEY, io.BytesIO(BODY))
+    stored = fan_out(data_dir, KEY) / hashlib.sha256(KEY.encode()).hexdigest()
+    stored.unlink()
+    os.mkfifo(stored)
+
+    def get() -> bytes:
+        with backend.store.get(KEY) as reader:
+            return b"".join(reader.iter_chunks())
+
+    for call in (get, lambda: backend.store.head(KEY)):
+        refused = _within(5, stored, call)
+        assert isinstance(refused, UnsafePath) and "not a regular file" in str(refused)
+    UploadSigner.in_data_dir(data_dir)
+    key_file = data_dir / KEY_FILE
+    key_file.unlink()
+    os.mkfifo(key_file)
+    refused = _within(5, key_file, lambda: UploadSigner.in_data_dir(data_dir))
+    assert isinstance(refused, ConfigError) and "not a regular file" in str(refused)
+
+
+def test_a_link_in_place_of_a_doorbell_directory_does_not_make_receivers_poll(
+    tmp_path: Path, outside: Path
+) -> None:
+    """Without a pipe, an idle receiver re-checks the queue at its modest interval rather
+    than every few milliseconds (a CPU-bound poller for as long as the link stays)."""
+    data_dir = tmp_path / "data"
+    open_embedded(data_dir)
+    plant(data_dir / "doorbells" / "work", outside)
+    bells = Doorbells(data_dir / "doorbells", root=data_dir)
+    with bells.listen("work") as bell:
+        started = time.monotonic()
+        assert bell.wait(0.2) is False
+        assert time.monotonic() - started >= 0.2
+
+
+@pytest.mark.parametrize("concurrency", ["1", "2"])
+def test_a_worker_meeting_a_link_stops_with_one_line_instead_of_waiting_forever(
+    tmp_path: Path, outside: Path, concurrency: str
+) -> None:
+    """A link is no outage: waiting does not remove it. The worker (or the pool, rather
+    than restart its processes without end) exits non-zero, saying why."""
+    data_dir = tmp_path / "data"
+    open_embedded(data_dir)
+    plant(data_dir / "buckets" / "uploads", outside)
+    done = run_wordfreq(
+        ["worker", "--data-dir", str(data_dir), "--concurrency", concurrency],
+        env={"WORKER_BACKOFF_SECONDS": "0.1", "WORKER_MAX_BACKOFF_SECONDS": "0.1"},
+        timeout=30,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "backing off" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("wordfreq: error: ")
+    assert f"{data_dir}/buckets/uploads is a symbolic link" in done.stderr

@@ -30,6 +30,7 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, MutableSequence
@@ -41,16 +42,18 @@ import structlog
 
 from wordfreq_service import logs
 from wordfreq_service.config import BackendSpec
-from wordfreq_service.errors import BackendError
+from wordfreq_service.errors import WordfreqError
 from wordfreq_service.ports import Backend
 from wordfreq_service.service.shutdown import PROTECTION_OFF_S, STOP_POLL_S, kill_after
 from wordfreq_service.service.worker import Worker, WorkerSettings, run_until_stopped
-from wordfreq_service.service.worker.backoff import Backoff
+from wordfreq_service.service.worker.backoff import OUTAGES, Backoff
 
 log = structlog.get_logger("wordfreq.pool")
 
 #: A relayed line longer than this is passed on in pieces (memory stays bounded).
 MAX_RELAYED_LINE = 1 << 20
+#: A worker process's exit status when it met an error that retrying will not mend.
+EXIT_CANNOT_GO_ON = 3
 #: After a failed call to the ECS agent, try again this soon (or at the renewal, if sooner).
 PROTECTION_RETRY_SECONDS = 10.0
 
@@ -183,11 +186,21 @@ def _child_main(
     threading.Thread(
         target=_stop_with_parent, args=(stop_worker, parent_alive, console), daemon=True
     ).start()
-    backend = open_until_stopped(spec, settings, stop)
-    if backend is None:
-        return
-    started.append(Worker(backend, settings, stop=stop, busy_hook=slot))
-    _run_worker(started[0])
+    # Until the worker's own handlers are in (``run_until_stopped``), a stop while the
+    # stack is still opening only sets the flag: no KeyboardInterrupt traceback on
+    # Ctrl-C, no death by SIGTERM.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    try:
+        backend = open_until_stopped(spec, settings, stop)
+        if backend is None:
+            return
+        started.append(Worker(backend, settings, stop=stop, busy_hook=slot))
+        _run_worker(started[0])
+    except WordfreqError as exc:
+        # Retrying will not mend it: the parent stops the pool rather than restart us.
+        log.error("worker cannot go on", error=str(exc))
+        sys.exit(EXIT_CANNOT_GO_ON)
 
 
 def open_until_stopped(
@@ -195,12 +208,13 @@ def open_until_stopped(
 ) -> Backend | None:
     """The worker's backend, opened again after a back-off while the store is
     unavailable (a locked database, a full disk, a server down): a worker starting
-    during an outage waits it out instead of exiting. None once ``stop`` is set."""
+    during an outage waits it out instead of exiting. None once ``stop`` is set; any
+    other error (``OUTAGES``) is raised."""
     backoff = Backoff(settings.backoff_seconds, settings.max_backoff_seconds, stop)
     while not stop.is_set():
         try:
             backend = spec.open()
-        except BackendError as exc:
+        except OUTAGES as exc:
             backoff.failed("cannot open the stack", str(exc))
             continue
         backoff.succeeded()
@@ -287,6 +301,11 @@ class _Children:
     def restart_crashed(self) -> None:
         for i, child in enumerate(self.processes):
             if not child.is_alive():
+                if child.exitcode == EXIT_CANNOT_GO_ON:
+                    raise WordfreqError(
+                        f"{child.name} stopped on an error that retrying will not mend "
+                        "(its log line above says which)"
+                    )
                 # A crashed child must not shrink the pool for good.
                 log.error("worker process exited; restarting", exitcode=child.exitcode)
                 child.join()
@@ -352,13 +371,15 @@ def run_processes(
     owner = ProtectionOwner(protection, board) if protection and board else None
     children = _Children(spec, settings, debug, board, concurrency)
     _log_started(spec, settings, concurrency)
-    while not stopping.is_set():
-        children.restart_crashed()
-        stopping.wait(STOP_POLL_S)
-    log.info("stopping workers: draining", deadline_s=settings.drain_seconds)
-    children.stop(time.monotonic() + kill_after(settings.drain_seconds, settings.wait_seconds))
-    if owner:
-        owner.close()
+    try:
+        while not stopping.is_set():
+            children.restart_crashed()
+            stopping.wait(STOP_POLL_S)
+        log.info("stopping workers: draining", deadline_s=settings.drain_seconds)
+    finally:
+        children.stop(time.monotonic() + kill_after(settings.drain_seconds, settings.wait_seconds))
+        if owner:
+            owner.close()
     log.info("workers stopped")
 
 

@@ -10,8 +10,11 @@ receivers asleep, so they also re-check the queue at a modest interval. A pipe w
 receiver died has no reader; the next ring notices (ENXIO) and removes it.
 
 Where named pipes are unavailable (no ``os.mkfifo``, or a file system refusing them),
-``listen`` falls back to short sleeps; so it does where a symbolic link stands in place
-of a queue's directory (``nofollow``): no pipe is made or rung outside the data directory.
+``listen`` falls back to short sleeps. Where a symbolic link stands in place of a
+queue's directory (``nofollow``) no pipe is made or rung outside the data directory, and
+a receiver hears of messages only when it re-checks the queue: sleeping a few
+milliseconds would turn every idle receiver into a busy poller for as long as the link
+stays.
 """
 
 from __future__ import annotations
@@ -81,34 +84,32 @@ class Doorbells:
         Register before checking the queue: a message committed after the check then
         rings this listener, and one committed before it is found by the check."""
         listener = self._fifo_listener(queue) if self._fifo_supported else None
-        if listener is None:
-            yield _SleepingListener()
+        if not isinstance(listener, _FifoListener):
+            yield listener or _SleepingListener(FALLBACK_POLL_S)
             return
         try:
             yield listener
         finally:
             listener.close()
 
-    def _fifo_listener(self, queue: str) -> _FifoListener | None:
+    def _fifo_listener(self, queue: str) -> _FifoListener | _SleepingListener | None:
         name = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}{_SUFFIX}"
         try:
             dir_fd = self._held.open_child(queue, create=True)
-        except UnsafePath:
-            return None
-        except OSError as exc:
-            if exc.errno in _NO_FIFOS:  # remember, so we do not retry each time
-                self._fifo_supported = False
-            return None
+        except (OSError, UnsafePath) as exc:
+            return self._no_fifo(exc)
         try:
             return _FifoListener(dir_fd, name)
-        except UnsafePath:
+        except (OSError, UnsafePath) as exc:
             os.close(dir_fd)
-            return None
-        except OSError as exc:
-            os.close(dir_fd)
-            if exc.errno in _NO_FIFOS:
-                self._fifo_supported = False
-            return None
+            return self._no_fifo(exc)
+
+    def _no_fifo(self, exc: OSError | UnsafePath) -> _SleepingListener | None:
+        if isinstance(exc, UnsafePath):
+            return _SleepingListener(math.inf)  # each wait lasts until the re-check
+        if exc.errno in _NO_FIFOS:
+            self._fifo_supported = False  # remember, so we do not retry each time
+        return None
 
 
 class _FifoListener:
@@ -123,10 +124,14 @@ class _FifoListener:
         os.mkfifo(pending, 0o600, dir_fd=dir_fd)
         fds: list[int] = []
         try:
-            fds.append(open_file(Path(pending), os.O_RDONLY | os.O_NONBLOCK, dir_fd=dir_fd))
+            fds.append(
+                open_file(Path(pending), os.O_RDONLY | os.O_NONBLOCK, dir_fd=dir_fd, fifo=True)
+            )
             # Our own write end keeps poll() from reporting hang-up forever once a
             # ringer has opened and closed the pipe.
-            fds.append(open_file(Path(pending), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd))
+            fds.append(
+                open_file(Path(pending), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd, fifo=True)
+            )
             os.rename(pending, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         except (OSError, UnsafePath):
             for fd in fds:
@@ -156,14 +161,19 @@ class _FifoListener:
 
 
 class _SleepingListener:
+    """Hears nothing: sleeps ``timeout``, or ``most_s`` if that is shorter."""
+
+    def __init__(self, most_s: float) -> None:
+        self._most = most_s
+
     def wait(self, timeout: float) -> bool:
-        time.sleep(max(0.0, min(timeout, FALLBACK_POLL_S)))
+        time.sleep(max(0.0, min(timeout, self._most)))
         return False
 
 
 def _ring_one(name: str, dir_fd: int) -> None:
     try:
-        fd = open_file(Path(name), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd)
+        fd = open_file(Path(name), os.O_WRONLY | os.O_NONBLOCK, dir_fd=dir_fd, fifo=True)
     except UnsafePath:
         return
     except OSError as exc:

@@ -42,13 +42,12 @@ def open_dir(
     root: Path, parts: Sequence[str], *, create: bool = False, listable: bool = False
 ) -> int:
     """A descriptor of the directory ``root/parts[0]/parts[1]/...``; the caller closes
-    it. ``root`` is followed, each part is not (:class:`UnsafePath`). A missing one is
+    it. ``root`` is followed, each part is not (:class:`UnsafePath`). A missing part is
     made when ``create`` (mode 0777 less the umask, as ``mkdir`` does), else
-    ``FileNotFoundError``; other failures are ``OSError``. Only a ``listable``
-    descriptor can be read (``os.scandir``) or synced."""
+    ``FileNotFoundError``; a missing ``root`` is never made (``FileNotFoundError``):
+    whoever makes the data directory gives it its private mode. Other failures are
+    ``OSError``. Only a ``listable`` descriptor can be read (``os.scandir``) or synced."""
     last = _LIST if listable else _WALK
-    if create:
-        root.mkdir(parents=True, exist_ok=True)
     fd = os.open(root, last if not parts else _WALK)
     try:
         for depth, part in enumerate(parts, 1):
@@ -80,7 +79,8 @@ class HeldDirectory:
     ``openat`` per level below it rather than one per level from the root. Thread-safe;
     a forked child uses the descriptor it inherited (the same directory). Removed while
     held, the directory is opened again (made again if needed) by the next
-    :meth:`open_child` that creates; a read until then finds it empty."""
+    :meth:`open_child` that creates, and by the next that does not once another process
+    has made it again; until then a read finds it empty."""
 
     def __init__(self, root: Path, parts: Sequence[str]) -> None:
         self.root = root
@@ -112,14 +112,24 @@ class HeldDirectory:
         try:
             return _open_child_dir(held, name, create, self.path / name, flags)
         except FileNotFoundError:
-            if not create:
+            if not create and not self._replaced(held):
                 raise
-        # The held directory was removed (nothing can be made in it): open it again.
-        # The old descriptor stays open for whoever still uses it, until this object goes.
+        # The held directory was removed (nothing can be made in it), or removed and
+        # made again (what is in the new one is not in it): open it again. The old
+        # descriptor stays open for whoever still uses it, until this object goes.
         with self._lock:
             if self._fd == held:
                 self._fd = None
-        return _open_child_dir(self.fd(create=True), name, create, self.path / name, flags)
+        return _open_child_dir(self.fd(create=create), name, create, self.path / name, flags)
+
+    def _replaced(self, held: int) -> bool:
+        """Whether the directory at our path is another than the one ``held``."""
+        try:
+            now = os.stat(self.path, follow_symlinks=False)
+        except OSError:
+            return False  # none there: nothing better to open
+        was = os.fstat(held)
+        return (was.st_dev, was.st_ino) != (now.st_dev, now.st_ino)
 
     @contextmanager
     def child(self, name: str, *, create: bool = False, listable: bool = False) -> Iterator[int]:
@@ -138,15 +148,34 @@ def open_file(
     *,
     dir_fd: int | None = None,
     shown: Path | None = None,
+    fifo: bool = False,
 ) -> int:
     """``os.open`` that refuses a link as the last component (:class:`UnsafePath`,
-    naming ``shown`` or else ``path``); ``path`` is relative to ``dir_fd`` when given."""
+    naming ``shown`` or else ``path``), and anything but a regular file (a named pipe
+    when ``fifo``); ``path`` is relative to ``dir_fd`` when given. Opened without
+    blocking, then checked: a named pipe planted in place of a file would otherwise
+    block the open until someone writes to it, forever."""
     try:
-        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+        fd = os.open(
+            path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode, dir_fd=dir_fd
+        )
     except OSError as exc:
         if exc.errno in _LINK_ERRNOS and _is_link(path, dir_fd):
             raise refusal(shown or path) from None
         raise
+    try:
+        kind = stat.S_IFMT(os.fstat(fd).st_mode)
+        if kind != (stat.S_IFIFO if fifo else stat.S_IFREG):
+            raise UnsafePath(
+                f"{shown or path} is not a {'named pipe' if fifo else 'regular file'}, "
+                "and wordfreq opens no other kind inside its data directory: remove it"
+            )
+        if not flags & os.O_NONBLOCK:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def sync_dir(dir_fd: int) -> None:

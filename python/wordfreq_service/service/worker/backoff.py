@@ -8,7 +8,14 @@ import threading
 
 import structlog
 
+from wordfreq_service.errors import NoSuchQueue, TransientError
+
 log = structlog.get_logger("wordfreq.worker")
+
+#: What a worker waits out: a store or queue unavailable, or a queue gone (deleted and
+#: made again). Any other error (access denied, no credentials, a link planted in the
+#: data directory) stays until someone mends it: the worker stops, saying why.
+OUTAGES = (TransientError, NoSuchQueue)
 
 
 class Backoff:

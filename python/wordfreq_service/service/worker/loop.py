@@ -57,7 +57,7 @@ from typing import Any, Protocol
 import structlog
 
 from wordfreq_service.errors import (
-    BackendError,
+    NoSuchQueue,
     ReceiptHandleInvalid,
     TransientError,
     WordfreqError,
@@ -69,10 +69,11 @@ from wordfreq_service.formats.s3event import S3Record, parse_message
 from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message, ObjectStore
 from wordfreq_service.service.jobs import JOB_RETENTION_S
 from wordfreq_service.service.snowflake import Snowflake
-from wordfreq_service.service.worker.backoff import Backoff
+from wordfreq_service.service.worker.backoff import OUTAGES, Backoff
 from wordfreq_service.service.worker.job import Abandoned, Unprocessable, count_object, since
 from wordfreq_service.service.worker.jobpath import JobPath
 from wordfreq_service.service.worker.keeper import VisibilityKeeper
+from wordfreq_service.service.worker.probe import probe_store
 from wordfreq_service.service.worker.settings import WorkerSettings
 from wordfreq_service.service.worker.split import Splitter, purge_expired_splits
 
@@ -148,7 +149,7 @@ class Worker:
                         wait_seconds=self.settings.wait_seconds,
                         visibility_timeout=hold_seconds,
                     )
-                except BackendError as exc:
+                except OUTAGES as exc:
                     # Unavailable, or gone (a queue deleted and made again): the worker
                     # waits it out rather than exit; only SIGTERM/SIGINT stop it.
                     backoff.failed("work queue unavailable", _described(exc))
@@ -163,10 +164,8 @@ class Worker:
                 self.process_batch(messages, keeper)
                 if self._unavailable is not None:
                     # The store failed mid-job: the message comes back after its
-                    # visibility timeout. A pause before the next receive keeps other
-                    # messages from spending their receives (5, then the dead-letter
-                    # queue) on the same outage.
-                    backoff.failed("store unavailable during a job", self._unavailable)
+                    # visibility timeout.
+                    self._wait_for_store(backoff, self._unavailable)
                 else:
                     backoff.succeeded()
         finally:
@@ -174,6 +173,23 @@ class Worker:
             self._deletes.close()
             keeper.close()
             self._set_busy(False)
+
+    def _wait_for_store(self, backoff: Backoff, error: str) -> None:
+        """Back off until the store takes a write again (or the worker is stopped).
+        Probed, not received: each receive would spend a message's receive count (5,
+        then the dead-letter queue), so a long outage would dead-letter every job."""
+        backoff.failed("store unavailable during a job", error)
+        while not self.stop.is_set():
+            try:
+                probe_store(self.backend.store)
+            except TransientError as exc:
+                backoff.failed("store still unavailable", str(exc))
+                continue
+            except Exception as exc:  # a probe must never take the worker down
+                # Refused rather than unavailable (a role without the grant): the
+                # probe cannot tell; receiving again does, as it did before probes.
+                log.warning("cannot probe the store; receiving again", error=str(exc))
+            return
 
     def _visibility_timeout(self, backoff: Backoff) -> int | None:
         """How long a received message stays hidden: the setting, else the work queue's
@@ -183,7 +199,7 @@ class Worker:
         while not self.stop.is_set():
             try:
                 seconds = self.backend.work_queue.visibility_timeout()
-            except BackendError as exc:
+            except OUTAGES as exc:
                 backoff.failed("work queue unavailable", _described(exc))
                 continue
             backoff.succeeded()
@@ -644,7 +660,7 @@ class _LastAttemptLease:
             self._job_path.lease([job_id], JOB_RETENTION_S)
 
 
-def _described(exc: BackendError) -> str:
+def _described(exc: TransientError | NoSuchQueue) -> str:
     """The error as logged: its kind too when it is not merely unavailable."""
     return str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
 
