@@ -83,6 +83,7 @@ def main() -> None:
                     store = old_objects.FileStore(data / "buckets" / "uploads", "uploads")
                     bells = old_doorbell.Doorbells(data / "doorbells")
                 else:
+                    data.mkdir(parents=True, exist_ok=True)
                     store = FileStore(data / "buckets" / "uploads", "uploads", root=data)
                     bells = Doorbells(data / "doorbells", root=data)
                 results[which].append(run(store, bells))

@@ -311,7 +311,9 @@ def test_submit_names_the_database_it_cannot_open(tmp_path: Path) -> None:
 def test_damaged_object_fails_its_client_before_dead_lettering(tmp_path: Path) -> None:
     backend = open_embedded(tmp_path)
     # Stored without its event, damaged, then announced: as a failing disk would have it.
-    quiet = FileStore(tmp_path / "buckets" / backend.store.bucket, backend.store.bucket)
+    quiet = FileStore(
+        tmp_path / "buckets" / backend.store.bucket, backend.store.bucket, root=tmp_path
+    )
     info = quiet.put("damaged-job", io.BytesIO(b"words " * 1000), {"mode": "words"})
     [path] = [p for p in (tmp_path / "buckets").rglob("*") if p.is_file()]
     with path.open("r+b") as file:

@@ -29,7 +29,7 @@ def test_two_uploads_to_one_key_each_get_their_own_result(tmp_path: Path, first:
     bucket = backend.store.bucket
     # Stored one over the other before any event is out; then the events, in the order
     # the test wants (SQS keeps none).
-    quiet = FileStore(tmp_path / "buckets" / bucket, bucket)
+    quiet = FileStore(tmp_path / "buckets" / bucket, bucket, root=tmp_path)
     earlier = quiet.put("shared", io.BytesIO(b"earlier " * 3), META)
     later = quiet.put("shared", io.BytesIO(b"later " * 5), META)
     events = {

@@ -53,6 +53,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Fil
     outside.mkdir()
     (outside / "precious.txt").write_bytes(PRECIOUS)
     data_dir = base / "data"
+    data_dir.mkdir()  # as the stack's opening makes it
     store = FileStore(data_dir / "buckets" / "uploads", "uploads", root=data_dir)
     yield data_dir, store, outside
 
