@@ -21,7 +21,7 @@ from wordfreq_service.errors import BackendError, TransientError
 from wordfreq_service.formats.s3event import object_created_event, test_event
 from wordfreq_service.ports import Backend, ObjectInfo, ObjectReader, ObjectStore
 from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
-from wordfreq_service.service.worker import Worker, WorkerSettings
+from wordfreq_service.service.worker import Worker, WorkerSettings, loop
 
 SETTINGS = WorkerSettings(visibility_timeout=2, wait_seconds=0.2)
 
@@ -204,16 +204,27 @@ def test_duplicate_delivery_is_counted_once(backend: Backend) -> None:
     assert [r["Status"] for r in results(backend)] == ["success"]
 
 
-def test_a_redelivery_after_the_object_is_gone_posts_no_failure(backend: Backend) -> None:
-    # A worker posted the result and deleted the object, then died before deleting the
-    # message: it comes back to another worker (a second receive), with nothing to count.
+def test_a_redelivery_after_the_object_is_gone_posts_its_failure_late(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The event comes back (a second receive) with nothing to count: either a worker
+    # posted the result, deleted the object and died before deleting the message, or the
+    # object is really gone. The client must hear either way, but after any success.
+    monkeypatch.setattr(loop, "GONE_ON_REDELIVERY_DELAY_S", 2)
     put(backend, "gone.txt", b"one two")
     [event] = backend.work_queue.receive(10, wait_seconds=0.5)
     backend.work_queue.change_visibility(event.receipt_handle, 0)
     backend.store.delete("gone.txt")
+    handled_at = time.monotonic()
     drain_once(backend)
-    assert results(backend) == []  # the first attempt's success stays the only result
+    assert results(backend) == []  # a success sent before would be received first
     assert backend.work_queue.receive(10, wait_seconds=0.2) == []  # and the event is done
+    deadline = time.monotonic() + 10
+    late: list[dict[str, object]] = []
+    while not late and time.monotonic() < deadline:
+        late = results(backend)
+    assert [(r["FileKey"], r["Status"]) for r in late] == [("gone.txt", "failure")]
+    assert time.monotonic() >= handled_at + 2
 
 
 class _TrickleReader:

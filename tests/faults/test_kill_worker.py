@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.adapters.embedded.backend import DATABASE_NAME
+from wordfreq_service.adapters.embedded.backend import DATABASE_NAME, RESULT_QUEUE
 from wordfreq_service.adapters.embedded.stack_lock import StackLock
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.ports import MessageQueue
@@ -59,6 +59,13 @@ def peek(queue: MessageQueue) -> list[dict[str, object]]:
     return bodies
 
 
+def hurry_delayed(data_dir: Path) -> None:
+    """Make every delayed result visible now, as the delay's end would (a test cannot
+    wait out ``GONE_ON_REDELIVERY_DELAY_S``)."""
+    with sqlite3.connect(data_dir / DATABASE_NAME) as db:
+        db.execute("UPDATE messages SET visible_at = 0 WHERE queue = ?", (RESULT_QUEUE,))
+
+
 def dead_or_done(worker: subprocess.Popen[bytes], data_dir: Path) -> bool:
     return worker.poll() is not None or work_left(data_dir) == 0
 
@@ -86,10 +93,12 @@ def test_jobs_survive_workers_killed_at_random_points(tmp_path: Path, given: int
         expected[str(path)] = (marker, *make_file(path, rng, marker))
         job_files.append(str(path))
     out = (tmp_path / "submit.out").open("wb")
+    # Its log to a file: a pipe nobody reads until the end would stall it once full.
+    err = (tmp_path / "submit.err").open("wb")
     submit = subprocess.Popen(
         [WORDFREQ, "submit", "--data-dir", str(data_dir), "--json", "--top", "1",
          "--timeout", "120", *job_files],
-        stdout=out, stderr=subprocess.PIPE,
+        stdout=out, stderr=err,
     )  # fmt: skip
     client = Client(backend, poll_seconds=0.5)
     compat_files = []
@@ -120,8 +129,9 @@ def test_jobs_survive_workers_killed_at_random_points(tmp_path: Path, given: int
             kills.append((point, nth))
         final = Service(["worker", "--concurrency", "1", "--visibility-timeout", "1"], data_dir)
         final.wait_for("workers started")
-        _, err = submit.communicate(timeout=60)
-        assert submit.returncode == 0, f"seed {seed}: {err.decode()}"
+        submit.wait(timeout=60)
+        logged = (tmp_path / "submit.err").read_text(errors="replace")
+        assert submit.returncode == 0, f"seed {seed}: {logged}"
         wait_until(lambda: work_left(data_dir) == 0, "empty work queue", 30)
         # Every result message is in. Whichever of them a client reads first (SQS keeps no
         # order), it must be the success: a retry may repeat it, never fail it.
@@ -130,14 +140,25 @@ def test_jobs_survive_workers_killed_at_random_points(tmp_path: Path, given: int
         results: list[Submission] = []
         pending = client.collect(submissions, 10, results.append)
         assert not pending, f"seed {seed}: no result for {[s.path for s in pending]}"
+        # A retry that found the object gone (a kill after its deletion) posted its
+        # failure late: it comes after the success, for a key the client has finished.
+        hurry_delayed(data_dir)
+        late = peek(backend.result_queue)
+        assert all(r["Status"] == "failure" for r in late), (seed, late)
+        assert {r["FileKey"] for r in late} <= {s.key for s in results}, (seed, late)
+        print(f"seed {seed}: {len(late)} late failure(s) after a success")
     finally:
-        kill_all({p.pid for p in killed})
-        if submit.poll() is None:
-            submit.kill()
-        out.close()
-        if final is not None:
-            assert final.stop() == 0
-        lock.release()
+        try:
+            kill_all({p.pid for p in killed})
+            if submit.poll() is None:
+                submit.kill()
+            submit.wait(timeout=10)
+            out.close()
+            err.close()
+            if final is not None:
+                assert final.stop() == 0
+        finally:
+            lock.release()
     printed = [json.loads(line) for line in (tmp_path / "submit.out").read_text().splitlines()]
     # Exactly one line per file, each the file's own counts.
     assert sorted(line["file"] for line in printed) == sorted(job_files), f"seed {seed}"
