@@ -422,6 +422,7 @@ class Worker:
                 continue
             result = JobResult(record.key, self._ids.next_base36(), FAILURE, status)
             result.duration_ns = since(record.event_time)
+            result.etag = record.etag or None  # whose upload: the key may be shared
             try:
                 self.backend.result_queue.send(result.to_json())
             except WordfreqError as exc:

@@ -156,6 +156,10 @@ class Splitter:
                 head = b"".join(obj.iter_chunks(HEAD_BYTES))
         except NoSuchKey:
             return SplitDecision(False)  # counting it whole says so
+        if job is None and record.etag and info.etag != record.etag:
+            # Another upload replaced the event's (the compatible path's keys are the
+            # client's): counting it whole fails the event as replaced, as for a small one.
+            return SplitDecision(False)
         threshold = self.settings.split_threshold
         if info.size <= threshold or info.size > self.settings.max_input_bytes:
             # Small after all, or over the input limit: a failure as ever.
@@ -398,6 +402,8 @@ class Splitter:
 
     def _deliver(self, store: ObjectStore, task: RangeTask, counted: Counted) -> None:
         if task.job_id is None:
+            # Which upload it answers: another client may have used the same key.
+            counted.result.etag = task.etag
             self.backend.result_queue.send(counted.result.to_json())
             return
         job = self.jobs.get(task.job_id)
