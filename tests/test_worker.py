@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import io
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -17,6 +19,7 @@ from typing import Any, cast
 import pytest
 from structlog.testing import capture_logs
 from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.counting import reference
 from wordfreq_service.errors import BackendError, TransientError
 from wordfreq_service.formats.s3event import object_created_event, test_event
 from wordfreq_service.ports import Backend, ObjectInfo, ObjectReader, ObjectStore
@@ -366,7 +369,10 @@ def test_damaged_object_tells_its_client_on_the_last_receive(
     assert results(backend) == []
     assert backend.dead_letter_queue is not None
     [dead] = backend.dead_letter_queue.receive(10, wait_seconds=0.5)
-    assert json.loads(dead.body)["Records"][0]["s3"]["object"]["key"] == "damaged.txt"
+    upload = json.loads(dead.body)["Records"][0]["s3"]["object"]
+    assert upload["key"] == "damaged.txt"
+    # Whose upload it was: another client's to the same key must not take it.
+    assert r["ETag"] == upload["eTag"]
 
 
 def test_a_message_naming_no_key_is_dead_lettered_with_a_log_line(backend: Backend) -> None:
@@ -431,3 +437,30 @@ def test_a_message_whose_records_are_done_tells_nobody_more(
         drain_once(backend)
     assert [(r["FileKey"], r["Status"]) for r in results(backend)] == [("done.txt", "success")]
     assert not [e for e in logs if e["log_level"] == "error"], logs
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"Alpha\0beta alpha\0beta gamma\0", "\ufeffHello hello world".encode("utf-16-le")],
+    ids=["nul-bytes", "utf-16-with-bom"],
+)
+def test_seed_mode_counts_nul_bytes_as_the_go_worker_did(backend: Backend, body: bytes) -> None:
+    # Seed mode reproduces the original byte for byte: it never refused binary data.
+    put(backend, "k", body, mode="seed", top="10")
+    drain_once(backend)
+    [r] = results(backend)
+    counted = collections.Counter(w for w in reference.seed_mode(body) if w is not None)
+    assert r["Status"] == "success", r["StatusMessage"]
+    assert r["Words"] == [{"Word": w, "Count": c} for w, c in reference.rank(counted)]
+
+
+def test_utf16_without_a_bom_is_refused_suggesting_its_encoding(backend: Backend) -> None:
+    put(backend, "le", "plain ascii text ".encode("utf-16-le") * 20)
+    put(backend, "be", "plain ascii text ".encode("utf-16-be") * 20)
+    put(backend, "random", random.Random(7).randbytes(4096))
+    drain_once(backend)
+    messages = {r["FileKey"]: str(r["StatusMessage"]) for r in results(backend)}
+    assert all("binary data, not text" in m for m in messages.values()), messages
+    hint = "count it with --encoding utf-16"
+    assert hint in messages["le"] and hint in messages["be"], messages
+    assert hint not in messages["random"], messages
