@@ -21,7 +21,7 @@ from structlog.testing import capture_logs
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.counting import reference
 from wordfreq_service.errors import BackendError, TransientError
-from wordfreq_service.formats.s3event import object_created_event, test_event
+from wordfreq_service.formats.s3event import object_created_event, parse_message, test_event
 from wordfreq_service.ports import Backend, ObjectInfo, ObjectReader, ObjectStore
 from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
 from wordfreq_service.service.worker import Worker, WorkerSettings, loop
@@ -464,3 +464,27 @@ def test_utf16_without_a_bom_is_refused_suggesting_its_encoding(backend: Backend
     hint = "count it with --encoding utf-16"
     assert hint in messages["le"] and hint in messages["be"], messages
     assert hint not in messages["random"], messages
+
+
+def test_two_uploads_of_the_same_bytes_without_a_sequencer_are_both_counted(
+    backend: Backend,
+) -> None:
+    # Events from a producer that sets no sequencer: the same key, ETag and empty
+    # sequencer twice, told apart by their times. Each is an upload with its client.
+    put(backend, "again.txt", b"one two")
+    info = backend.store.head("again.txt")
+    for event in backend.work_queue.receive(10, wait_seconds=0.5):
+        backend.work_queue.delete(event.receipt_handle)
+    bucket = backend.store.bucket
+    moments = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC))
+    worker = Worker(backend, SETTINGS)
+    for moment in moments:
+        backend.store.put("again.txt", io.BytesIO(b"one two"), {"mode": "words"})
+        event = json.loads(
+            object_created_event(bucket, "again.txt", 7, info.etag, event_time=moment)
+        )
+        del event["Records"][0]["s3"]["object"]["sequencer"]
+        records = parse_message(json.dumps(event))
+        assert isinstance(records, list) and records[0].sequencer == ""
+        worker.handle_record(records[0])
+    assert [r["Status"] for r in results(backend)] == ["success", "success"]

@@ -110,7 +110,7 @@ class Worker:
         self._busy_hook = busy_hook
         self._busy = False
         self._ids = ids or Snowflake()
-        #: The uploads (key, ETag, sequencer) finished lately: a duplicate delivery is not
+        #: The uploads (key, ETag, event_id) finished lately: a duplicate delivery is not
         #: counted again.
         self._recent: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._deadline: float | None = None
@@ -485,9 +485,9 @@ class Worker:
         store = self.backend.store_for(bucket)
         if store is None:
             raise Unprocessable(f"event for bucket {bucket!r}, which this worker cannot read")
-        # One upload: its key, ETag and S3's sequencer (an upload of the same bytes to
-        # the same key again has another); a duplicate delivery carries all three.
-        upload = (key, record.etag, record.sequencer)
+        # One upload: its key, ETag and event (an upload of the same bytes to the same
+        # key again has another); a duplicate delivery carries all three.
+        upload = (key, record.etag, record.event_id)
         if upload in self._recent:
             log.info("duplicate delivery ignored", key=key)
             return

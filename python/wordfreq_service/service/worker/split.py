@@ -71,7 +71,7 @@ from wordfreq_service.formats.ranges import (
     split_id_of,
 )
 from wordfreq_service.formats.results import FAILURE, JobResult
-from wordfreq_service.formats.s3event import S3Record, format_time
+from wordfreq_service.formats.s3event import S3Record
 from wordfreq_service.ports import (
     Backend,
     JobRecord,
@@ -180,8 +180,9 @@ class Splitter:
         ranges = plan_ranges(info.size, threshold)
         # The event's identity: a redelivery keeps it, an upload of the same bytes again
         # does not (that one must not read as a duplicate of a split merged before).
-        event = record.sequencer or format_time(record.event_time)
-        split_id = split_id_of(record.bucket, key, info.etag, info.size, event, len(ranges))
+        split_id = split_id_of(
+            record.bucket, key, info.etag, info.size, record.event_id, len(ranges)
+        )
         for part, (start, end) in enumerate(ranges):
             task = RangeTask(
                 bucket=record.bucket,
