@@ -173,9 +173,11 @@ def test_jobs_survive_workers_killed_at_random_points(tmp_path: Path, given: int
         assert got[name] == want, f"seed {seed}: {name}"
     # A kill between a result and its object's deletion has the job counted again (the
     # result queue is at least once); the client printed it once, and deleted the copy.
+    # Objects are deleted in the background after their results, so a kill at any point
+    # (not only ``unremoved``) may land before the deletes of its batch's finished jobs.
     per_key = collections.Counter(r["FileKey"] for r in posted)
     assert set(per_key) == {s.key for s in submissions}, seed
     repeats = sum(per_key.values()) - len(per_key)
-    assert repeats <= sum(1 for point, _ in kills if point == "unremoved"), (seed, posted)
+    assert repeats <= len(kills) * FILES_PER_PATH, (seed, posted)
     assert backend.dead_letter_queue is not None
     assert backend.dead_letter_queue.approximate_count() == 0
