@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from wordfreq_service.adapters.embedded import FileStore, open_embedded
 from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
+from wordfreq_service.formats.results import JobResult
 from wordfreq_service.formats.s3event import object_created_event
 from wordfreq_service.service.client import Client, Submission
 from wordfreq_service.service.worker.job import REPLACED as REPLACED_FORMAT
@@ -79,3 +80,23 @@ def test_two_uploads_to_one_key_each_get_their_own_result(
     # Nothing left over for anyone: one result each.
     left = [json.loads(m.body) for m in backend.result_queue.receive(10, wait_seconds=0.2)]
     assert left == []
+
+
+def test_a_client_takes_only_its_own_uploads_result(tmp_path: Path) -> None:
+    # Two uploads to one key, A's result on the queue first: B's client, collecting
+    # only B, passes A's by (another ETag) and leaves it on the queue for A's client.
+    backend = open_embedded(tmp_path)
+    results = {
+        name: JobResult.success(
+            "shared", f"job-{name}", words=[(name, 1)], total=1, unique=1, mode="words", skipped=0
+        )
+        for name in ("a", "b")
+    }
+    for name, result in results.items():
+        result.etag = f"etag-{name}"
+        backend.result_queue.send(result.to_json())
+    b = Submission("b.txt", "shared", etag="etag-b")
+    assert Client(backend, poll_seconds=0.2).collect([b], 5, lambda s: None) == []
+    assert b.result is not None and b.result.words == [("b", 1)]
+    left = [JobResult.from_json(m.body) for m in backend.result_queue.receive(10, wait_seconds=0.2)]
+    assert [(r.etag, r.words) for r in left] == [("etag-a", [("a", 1)])]
