@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import io
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -17,11 +19,12 @@ from typing import Any, cast
 import pytest
 from structlog.testing import capture_logs
 from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.counting import reference
 from wordfreq_service.errors import BackendError, TransientError
-from wordfreq_service.formats.s3event import object_created_event, test_event
+from wordfreq_service.formats.s3event import object_created_event, parse_message, test_event
 from wordfreq_service.ports import Backend, ObjectInfo, ObjectReader, ObjectStore
 from wordfreq_service.service.snowflake import Snowflake, base36, timestamp_ms
-from wordfreq_service.service.worker import Worker, WorkerSettings
+from wordfreq_service.service.worker import Worker, WorkerSettings, loop
 
 SETTINGS = WorkerSettings(visibility_timeout=2, wait_seconds=0.2)
 
@@ -204,16 +207,27 @@ def test_duplicate_delivery_is_counted_once(backend: Backend) -> None:
     assert [r["Status"] for r in results(backend)] == ["success"]
 
 
-def test_a_redelivery_after_the_object_is_gone_posts_no_failure(backend: Backend) -> None:
-    # A worker posted the result and deleted the object, then died before deleting the
-    # message: it comes back to another worker (a second receive), with nothing to count.
+def test_a_redelivery_after_the_object_is_gone_posts_its_failure_late(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The event comes back (a second receive) with nothing to count: either a worker
+    # posted the result, deleted the object and died before deleting the message, or the
+    # object is really gone. The client must hear either way, but after any success.
+    monkeypatch.setattr(loop, "GONE_ON_REDELIVERY_DELAY_S", 2)
     put(backend, "gone.txt", b"one two")
     [event] = backend.work_queue.receive(10, wait_seconds=0.5)
     backend.work_queue.change_visibility(event.receipt_handle, 0)
     backend.store.delete("gone.txt")
+    handled_at = time.monotonic()
     drain_once(backend)
-    assert results(backend) == []  # the first attempt's success stays the only result
+    assert results(backend) == []  # a success sent before would be received first
     assert backend.work_queue.receive(10, wait_seconds=0.2) == []  # and the event is done
+    deadline = time.monotonic() + 10
+    late: list[dict[str, object]] = []
+    while not late and time.monotonic() < deadline:
+        late = results(backend)
+    assert [(r["FileKey"], r["Status"]) for r in late] == [("gone.txt", "failure")]
+    assert time.monotonic() >= handled_at + 2
 
 
 class _TrickleReader:
@@ -355,7 +369,10 @@ def test_damaged_object_tells_its_client_on_the_last_receive(
     assert results(backend) == []
     assert backend.dead_letter_queue is not None
     [dead] = backend.dead_letter_queue.receive(10, wait_seconds=0.5)
-    assert json.loads(dead.body)["Records"][0]["s3"]["object"]["key"] == "damaged.txt"
+    upload = json.loads(dead.body)["Records"][0]["s3"]["object"]
+    assert upload["key"] == "damaged.txt"
+    # Whose upload it was: another client's to the same key must not take it.
+    assert r["ETag"] == upload["eTag"]
 
 
 def test_a_message_naming_no_key_is_dead_lettered_with_a_log_line(backend: Backend) -> None:
@@ -420,3 +437,54 @@ def test_a_message_whose_records_are_done_tells_nobody_more(
         drain_once(backend)
     assert [(r["FileKey"], r["Status"]) for r in results(backend)] == [("done.txt", "success")]
     assert not [e for e in logs if e["log_level"] == "error"], logs
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"Alpha\0beta alpha\0beta gamma\0", "\ufeffHello hello world".encode("utf-16-le")],
+    ids=["nul-bytes", "utf-16-with-bom"],
+)
+def test_seed_mode_counts_nul_bytes_as_the_go_worker_did(backend: Backend, body: bytes) -> None:
+    # Seed mode reproduces the original byte for byte: it never refused binary data.
+    put(backend, "k", body, mode="seed", top="10")
+    drain_once(backend)
+    [r] = results(backend)
+    counted = collections.Counter(w for w in reference.seed_mode(body) if w is not None)
+    assert r["Status"] == "success", r["StatusMessage"]
+    assert r["Words"] == [{"Word": w, "Count": c} for w, c in reference.rank(counted)]
+
+
+def test_utf16_without_a_bom_is_refused_suggesting_its_encoding(backend: Backend) -> None:
+    put(backend, "le", "plain ascii text ".encode("utf-16-le") * 20)
+    put(backend, "be", "plain ascii text ".encode("utf-16-be") * 20)
+    put(backend, "random", random.Random(7).randbytes(4096))
+    drain_once(backend)
+    messages = {r["FileKey"]: str(r["StatusMessage"]) for r in results(backend)}
+    assert all("binary data, not text" in m for m in messages.values()), messages
+    hint = "count it with --encoding utf-16"
+    assert hint in messages["le"] and hint in messages["be"], messages
+    assert hint not in messages["random"], messages
+
+
+def test_two_uploads_of_the_same_bytes_without_a_sequencer_are_both_counted(
+    backend: Backend,
+) -> None:
+    # Events from a producer that sets no sequencer: the same key, ETag and empty
+    # sequencer twice, told apart by their times. Each is an upload with its client.
+    put(backend, "again.txt", b"one two")
+    info = backend.store.head("again.txt")
+    for event in backend.work_queue.receive(10, wait_seconds=0.5):
+        backend.work_queue.delete(event.receipt_handle)
+    bucket = backend.store.bucket
+    moments = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC))
+    worker = Worker(backend, SETTINGS)
+    for moment in moments:
+        backend.store.put("again.txt", io.BytesIO(b"one two"), {"mode": "words"})
+        event = json.loads(
+            object_created_event(bucket, "again.txt", 7, info.etag, event_time=moment)
+        )
+        del event["Records"][0]["s3"]["object"]["sequencer"]
+        records = parse_message(json.dumps(event))
+        assert isinstance(records, list) and records[0].sequencer == ""
+        worker.handle_record(records[0])
+    assert [r["Status"] for r in results(backend)] == ["success", "success"]

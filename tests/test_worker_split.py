@@ -504,7 +504,9 @@ def test_a_range_task_given_up_fails_its_object_before_the_dead_letter_queue(
     # Given a split object whose later ranges cannot be read, whatever the attempt
     healthy = _embedded(tmp_path)
     backend = dataclasses.replace(healthy, store=cast(ObjectStore, _Unavailable(healthy.store)))
-    backend.store.put("down.txt", io.BytesIO(text(11, 8_000)), JobRequest.make().to_metadata())
+    stored = backend.store.put(
+        "down.txt", io.BytesIO(text(11, 8_000)), JobRequest.make().to_metadata()
+    )
     _handle_first(backend)
     tasks = backend.work_queue.receive(10, wait_seconds=0.3)
     limit = backend.work_queue.max_receive_count()
@@ -518,6 +520,8 @@ def test_a_range_task_given_up_fails_its_object_before_the_dead_letter_queue(
     assert result["FileKey"] == "down.txt" and result["Status"] == "failure"
     assert f"given up after {limit} attempts at part" in result["StatusMessage"]
     assert "store unavailable" in result["StatusMessage"]
+    # Whose upload it was: another client's to the same key must not take it.
+    assert result["ETag"] == stored.etag
 
 
 def test_a_job_split_on_its_events_last_receive_is_not_failed_by_its_lease(

@@ -39,6 +39,14 @@ DEFAULT_VISIBILITY_TIMEOUT_S = 30
 MAX_VISIBILITY_TIMEOUT_S = 12 * 3600
 MAX_LONG_POLL_S = 20
 MAX_BATCH = 10
+#: SQS's longest DelaySeconds for a message sent: 15 minutes.
+MAX_DELAY_S = 15 * 60
+
+
+def check_delay(delay_seconds: int) -> None:
+    """Refuse a send delay SQS would refuse, on every backend alike."""
+    if not 0 <= delay_seconds <= MAX_DELAY_S:
+        raise ValueError(f"delay_seconds must be 0..{MAX_DELAY_S}, not {delay_seconds}")
 
 
 @dataclass(frozen=True)
@@ -129,8 +137,9 @@ class MessageQueue(Protocol):
     @property
     def url(self) -> str: ...
 
-    def send(self, body: str) -> str:
-        """Enqueue; returns the message ID."""
+    def send(self, body: str, delay_seconds: int = 0) -> str:
+        """Enqueue; returns the message ID. ``delay_seconds`` (0..900, as SQS's
+        DelaySeconds) keeps the message invisible that long after it is sent."""
         ...
 
     def receive(

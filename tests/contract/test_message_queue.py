@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from wordfreq_service.adapters.embedded import SqliteDatabase, SqliteQueue
 from wordfreq_service.errors import ReceiptHandleInvalid
-from wordfreq_service.ports import DEFAULT_MAX_RECEIVE_COUNT, Message, MessageQueue
+from wordfreq_service.ports import DEFAULT_MAX_RECEIVE_COUNT, MAX_DELAY_S, Message, MessageQueue
 
 from tests.contract.conftest import LONG_VISIBILITY_S, SHORT_VISIBILITY_S, Queues
 from tests.contract.consumers import consume, consume_embedded
@@ -96,6 +96,23 @@ def test_a_receive_naming_no_timeout_hides_for_the_queues_own(short_queue: Messa
     [second] = receive_all(short_queue, 1)
     assert time.monotonic() >= received_at + SHORT_VISIBILITY_S
     assert (second.message_id, second.receive_count) == (first.message_id, 2)
+
+
+def test_a_delayed_message_stays_hidden_for_its_delay(queues: Queues) -> None:
+    sent_at = time.monotonic()
+    queues.queue.send("later", delay_seconds=2)
+    queues.queue.send("now")
+    [first] = queues.queue.receive(10, wait_seconds=1)
+    assert first.body == "now"  # the delayed one is not visible yet
+
+    [later] = receive_all(queues.queue, 1)
+    assert later.body == "later"
+    assert time.monotonic() >= sent_at + 2
+
+
+def test_a_delay_sqs_would_refuse_is_refused(queues: Queues) -> None:
+    with pytest.raises(ValueError, match="delay_seconds"):
+        queues.queue.send("never", delay_seconds=MAX_DELAY_S + 1)
 
 
 def test_change_visibility_to_zero_makes_it_visible_at_once(queues: Queues) -> None:

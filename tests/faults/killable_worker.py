@@ -117,8 +117,8 @@ class _ResultQueue:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._queue, name)
 
-    def send(self, body: str) -> str:
-        sent = self._queue.send(body)
+    def send(self, body: str, delay_seconds: int = 0) -> str:
+        sent = self._queue.send(body, delay_seconds)
         self._trigger.delivered = True
         return sent
 

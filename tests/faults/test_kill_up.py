@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -101,42 +102,50 @@ def client_files(tmp_path: Path, client: int, gzipped_words: int = 0) -> dict[st
     return files
 
 
+@dataclass
+class Submitter:
+    """One `wordfreq submit` of the burst; its output and log go to files (a pipe nobody
+    reads until the end would stall it once full)."""
+
+    proc: subprocess.Popen[bytes]
+    files: dict[str, int]
+    out: Path
+    err: Path
+
+
 @contextmanager
-def burst(
-    tmp_path: Path, data_dir: Path, gzipped_words: int = 0
-) -> Iterator[list[tuple[subprocess.Popen[bytes], dict[str, int]]]]:
+def burst(tmp_path: Path, data_dir: Path, gzipped_words: int = 0) -> Iterator[list[Submitter]]:
     """``CLIENTS`` concurrent `wordfreq submit`s, each of ``FILES_PER_CLIENT`` files."""
-    clients = []
+    clients: list[Submitter] = []
     try:
         for c in range(CLIENTS):
             files = client_files(tmp_path, c, gzipped_words)
             args = ["submit", "--data-dir", str(data_dir), "--json", "--top", "1",
                     "--min-length", "3", "--timeout", "90", *files]  # fmt: skip
-            proc = subprocess.Popen(
-                [WORDFREQ, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-            clients.append((proc, files))
+            out, err = tmp_path / f"submit{c}.out", tmp_path / f"submit{c}.err"
+            with out.open("wb") as stdout, err.open("wb") as stderr:
+                proc = subprocess.Popen([WORDFREQ, *args], stdout=stdout, stderr=stderr)
+            clients.append(Submitter(proc, files, out, err))
         yield clients
     finally:
-        for proc, _ in clients:
-            if proc.poll() is None:
-                proc.kill()
-            proc.communicate()
+        for client in clients:
+            if client.proc.poll() is None:
+                client.proc.kill()
+            client.proc.wait()
 
 
-def assert_every_file_counted_once(
-    clients: list[tuple[subprocess.Popen[bytes], dict[str, int]]],
-) -> None:
-    for proc, files in clients:
-        out, err = proc.communicate(timeout=90)
-        assert proc.returncode == 0, err.decode()
+def assert_every_file_counted_once(clients: list[Submitter]) -> None:
+    for client in clients:
+        client.proc.wait(timeout=90)
+        err = client.err.read_text(errors="replace")
+        assert client.proc.returncode == 0, err
         # Submitted while a stack ran: no in-process workers, whatever happened to it.
-        assert b"in-process" not in err
-        lines = [json.loads(line) for line in out.decode().splitlines()]
-        assert [line["file"] for line in lines] == list(files)  # one each, in order
+        assert "in-process" not in err
+        lines = [json.loads(line) for line in client.out.read_text().splitlines()]
+        assert [line["file"] for line in lines] == list(client.files)  # one each, in order
         for line in lines:
             assert line["status"] == "success", line
-            assert line["words"][0]["count"] == files[line["file"]]
+            assert line["words"][0]["count"] == client.files[line["file"]]
 
 
 def test_up_killed_and_restarted_mid_burst_loses_nothing(tmp_path: Path) -> None:
@@ -201,7 +210,9 @@ def test_sigterm_mid_burst_finishes_or_releases_every_job(tmp_path: Path) -> Non
         second.proc.send_signal(signal.SIGTERM)
         assert second.proc.wait(timeout=60) == 0
     finally:
-        first.close()
-        if second is not None:
-            second.close()
-        lock.release()
+        try:
+            first.close()
+            if second is not None:
+                second.close()
+        finally:
+            lock.release()

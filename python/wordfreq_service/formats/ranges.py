@@ -60,7 +60,9 @@ def part_key(split_id: str, part: int) -> str:
 class RangeTask:
     bucket: str
     key: str
-    #: The object as it was split; a range finding another ETag fails the object.
+    #: The object as it was split, which is the event's upload (an object replaced
+    #: before the split is not split); a range finding another ETag fails the object,
+    #: and the result names it for the client that uploaded it.
     etag: str
     size: int
     split_id: str

@@ -53,6 +53,12 @@ class S3Record:
     def is_object_created(self) -> bool:
         return self.event_name.startswith("ObjectCreated:")
 
+    @property
+    def event_id(self) -> str:
+        """What tells this event's upload from another of the same bytes to the same key:
+        S3's sequencer, else (an event without one) its time. A redelivery keeps it."""
+        return self.sequencer or format_time(self.event_time)
+
 
 @dataclass(frozen=True)
 class TestEvent:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from wordfreq_service.adapters.aws.boto_errors import translated
 from wordfreq_service.errors import BackendError
-from wordfreq_service.ports import MAX_BATCH, MAX_LONG_POLL_S, Message
+from wordfreq_service.ports import MAX_BATCH, MAX_LONG_POLL_S, Message, check_delay
 
 #: How long a queue's redrive policy is trusted before it is read again: a deployment
 #: may change it under running workers, but it is wanted only when a job fails.
@@ -34,9 +34,12 @@ class SqsQueue:
     def url(self) -> str:
         return self._url
 
-    def send(self, body: str) -> str:
+    def send(self, body: str, delay_seconds: int = 0) -> str:
+        check_delay(delay_seconds)
         with translated(f"sending to {self._url}"):
-            return self._client.send_message(QueueUrl=self._url, MessageBody=body)["MessageId"]
+            return self._client.send_message(
+                QueueUrl=self._url, MessageBody=body, DelaySeconds=delay_seconds
+            )["MessageId"]
 
     def receive(
         self,

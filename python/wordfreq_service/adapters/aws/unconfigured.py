@@ -26,7 +26,7 @@ class UnconfiguredQueue:
     def url(self) -> str:
         return ""
 
-    def send(self, body: str) -> str:
+    def send(self, body: str, delay_seconds: int = 0) -> str:
         self._refuse()
 
     def receive(

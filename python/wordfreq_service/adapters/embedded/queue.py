@@ -28,6 +28,7 @@ from wordfreq_service.ports import (
     MAX_VISIBILITY_TIMEOUT_S,
     WORK_QUEUE_RETENTION_S,
     Message,
+    check_delay,
 )
 
 #: A long poll re-checks the queue this often even without a ring, in case a sender
@@ -115,13 +116,14 @@ class SqliteQueue:
     def url(self) -> str:
         return f"{self._db.path.resolve().as_uri()}#{self.name}"
 
-    def send(self, body: str) -> str:
+    def send(self, body: str, delay_seconds: int = 0) -> str:
+        check_delay(delay_seconds)
         with self._db.write() as conn:
-            message_id = self.send_in(conn, body)
+            message_id = self.send_in(conn, body, delay_seconds)
         self._db.doorbells.ring(self.name)
         return message_id
 
-    def send_in(self, conn: sqlite3.Connection, body: str) -> str:
+    def send_in(self, conn: sqlite3.Connection, body: str, delay_seconds: int = 0) -> str:
         """Enqueue inside the caller's transaction; the caller rings after commit."""
         if not isinstance(body, str):
             raise TypeError(f"message body must be str, not {type(body).__name__}")
@@ -132,7 +134,7 @@ class SqliteQueue:
         now = time.time()
         conn.execute(
             "INSERT INTO messages (queue, id, body, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)",
-            (self.name, message_id, body, now, now),
+            (self.name, message_id, body, now, now + delay_seconds),
         )
         return message_id
 

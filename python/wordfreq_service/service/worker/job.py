@@ -153,18 +153,34 @@ def count_object(
 
 #: How far into an input (after decompression) a NUL byte marks it as binary data, not
 #: text, as git and diff tell: random bytes hold one within a few hundred bytes, text
-#: none (but UTF-16's, which is exempt). Counted, 200 MB of random bytes took 16 s and
-#: 1.1 GB of memory for 7.8 million "words"; refused, a moment.
+#: none (but UTF-16's, which is exempt). Counted, random bytes cost far more time and
+#: memory than text (README, "Poison on the work queue"); refused, a moment.
 TEXT_SNIFF_BYTES = 64 << 10
+#: How much of an input's start tells whether its NULs alternate with other bytes.
+UTF16_SNIFF_BYTES = 4 << 10
 
 
 def binary_at(head: bytes, request: JobRequest) -> int | None:
     """Where in ``head`` (an input's first bytes) a NUL byte marks it as binary data;
-    None when it reads as text under ``request``."""
+    None when it reads as text under ``request``. Seed mode counts every byte as the
+    Go worker does (its memory is bounded by the word-length limit), NULs included."""
+    if request.mode == "seed":
+        return None
     offset = head.find(b"\0", 0, TEXT_SNIFF_BYTES)
     if offset < 0 or is_utf16(head, request):
         return None
     return offset
+
+
+def alternating_nuls(head: bytes) -> bool:
+    """Whether the NULs of ``head`` fill every other byte, as in UTF-16 text without a
+    byte order mark (mostly ASCII); random bytes have a few NULs anywhere."""
+    sample = head[: UTF16_SNIFF_BYTES & ~1]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return False
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    return min(even, odd) == 0 and max(even, odd) * 2 >= pairs
 
 
 def text_only(chunks: Iterator[bytes], name: str, request: JobRequest) -> Iterator[bytes]:
@@ -176,9 +192,14 @@ def text_only(chunks: Iterator[bytes], name: str, request: JobRequest) -> Iterat
             head += chunk[: TEXT_SNIFF_BYTES - len(head)]
             offset = binary_at(head, request)
             if offset is not None:
+                hint = (
+                    "; UTF-16 without a byte order mark? count it with --encoding utf-16"
+                    if alternating_nuls(head)
+                    else ""
+                )
                 raise InputError(
                     f"{name}: binary data, not text (a NUL byte at offset {offset}); "
-                    "only text is counted"
+                    f"only text is counted{hint}"
                 )
         yield chunk
 

@@ -29,9 +29,11 @@ lease lapses reads ``failed`` (``jobpath``).
 While jobs run, a keeper thread extends the visibility of every message the worker holds,
 so a long job is not handed to a second worker. Standard queues deliver duplicates: a
 key this worker finished recently is not counted again. A key whose object is gone yields
-a failure result on the event's first receive only: on a later one the object was deleted
-by an attempt that had delivered the result (a worker deletes it only then), and died
-before deleting the message; a failure then could reach the client before the success.
+a failure result. On a later receive of the event that failure is sent delayed by
+``GONE_ON_REDELIVERY_DELAY_S``: the object may have been deleted by an attempt that had
+delivered the result (a worker deletes it only then) and died before deleting the
+message, and the delay lets that success reach the client first, which then ignores the
+failure; an object that was really never there still gets its answer.
 
 Uploads for a job of the job service take the job path (``jobpath``): the result goes to
 the job store, with the full counts beside it under ``results/``, and nothing to the
@@ -79,6 +81,11 @@ from wordfreq_service.service.worker.split import Splitter, purge_expired_splits
 
 log = structlog.get_logger("wordfreq.worker")
 
+#: How long a redelivered event's "object not found" failure waits on the result queue,
+#: so that a success sent before the object was deleted is received first: a client
+#: polls the queue continuously, and 30 s is far beyond one receive's round trip.
+GONE_ON_REDELIVERY_DELAY_S = 30
+
 
 class BusyHook(Protocol):
     """Told when the worker goes from idle to busy and back (ECS task protection)."""
@@ -104,7 +111,8 @@ class Worker:
         self._busy_hook = busy_hook
         self._busy = False
         self._ids = ids or Snowflake()
-        #: The uploads (key, ETag) finished lately: a duplicate delivery is not counted again.
+        #: The uploads (key, ETag, event_id) finished lately: a duplicate delivery is not
+        #: counted again.
         self._recent: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._deadline: float | None = None
         self._job_path = JobPath(backend.jobs) if backend.jobs is not None else None
@@ -430,6 +438,7 @@ class Worker:
                 continue
             result = JobResult(record.key, self._ids.next_base36(), FAILURE, status)
             result.duration_ns = since(record.event_time)
+            result.etag = record.etag or None  # whose upload: the key may be shared
             try:
                 self.backend.result_queue.send(result.to_json())
             except WordfreqError as exc:
@@ -492,9 +501,9 @@ class Worker:
         store = self.backend.store_for(bucket)
         if store is None:
             raise Unprocessable(f"event for bucket {bucket!r}, which this worker cannot read")
-        # One upload: its key, ETag and S3's sequencer (an upload of the same bytes to
-        # the same key again has another); a duplicate delivery carries all three.
-        upload = (key, record.etag, record.sequencer)
+        # One upload: its key, ETag and event (an upload of the same bytes to the same
+        # key again has another); a duplicate delivery carries all three.
+        upload = (key, record.etag, record.event_id)
         if upload in self._recent:
             log.info("duplicate delivery ignored", key=key)
             return
@@ -533,13 +542,11 @@ class Worker:
             result.status_message = note
         # The job path, unless the object said otherwise (then it was not the job's).
         on_job_path = job is not None and counted.every_word is not False
-        if counted.missing and redelivered and not on_job_path:
-            # A worker deletes an object only once its result is out: gone on a second
-            # receive, it was delivered by an attempt that died before deleting the
-            # message. A failure now could reach the client first (SQS keeps no order).
-            bound.info("object gone on a redelivery: its result was delivered before")
-            self._remember(upload)
-            return
+        # Gone on a later receive, the object may have been deleted by an attempt that
+        # delivered its result and died before deleting the message (a worker deletes
+        # an object only once its result is out); or it was never there. The failure
+        # goes late, so a success sent before comes first and the client drops it.
+        delay = GONE_ON_REDELIVERY_DELAY_S if counted.missing and redelivered else 0
         if on_job_path:
             assert self._job_path is not None and job is not None
             if not self._job_path.finish(store, job, counted):
@@ -548,7 +555,9 @@ class Worker:
             if job is not None:
                 result.job_id = self._ids.next_base36()
             result.etag = record.etag or None
-            self.backend.result_queue.send(result.to_json())
+            if delay:
+                bound.info("object gone on a redelivery: its failure sent late", delay_s=delay)
+            self.backend.result_queue.send(result.to_json(), delay_seconds=delay)
         if replaced:
             # The object is the later upload's: its own event counts it.
             bound.info("upload replaced before it was counted", etag=record.etag)

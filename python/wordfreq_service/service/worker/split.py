@@ -71,7 +71,7 @@ from wordfreq_service.formats.ranges import (
     split_id_of,
 )
 from wordfreq_service.formats.results import FAILURE, JobResult
-from wordfreq_service.formats.s3event import S3Record, format_time
+from wordfreq_service.formats.s3event import S3Record
 from wordfreq_service.ports import (
     Backend,
     JobRecord,
@@ -156,6 +156,10 @@ class Splitter:
                 head = b"".join(obj.iter_chunks(HEAD_BYTES))
         except NoSuchKey:
             return SplitDecision(False)  # counting it whole says so
+        if job is None and record.etag and info.etag != record.etag:
+            # Another upload replaced the event's (the compatible path's keys are the
+            # client's): counting it whole fails the event as replaced, as for a small one.
+            return SplitDecision(False)
         threshold = self.settings.split_threshold
         if info.size <= threshold or info.size > self.settings.max_input_bytes:
             # Small after all, or over the input limit: a failure as ever.
@@ -176,8 +180,9 @@ class Splitter:
         ranges = plan_ranges(info.size, threshold)
         # The event's identity: a redelivery keeps it, an upload of the same bytes again
         # does not (that one must not read as a duplicate of a split merged before).
-        event = record.sequencer or format_time(record.event_time)
-        split_id = split_id_of(record.bucket, key, info.etag, info.size, event, len(ranges))
+        split_id = split_id_of(
+            record.bucket, key, info.etag, info.size, record.event_id, len(ranges)
+        )
         for part, (start, end) in enumerate(ranges):
             task = RangeTask(
                 bucket=record.bucket,
@@ -398,6 +403,8 @@ class Splitter:
 
     def _deliver(self, store: ObjectStore, task: RangeTask, counted: Counted) -> None:
         if task.job_id is None:
+            # Which upload it answers: another client may have used the same key.
+            counted.result.etag = task.etag
             self.backend.result_queue.send(counted.result.to_json())
             return
         job = self.jobs.get(task.job_id)
