@@ -19,6 +19,7 @@ import pytest
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.formats.s3event import object_created_event
 from wordfreq_service.ports import Backend
+from wordfreq_service.service.worker.job import EMPTY
 
 from tests.e2e.test_embedded_stack import Service
 from tests.faults.bombs import BOMBS
@@ -123,7 +124,7 @@ def test_every_kind_of_poison_is_answered_or_dead_lettered(tmp_path: Path) -> No
     status = {key: (r[0]["Status"], str(r[0]["StatusMessage"])) for key, r in results.items()}
     good = results["good"][0]
     assert good["Status"] == "success" and good["Total"] == 5
-    assert status["empty"] == ("success", "Success") and results["empty"][0]["Total"] == 0
+    assert status["empty"] == ("failure", EMPTY)
     assert status["never-stored"] == ("failure", "object not found: never-stored")
     assert [status[f"many/{i:04d}"][0] for i in range(RECORDS)] == ["failure"] * RECORDS
     given_up, why = status["elsewhere"]
