@@ -38,7 +38,7 @@ from wordfreq_service.ports import JobState
 
 from tests.helpers import ROOT
 
-_SendIn = Callable[[SqliteQueue, sqlite3.Connection, str], str]
+_SendIn = Callable[[SqliteQueue, sqlite3.Connection, str, int], str]
 
 
 def test_open_creates_everything_once_even_when_raced(tmp_path: Path) -> None:
@@ -387,10 +387,12 @@ def failing_publish(send_in: _SendIn) -> _SendIn:
     and publishing its event: S3's test event still goes through."""
     full = _disk_full()
 
-    def publish(queue: SqliteQueue, conn: sqlite3.Connection, body: str) -> str:
+    def publish(
+        queue: SqliteQueue, conn: sqlite3.Connection, body: str, delay_seconds: int = 0
+    ) -> str:
         if "ObjectCreated" in body:
             raise full
-        return send_in(queue, conn, body)
+        return send_in(queue, conn, body, delay_seconds)
 
     return publish
 

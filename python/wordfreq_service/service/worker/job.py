@@ -66,8 +66,9 @@ class FullCounts:
 #: The failure of an upload replaced by another to the same key before a worker read it.
 REPLACED = "replaced by a later upload to {key} before it was counted"
 
-#: The failure of a 0-byte object: an upload with nothing in it is poison (a client
-#: that sent nothing by mistake hears so), not an empty text.
+#: The failure of a 0-byte object on the compatible path: an upload with nothing in it
+#: is poison (a client that sent nothing by mistake hears so). A job of the job path
+#: declared its size, so its 0 bytes are an empty text (0 words), as `count` says.
 EMPTY = "empty object (0 bytes): nothing to count"
 
 #: Told the opened object's info before counting starts; answers whether to keep every
@@ -96,9 +97,10 @@ def count_object(
             etag = obj.info.etag
             if expected_etag is not None and etag != expected_etag:
                 return Counted(JobResult(key, job_id, FAILURE, REPLACED.format(key=key)), etag=etag)
-            if obj.info.size == 0:
-                return Counted(JobResult(key, job_id, FAILURE, EMPTY), etag=etag)
             every_word = opened(obj.info) if opened is not None else False
+            if obj.info.size == 0 and not every_word:
+                # A job declared its size, 0 included: an empty text, as `count` says.
+                return Counted(JobResult(key, job_id, FAILURE, EMPTY), every_word, etag=etag)
             options = JobRequest.from_metadata(
                 obj.info.metadata, default_mode=settings.default_mode
             )
