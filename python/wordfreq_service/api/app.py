@@ -33,7 +33,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from functools import partial
 from importlib import resources
 from typing import Annotated, Any, BinaryIO, Final, TypeVar, cast
@@ -267,6 +267,21 @@ def create_app(
         record = await _polled(lambda: service.find(job_id, token), lambda r: r.state.ended, wait)
         return job_view(record)
 
+    def counts_response(
+        name: str, done: Callable[[], bool], counts: Callable[[], Iterator[bytes]]
+    ) -> Response:
+        """The counts of job or corpus ``name``: a redirect to their link where the
+        service hands them out so and they are ``done``, else streamed as CSV."""
+        if counts_link is not None and done():
+            link = counts_link(name)
+            if link is not None:
+                return RedirectResponse(link, status_code=307)
+        return StreamingResponse(
+            counts(),
+            media_type=COUNTS_MEDIA_TYPE,
+            headers={"Content-Disposition": counts_disposition(name)},
+        )
+
     @app.get(
         "/jobs/{job_id}/counts.csv",
         response_class=StreamingResponse,
@@ -279,14 +294,10 @@ def create_app(
         """Every word and its count, most frequent first, as CSV (or, where the
         service hands large ones out by link, a redirect to them)."""
         token = token_of(credentials)
-        if counts_link is not None and service.find(job_id, token).state is JobState.DONE:
-            link = counts_link(job_id)
-            if link is not None:
-                return RedirectResponse(link, status_code=307)
-        return StreamingResponse(
-            service.counts(job_id, token),
-            media_type=COUNTS_MEDIA_TYPE,
-            headers={"Content-Disposition": counts_disposition(job_id)},
+        return counts_response(
+            job_id,
+            lambda: service.find(job_id, token).state is JobState.DONE,
+            lambda: service.counts(job_id, token),
         )
 
     corpora = CorpusService(service)
@@ -334,14 +345,10 @@ def create_app(
         """The merged counts of every member, as a job's counts: 404 until the corpus
         is done."""
         token = token_of(credentials)
-        if counts_link is not None and corpora.find(corpus_id, token).state is CorpusState.DONE:
-            link = counts_link(corpus_id)
-            if link is not None:
-                return RedirectResponse(link, status_code=307)
-        return StreamingResponse(
-            corpora.counts(corpus_id, token),
-            media_type=COUNTS_MEDIA_TYPE,
-            headers={"Content-Disposition": counts_disposition(corpus_id)},
+        return counts_response(
+            corpus_id,
+            lambda: corpora.find(corpus_id, token).state is CorpusState.DONE,
+            lambda: corpora.counts(corpus_id, token),
         )
 
     if uploads is None:
