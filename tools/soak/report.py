@@ -78,9 +78,9 @@ def render(report: Report, *, description: str) -> list[str]:
             f"| data directory at the end (bound "
             f"{mib(state.bounds['data directory'], is_bytes=True)}) | "
             f"{mib(state.total, is_bytes=True)} |",
-            f"| uploads / temporary files left in the bucket (bound 0 / "
-            f"{state.bounds['temporary files']}) | {len(state.other_objects)} / "
-            f"{state.temporary_files} |",
+            f"| uploads / temporary files / unaccounted objects left in the bucket (bound "
+            f"{state.bounds['uploads']} / {state.bounds['temporary files']} / 0) | "
+            f"{len(state.other_objects)} / {state.temporary_files} / {state.unaccounted} |",
             f"| job records kept | {state.jobs:,} |",
             "| messages left: work / dead-letter / result queue | "
             f"{state.messages.get('work', 0)} / {state.messages.get('dead-letter', 0)} / "

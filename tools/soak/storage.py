@@ -26,7 +26,7 @@ from wordfreq_service.adapters.embedded.backend import DATABASE_NAME
 from wordfreq_service.adapters.embedded.database import WAL_BOUND_BYTES
 from wordfreq_service.errors import NoSuchKey
 from wordfreq_service.formats.jobs import counts_key
-from wordfreq_service.ports import ObjectStore
+from wordfreq_service.ports import MAX_BATCH, ObjectStore
 
 DB_BASE_BYTES = 8 << 20
 DB_BYTES_PER_JOB = 2 << 10
@@ -61,7 +61,11 @@ class DataDirState:
     total: int
     result_objects: int
     result_bytes: int
+    #: Uploads that got their result and are still stored (the worker deletes a counted
+    #: upload in the background: one SIGKILLed leaves its batch's pending deletes).
     other_objects: list[str]
+    #: Stored objects that are neither an upload, nor a job's counts, nor a temporary file.
+    unaccounted: int
     temporary_files: int
     messages: dict[str, int]
     jobs: int
@@ -86,8 +90,13 @@ class DataDirState:
             found.append(
                 f"the data directory holds {self.total:,} bytes > {self.bounds['data directory']:,}"
             )
-        if self.other_objects:
-            found.append(f"{len(self.other_objects)} uploaded object(s) left in the bucket")
+        if len(self.other_objects) > self.bounds["uploads"]:
+            found.append(
+                f"{len(self.other_objects)} uploaded object(s) left in the bucket "
+                f"> {self.bounds['uploads']}"
+            )
+        if self.unaccounted:
+            found.append(f"{self.unaccounted} object(s) in the bucket no job accounts for")
         if self.temporary_files > self.bounds["temporary files"]:
             found.append(
                 f"{self.temporary_files} temporary file(s) left in the bucket "
@@ -128,13 +137,13 @@ def data_dir_state(
     objects = [p for p in (data_dir / "buckets").rglob("*") if p.is_file()]
     temporary = sum(1 for p in objects if p.name.startswith(".put-"))
     unknown = len(objects) - temporary - result_objects - len(others)
-    others += ["(an object no job accounts for)"] * max(0, unknown)
     database_bound = DB_BASE_BYTES + DB_BYTES_PER_JOB * sum(1 for _, j in answered if j)
     bounds = {
         "database": database_bound,
         "results": job_path_bytes,
         "data directory": database_bound + WAL_BOUND_BYTES + job_path_bytes,
         "temporary files": killed,
+        "uploads": killed * MAX_BATCH,
     }
     return DataDirState(
         database=database,
@@ -145,6 +154,7 @@ def data_dir_state(
         result_objects=result_objects,
         result_bytes=result_bytes,
         other_objects=others,
+        unaccounted=max(0, unknown),
         temporary_files=temporary,
         messages=messages,
         jobs=jobs,
