@@ -9,6 +9,7 @@
 //! * [`file_ranges`]: a regular file read in pieces that threads take in turn (`pread`);
 //! * [`counts_csv`]: reading a counts CSV back into a word table (merging counts);
 //! * [`tally`]: the word table and the ranked report;
+//! * [`language`]: language detection (`--stopwords auto`);
 //! * [`chars`] over the generated [`tables`]: Unicode 14.0.0 properties, as Python 3.11.
 
 pub mod chars;
@@ -16,6 +17,7 @@ pub mod counter;
 pub mod counts_csv;
 pub mod decode;
 pub mod file_ranges;
+pub mod language;
 pub mod seed;
 pub mod split;
 pub mod tables;
@@ -488,6 +490,16 @@ fn normalize_word(word: &str) -> String {
     words::normalize_word(word)
 }
 
+/// The language of `text`: `(ISO 639-1 code, confidence 0..1, reliable)`, or
+/// `(None, 0.0, False)` when none is found.
+#[pyfunction]
+fn detect_language(py: Python<'_>, text: &str) -> (Option<&'static str>, f64, bool) {
+    match py.detach(|| language::detect(text)) {
+        Some(found) => (Some(found.code), found.confidence, found.reliable),
+        None => (None, 0.0, false),
+    }
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     counter::install_panic_hook();
@@ -515,6 +527,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCounter>()?;
     m.add_function(wrap_pyfunction!(normalize_word, m)?)?;
     m.add_function(wrap_pyfunction!(cores, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_language, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_file_pieces_for_tests, m)?)?;
     Ok(())

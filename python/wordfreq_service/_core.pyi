@@ -204,3 +204,7 @@ def cores() -> int:
 def normalize_word(word: str) -> str:
     """``word`` normalised as ``words`` mode normalises the words it counts (U+2019 to
     U+0027, full lowercase with final sigma, NFC)."""
+
+def detect_language(text: str) -> tuple[str | None, float, bool]:
+    """The language of ``text`` as whatlang tells it: ``(ISO 639-1 code, confidence from
+    0 to 1, reliable)``, or ``(None, 0.0, False)`` when it finds none."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
-from wordfreq_service.counting.stopwords import BUILTIN
+from wordfreq_service.counting.stopwords import ALIASES, LANGUAGES
 from wordfreq_service.formats import job_request as jr
 from wordfreq_service.formats.corpus import MAX_CORPUS_JOBS
 from wordfreq_service.ports import CorpusState, JobState
@@ -34,7 +34,8 @@ _OPTION_SCHEMA: Final[dict[str, tuple[Any, str]]] = {
     "encoding": (str, f"One of {', '.join(jr.ENCODINGS)} (words mode)."),
     "stopwords": (
         str | list[str],
-        f"A built-in list ({', '.join(BUILTIN)}) or the words themselves.",
+        f"{jr.AUTO} (detect the language), languages by ISO 639-1 code, comma-separated "
+        f"({', '.join(LANGUAGES)}; {', '.join(ALIASES)} is en), or the words themselves.",
     ),
 }
 if set(_OPTION_SCHEMA) != set(jr.OPTIONS):  # pragma: no cover - a new option needs a schema
@@ -95,6 +96,9 @@ class JobResultView(BaseModel):
     duration_ms: float
     mode: str | None = None
     skipped: int | None = None
+    language: str | None = Field(
+        None, description="With stopwords auto: the language detected (ISO 639-1), or und."
+    )
 
 
 class JobView(BaseModel):
@@ -153,6 +157,9 @@ class CorpusResultView(BaseModel):
 
     total: int
     unique: int
+    language: str | None = Field(
+        None, description="With stopwords auto: the language detected in the sum, or und."
+    )
     words: list[WordCount]
     files: list[CorpusFile]
 

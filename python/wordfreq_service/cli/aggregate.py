@@ -99,6 +99,7 @@ def report(
     allow_failures: bool,
     as_csv: bool = False,
     skipped: int = 0,
+    language: str | None = None,
 ) -> int:
     """Print the aggregate (the sum's top words as text, JSON or CSV; the failures on
     standard error); returns the exit status."""
@@ -112,8 +113,10 @@ def report(
         sys.stderr.write(
             f"wordfreq: note: {skipped} runs longer than the maximum word length were not counted\n"
         )
+    if language is not None and not as_json:
+        sys.stderr.write(output.language_note(language))
     if as_json:
-        output.write_pieces(output.aggregate_json(total, unique, words, files))
+        output.write_pieces(output.aggregate_json(total, unique, words, files, language))
     elif as_csv:
         output.write_pieces(output.words_csv(words))
     else:

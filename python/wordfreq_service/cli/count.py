@@ -112,4 +112,5 @@ def _aggregate(
         as_csv=as_csv,
         allow_failures=allow_failures,
         skipped=result.skipped,
+        language=result.language,
     )

@@ -45,5 +45,7 @@ def count_and_print(
             f"wordfreq: note: {result.skipped} runs longer than the maximum word length "
             "were not counted\n"
         )
+    if result.language is not None:
+        sys.stderr.write(output.language_note(result.language))
     pieces = output.words_csv(result.words) if as_csv else output.top_words_text(result.words)
     output.write_pieces(pieces)

@@ -17,7 +17,6 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The job request's options, shared by every command that counts words. The command
     receives them validated, as one ``request: JobRequest``; names, ranges and choices
     are the job-request format's (``formats/job_request.py``)."""
-    from wordfreq_service.counting.stopwords import BUILTIN
     from wordfreq_service.formats import job_request as jr
 
     flags = {field: option.flag for field, option in jr.OPTIONS.items()}
@@ -68,9 +67,12 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             flags["stopwords"],
-            metavar="|".join(BUILTIN) + "|FILE",
+            metavar="LANG[,LANG...]|auto|FILE",
             default=None,
-            help="Drop stop words: a built-in list (any case) or a file, one word a line.",
+            help="Drop stop words: languages' lists by ISO 639-1 code (en, fr, de, zh, ...; "
+            "english is en; several comma-separated: their union; any case), auto (detect "
+            "the language from the counts; words mode), or a file, one word a line (a name "
+            "that is also a code is the language: write ./de for a file).",
         ),
         click.option(
             flags["encoding"],

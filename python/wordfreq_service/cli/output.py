@@ -117,6 +117,19 @@ def job_text(result: JobResult) -> Iterator[str]:
     yield from top_words_text(result.words)
 
 
+def language_note(language: str, where: str = "") -> str:
+    """The standard-error line that says what ``--stopwords auto`` found (text and CSV
+    outputs; JSON carries it as ``"language"``)."""
+    from wordfreq_service.counting.language import UNDETERMINED
+    from wordfreq_service.counting.stopwords import LANGUAGES
+
+    if language == UNDETERMINED:
+        found = "no language detected with confidence; no stop words dropped"
+    else:
+        found = f"language detected: {language} ({LANGUAGES[language]}); its stop words dropped"
+    return f"wordfreq: note: {where}{found}\n"
+
+
 def file_header(path: str, first: bool) -> str:
     """Names the file before its block when ``submit`` has several, as ``head`` does."""
     return ("" if first else "\n") + f"==> {path} <==\n"
@@ -153,6 +166,8 @@ def count_json(result: CountResult) -> Iterator[str]:
         "unique": result.unique,
         "skipped": result.skipped,
     }
+    if result.language is not None:
+        fields["language"] = result.language
     return json_object(fields, result.words)
 
 
@@ -227,14 +242,22 @@ def _write_all(stream: _Writable, data: bytes) -> None:
 
 
 def aggregate_json(
-    total: int, unique: int, words: Sequence[tuple[str, int]], files: Iterable[FileStatus]
+    total: int,
+    unique: int,
+    words: Sequence[tuple[str, int]],
+    files: Iterable[FileStatus],
+    language: str | None = None,
 ) -> Iterator[str]:
     """Exactly ``{"total", "unique", "words": [{"word", "count"}], "files": [{"file",
     "status", "status_message"}]}`` on one line, as ``json.dumps`` would write it, in
-    pieces (the word list can be as long as the vocabulary)."""
+    pieces (the word list can be as long as the vocabulary); with ``--stopwords auto``,
+    ``"language"`` follows ``"unique"``."""
     import json
 
-    yield f'{{"total": {int(total)}, "unique": {int(unique)}, "words": '
+    yield f'{{"total": {int(total)}, "unique": {int(unique)}, '
+    if language is not None:
+        yield f'"language": {json.dumps(language)}, '
+    yield '"words": '
     yield from words_json(words)
     yield ', "files": ['
     for i, status in enumerate(files):

@@ -210,6 +210,8 @@ def result_json(sub: Submission, requested_mode: str) -> Iterator[str]:
         "skipped": result.skipped,
         "options_ignored": options_ignored(result, requested_mode),
     }
+    if result.language is not None:
+        fields["language"] = result.language
     return output.json_object(fields, result.words)
 
 
@@ -226,6 +228,15 @@ def warnings_for(sub: Submission, requested_mode: str) -> list[str]:
     if result.truncated:
         notes.append(f"wordfreq: note: {sub.path}: {result.status_message}\n")
     return notes
+
+
+def language_notes(sub: Submission, as_json: bool) -> list[str]:
+    """What ``--stopwords auto`` found, said on standard error beside the text output
+    (JSON carries it as a field)."""
+    result = sub.result
+    if as_json or result is None or result.language is None:
+        return []
+    return [output.language_note(result.language, f"{sub.path}: ")]
 
 
 class ResultPrinter:
@@ -254,7 +265,7 @@ class ResultPrinter:
 
     def _print(self, sub: Submission) -> None:
         assert sub.result is not None
-        for note in warnings_for(sub, self._mode):
+        for note in warnings_for(sub, self._mode) + language_notes(sub, self._as_json):
             sys.stderr.write(note)
         sys.stderr.flush()
         if self._as_json:
@@ -454,6 +465,7 @@ def _aggregate_with(
         as_json=req.as_json,
         allow_failures=req.allow_failures,
         skipped=summed.skipped,
+        language=summed.language,
     )
 
 

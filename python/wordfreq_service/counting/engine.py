@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
         def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> Counter: ...
 
-        def stop_words(self) -> frozenset[str]: ...
+        def stop_words(self, counter: Counter) -> tuple[frozenset[str], str | None]: ...
 
 
 #: Regular files of at least this many bytes are counted by the core in pieces spread over
@@ -59,22 +59,32 @@ __all__ = [
 
 
 class CountResult(Frozen):
-    __slots__ = ("total", "unique", "words", "skipped")  # noqa: RUF023 (constructor order)
+    __slots__ = ("total", "unique", "words", "skipped", "language")  # noqa: RUF023 (constructor order)
     total: int
     unique: int
     words: list[tuple[str, int]]
     #: Runs longer than the maximum word length, not counted as words.
     skipped: int
+    #: With ``--stopwords auto``: the language detected (ISO 639-1), or ``und``; else None.
+    language: str | None
 
-    def __init__(self, total: int, unique: int, words: list[tuple[str, int]], skipped: int = 0):
-        self._set(total=total, unique=unique, words=words, skipped=skipped)
+    def __init__(
+        self,
+        total: int,
+        unique: int,
+        words: list[tuple[str, int]],
+        skipped: int = 0,
+        language: str | None = None,
+    ):
+        self._set(total=total, unique=unique, words=words, skipped=skipped, language=language)
 
 
 def summarize(counter: Counter, request: Options, *, every_word: bool = False) -> CountResult:
     """The report a request asks for: its ``top`` words, or with ``every_word`` all."""
     limit = None if every_word else request.top
-    total, unique, words = counter.report(limit, request.report_min_length, request.stop_words())
-    return CountResult(total, unique, words, counter.skipped)
+    stop, language = request.stop_words(counter)
+    total, unique, words = counter.report(limit, request.report_min_length, stop)
+    return CountResult(total, unique, words, counter.skipped, language)
 
 
 def count_chunks(

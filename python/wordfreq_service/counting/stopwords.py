@@ -1,4 +1,9 @@
-"""Stop-word lists: the built-in English list, or a user's file.
+"""Stop-word lists: one per language (ISO 639-1 code), or a user's file.
+
+English (``en``, also spelled ``english``) is wordfreq's own list, as it always was; the
+other languages' lists are stopwords-iso's (MIT), vendored in ``stopwords_data/`` by
+``tools/fetch_stopwords.py`` (source, version and licence in ``stopwords_data/NOTICE``).
+A list is read from its file the first time it is asked for, and only then.
 
 A stop-word file holds one word per line; blank lines and lines starting with ``#`` are
 ignored. Each entry is normalised as ``words`` mode normalises a word (U+2019 to U+0027,
@@ -6,6 +11,8 @@ lowercase, NFC), so ``Don’t`` in the file removes ``don't`` from the results.
 """
 
 from __future__ import annotations
+
+import os
 
 from wordfreq_service._core import normalize_word
 from wordfreq_service.errors import InputError
@@ -34,12 +41,91 @@ ENGLISH = frozenset(
 )
 
 
-#: The built-in lists, by the name a request gives (matched case-insensitively).
-BUILTIN: dict[str, frozenset[str]] = {"english": ENGLISH}
+#: Lists kept here rather than taken from stopwords-iso: its English list (1,298 entries)
+#: drops words such as "world", "information" or "new", which ``english`` never did.
+OWN_LISTS: dict[str, frozenset[str]] = {"en": ENGLISH}
+
+#: Where the vendored lists live: ``<code>.txt``, one normalised entry a line.
+DATA_DIR = os.path.join(os.path.dirname(__file__), "stopwords_data")
+
+#: The languages with a list, by ISO 639-1 code, with their English names (the page's
+#: choice and the error that lists the choices show them).
+LANGUAGES: dict[str, str] = {
+    "af": "Afrikaans",
+    "ar": "Arabic",
+    "bg": "Bulgarian",
+    "bn": "Bengali",
+    "br": "Breton",
+    "ca": "Catalan",
+    "cs": "Czech",
+    "da": "Danish",
+    "de": "German",
+    "el": "Greek",
+    "en": "English",
+    "eo": "Esperanto",
+    "es": "Spanish",
+    "et": "Estonian",
+    "eu": "Basque",
+    "fa": "Persian",
+    "fi": "Finnish",
+    "fr": "French",
+    "ga": "Irish",
+    "gl": "Galician",
+    "gu": "Gujarati",
+    "ha": "Hausa",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "hr": "Croatian",
+    "hu": "Hungarian",
+    "hy": "Armenian",
+    "id": "Indonesian",
+    "it": "Italian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ku": "Kurdish",
+    "la": "Latin",
+    "lt": "Lithuanian",
+    "lv": "Latvian",
+    "mr": "Marathi",
+    "ms": "Malay",
+    "nl": "Dutch",
+    "no": "Norwegian",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "sk": "Slovak",
+    "sl": "Slovenian",
+    "so": "Somali",
+    "st": "Sotho",
+    "sv": "Swedish",
+    "sw": "Swahili",
+    "th": "Thai",
+    "tl": "Tagalog",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "ur": "Urdu",
+    "vi": "Vietnamese",
+    "yo": "Yoruba",
+    "zh": "Chinese",
+    "zu": "Zulu",
+}
+
+#: Other names a request may give a language by.
+ALIASES: dict[str, str] = {"english": "en"}
+
+_loaded: dict[str, frozenset[str]] = dict(OWN_LISTS)
 
 
-def builtin_words(name: str) -> frozenset[str]:
-    return BUILTIN[name]
+def language_words(code: str) -> frozenset[str]:
+    """The stop words of the language ``code`` (a key of ``LANGUAGES``), read once."""
+    words = _loaded.get(code)
+    if words is None:
+        path = os.path.join(DATA_DIR, f"{code}.txt")
+        with open(path, encoding="utf-8") as lines:
+            words = frozenset(line.rstrip("\n") for line in lines)
+        _loaded[code] = words
+    return words
 
 
 def normalize_entries(entries: Iterable[str]) -> frozenset[str]:

@@ -117,18 +117,21 @@ def corpus_result(
     unique: int,
     words: Sequence[tuple[str, int]],
     members: Iterable[tuple[str, str, str]],
+    *,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """The merged result of a corpus job: ``members`` are ``(job_id, status,
-    status_message)`` in the order the corpus was created with."""
-    return {
-        "total": total,
-        "unique": unique,
-        "words": [{"word": w, "count": c} for w, c in words],
-        "files": [
-            {"job_id": job_id, "status": status, "status_message": message}
-            for job_id, status, message in members
-        ],
-    }
+    status_message)`` in the order the corpus was created with; ``language`` (only with
+    ``--stopwords auto``) the one detected in the sum."""
+    result: dict[str, Any] = {"total": total, "unique": unique}
+    if language is not None:
+        result["language"] = language
+    result["words"] = [{"word": w, "count": c} for w, c in words]
+    result["files"] = [
+        {"job_id": job_id, "status": status, "status_message": message}
+        for job_id, status, message in members
+    ]
+    return result
 
 
 def corpus_view(corpus_id: str, state: str, result: Mapping[str, Any] | None) -> dict[str, Any]:

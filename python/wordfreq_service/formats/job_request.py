@@ -10,7 +10,7 @@ their three spellings —
 
 A request is validated once, when it is made, whichever spelling it came from: what the
 worker would refuse, ``submit`` refuses before uploading anything. Choices (mode,
-encoding, built-in stop-word list) are case-insensitive. The modes, encodings and the
+encoding, stop-word languages) are case-insensitive. The modes, encodings and the
 word-length limits are the native core's; the request only chooses among them.
 
 Options that apply to ``words`` mode only (``min_length``, ``encoding``) are ``None``
@@ -23,7 +23,13 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from wordfreq_service import _core
-from wordfreq_service.counting.stopwords import BUILTIN, builtin_words, normalize_entries, read_file
+from wordfreq_service.counting.stopwords import (
+    ALIASES,
+    LANGUAGES,
+    language_words,
+    normalize_entries,
+    read_file,
+)
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.frozen import Frozen
 
@@ -55,6 +61,9 @@ _MAX_DIGITS: Final = 30
 
 #: S3 allows 2 KB of user metadata in all; an inline stop-word list stays well inside it.
 MAX_INLINE_STOPWORDS: Final = 1500
+
+#: ``--stopwords auto``: detect the language from the counts, drop its stop words.
+AUTO: Final = "auto"
 
 
 class RequestError(ConfigError):
@@ -125,8 +134,43 @@ def _whole_number(raw: object, what: str) -> int:
     raise RequestError(f"{what}: {raw!r} is not a whole number")
 
 
+def _language_spec(value: str) -> str | None:
+    """``value``'s canonical spelling (lower case, no spaces) when it names languages: a
+    code, an alias, several comma-separated, or ``auto``; None when any item is none."""
+    items = [item.strip().lower() for item in value.split(",")]
+    known = all(item in LANGUAGES or item in ALIASES or item == AUTO for item in items)
+    if not known:
+        return None
+    return ",".join(dict.fromkeys(items))
+
+
+def _languages(value: str, what: str) -> str:
+    """``value`` as a languages spec, or a ``RequestError`` naming the unknown ones and
+    the choices."""
+    value = text_of(value, what)
+    spec = _language_spec(value)
+    if spec is None:
+        unknown = [item.strip() for item in value.split(",") if _language_spec(item) is None]
+        choices = ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+        raise RequestError(
+            f"{what}: unknown language {', '.join(map(repr, unknown))}; expected "
+            f"{AUTO}, {', '.join(ALIASES)} or ISO 639-1 codes, comma-separated: {choices}"
+        )
+    if AUTO in spec.split(",") and spec != AUTO:
+        raise RequestError(f"{what}: {AUTO} detects the language; it takes no others")
+    return spec
+
+
+def _looks_like_codes(spec: str) -> bool:
+    """Whether a command line's ``spec`` reads as language codes (two to four letters,
+    comma-separated) rather than a file name."""
+    items = [item.strip() for item in spec.split(",")]
+    return all(2 <= len(i) <= 4 and i.isascii() and i.isalpha() for i in items)
+
+
 class StopWords(Frozen):
-    """A built-in list by name, or the words themselves (normalised as words are)."""
+    """Languages' lists by name (``builtin``: ISO 639-1 codes or aliases, comma-separated,
+    or ``auto``), or the words themselves (normalised as words are)."""
 
     __slots__ = ("builtin", "words")
     builtin: str | None
@@ -139,30 +183,41 @@ class StopWords(Frozen):
     def empty(self) -> bool:
         return self.builtin is None and not self.words
 
+    @property
+    def auto(self) -> bool:
+        return self.builtin == AUTO
+
     def resolve(self) -> frozenset[str]:
-        return builtin_words(self.builtin) if self.builtin else self.words
+        """The words dropped, for any request but ``auto`` (which needs the counts)."""
+        if not self.builtin:
+            return self.words
+        codes = [ALIASES.get(name, name) for name in self.builtin.split(",")]
+        if len(codes) == 1:
+            return language_words(codes[0])
+        return frozenset().union(*map(language_words, codes))
 
     @classmethod
     def of(cls, value: StopWords | str | Iterable[str] | None) -> StopWords:
-        """What a library caller gives: a built-in list's name, or the words."""
+        """What a library caller gives: languages (as ``--stopwords`` names them), or
+        the words."""
         if value is None or isinstance(value, StopWords):
             return value or cls()
         if isinstance(value, str):
-            return cls(builtin=choose(value, tuple(BUILTIN), "stopwords"))
+            return cls(builtin=_languages(value, "stopwords"))
         words = list(value)
         if not all(isinstance(w, str) for w in words):
-            raise RequestError("stopwords: expected a built-in list's name or words")
+            raise RequestError("stopwords: expected languages or a list of words")
         return cls(words=normalize_entries(text_of(w, "stopwords") for w in words))
 
     def to_metadata(self) -> str:
-        """The built-in list's name, or the words percent-encoded and joined by commas;
-        a trailing comma keeps a list of one word that is also a list's name a list."""
+        """The languages, or the words percent-encoded and joined by commas; a trailing
+        comma keeps a list of words that are also languages' names a list."""
         if self.builtin:
             return self.builtin
         from urllib.parse import quote
 
         inline = ",".join(quote(w, safe="") for w in sorted(self.words))
-        if inline.lower() in BUILTIN:
+        if _language_spec(inline) is not None:
             inline += ","
         if len(inline) > MAX_INLINE_STOPWORDS:
             raise RequestError(
@@ -174,15 +229,23 @@ class StopWords(Frozen):
 
     @classmethod
     def from_spec(cls, spec: str) -> StopWords:
-        """A command line's ``--stopwords``: a built-in list's name (any case) or a file."""
-        if spec.strip().lower() in BUILTIN:
-            return cls(builtin=spec.strip().lower())
+        """A command line's ``--stopwords``: languages (any case), else a file. A name
+        that is both (a file called ``de``) is the language; ``./de`` is the file. A
+        missing file whose name looks like language codes is an unknown language."""
+        if _language_spec(spec) is not None:
+            return cls(builtin=_languages(spec, "--stopwords"))
+        import os.path
+
+        if not os.path.exists(spec) and _looks_like_codes(spec):
+            _languages(spec, "--stopwords")  # raises, listing the choices
         return cls(words=read_file(spec))
 
     @classmethod
     def from_metadata(cls, value: str) -> StopWords:
-        if "," not in value and value.strip().lower() in BUILTIN:
-            return cls(builtin=value.strip().lower())
+        # Names only when every item is one: an older client's inline list ("of,to")
+        # stays a list of words.
+        if _language_spec(value) is not None:
+            return cls(builtin=_languages(value, "stopwords"))
         from urllib.parse import unquote
 
         return cls(words=normalize_entries(unquote(w) for w in value.split(",")))
@@ -198,7 +261,7 @@ class StopWords(Frozen):
             return cls()
         if isinstance(value, str | list):
             return cls.of(value)
-        raise RequestError("stopwords: expected a built-in list's name or a list of words")
+        raise RequestError("stopwords: expected languages or a list of words")
 
 
 _NO_STOPWORDS = StopWords()
@@ -283,13 +346,19 @@ class JobRequest(Frozen):
                         f"{name[field]} applies to words mode only "
                         f"({mode} mode reads raw bytes as the Go worker did)"
                     )
+        stop = StopWords.of(stopwords)
+        if mode != WORDS_ONLY_MODE and stop.auto:
+            raise RequestError(
+                f"{name['stopwords']} {AUTO} applies to words mode only "
+                f"({mode} mode reads raw bytes as the Go worker did)"
+            )
         limit = DEFAULT_MAX_WORD_LENGTH[mode] if longest is None else longest
         if shortest is not None and shortest > limit:
             raise RequestError(
                 f"{name['min_length']} {shortest} is longer than {name['max_word_length']} "
                 f"{limit}: no word could be counted"
             )
-        return cls(mode, top_n, shortest, longest, encoding, StopWords.of(stopwords))
+        return cls(mode, top_n, shortest, longest, encoding, stop)
 
     # -- what the counting engine asks of its options (``counting.engine.Options``) ----
 
@@ -307,8 +376,23 @@ class JobRequest(Frozen):
             return 0
         return DEFAULT_MIN_LENGTH if self.min_length is None else self.min_length
 
-    def stop_words(self) -> frozenset[str]:
-        return self.stopwords.resolve()
+    def stop_words(self, counter: _core.Counter) -> tuple[frozenset[str], str | None]:
+        """The stop words the report of ``counter`` (finished) drops, and the language
+        ``auto`` detected in its counts (``UNDETERMINED``: none dropped); None when
+        ``auto`` was not asked."""
+        if not self.stopwords.auto:
+            return self.stopwords.resolve(), None
+        from wordfreq_service.counting.language import UNDETERMINED, language_of
+
+        language = language_of(counter)
+        if language == UNDETERMINED:
+            return frozenset(), language
+        return language_words(language), language
+
+    def counts_stop_words(self) -> frozenset[str]:
+        """The stop words a job's full counts (its counts CSV) leave out: the lists asked
+        for, but none with ``auto``, whose language an aggregate detects on the sum."""
+        return frozenset() if self.stopwords.auto else self.stopwords.resolve()
 
     # -- object metadata -------------------------------------------------------------
 

@@ -101,8 +101,9 @@ def job_id_of(metadata: Mapping[str, str]) -> str | None:
 
 def result_view(result: JobResult) -> dict[str, Any]:
     """A job's result in the API: the issue's fields, then what the command line also
-    shows (``mode`` it was counted in, ``skipped`` over-long runs)."""
-    return {
+    shows (``mode`` it was counted in, ``skipped`` over-long runs), and with
+    ``--stopwords auto`` the ``language`` detected."""
+    view = {
         "status": result.status,
         "status_message": result.status_message,
         "total": result.total,
@@ -112,6 +113,9 @@ def result_view(result: JobResult) -> dict[str, Any]:
         "mode": result.mode,
         "skipped": result.skipped,
     }
+    if result.language is not None:
+        view["language"] = result.language
+    return view
 
 
 def stored_result(record: JobRecord) -> JobResult | None:

@@ -2,8 +2,8 @@
 
 The seed's Go uploader reads ``FileKey``, ``JobID``, ``Words`` (``Word``/``Count``),
 ``Duration`` (nanoseconds), ``Status`` and ``StatusMessage``; wordfreq adds ``Total``,
-``Unique``, ``Mode`` and ``Skipped`` without renaming anything, and reads results from the
-Go worker, which lack them.
+``Unique``, ``Mode``, ``Skipped`` and ``Language`` without renaming anything, and reads
+results from the Go worker, which lack them.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ class JobResult:
     #: The ETag of the upload the result answers, as its event names it: two uploads to
     #: one key are told apart by it (absent from Go results, and on the job path).
     etag: str | None = None
+    #: With ``--stopwords auto``: the language detected (ISO 639-1) or ``und``; else None.
+    language: str | None = None
 
     @classmethod
     def success(
@@ -56,6 +58,7 @@ class JobResult:
         unique: int,
         mode: str,
         skipped: int,
+        language: str | None = None,
     ) -> JobResult:
         return cls(
             file_key,
@@ -67,6 +70,7 @@ class JobResult:
             unique=unique,
             mode=mode,
             skipped=skipped,
+            language=language,
         )
 
     @property
@@ -99,6 +103,8 @@ class JobResult:
             body["Skipped"] = self.skipped
         if self.etag is not None:
             body["ETag"] = self.etag
+        if self.language is not None:
+            body["Language"] = self.language
         return body
 
     def to_json(self) -> str:
@@ -130,6 +136,7 @@ class JobResult:
                 mode=body.get("Mode"),
                 skipped=_opt_int(body.get("Skipped")),
                 etag=None if body.get("ETag") is None else str(body["ETag"]),
+                language=None if body.get("Language") is None else str(body["Language"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BadResult(f"not a result message: {exc}") from exc

@@ -254,15 +254,18 @@ class CorpusService:
     def _merge(self, record: CorpusRecord, members: list[Member]) -> CorpusStatus:
         request = JobRequest.from_json(record.options)
         counter, members = merge_members(self.store, request, members)
-        total, unique, words = counter.report(
-            request.top, request.report_min_length, request.stop_words()
-        )
+        stop, language = request.stop_words(counter)
+        total, unique, words = counter.report(request.top, request.report_min_length, stop)
         result = fc.corpus_result(
-            total, unique, words, ((m.job_id, m.status, m.status_message) for m in members)
+            total,
+            unique,
+            words,
+            ((m.job_id, m.status, m.status_message) for m in members),
+            language=language,
         )
         with tempfile.TemporaryFile() as spool:
             csv_bytes = write_counter_counts(
-                counter, spool, request.report_min_length, request.stop_words()
+                counter, spool, request.report_min_length, request.counts_stop_words()
             )
             spool.seek(0)
             self.store.put(

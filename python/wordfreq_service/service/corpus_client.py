@@ -50,6 +50,8 @@ class Sum:
     skipped: int = 0
     #: Jobs the merge could not count after all (their counts gone), by job ID: reasons.
     lost: dict[str, str] = field(default_factory=dict)
+    #: With ``--stopwords auto``: the language detected in the sum, or ``und``.
+    language: str | None = None
 
 
 @dataclass
@@ -200,10 +202,11 @@ class LocalMerger:
     def finish(self, tickets: Sequence[JobTicket], timeout: float) -> Sum:
         del tickets, timeout
         self.counter.finish()
+        stop, language = self.request.stop_words(self.counter)
         total, unique, words = self.counter.report(
-            self.request.top, self.request.report_min_length, self.request.stop_words()
+            self.request.top, self.request.report_min_length, stop
         )
-        return Sum(total, unique, words, self.counter.skipped)
+        return Sum(total, unique, words, self.counter.skipped, language=language)
 
 
 class ApiMerger:
@@ -239,15 +242,16 @@ class ApiMerger:
         if len(corpora) == 1:
             only = results[0]
             words = [(str(w["word"]), int(w["count"])) for w in only["words"]]
-            return Sum(int(only["total"]), int(only["unique"]), words, lost=lost)
+            language = only.get("language")
+            return Sum(int(only["total"]), int(only["unique"]), words, lost=lost, language=language)
         counter = self.request.new_counter(threads=1)
         for corpus in corpora:
             counter.merge_csv(self.api.corpus_counts(corpus))
         counter.finish()
-        total, unique, words = counter.report(
-            self.request.top, self.request.report_min_length, self.request.stop_words()
-        )
-        return Sum(total, unique, words, counter.skipped, lost)
+        stop, language = self.request.stop_words(counter)
+        min_length = self.request.report_min_length
+        total, unique, words = counter.report(self.request.top, min_length, stop)
+        return Sum(total, unique, words, counter.skipped, lost, language)
 
     def _result(self, corpus: Any, deadline: float) -> dict[str, Any]:
         while True:

@@ -152,10 +152,11 @@ def count_object(
         unique=summary.unique,
         mode=options.mode,
         skipped=summary.skipped,
+        language=summary.language,
     )
     if not every_word:
         return Counted(result, every_word, etag=etag)
-    full = FullCounts(counter, options.report_min_length, options.stop_words())
+    full = FullCounts(counter, options.report_min_length, options.counts_stop_words())
     return Counted(result, every_word, full, etag=etag)
 
 

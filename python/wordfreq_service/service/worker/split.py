@@ -382,8 +382,9 @@ class Splitter:
                 unique=summary.unique,
                 mode=request.mode,
                 skipped=summary.skipped,
+                language=summary.language,
             )
-            full = FullCounts(counter, request.report_min_length, request.stop_words())
+            full = FullCounts(counter, request.report_min_length, request.counts_stop_words())
         else:
             result = JobResult(task.key, job_id, FAILURE, failure, mode=mode)
             full = None

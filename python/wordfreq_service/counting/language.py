@@ -1,0 +1,72 @@
+"""The language of counted text, for ``--stopwords auto``.
+
+Detection reads the final counts, never the text as it streams, so its answer is the same
+however the input was cut into chunks, threads, ranges or files: a sample text is made
+of the most frequent words (the words of n-gram keys), each repeated in proportion to its
+count, and the core's detector (whatlang) reads it. Its answer stands when whatlang calls
+it reliable, or else when the language's own stop words make up at least
+``MIN_STOP_SHARE`` of those words' occurrences: one or two sentences are too short for
+whatlang to tell Russian from Ukrainian or Hindi from Marathi with confidence, but their
+function words tell. Unsure, or a language without a stop-word list, is
+``UNDETERMINED``.
+"""
+
+from __future__ import annotations
+
+from wordfreq_service import _core
+from wordfreq_service.counting.stopwords import LANGUAGES, language_words
+
+TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from wordfreq_service.counting.engine import Counter
+
+#: ISO 639's code for "undetermined": what a result says when auto found no language.
+UNDETERMINED = "und"
+#: How many of the most frequent words make the sample.
+SAMPLE_WORDS = 300
+#: The share of the sample's word occurrences that must be stop words of the language
+#: whatlang names, when it calls its answer unreliable.
+MIN_STOP_SHARE = 0.25
+#: How often the most frequent word is repeated in the sample; the others in proportion
+#: (at least once).
+SAMPLE_REPEATS = 20
+
+
+def sample_text(words: Iterable[tuple[str, int]]) -> str:
+    """The words by count, most frequent first, as a text of whole words."""
+    ranked = list(words)
+    if not ranked:
+        return ""
+    top = max(count for _, count in ranked)
+    pieces = []
+    for word, count in ranked:
+        repeats = max(1, round(SAMPLE_REPEATS * count / top))
+        pieces.extend([word] * repeats)
+    return " ".join(pieces)
+
+
+def detect(words: Iterable[tuple[str, int]]) -> str:
+    """The language of text with these word counts, if sure and listed; else
+    ``UNDETERMINED``."""
+    ranked = list(words)
+    code, _confidence, reliable = _core.detect_language(sample_text(ranked))
+    if code is None or code not in LANGUAGES:
+        return UNDETERMINED
+    if reliable or stop_share(ranked, language_words(code)) >= MIN_STOP_SHARE:
+        return code
+    return UNDETERMINED
+
+
+def stop_share(words: list[tuple[str, int]], stop: frozenset[str]) -> float:
+    """The share of the occurrences of ``words`` that are in ``stop``."""
+    occurrences = sum(count for _, count in words)
+    dropped = sum(count for word, count in words if word in stop)
+    return dropped / occurrences if occurrences else 0.0
+
+
+def language_of(counter: Counter) -> str:
+    """The language of what ``counter`` counted (finished), as ``detect`` tells it."""
+    _total, _unique, top = counter.report(SAMPLE_WORDS, 1, frozenset())
+    return detect((word, count) for key, count in top for word in key.split(" "))
