@@ -219,7 +219,7 @@ def test_a_one_word_stop_list_named_like_a_builtin_stays_a_list() -> None:
         ({"mode": 5}, "--mode: 5 is not a string"),
         ({"encoding": ["utf-8"]}, "--encoding: .* is not a string"),
         ({"top": 2.5}, "--top: 2.5 is not a whole number"),
-        ({"stopwords": "klingon"}, "stopwords: 'klingon' is not one of english"),
+        ({"stopwords": "klingon"}, "stopwords: unknown language 'klingon'; expected auto, english"),
         ({"stopwords": [1, 2]}, "stopwords: expected"),
     ],
 )

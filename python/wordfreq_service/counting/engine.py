@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
         def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> Counter: ...
 
-        def stop_words(self, counter: Counter) -> tuple[frozenset[str], str | None]: ...
+        def stop_words_for(self, counter: Counter) -> tuple[frozenset[str], str | None]: ...
 
 
 #: Regular files of at least this many bytes are counted by the core in pieces spread over
@@ -82,7 +82,7 @@ class CountResult(Frozen):
 def summarize(counter: Counter, request: Options, *, every_word: bool = False) -> CountResult:
     """The report a request asks for: its ``top`` words, or with ``every_word`` all."""
     limit = None if every_word else request.top
-    stop, language = request.stop_words(counter)
+    stop, language = request.stop_words_for(counter)
     total, unique, words = counter.report(limit, request.report_min_length, stop)
     return CountResult(total, unique, words, counter.skipped, language)
 

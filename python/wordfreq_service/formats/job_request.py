@@ -376,7 +376,13 @@ class JobRequest(Frozen):
             return 0
         return DEFAULT_MIN_LENGTH if self.min_length is None else self.min_length
 
-    def stop_words(self, counter: _core.Counter) -> tuple[frozenset[str], str | None]:
+    def stop_words(self) -> frozenset[str]:
+        """The stop words of the lists asked for; none with ``auto``, whose list depends
+        on the counts (``stop_words_for``). A job's full counts (its counts CSV) leave
+        these out: with ``auto``, an aggregate then detects on the sum of every word."""
+        return frozenset() if self.stopwords.auto else self.stopwords.resolve()
+
+    def stop_words_for(self, counter: _core.Counter) -> tuple[frozenset[str], str | None]:
         """The stop words the report of ``counter`` (finished) drops, and the language
         ``auto`` detected in its counts (``UNDETERMINED``: none dropped); None when
         ``auto`` was not asked."""
@@ -388,11 +394,6 @@ class JobRequest(Frozen):
         if language == UNDETERMINED:
             return frozenset(), language
         return language_words(language), language
-
-    def counts_stop_words(self) -> frozenset[str]:
-        """The stop words a job's full counts (its counts CSV) leave out: the lists asked
-        for, but none with ``auto``, whose language an aggregate detects on the sum."""
-        return frozenset() if self.stopwords.auto else self.stopwords.resolve()
 
     # -- object metadata -------------------------------------------------------------
 

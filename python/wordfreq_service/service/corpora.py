@@ -254,7 +254,7 @@ class CorpusService:
     def _merge(self, record: CorpusRecord, members: list[Member]) -> CorpusStatus:
         request = JobRequest.from_json(record.options)
         counter, members = merge_members(self.store, request, members)
-        stop, language = request.stop_words(counter)
+        stop, language = request.stop_words_for(counter)
         total, unique, words = counter.report(request.top, request.report_min_length, stop)
         result = fc.corpus_result(
             total,
@@ -265,7 +265,7 @@ class CorpusService:
         )
         with tempfile.TemporaryFile() as spool:
             csv_bytes = write_counter_counts(
-                counter, spool, request.report_min_length, request.counts_stop_words()
+                counter, spool, request.report_min_length, request.stop_words()
             )
             spool.seek(0)
             self.store.put(

@@ -202,7 +202,7 @@ class LocalMerger:
     def finish(self, tickets: Sequence[JobTicket], timeout: float) -> Sum:
         del tickets, timeout
         self.counter.finish()
-        stop, language = self.request.stop_words(self.counter)
+        stop, language = self.request.stop_words_for(self.counter)
         total, unique, words = self.counter.report(
             self.request.top, self.request.report_min_length, stop
         )
@@ -248,7 +248,7 @@ class ApiMerger:
         for corpus in corpora:
             counter.merge_csv(self.api.corpus_counts(corpus))
         counter.finish()
-        stop, language = self.request.stop_words(counter)
+        stop, language = self.request.stop_words_for(counter)
         min_length = self.request.report_min_length
         total, unique, words = counter.report(self.request.top, min_length, stop)
         return Sum(total, unique, words, counter.skipped, lost, language)

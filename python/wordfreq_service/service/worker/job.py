@@ -156,7 +156,7 @@ def count_object(
     )
     if not every_word:
         return Counted(result, every_word, etag=etag)
-    full = FullCounts(counter, options.report_min_length, options.counts_stop_words())
+    full = FullCounts(counter, options.report_min_length, options.stop_words())
     return Counted(result, every_word, full, etag=etag)
 
 

@@ -384,7 +384,7 @@ class Splitter:
                 skipped=summary.skipped,
                 language=summary.language,
             )
-            full = FullCounts(counter, request.report_min_length, request.counts_stop_words())
+            full = FullCounts(counter, request.report_min_length, request.stop_words())
         else:
             result = JobResult(task.key, job_id, FAILURE, failure, mode=mode)
             full = None
