@@ -97,7 +97,9 @@ class JobResultView(BaseModel):
     mode: str | None = None
     skipped: int | None = None
     language: str | None = Field(
-        None, description="With stopwords auto: the language detected (ISO 639-1), or und."
+        None,
+        description="With stopwords auto only: the language detected (ISO 639-1), or und.",
+        exclude_if=lambda value: value is None,
     )
 
 
@@ -158,7 +160,9 @@ class CorpusResultView(BaseModel):
     total: int
     unique: int
     language: str | None = Field(
-        None, description="With stopwords auto: the language detected in the sum, or und."
+        None,
+        description="With stopwords auto only: the language detected in the sum, or und.",
+        exclude_if=lambda value: value is None,
     )
     words: list[WordCount]
     files: list[CorpusFile]

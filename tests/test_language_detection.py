@@ -1,0 +1,239 @@
+"""``--stopwords auto``: the language detected from the counts, and its stop words dropped,
+in ``count``, the worker and the API."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wordfreq_service import _core
+from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.counting.engine import count_file, summarize
+from wordfreq_service.counting.language import UNDETERMINED, language_of
+from wordfreq_service.counting.stopwords import LANGUAGES, language_words
+from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.formats.jobs import job_view
+from wordfreq_service.service.jobs import JobService
+
+from tests.api_fixtures import ApiStack, open_api_stack
+from tests.helpers import CORPUS, SHARED, run_wordfreq
+from tests.test_worker import drain_once
+
+#: One or two sentences each, in the languages the issue names and more.
+SENTENCES = {
+    "en": "The weather was cold this morning, so we stayed at home and read our books by "
+    "the fire.",
+    "fr": "Le matin, nous avons pris le train pour aller voir nos amis qui habitent près "
+    "de la mer.",
+    "de": "Gestern Abend sind wir mit unseren Freunden in die Stadt gefahren und haben dort "
+    "gegessen.",
+    "es": "Mañana vamos a visitar a mis abuelos, que viven en un pueblo pequeño cerca de "
+    "las montañas.",
+    "it": "Ieri sera siamo andati al ristorante con i nostri amici e abbiamo mangiato una "
+    "pizza buonissima.",
+    "pt": "Ontem à noite fomos ao cinema com os nossos amigos e depois jantamos num "
+    "restaurante perto de casa.",
+    "nl": "Gisteren zijn we met de fiets naar het strand gegaan, omdat het eindelijk mooi "
+    "weer was.",
+    "ru": "Вчера вечером мы ходили в театр с друзьями, а потом долго гуляли по набережной "
+    "реки.",
+    "zh": "我们昨天晚上和朋友一起去饭馆吃饭，然后在河边散步了很长时间。",
+    "ja": "昨日の夜、私たちは友達と一緒にレストランへ行って、そのあと川のそばを散歩しました。",
+    "ar": "ذهبنا أمس مع أصدقائنا إلى المطعم، ثم تمشينا طويلا على ضفة النهر في المساء.",
+    "th": "เมื่อวานนี้เราไปกินข้าวที่ร้านอาหารกับเพื่อน แล้วก็เดินเล่นริมแม่น้ำจนดึก",
+    "pl": "Wczoraj wieczorem poszliśmy z przyjaciółmi do kina, a potem długo "
+    "spacerowaliśmy nad rzeką.",
+    "sv": "Igår kväll gick vi på bio med våra vänner och sedan promenerade vi länge längs "
+    "floden.",
+    "tr": "Dün akşam arkadaşlarımızla birlikte sinemaya gittik ve sonra nehir kenarında "
+    "uzun süre yürüdük.",
+    "ko": "어제 저녁에 우리는 친구들과 함께 영화를 보러 갔고 그 다음에 강가를 오랫동안 "
+    "걸었습니다.",
+    "hi": "कल शाम हम अपने दोस्तों के साथ सिनेमा देखने गए और फिर नदी के किनारे देर तक टहलते "
+    "रहे।",
+    "fi": "Eilen illalla menimme ystäviemme kanssa elokuviin ja sen jälkeen kävelimme "
+    "pitkään joen rannalla.",
+}
+
+#: The unspaced sentences cut into words (as a segmenter would), so that detection is
+#: checked on both kinds of counts: today's whole clauses, and words.
+SEGMENTED = {
+    "zh": "我们 昨天 晚上 和 朋友 一起 去 饭馆 吃饭 ， 然后 在 河边 散步 了 很 长 时间 。",
+    "ja": "昨日 の 夜 、 私 たち は 友達 と 一緒 に レストラン へ 行っ て 、 その あと 川 の "
+    "そば を 散歩 し まし た 。",
+    "th": "เมื่อวานนี้ เรา ไป กิน ข้าว ที่ ร้านอาหาร กับ เพื่อน แล้ว ก็ เดิน เล่น ริม แม่น้ำ จน ดึก",
+}
+
+WORDS = JobRequest.make()
+AUTO = JobRequest.make(stopwords="auto", top=100)
+
+
+def counted(text: str, chunk: int | None = None) -> _core.Counter:
+    data = text.encode()
+    counter = WORDS.new_counter()
+    step = chunk or max(1, len(data))
+    for at in range(0, len(data), step):
+        counter.feed(data[at : at + step])
+    counter.finish()
+    return counter
+
+
+@pytest.mark.parametrize("code", sorted(SENTENCES))
+def test_one_or_two_sentences_are_enough(code: str) -> None:
+    assert language_of(counted(SENTENCES[code])) == code
+
+
+@pytest.mark.parametrize("code", sorted(SEGMENTED))
+def test_unspaced_scripts_are_told_whether_segmented_or_not(code: str) -> None:
+    assert language_of(counted(SEGMENTED[code])) == code
+    assert language_of(counted(SENTENCES[code])) == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "1234 5678 90",
+        "Alice Bob Carol Dave Eve Mallory Trent Peggy Victor Walter",
+        "xyzzy plugh frobnicate quux",
+    ],
+)
+def test_no_language_is_undetermined_and_drops_nothing(text: str) -> None:
+    counter = counted(text)
+    assert language_of(counter) == UNDETERMINED
+    result = summarize(counter, AUTO)
+    assert result.language == UNDETERMINED
+    assert result.total == summarize(counter, WORDS).total
+
+
+@settings(max_examples=25, deadline=None)
+@given(code=st.sampled_from(sorted(SENTENCES)), chunk=st.integers(1, 64), repeat=st.integers(1, 4))
+def test_the_answer_is_the_same_however_the_text_is_chunked(
+    code: str, chunk: int, repeat: int
+) -> None:
+    text = "\n".join([SENTENCES[code]] * repeat)
+    assert language_of(counted(text, chunk)) == language_of(counted(text)) == code
+
+
+def _gutenberg_language(path: Path) -> str | None:
+    """The ISO 639-1 code of the book's ``Language:`` header line, if it has one."""
+    head = path.read_bytes()[:8192].decode("cp1252", errors="replace")
+    match = re.search(r"^Language: *(\w+)", head, re.MULTILINE)
+    if match is None:
+        return None
+    names = {name: code for code, name in LANGUAGES.items()}
+    return names[match.group(1)]
+
+
+def _books() -> list[Path]:
+    return sorted(
+        p for d in (CORPUS, SHARED / "corpus-more") if d.is_dir() for p in d.glob("*.txt")
+    )
+
+
+@pytest.mark.parametrize("book", _books(), ids=lambda p: p.name)
+def test_the_corpus_books_are_in_the_language_their_header_names(book: Path) -> None:
+    expected = _gutenberg_language(book)
+    if expected is None:
+        pytest.skip(f"{book.name} has no Gutenberg Language: header to check against")
+    counter = count_file(str(book), WORDS, threads=1)
+    assert language_of(counter) == expected
+
+
+def test_the_corpus_books_are_there() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    assert len([b for b in _books() if _gutenberg_language(b)]) >= 6
+
+
+# -- end to end ------------------------------------------------------------------------
+
+
+FRENCH = (SENTENCES["fr"] + "\n" + "Le chat et le chien dorment dans la maison avec les enfants.\n")
+
+
+def _dropped(words: list[dict[str, Any]], code: str) -> bool:
+    return not {w["word"] for w in words} & language_words(code)
+
+
+def test_count_json_names_the_language_and_drops_its_stop_words(tmp_path: Path) -> None:
+    text = tmp_path / "fr.txt"
+    text.write_text(FRENCH, encoding="utf-8")
+    plain = json.loads(run_wordfreq(["count", "--json", "--top", "50", str(text)]).stdout)
+    assert "language" not in plain and not _dropped(plain["words"], "fr")
+    auto = json.loads(
+        run_wordfreq(["count", "--json", "--top", "50", "--stopwords", "auto", str(text)]).stdout
+    )
+    assert auto["language"] == "fr" and _dropped(auto["words"], "fr")
+    assert {"chat", "chien", "maison"} <= {w["word"] for w in auto["words"]}
+    # Text output keeps its shape; the language is a note on standard error.
+    proc = run_wordfreq(["count", "--stopwords", "auto", str(text)])
+    assert proc.stdout.startswith("Top Words:\n") and "language" not in proc.stdout
+    assert "language detected: fr (French)" in proc.stderr
+
+
+def test_aggregates_detect_on_the_sum(tmp_path: Path) -> None:
+    # Two files: one French sentence alone is too short to be sure of, the sum is not.
+    (tmp_path / "a.txt").write_text(FRENCH, encoding="utf-8")
+    (tmp_path / "b.txt").write_text("1234 5678\n", encoding="utf-8")
+    args = ["count", "--aggregate", "--json", "--stopwords", "auto", str(tmp_path)]
+    summed = json.loads(run_wordfreq(args).stdout)
+    assert list(summed)[:3] == ["total", "unique", "language"]
+    assert summed["language"] == "fr" and _dropped(summed["words"], "fr")
+    undetermined = json.loads(run_wordfreq([*args[:-1], str(tmp_path / "b.txt")]).stdout)
+    assert undetermined["language"] == UNDETERMINED
+
+
+def test_the_worker_and_the_api_say_which_language_they_dropped(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    stacks = open_api_stack(request, "embedded", tmp_path)
+    api: ApiStack = next(stacks)
+    try:
+        data = FRENCH.encode()
+        job = api.create(len(data), stopwords="auto", top=50)
+        assert api.upload(job, data).status_code == 200
+        assert drain_once(api.backend).jobs_done == 1
+        result = api.get_job(job).json()["result"]
+        assert result["status"] == "success", result
+        assert result["language"] == "fr" and _dropped(result["words"], "fr")
+        # The counts CSV keeps every word: an aggregate detects on the sum.
+        counts = api.client.get(
+            f"/jobs/{job['job_id']}/counts.csv", headers={"Authorization": f"Bearer {job['token']}"}
+        )
+        assert "\nle," in counts.text
+        corpus = api.client.post(
+            "/corpora", json={"jobs": [{"job_id": job["job_id"], "token": job["token"]}]}
+        ).json()
+        view = api.client.get(
+            f"/corpora/{corpus['corpus_id']}",
+            params={"wait": 5},
+            headers={"Authorization": f"Bearer {corpus['token']}"},
+        ).json()
+        assert view["result"]["language"] == "fr" and _dropped(view["result"]["words"], "fr")
+    finally:
+        stacks.close()
+
+
+def test_the_worker_s_result_message_carries_the_language(tmp_path: Path) -> None:
+    backend = open_embedded(tmp_path)
+    for m in backend.work_queue.receive(10, wait_seconds=0.5):
+        backend.work_queue.delete(m.receipt_handle)
+    service = JobService(backend)
+    job = service.create(JobRequest.make(stopwords="auto"), len(FRENCH.encode()))
+    service.accept_upload(job.record.job_id, io.BytesIO(FRENCH.encode()))
+    drain_once(backend)
+    view = job_view(service.find(job.record.job_id, job.token))
+    assert view["result"]["language"] == "fr"
+    # Without auto, the field is absent, as before.
+    plain = service.create(JobRequest.make(stopwords="fr"), len(FRENCH.encode()))
+    service.accept_upload(plain.record.job_id, io.BytesIO(FRENCH.encode()))
+    drain_once(backend)
+    view = job_view(service.find(plain.record.job_id, plain.token))
+    assert "language" not in view["result"] and _dropped(view["result"]["words"], "fr")
