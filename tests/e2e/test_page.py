@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
-from wordfreq_service.counting.stopwords import BUILTIN
+from wordfreq_service.counting.stopwords import ALIASES, LANGUAGES
 from wordfreq_service.formats.job_request import (
+    AUTO,
     DEFAULT_MODE,
     DEFAULT_TOP,
     MIN_LENGTH_RANGE,
@@ -88,9 +89,12 @@ def test_the_page_offers_what_the_job_request_accepts() -> None:
     modes = controls.options["mode"]
     assert [value for value, _ in modes] == list(MODES)
     assert [value for value, chosen in modes if chosen] == [DEFAULT_MODE]
-    # Every built-in list, English chosen, and "" for none (no stopwords field sent).
+    # None ("": no stopwords field sent), auto, and every language (English by the
+    # alias it always had), English chosen.
     stop = controls.options["stopwords"]
-    assert sorted(value for value, _ in stop) == sorted(["", *BUILTIN])
+    english = {code: alias for alias, code in ALIASES.items()}
+    languages = [english.get(code, code) for code in LANGUAGES]
+    assert sorted(value for value, _ in stop) == sorted(["", AUTO, *languages])
     assert [value for value, chosen in stop if chosen] == [STOPWORDS]
     top = controls.inputs["top"]
     assert (top["min"], top["max"], top["value"]) == (*map(str, TOP_RANGE), str(DEFAULT_TOP))
@@ -314,6 +318,35 @@ def test_a_file_that_cannot_be_counted_says_why(browser: Browser, up: str, tmp_p
         expect(status).to_contain_text("gzip")
         assert "jobs/" not in status.inner_text()
         expect(card.get_by_role("button", name="Try again")).to_have_count(0)
+        assert visit.errors == []
+    finally:
+        visit.context.close()
+
+
+@needs_chromium
+def test_detect_the_language_names_it_and_drops_its_stop_words(
+    browser: Browser, up: str, tmp_path: Path
+) -> None:
+    french = tmp_path / "french.txt"
+    french.write_text(
+        "Le matin, nous avons pris le train pour aller voir nos amis qui habitent près de "
+        "la mer. Le chat et le chien dorment dans la maison avec les enfants.\n",
+        encoding="utf-8",
+    )
+    visit = Visit(browser, up)
+    try:
+        visit.page.select_option("#stopwords", label="detect the language")
+        visit.page.set_input_files("#files", str(french))
+        card = visit.card(french.name)
+        expect(card.locator(".chart svg")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        expect(card.locator(".language")).to_have_text(
+            "Language detected: French; its stop words removed."
+        )
+        expected = json.loads(
+            run_wordfreq(["count", "--json", "--stopwords", AUTO, str(french)]).stdout
+        )
+        assert expected["language"] == "fr"
+        assert shown_words(card) == [(w["word"], w["count"]) for w in expected["words"]]
         assert visit.errors == []
     finally:
         visit.context.close()
