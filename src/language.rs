@@ -107,16 +107,22 @@ mod tests {
 
     #[test]
     fn every_language_has_its_own_two_letter_code() {
-        let codes: std::collections::HashSet<_> = Lang::all().iter().map(|&l| iso_639_1(l)).collect();
+        let codes: std::collections::HashSet<_> =
+            Lang::all().iter().map(|&l| iso_639_1(l)).collect();
         assert_eq!(codes.len(), Lang::all().len());
-        assert!(codes.iter().all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase())));
+        assert!(codes
+            .iter()
+            .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase())));
     }
 
     #[test]
     fn detects_scripts_and_trigrams() {
         let french = "Le chat est sur la table et il regarde les oiseaux dans le jardin.";
         assert_eq!(detect(french).map(|d| d.code), Some("fr"));
-        assert_eq!(detect("これは日本語の文章です。").map(|d| d.code), Some("ja"));
+        assert_eq!(
+            detect("これは日本語の文章です。").map(|d| d.code),
+            Some("ja")
+        );
         assert_eq!(detect("1234 !!!"), None);
     }
 }

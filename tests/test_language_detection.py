@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,7 @@ from tests.test_worker import drain_once
 
 #: One or two sentences each, in the languages the issue names and more.
 SENTENCES = {
-    "en": "The weather was cold this morning, so we stayed at home and read our books by "
-    "the fire.",
+    "en": "The weather was cold this morning, so we stayed at home and read our books by the fire.",
     "fr": "Le matin, nous avons pris le train pour aller voir nos amis qui habitent près "
     "de la mer.",
     "de": "Gestern Abend sind wir mit unseren Freunden in die Stadt gefahren und haben dort "
@@ -41,22 +41,18 @@ SENTENCES = {
     "restaurante perto de casa.",
     "nl": "Gisteren zijn we met de fiets naar het strand gegaan, omdat het eindelijk mooi "
     "weer was.",
-    "ru": "Вчера вечером мы ходили в театр с друзьями, а потом долго гуляли по набережной "
-    "реки.",
+    "ru": "Вчера вечером мы ходили в театр с друзьями, а потом долго гуляли по набережной реки.",
     "zh": "我们昨天晚上和朋友一起去饭馆吃饭，然后在河边散步了很长时间。",
     "ja": "昨日の夜、私たちは友達と一緒にレストランへ行って、そのあと川のそばを散歩しました。",
     "ar": "ذهبنا أمس مع أصدقائنا إلى المطعم، ثم تمشينا طويلا على ضفة النهر في المساء.",
     "th": "เมื่อวานนี้เราไปกินข้าวที่ร้านอาหารกับเพื่อน แล้วก็เดินเล่นริมแม่น้ำจนดึก",
     "pl": "Wczoraj wieczorem poszliśmy z przyjaciółmi do kina, a potem długo "
     "spacerowaliśmy nad rzeką.",
-    "sv": "Igår kväll gick vi på bio med våra vänner och sedan promenerade vi länge längs "
-    "floden.",
+    "sv": "Igår kväll gick vi på bio med våra vänner och sedan promenerade vi länge längs floden.",
     "tr": "Dün akşam arkadaşlarımızla birlikte sinemaya gittik ve sonra nehir kenarında "
     "uzun süre yürüdük.",
-    "ko": "어제 저녁에 우리는 친구들과 함께 영화를 보러 갔고 그 다음에 강가를 오랫동안 "
-    "걸었습니다.",
-    "hi": "कल शाम हम अपने दोस्तों के साथ सिनेमा देखने गए और फिर नदी के किनारे देर तक टहलते "
-    "रहे।",
+    "ko": "어제 저녁에 우리는 친구들과 함께 영화를 보러 갔고 그 다음에 강가를 오랫동안 걸었습니다.",
+    "hi": "कल शाम हम अपने दोस्तों के साथ सिनेमा देखने गए और फिर नदी के किनारे देर तक टहलते रहे।",
     "fi": "Eilen illalla menimme ystäviemme kanssa elokuviin ja sen jälkeen kävelimme "
     "pitkään joen rannalla.",
 }
@@ -112,7 +108,7 @@ def test_no_language_is_undetermined_and_drops_nothing(text: str) -> None:
     assert result.total == summarize(counter, WORDS).total
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, print_blob=True)
 @given(code=st.sampled_from(sorted(SENTENCES)), chunk=st.integers(1, 64), repeat=st.integers(1, 4))
 def test_the_answer_is_the_same_however_the_text_is_chunked(
     code: str, chunk: int, repeat: int
@@ -155,7 +151,7 @@ def test_the_corpus_books_are_there() -> None:
 # -- end to end ------------------------------------------------------------------------
 
 
-FRENCH = (SENTENCES["fr"] + "\n" + "Le chat et le chien dorment dans la maison avec les enfants.\n")
+FRENCH = SENTENCES["fr"] + "\n" + "Le chat et le chien dorment dans la maison avec les enfants.\n"
 
 
 def _dropped(words: list[dict[str, Any]], code: str) -> bool:
@@ -190,35 +186,33 @@ def test_aggregates_detect_on_the_sum(tmp_path: Path) -> None:
     assert undetermined["language"] == UNDETERMINED
 
 
-def test_the_worker_and_the_api_say_which_language_they_dropped(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    stacks = open_api_stack(request, "embedded", tmp_path)
-    api: ApiStack = next(stacks)
-    try:
-        data = FRENCH.encode()
-        job = api.create(len(data), stopwords="auto", top=50)
-        assert api.upload(job, data).status_code == 200
-        assert drain_once(api.backend).jobs_done == 1
-        result = api.get_job(job).json()["result"]
-        assert result["status"] == "success", result
-        assert result["language"] == "fr" and _dropped(result["words"], "fr")
-        # The counts CSV keeps every word: an aggregate detects on the sum.
-        counts = api.client.get(
-            f"/jobs/{job['job_id']}/counts.csv", headers={"Authorization": f"Bearer {job['token']}"}
-        )
-        assert "\nle," in counts.text
-        corpus = api.client.post(
-            "/corpora", json={"jobs": [{"job_id": job["job_id"], "token": job["token"]}]}
-        ).json()
-        view = api.client.get(
-            f"/corpora/{corpus['corpus_id']}",
-            params={"wait": 5},
-            headers={"Authorization": f"Bearer {corpus['token']}"},
-        ).json()
-        assert view["result"]["language"] == "fr" and _dropped(view["result"]["words"], "fr")
-    finally:
-        stacks.close()
+@pytest.fixture
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiStack]:
+    yield from open_api_stack(request, "embedded", tmp_path)
+
+
+def test_the_worker_and_the_api_say_which_language_they_dropped(api: ApiStack) -> None:
+    data = FRENCH.encode()
+    job = api.create(len(data), stopwords="auto", top=50)
+    assert api.upload(job, data).status_code == 200
+    assert drain_once(api.backend).jobs_done == 1
+    result = api.get_job(job).json()["result"]
+    assert result["status"] == "success", result
+    assert result["language"] == "fr" and _dropped(result["words"], "fr")
+    # The counts CSV keeps every word: an aggregate detects on the sum.
+    counts = api.client.get(
+        f"/jobs/{job['job_id']}/counts.csv", headers={"Authorization": f"Bearer {job['token']}"}
+    )
+    assert "\nle," in counts.text
+    corpus = api.client.post(
+        "/corpora", json={"jobs": [{"job_id": job["job_id"], "token": job["token"]}]}
+    ).json()
+    view = api.client.get(
+        f"/corpora/{corpus['corpus_id']}",
+        params={"wait": 5},
+        headers={"Authorization": f"Bearer {corpus['token']}"},
+    ).json()
+    assert view["result"]["language"] == "fr" and _dropped(view["result"]["words"], "fr")
 
 
 def test_the_worker_s_result_message_carries_the_language(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "_file_pieces_for_tests",
     "_panic_for_tests",
     "cores",
+    "detect_language",
     "normalize_word",
 ]
 
