@@ -231,3 +231,23 @@ def test_the_worker_s_result_message_carries_the_language(tmp_path: Path) -> Non
     drain_once(backend)
     view = job_view(service.find(plain.record.job_id, plain.token))
     assert "language" not in view["result"] and _dropped(view["result"]["words"], "fr")
+
+
+def test_submit_says_the_language_per_file_and_detects_aggregates_on_the_sum(
+    tmp_path: Path,
+) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "a.txt").write_text(FRENCH, encoding="utf-8")
+    (files / "b.txt").write_text("1234 5678\n", encoding="utf-8")
+    common = ["--data-dir", str(tmp_path / "data"), "--json", "--stopwords", "auto"]
+    each = run_wordfreq(["submit", *common, str(files / "a.txt"), str(files / "b.txt")])
+    assert each.returncode == 0, each.stderr
+    languages = [json.loads(line)["language"] for line in each.stdout.splitlines()]
+    assert languages == ["fr", UNDETERMINED]
+    summed = run_wordfreq(["submit", "--aggregate", "--top", "50", *common, str(files)])
+    assert summed.returncode == 0, summed.stderr
+    direct = run_wordfreq(["count", "--aggregate", "--top", "50", *common[2:], str(files)])
+    body, expected = json.loads(summed.stdout), json.loads(direct.stdout)
+    assert body["language"] == expected["language"] == "fr"
+    assert body["words"] == expected["words"] and _dropped(body["words"], "fr")
