@@ -251,3 +251,20 @@ def test_submit_says_the_language_per_file_and_detects_aggregates_on_the_sum(
     body, expected = json.loads(summed.stdout), json.loads(direct.stdout)
     assert body["language"] == expected["language"] == "fr"
     assert body["words"] == expected["words"] and _dropped(body["words"], "fr")
+
+
+def test_a_split_object_is_detected_on_its_merged_counts(tmp_path: Path) -> None:
+    from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
+
+    book = tmp_path / "livre.txt"
+    paragraph = (FRENCH + "\n").encode()
+    book.write_bytes(paragraph * (2 * MIN_SPLIT_THRESHOLD // len(paragraph) + 1))
+    options = ["--json", "--stopwords", "auto", "--top", "20"]
+    data = ["--data-dir", str(tmp_path / "data"), "--workers", "2"]
+    split = ["--split-threshold", str(MIN_SPLIT_THRESHOLD)]
+    submitted = run_wordfreq(["submit", *data, *split, *options, str(book)])
+    assert submitted.returncode == 0, submitted.stderr
+    got = json.loads(submitted.stdout)
+    want = json.loads(run_wordfreq(["count", *options, str(book)]).stdout)
+    assert got["language"] == want["language"] == "fr"
+    assert got["words"] == want["words"] and _dropped(got["words"], "fr")
