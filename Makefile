@@ -14,6 +14,7 @@ INFRA_STAMP := infra/node_modules/.stamp
 
 .PHONY: fuzz
 .PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
+.PHONY: bench-language
 .PHONY: soak
 .PHONY: soak-aws
 
@@ -147,6 +148,11 @@ bench-threads: $(NATIVE_STAMP)
 # memory per process); a few minutes, so not part of `make bench`.
 bench-corpus: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_corpus.py
+
+# What --stopwords auto costs on each corpus book (detection on the final counts), and a
+# language's list at start-up.
+bench-language: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_language.py
 
 # A corpus job's merge (what runs inside GET /corpora/{id}) for small and book-sized
 # members: what MAX_CORPUS_JOBS is chosen from.
