@@ -335,6 +335,12 @@ def test_detect_the_language_names_it_and_drops_its_stop_words(
     )
     visit = Visit(browser, up)
     try:
+        # Words mode only, as the service says: seed mode turns it off.
+        visit.page.select_option("#stopwords", label="detect the language")
+        visit.page.select_option("#mode", "seed")
+        assert visit.page.input_value("#stopwords") == ""
+        expect(visit.page.locator('#stopwords option[value="auto"]')).to_be_disabled()
+        visit.page.select_option("#mode", "words")
         visit.page.select_option("#stopwords", label="detect the language")
         visit.page.set_input_files("#files", str(french))
         card = visit.card(french.name)
