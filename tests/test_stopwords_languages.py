@@ -172,3 +172,14 @@ def test_auto_is_words_mode_only_on_every_path() -> None:
     assert request.to_metadata()["stopwords"] == AUTO
     # Its list depends on the counts: the counts-independent list is empty.
     assert request.stop_words() == frozenset()
+
+
+def test_metadata_from_an_older_client_keeps_its_inline_words() -> None:
+    # Words that are not all language codes were, and stay, a list of words.
+    for value, words in (
+        ("of,to", {"of", "to"}),
+        ("fr,xx", {"fr", "xx"}),
+        ("english,", {"english"}),
+    ):
+        request = JobRequest.from_metadata({"stopwords": value}, default_mode="words")
+        assert request.stopwords == StopWords(words=frozenset(words))
