@@ -150,7 +150,7 @@ impl PyCounter {
     #[new]
     #[pyo3(
         signature = (mode, encoding = None, max_word_length = None, *, at_start = true, threads = None, ngrams = None),
-        text_signature = "(mode, encoding=None, max_word_length=None, *, at_start=True, threads=None, ngrams=1)"
+        text_signature = "(mode, encoding=None, max_word_length=None, *, at_start=True, threads=None, ngrams=None)"
     )]
     fn new(
         mode: &str,

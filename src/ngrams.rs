@@ -36,6 +36,7 @@ pub const MAX_NGRAMS: usize = 5;
 /// mark, so a sentence end always ends the word before it. Taken from the `regex`
 /// package's `\p{Sentence_Terminal}`; `tests/test_ngrams_unicode.py` holds this table
 /// and the reference's copy to it.
+#[rustfmt::skip]
 static SENTENCE_TERMINAL: &[(u32, u32)] = &[
     (0x0021, 0x0021), (0x002E, 0x002E), (0x003F, 0x003F), (0x0589, 0x0589), (0x061D, 0x061F),
     (0x06D4, 0x06D4), (0x0700, 0x0702), (0x07F9, 0x07F9), (0x0837, 0x0837), (0x0839, 0x0839),
@@ -357,7 +358,12 @@ mod tests {
         let text = "The cat sat. The cat, the HAT!\n\nCat sat";
         assert_eq!(
             ngrams(2, 100, &[text.as_bytes()]).0,
-            expect(&[("the cat", 2), ("cat sat", 2), ("cat the", 1), ("the hat", 1)])
+            expect(&[
+                ("the cat", 2),
+                ("cat sat", 2),
+                ("cat the", 1),
+                ("the hat", 1)
+            ])
         );
         assert_eq!(
             ngrams(3, 100, &[text.as_bytes()]).0,
@@ -369,12 +375,30 @@ mod tests {
     fn what_breaks_a_sequence() {
         let pairs = |s: &str| ngrams(2, 100, &[s.as_bytes()]).0;
         // Sentence ends of other scripts; U+2026 is no sentence end.
-        for sep in ["。", "！", "？", "।", "؟", "‼", ".", "\u{2029}", "\n\n", "\r\r", "\r\n\r\n", "\n \t\u{A0}\r\n"] {
+        for sep in [
+            "。",
+            "！",
+            "？",
+            "।",
+            "؟",
+            "‼",
+            ".",
+            "\u{2029}",
+            "\n\n",
+            "\r\r",
+            "\r\n\r\n",
+            "\n \t\u{A0}\r\n",
+        ] {
             assert_eq!(pairs(&format!("ab{sep}cd")), expect(&[]), "{sep:?}");
         }
-        for sep in ["…", ",", ";", "\"", " - ", "\n", "\r\n", "\r", "\n.x\n", "3", "' "] {
+        for sep in [
+            "…", ",", ";", "\"", " - ", "\n", "\r\n", "\r", "\n.x\n", "3", "' ",
+        ] {
             let got = pairs(&format!("ab{sep}cd"));
-            assert!(got.iter().any(|(k, _)| k.ends_with("cd")), "{sep:?}: {got:?}");
+            assert!(
+                got.iter().any(|(k, _)| k.ends_with("cd")),
+                "{sep:?}: {got:?}"
+            );
         }
         // A run over the limit ends the sequence and is counted as skipped.
         assert_eq!(
@@ -385,9 +409,10 @@ mod tests {
 
     #[test]
     fn every_chunking_gives_the_same_counts() {
-        let mut text = "Don’t stop—the CAFÉ’s ΟΔΟΣ. rock'n'roll\r\n\r\nab\u{0301}c dogs' x\r\ny z!\u{2029}é"
-            .as_bytes()
-            .to_vec();
+        let mut text =
+            "Don’t stop—the CAFÉ’s ΟΔΟΣ. rock'n'roll\r\n\r\nab\u{0301}c dogs' x\r\ny z!\u{2029}é"
+                .as_bytes()
+                .to_vec();
         text.extend_from_slice(b" don\x92t \xE2\x80A \xC3");
         let text = &text[..];
         for n in 2..=MAX_NGRAMS {

@@ -23,9 +23,11 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from wordfreq_service.counting.stopwords import BUILTIN
 from wordfreq_service.formats.job_request import (
     DEFAULT_MODE,
+    DEFAULT_NGRAMS,
     DEFAULT_TOP,
     MIN_LENGTH_RANGE,
     MODES,
+    NGRAMS_RANGE,
     TOP_RANGE,
 )
 
@@ -44,7 +46,7 @@ TOP = 12
 STOPWORDS = "english"
 PHONE_WIDTH = 375
 #: The controls Tab reaches, in order, before any file is chosen.
-TAB_ORDER = ["mode", "top", "stopwords", "min_length", "drop"]
+TAB_ORDER = ["mode", "top", "stopwords", "min_length", "ngrams", "drop"]
 #: From choosing the files to both charts drawn.
 RESULT_TIMEOUT_MS = 30_000
 
@@ -96,6 +98,11 @@ def test_the_page_offers_what_the_job_request_accepts() -> None:
     assert (top["min"], top["max"], top["value"]) == (*map(str, TOP_RANGE), str(DEFAULT_TOP))
     shortest = controls.inputs["min_length"]
     assert (shortest["min"], shortest["max"]) == tuple(map(str, MIN_LENGTH_RANGE))
+    # Phrases: single words (the default) and every n-gram length the request takes.
+    phrases = controls.options["ngrams"]
+    low, high = NGRAMS_RANGE
+    assert [value for value, _ in phrases] == [str(n) for n in range(low, high + 1)]
+    assert [value for value, chosen in phrases if chosen] == [str(DEFAULT_NGRAMS)]
 
 
 # -- a browser against `wordfreq up` ---------------------------------------------------------
