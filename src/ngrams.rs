@@ -19,8 +19,8 @@
 //! are consecutive.
 //!
 //! Memory: the window holds the last N-1 words (each at most the word-length limit times
-//! 12 bytes, normalised) and one key; buffers are reused, so counting allocates nothing
-//! per word once warm.
+//! 12 bytes, normalised) and a batch of 16 phrases; buffers are reused, so counting allocates
+//! nothing per word once warm.
 
 use std::collections::VecDeque;
 
@@ -121,14 +121,21 @@ impl Breaks {
     }
 }
 
-/// The last N-1 words of the sequence in progress.
+/// Phrases gathered before they are counted together: their slots in the table are
+/// fetched first, so that the cache misses overlap (a phrase vocabulary outgrows the
+/// caches far sooner than a word vocabulary does).
+const BATCH: usize = 16;
+
+/// The last N-1 words of the sequence in progress, and the phrases waiting to be counted.
 #[derive(Clone, Debug)]
 struct Window {
     n: usize,
     words: VecDeque<Vec<u8>>,
     /// Buffers of words dropped by a break, for the next words.
     spare: Vec<Vec<u8>>,
-    key: Vec<u8>,
+    /// The phrases of the batch, one after the other, and where each ends.
+    keys: Vec<u8>,
+    ends: Vec<usize>,
 }
 
 impl Window {
@@ -138,7 +145,8 @@ impl Window {
             n,
             words: VecDeque::with_capacity(n - 1),
             spare: Vec::new(),
-            key: Vec::new(),
+            keys: Vec::new(),
+            ends: Vec::with_capacity(BATCH),
         }
     }
 
@@ -146,13 +154,15 @@ impl Window {
     #[inline]
     fn push(&mut self, word: &[u8], tally: &mut Tally) {
         let mut buf = if self.words.len() == self.n - 1 {
-            self.key.clear();
             for w in &self.words {
-                self.key.extend_from_slice(w);
-                self.key.push(b' ');
+                self.keys.extend_from_slice(w);
+                self.keys.push(b' ');
             }
-            self.key.extend_from_slice(word);
-            tally.add(&self.key);
+            self.keys.extend_from_slice(word);
+            self.ends.push(self.keys.len());
+            if self.ends.len() == BATCH {
+                self.flush(tally);
+            }
             self.words.pop_front().unwrap_or_default()
         } else {
             self.spare.pop().unwrap_or_default()
@@ -162,14 +172,31 @@ impl Window {
         self.words.push_back(buf);
     }
 
+    /// Count the phrases of the batch.
+    fn flush(&mut self, tally: &mut Tally) {
+        let mut start = 0;
+        for &end in &self.ends {
+            tally.touch(&self.keys[start..end]);
+            start = end;
+        }
+        let mut start = 0;
+        for &end in &self.ends {
+            tally.add(&self.keys[start..end]);
+            start = end;
+        }
+        self.keys.clear();
+        self.ends.clear();
+    }
+
     /// The sequence ends: the next word starts a new one.
     #[inline]
     fn clear(&mut self) {
         self.spare.extend(self.words.drain(..));
     }
 
+    /// No word held and no phrase waiting.
     fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        self.words.is_empty() && self.ends.is_empty()
     }
 }
 
@@ -265,6 +292,7 @@ impl NgramWords {
                     }
                     None => {
                         self.stash(&tmp[pos..]);
+                        self.window.flush(tally);
                         return;
                     }
                 }
@@ -285,10 +313,12 @@ impl NgramWords {
                 }
                 None => {
                     self.stash(&buf[i..]);
-                    return;
+                    break;
                 }
             }
         }
+        // The table is read only after a feed: nothing may wait past it.
+        self.window.flush(tally);
     }
 
     /// End of input: decode what is pending, count the last n-gram, end the sequence.
@@ -310,6 +340,7 @@ impl NgramWords {
             tally,
         };
         self.state.end_word(&mut sink);
+        self.window.flush(tally);
         self.window.clear();
         self.breaks = Breaks::default();
     }
