@@ -306,6 +306,29 @@ def test_keyboard_reaches_every_control_with_visible_focus(browser: Browser, up:
 
 
 @needs_chromium
+def test_phrases_show_what_wordfreq_count_ngrams_counts(browser: Browser, up: str) -> None:
+    book = BOOKS[0]
+    visit = Visit(browser, up)
+    try:
+        visit.page.select_option("#ngrams", "2")
+        visit.page.set_input_files("#files", str(book))
+        card = visit.card(book.name)
+        expect(card.locator(".chart svg")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        expected = json.loads(direct_count(book, "--ngrams", "2", "--json"))
+        assert shown_words(card) == [(w["word"], w["count"]) for w in expected["words"]]
+        assert all(" " in phrase for phrase, _ in shown_words(card))
+        expect(card.locator("thead")).to_contain_text("Phrase")
+        expect(card.locator(".summary")).to_contain_text(f"{expected['total']:,} phrases")
+        expect(card).to_contain_text("2-word phrases")
+        # Seed mode counts no phrases: the choice is off while it is chosen.
+        visit.page.select_option("#mode", "seed")
+        expect(visit.page.locator("#ngrams")).to_be_disabled()
+        assert visit.errors == []
+    finally:
+        visit.context.close()
+
+
+@needs_chromium
 def test_a_file_that_cannot_be_counted_says_why(browser: Browser, up: str, tmp_path: Path) -> None:
     broken = tmp_path / "broken.txt.gz"
     packed = gzip.compress(b"a few words " * 1000)
