@@ -462,6 +462,28 @@ mod tests {
     }
 
     #[test]
+    fn memory_is_bounded_by_the_window_not_the_input() {
+        let mut t = Tally::new();
+        let mut s = NgramWords::new(ByteDecoding::Utf8Fallback, 50, MAX_NGRAMS);
+        // A long run in many chunks (skipped, never buffered) between ordinary words.
+        s.feed(b"one two three ", &mut t);
+        for _ in 0..1000 {
+            s.feed(&b"x".repeat(4096), &mut t);
+        }
+        s.feed(b" four five six seven eight nine ten ", &mut t);
+        for i in 0..2000 {
+            s.feed(format!("{} ", "w".repeat(1 + i % 50)).as_bytes(), &mut t);
+        }
+        assert!(s.window.words.len() < MAX_NGRAMS);
+        assert!(s.window.spare.len() < MAX_NGRAMS);
+        let longest = 12 * 50;
+        assert!(s.window.words.iter().all(|w| w.capacity() <= 2 * longest));
+        assert!(s.window.keys.capacity() <= 2 * BATCH * MAX_NGRAMS * longest);
+        s.finish(&mut t);
+        assert_eq!(t.skipped, 1);
+    }
+
+    #[test]
     fn the_report_rule_drops_every_ngram_holding_a_dropped_word() {
         let stop = |w: &str| w == "the";
         assert!(reported("big cat", 1, stop));
