@@ -16,6 +16,7 @@ INFRA_STAMP := infra/node_modules/.stamp
 .PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
 .PHONY: bench-language
 .PHONY: soak
+.PHONY: bench-ngrams
 .PHONY: soak-aws
 
 setup: $(NATIVE_STAMP) $(INFRA_STAMP) browser
@@ -143,6 +144,11 @@ bench-split: $(NATIVE_STAMP)
 # --threads scaling: a ~1 GB file read by the core in ranges vs streamed, 1 and 2 threads.
 bench-threads: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_threads.py
+
+# `count --ngrams 2` and `3` against single words on the 37 MB input; BEFORE=DIR (another
+# checkout's python/, its core built) adds single words before the change, interleaved.
+bench-ngrams: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_ngrams.py $(if $(BEFORE),--before $(abspath $(BEFORE)))
 
 # 10,000 small files through the embedded stack with `submit --aggregate` (files/s, peak
 # memory per process); a few minutes, so not part of `make bench`.

@@ -19,6 +19,7 @@ use crate::decode::{detect, ByteDecoding, Decoding, Encoding, Utf16Decoder};
 use crate::file_ranges::{
     nominal_ranges, piece_count, read_piece, read_up_to, ReadAt, MIN_RANGE, READ_BUFFER,
 };
+use crate::ngrams::{self, NgramWords, MAX_NGRAMS};
 use crate::seed::{self, SeedWords};
 use crate::split::split;
 use crate::tally::{Report, Tally};
@@ -112,6 +113,12 @@ pub enum Error {
     },
     MaxWordLength,
     Threads,
+    /// `ngrams` out of 1..=[`MAX_NGRAMS`].
+    Ngrams,
+    /// `ngrams` above 1 in seed mode.
+    NgramsInSeedMode,
+    /// Merging counters of different `ngrams`.
+    NgramsMismatch,
     /// UTF-16 input cannot be counted from a split point (its bytes are not ASCII-safe).
     Utf16MidStream,
     /// A counts CSV to merge is malformed.
@@ -155,6 +162,14 @@ impl fmt::Display for Error {
                 "max_word_length must be between 1 and {MAX_WORD_LENGTH_LIMIT}"
             ),
             Error::Threads => write!(f, "threads must be between 0 and {MAX_THREADS}"),
+            Error::Ngrams => write!(f, "ngrams must be between 1 and {MAX_NGRAMS}"),
+            Error::NgramsInSeedMode => write!(
+                f,
+                "ngrams applies to words mode only (seed mode reads raw bytes as the Go worker did)"
+            ),
+            Error::NgramsMismatch => {
+                write!(f, "cannot merge counters of different ngrams")
+            }
             Error::Utf16MidStream => write!(
                 f,
                 "utf-16 input cannot be counted from the middle of a stream (at_start=False)"
@@ -182,6 +197,7 @@ impl std::error::Error for Error {}
 enum Scanner {
     Bytes(ByteWords),
     Seed(SeedWords),
+    Ngrams(NgramWords),
 }
 
 impl Scanner {
@@ -189,6 +205,7 @@ impl Scanner {
         match self {
             Scanner::Bytes(s) => s.feed(buf, tally),
             Scanner::Seed(s) => s.feed(buf, tally),
+            Scanner::Ngrams(s) => s.feed(buf, tally),
         }
     }
 
@@ -196,13 +213,14 @@ impl Scanner {
         match self {
             Scanner::Bytes(s) => s.finish(tally),
             Scanner::Seed(s) => s.finish(tally),
+            Scanner::Ngrams(s) => s.finish(tally),
         }
     }
 
     /// The test for a byte after which the input can be split.
     fn safe_byte(&self) -> fn(u8) -> bool {
         match self {
-            Scanner::Bytes(_) => words::is_safe_split_byte,
+            Scanner::Bytes(_) | Scanner::Ngrams(_) => words::is_safe_split_byte,
             Scanner::Seed(_) => seed::is_safe_split_byte,
         }
     }
@@ -212,6 +230,7 @@ impl Scanner {
         match self {
             Scanner::Bytes(s) => Scanner::Bytes(s.fresh()),
             Scanner::Seed(s) => Scanner::Seed(s.fresh()),
+            Scanner::Ngrams(s) => Scanner::Ngrams(s.fresh()),
         }
     }
 
@@ -219,6 +238,7 @@ impl Scanner {
         match self {
             Scanner::Bytes(s) => s.is_clean(),
             Scanner::Seed(s) => s.is_clean(),
+            Scanner::Ngrams(s) => s.is_clean(),
         }
     }
 }
@@ -295,6 +315,9 @@ pub fn catch_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> 
 pub struct Counter {
     mode: Mode,
     max_word_length: usize,
+    /// Words per counted sequence (1: single words). Above 1 the input is counted on one
+    /// thread: a sequence may span any split point.
+    ngrams: usize,
     /// Set by an out-of-memory or internal error: the counter's state cannot be trusted,
     /// and every later call returns this error.
     broken: Option<Error>,
@@ -343,11 +366,29 @@ impl Counter {
         max_word_length: usize,
         at_start: bool,
     ) -> Result<Counter, Error> {
+        Counter::new_ngrams(mode, encoding, max_word_length, at_start, 1)
+    }
+
+    /// A counter as [`Counter::new_at`] that counts sequences of `ngrams` consecutive
+    /// words (1..=[`MAX_NGRAMS`]; above 1 in words mode only), see [`crate::ngrams`].
+    pub fn new_ngrams(
+        mode: &str,
+        encoding: Option<&str>,
+        max_word_length: usize,
+        at_start: bool,
+        ngrams: usize,
+    ) -> Result<Counter, Error> {
         let mode = Mode::from_name(mode).ok_or_else(|| Error::UnknownMode(mode.to_string()))?;
         let enc = Encoding::from_name(encoding)
             .ok_or_else(|| Error::UnknownEncoding(encoding.unwrap_or_default().to_string()))?;
         if !(1..=MAX_WORD_LENGTH_LIMIT).contains(&max_word_length) {
             return Err(Error::MaxWordLength);
+        }
+        if !(1..=MAX_NGRAMS).contains(&ngrams) {
+            return Err(Error::Ngrams);
+        }
+        if mode == Mode::Seed && ngrams > 1 {
+            return Err(Error::NgramsInSeedMode);
         }
         let scanner = match mode {
             Mode::Seed if encoding.is_some() => return Err(Error::EncodingInSeedMode),
@@ -357,6 +398,7 @@ impl Counter {
         let mut counter = Counter {
             mode,
             max_word_length,
+            ngrams,
             broken: None,
             encoding: enc,
             head: Vec::new(),
@@ -413,6 +455,11 @@ impl Counter {
 
     pub fn max_word_length(&self) -> usize {
         self.max_word_length
+    }
+
+    /// Words per counted sequence.
+    pub fn ngrams(&self) -> usize {
+        self.ngrams
     }
 
     /// Tune parallel counting: chunks of at least `min_bytes` are split in `threads`
@@ -527,7 +574,8 @@ impl Counter {
                 detect(self.encoding, &head[..head_len], head_len < head.len()),
                 Some((Decoding::Utf16 { .. }, _))
             );
-        let threads = if utf16 {
+        // UTF-16 has no split points; an n-gram may span any.
+        let threads = if utf16 || self.ngrams > 1 {
             1
         } else {
             (self.threads().min(self.file_max_ranges) as u64)
@@ -699,7 +747,11 @@ impl Counter {
                 ByteDecoding::Utf8Replace
             }
         };
-        self.scanner = Some(Scanner::Bytes(ByteWords::new(dec, self.max_word_length)));
+        self.scanner = Some(if self.ngrams > 1 {
+            Scanner::Ngrams(NgramWords::new(dec, self.max_word_length, self.ngrams))
+        } else {
+            Scanner::Bytes(ByteWords::new(dec, self.max_word_length))
+        });
         let head = std::mem::take(&mut self.head);
         self.run(head.get(bom..).unwrap_or_default())
     }
@@ -727,7 +779,7 @@ impl Counter {
         let Some(scanner) = self.scanner.as_mut() else {
             return;
         };
-        if threads > 1 && data.len() >= self.parallel_min {
+        if threads > 1 && self.ngrams == 1 && data.len() >= self.parallel_min {
             let pieces = split(data, threads, scanner.safe_byte());
             if pieces.len() > 1 {
                 self.run_parallel(&pieces);
@@ -803,6 +855,9 @@ impl Counter {
                 theirs: other.mode,
             });
         }
+        if self.ngrams != other.ngrams {
+            return Err(Error::NgramsMismatch);
+        }
         other.finish()?;
         self.guarded(|c| {
             c.finish_unguarded()?;
@@ -849,12 +904,18 @@ impl Counter {
         min_length: usize,
         is_stopword: impl Fn(&str) -> bool,
     ) -> Result<Report<'_>, Error> {
+        let ngrams = self.ngrams;
         let tally = self.tally()?;
         // The report only reads the table: a panic there leaves the counter usable.
         catch_panic(|| {
-            tally
-                .report(top, min_length, is_stopword)
-                .map_err(|_| Error::OutOfMemory)
+            if ngrams > 1 {
+                tally.report(top, 0, |key| {
+                    !ngrams::reported(key, min_length, &is_stopword)
+                })
+            } else {
+                tally.report(top, min_length, is_stopword)
+            }
+            .map_err(|_| Error::OutOfMemory)
         })
     }
 }

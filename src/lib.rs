@@ -3,6 +3,7 @@
 //!
 //! * [`decode`]: encodings, BOM detection, UTF-8 and UTF-16 decoding;
 //! * [`words`]: the `words` tokenizer and word normalisation;
+//! * [`ngrams`]: sequences of consecutive words (`ngrams` above 1);
 //! * [`seed`]: the `seed` tokenizer (the original Go worker's rules);
 //! * [`counter`]: the streaming counter (carry between chunks, parallel counting, merge);
 //! * [`split`]: safe split points for parallel counting;
@@ -18,6 +19,7 @@ pub mod counts_csv;
 pub mod decode;
 pub mod file_ranges;
 pub mod language;
+pub mod ngrams;
 pub mod seed;
 pub mod split;
 pub mod tables;
@@ -38,6 +40,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use counter::{Error, Mode, MAX_THREADS, MAX_WORD_LENGTH_LIMIT};
+use ngrams::MAX_NGRAMS;
 
 /// A core error as the Python exception callers expect: running out of memory is a
 /// `MemoryError`, a caught panic a `RuntimeError` (PyO3's `PanicException` derives from
@@ -79,6 +82,20 @@ fn thread_count(arg: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
     match arg.extract::<i64>() {
         Ok(n) if (0..=MAX_THREADS as i64).contains(&n) => Ok(n as usize),
         _ => Err(py_error(Error::Threads)),
+    }
+}
+
+/// `ngrams` as a count (None: 1, single words), `ValueError` when out of range.
+fn ngram_count(arg: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    let Some(arg) = arg.filter(|a| !a.is_none()) else {
+        return Ok(1);
+    };
+    if !arg.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err("ngrams must be an int or None"));
+    }
+    match arg.extract::<i64>() {
+        Ok(n) if (1..=MAX_NGRAMS as i64).contains(&n) => Ok(n as usize),
+        _ => Err(py_error(Error::Ngrams)),
     }
 }
 
@@ -134,8 +151,8 @@ struct PyCounter {
 impl PyCounter {
     #[new]
     #[pyo3(
-        signature = (mode, encoding = None, max_word_length = None, *, at_start = true, threads = None),
-        text_signature = "(mode, encoding=None, max_word_length=None, *, at_start=True, threads=None)"
+        signature = (mode, encoding = None, max_word_length = None, *, at_start = true, threads = None, ngrams = None),
+        text_signature = "(mode, encoding=None, max_word_length=None, *, at_start=True, threads=None, ngrams=None)"
     )]
     fn new(
         mode: &str,
@@ -143,11 +160,13 @@ impl PyCounter {
         max_word_length: Option<&Bound<'_, PyAny>>,
         at_start: bool,
         threads: Option<&Bound<'_, PyAny>>,
+        ngrams: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let limit = word_length_limit(mode, max_word_length)?;
         let threads = thread_count(threads)?;
-        let mut inner =
-            counter::Counter::new_at(mode, encoding, limit, at_start).map_err(py_error)?;
+        let ngrams = ngram_count(ngrams)?;
+        let mut inner = counter::Counter::new_ngrams(mode, encoding, limit, at_start, ngrams)
+            .map_err(py_error)?;
         inner.set_threads(threads).map_err(py_error)?;
         Ok(PyCounter { inner })
     }
@@ -171,6 +190,12 @@ impl PyCounter {
     #[getter]
     fn max_word_length(&self) -> usize {
         self.inner.max_word_length()
+    }
+
+    /// Words per counted sequence (1: single words).
+    #[getter]
+    fn ngrams(&self) -> usize {
+        self.inner.ngrams()
     }
 
     /// Runs longer than `max_word_length`, skipped (finishes the counter).
@@ -514,6 +539,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_MAX_WORD_LENGTH", defaults)?;
     m.add("MAX_WORD_LENGTH_LIMIT", MAX_WORD_LENGTH_LIMIT)?;
     m.add("MAX_THREADS", MAX_THREADS)?;
+    m.add("MAX_NGRAMS", MAX_NGRAMS)?;
     m.add("FILE_MIN_RANGE", file_ranges::MIN_RANGE)?;
     let safe = PyDict::new(m.py());
     for name in Mode::NAMES {

@@ -325,6 +325,24 @@ impl Tally {
         self.scratch = scratch;
     }
 
+    /// Ask for the slot `word` would be counted in to be brought into the cache, so that
+    /// the misses of a batch of words about to be added overlap (short words only; the
+    /// n-gram window batches its phrases so).
+    #[inline]
+    pub fn touch(&self, word: &[u8]) {
+        let len = word.len();
+        if len == 0 || len > SHORT_MAX {
+            return;
+        }
+        let (k0, k1) = pack_in(word, 0, len);
+        let k1 = k1 | ((len as u64) << 56);
+        if k1 >= 8 << 56 {
+            self.short.touch([k0, k1]);
+        } else {
+            self.tiny.touch(k0 | k1);
+        }
+    }
+
     /// Count each packed short word of `keys` once. All their slots are fetched first,
     /// so that the cache misses of a batch overlap instead of coming one after the other.
     fn add_packed(&mut self, keys: &[(u64, u64)]) {

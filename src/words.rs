@@ -17,6 +17,27 @@ use crate::chars::{is_alpha, is_case_ignorable, is_cased, push_lower_full};
 use crate::decode::{decode_byte_char, ByteDecoding};
 use crate::tally::{Batch, Tally};
 
+/// Where [`WordState`] sends each word it ends: the word table itself, or the n-gram
+/// window (see `ngrams`), which joins consecutive words before they reach the table.
+pub trait WordSink {
+    /// One normalised word.
+    fn word(&mut self, word: &[u8]);
+    /// A run over the word-length limit, not counted.
+    fn skip(&mut self);
+}
+
+impl WordSink for Tally {
+    #[inline]
+    fn word(&mut self, word: &[u8]) {
+        self.add(word);
+    }
+
+    #[inline]
+    fn skip(&mut self) {
+        self.skipped += 1;
+    }
+}
+
 const SEP: u8 = 0;
 const LETTER: u8 = 1;
 const APOS: u8 = 2;
@@ -256,7 +277,7 @@ impl WordState {
     }
 
     #[inline]
-    fn apostrophe(&mut self, tally: &mut Tally) {
+    fn apostrophe(&mut self, tally: &mut impl WordSink) {
         if self.len > 0 && !self.apos {
             self.apos = true;
         } else {
@@ -266,7 +287,7 @@ impl WordState {
 
     /// Feed one ASCII character.
     #[inline]
-    pub fn push_ascii(&mut self, b: u8, tally: &mut Tally) {
+    pub fn push_ascii(&mut self, b: u8, tally: &mut impl WordSink) {
         match CLASS[b as usize] {
             LETTER => {
                 self.join();
@@ -281,7 +302,7 @@ impl WordState {
 
     /// Feed one character.
     #[inline]
-    pub fn push_char(&mut self, c: char, tally: &mut Tally) {
+    pub fn push_char(&mut self, c: char, tally: &mut impl WordSink) {
         if c.is_ascii() {
             self.push_ascii(c as u8, tally);
         } else if c == '\u{2019}' {
@@ -300,22 +321,22 @@ impl WordState {
     }
 
     /// A separator (or the end of input): count the word in progress, if any.
-    pub fn end_word(&mut self, tally: &mut Tally) {
+    pub fn end_word(&mut self, tally: &mut impl WordSink) {
         self.apos = false;
         if self.len == 0 {
             return;
         }
         if self.skipping {
-            tally.skipped += 1;
+            tally.skip();
             self.skipping = false;
         } else if self.non_ascii {
             match std::str::from_utf8(&self.word) {
-                Ok(word) => tally.add(self.norm.normalize(word).as_bytes()),
+                Ok(word) => tally.word(self.norm.normalize(word).as_bytes()),
                 Err(_) => debug_assert!(false, "word buffer is built from chars"),
             }
             self.non_ascii = false;
         } else {
-            tally.add(&self.word);
+            tally.word(&self.word);
         }
         self.word.clear();
         self.len = 0;

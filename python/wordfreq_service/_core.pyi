@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_MAX_WORD_LENGTH",
     "ENCODINGS",
     "FILE_MIN_RANGE",
+    "MAX_NGRAMS",
     "MAX_THREADS",
     "MAX_WORD_LENGTH_LIMIT",
     "MODES",
@@ -38,6 +39,8 @@ DEFAULT_MAX_WORD_LENGTH: Final[dict[str, int]]
 MAX_WORD_LENGTH_LIMIT: Final[int]
 #: Most threads a counter may be asked to use (256).
 MAX_THREADS: Final[int]
+#: Longest sequence of words ``ngrams`` may ask for (5).
+MAX_NGRAMS: Final[int]
 #: The least bytes ``Counter.feed_file`` gives one range (1 MiB), and the least bytes of
 #: a big object's part (``counting/ranges.py``).
 FILE_MIN_RANGE: Final[int]
@@ -77,6 +80,14 @@ class Counter:
     ``threads``: how many threads count a large chunk (``None`` or 0: one per core; 1:
     the caller's thread only; at most ``MAX_THREADS``, else ``ValueError``).
 
+    ``ngrams``: count sequences of this many consecutive words (``None`` or 1: single
+    words; at most ``MAX_NGRAMS``; above 1 in ``words`` mode only, else ``ValueError``),
+    each as its words joined by one space. A sequence never spans a sentence end, a
+    paragraph break, a skipped run or the end of the input (the rules:
+    ``counting/reference.py``). Above 1 the input is counted on one thread whatever
+    ``threads`` says (a sequence may span any split point), and ``report`` keeps an
+    n-gram only when each of its words passes the filters on its own.
+
     ``MemoryError``: the word table could not grow (the counts would be incomplete).
     ``RuntimeError``: a bug in the core (a caught panic). After either, every call raises
     the same error again.
@@ -90,6 +101,7 @@ class Counter:
         *,
         at_start: bool = True,
         threads: int | None = None,
+        ngrams: int | None = None,
     ) -> Counter: ...
     @property
     def mode(self) -> str: ...
@@ -100,6 +112,9 @@ class Counter:
     def finished(self) -> bool: ...
     @property
     def max_word_length(self) -> int: ...
+    @property
+    def ngrams(self) -> int:
+        """Words per counted sequence (1: single words)."""
     @property
     def skipped(self) -> int:
         """Runs longer than ``max_word_length``, not counted. A query: reading it ends

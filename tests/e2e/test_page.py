@@ -24,9 +24,11 @@ from wordfreq_service.counting.stopwords import ALIASES, LANGUAGES
 from wordfreq_service.formats.job_request import (
     AUTO,
     DEFAULT_MODE,
+    DEFAULT_NGRAMS,
     DEFAULT_TOP,
     MIN_LENGTH_RANGE,
     MODES,
+    NGRAMS_RANGE,
     TOP_RANGE,
 )
 
@@ -45,7 +47,7 @@ TOP = 12
 STOPWORDS = "english"
 PHONE_WIDTH = 375
 #: The controls Tab reaches, in order, before any file is chosen.
-TAB_ORDER = ["mode", "top", "stopwords", "min_length", "drop"]
+TAB_ORDER = ["mode", "top", "stopwords", "min_length", "ngrams", "drop"]
 #: From choosing the files to both charts drawn.
 RESULT_TIMEOUT_MS = 30_000
 
@@ -100,6 +102,11 @@ def test_the_page_offers_what_the_job_request_accepts() -> None:
     assert (top["min"], top["max"], top["value"]) == (*map(str, TOP_RANGE), str(DEFAULT_TOP))
     shortest = controls.inputs["min_length"]
     assert (shortest["min"], shortest["max"]) == tuple(map(str, MIN_LENGTH_RANGE))
+    # Phrases: single words (the default) and every n-gram length the request takes.
+    phrases = controls.options["ngrams"]
+    low, high = NGRAMS_RANGE
+    assert [value for value, _ in phrases] == [str(n) for n in range(low, high + 1)]
+    assert [value for value, chosen in phrases if chosen] == [str(DEFAULT_NGRAMS)]
 
 
 # -- a browser against `wordfreq up` ---------------------------------------------------------
@@ -298,6 +305,29 @@ def test_keyboard_reaches_every_control_with_visible_focus(browser: Browser, up:
         # The options have accessible names.
         for name in ("Counting rules", "Top words shown", "Stop words removed"):
             expect(page.get_by_label(name)).to_be_visible()
+    finally:
+        visit.context.close()
+
+
+@needs_chromium
+def test_phrases_show_what_wordfreq_count_ngrams_counts(browser: Browser, up: str) -> None:
+    book = BOOKS[0]
+    visit = Visit(browser, up)
+    try:
+        visit.page.select_option("#ngrams", "2")
+        visit.page.set_input_files("#files", str(book))
+        card = visit.card(book.name)
+        expect(card.locator(".chart svg")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        expected = json.loads(direct_count(book, "--ngrams", "2", "--json"))
+        assert shown_words(card) == [(w["word"], w["count"]) for w in expected["words"]]
+        assert all(" " in phrase for phrase, _ in shown_words(card))
+        expect(card.locator("thead")).to_contain_text("Phrase")
+        expect(card.locator(".summary")).to_contain_text(f"{expected['total']:,} phrases")
+        expect(card).to_contain_text("2-word phrases")
+        # Seed mode counts no phrases: the choice is off while it is chosen.
+        visit.page.select_option("#mode", "seed")
+        expect(visit.page.locator("#ngrams")).to_be_disabled()
+        assert visit.errors == []
     finally:
         visit.context.close()
 

@@ -37,6 +37,11 @@ _OPTION_SCHEMA: Final[dict[str, tuple[Any, str]]] = {
         f"{jr.AUTO} (detect the language), languages by ISO 639-1 code, comma-separated "
         f"({', '.join(LANGUAGES)}; {', '.join(ALIASES)} is en), or the words themselves.",
     ),
+    "ngrams": (
+        _within(jr.NGRAMS_RANGE),
+        "Count phrases of this many consecutive words, each as its words joined by one "
+        "space (words mode; default 1: single words).",
+    ),
 }
 if set(_OPTION_SCHEMA) != set(jr.OPTIONS):  # pragma: no cover - a new option needs a schema
     raise AssertionError("api.bodies: the job request's options and their schemas differ")

@@ -31,6 +31,7 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
             max_word_length=kwargs.pop("max_word_length"),
             encoding=kwargs.pop("encoding"),
             stopwords=jr.StopWords.from_spec(spec) if spec else None,
+            ngrams=kwargs.pop("ngrams"),
         )
         return func(request=request, **kwargs)
 
@@ -80,6 +81,13 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Force a decoding (words mode). Default: BOM, else UTF-8 with "
             "per-byte Windows-1252 fallback.",
+        ),
+        click.option(
+            flags["ngrams"],
+            type=click.IntRange(*jr.NGRAMS_RANGE),
+            default=None,
+            help="Count phrases of this many consecutive words, never across a sentence "
+            f"end or paragraph break (words mode; default {jr.DEFAULT_NGRAMS}: single words).",
         ),
     ]
     decorated: Callable[..., Any] = command

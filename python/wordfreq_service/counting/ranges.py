@@ -155,6 +155,9 @@ def unsplittable(head: bytes, request: JobRequest) -> str | None:
         return f"{compression}-compressed input cannot be split"
     if is_utf16(head, request):
         return "UTF-16 input cannot be split"
+    if request.ngrams > 1:
+        # A phrase may run across any cut: no byte ends one for sure.
+        return "phrases (ngrams above 1) cannot be split"
     return None
 
 

@@ -19,6 +19,23 @@ Mode ``seed``
     UTF-8 length is at most 4 bytes are skipped, then ``.,"'?!`` is trimmed from both
     ends; an empty result is still counted, as the Go worker did.
 
+N-grams (``words`` mode, ``ngrams`` from 2 to 5)
+    The counter counts sequences of N consecutive words instead of single words, each as
+    its normalised words joined by one space. A sequence never spans:
+
+    * a sentence end: a character with Unicode's ``Sentence_Terminal`` property (among
+      the code points Unicode 14.0.0 assigns; ``.``, ``!``, ``?``, ``。``, ``।``, ``؟``...;
+      not ``…``);
+    * a paragraph break: two line breaks (``\n``, ``\r``, or ``\r\n`` as one) with only
+      ``White_Space`` characters between them, or U+2029;
+    * a run over ``max_word_length`` (skipped, as a single word would be);
+    * the end of the input.
+
+    Every other character between two words (commas, quotes, dashes, digits, a single
+    line break) leaves them consecutive. ``report`` keeps an n-gram only when each of its
+    words would be kept on its own (at least ``min_length`` characters, not a stop
+    word): a dropped word breaks a sequence rather than being skipped over.
+
 Word length (both modes)
     A word longer than ``max_word_length`` (default 1000 in ``words`` mode, 65536 in
     ``seed`` mode, where the Go scanner gave up; at most 65536) is not counted;
@@ -54,10 +71,38 @@ ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16")
 # The reference's own copies (it is an oracle: it takes nothing from the native core).
 MAX_WORD_LENGTH_LIMIT = 65536
 MAX_THREADS = 256
+MAX_NGRAMS = 5
 #: Per mode: seed mode keeps every token the Go worker's scanner could hold.
 DEFAULT_MAX_WORD_LENGTH = {"words": 1000, "seed": MAX_WORD_LENGTH_LIMIT}
 
 _APOSTROPHES = ("'", "\u2019")
+# Unicode's Sentence_Terminal among the code points of Unicode 14.0.0, inclusive ranges
+# (tests/test_ngrams_unicode.py checks them against the regex package's property).
+SENTENCE_TERMINAL = (
+    (0x0021, 0x0021), (0x002E, 0x002E), (0x003F, 0x003F), (0x0589, 0x0589),
+    (0x061D, 0x061F), (0x06D4, 0x06D4), (0x0700, 0x0702), (0x07F9, 0x07F9),
+    (0x0837, 0x0837), (0x0839, 0x0839), (0x083D, 0x083E), (0x0964, 0x0965),
+    (0x104A, 0x104B), (0x1362, 0x1362), (0x1367, 0x1368), (0x166E, 0x166E),
+    (0x1735, 0x1736), (0x17D4, 0x17D5), (0x1803, 0x1803), (0x1809, 0x1809),
+    (0x1944, 0x1945), (0x1AA8, 0x1AAB), (0x1B5A, 0x1B5B), (0x1B5E, 0x1B5F),
+    (0x1B7D, 0x1B7E), (0x1C3B, 0x1C3C), (0x1C7E, 0x1C7F), (0x2024, 0x2024),
+    (0x203C, 0x203D), (0x2047, 0x2049), (0x2CF9, 0x2CFB), (0x2E2E, 0x2E2E),
+    (0x2E3C, 0x2E3C), (0x2E53, 0x2E54), (0x3002, 0x3002), (0xA4FF, 0xA4FF),
+    (0xA60E, 0xA60F), (0xA6F3, 0xA6F3), (0xA6F7, 0xA6F7), (0xA876, 0xA877),
+    (0xA8CE, 0xA8CF), (0xA92F, 0xA92F), (0xA9C8, 0xA9C9), (0xAA5D, 0xAA5F),
+    (0xAAF0, 0xAAF1), (0xABEB, 0xABEB), (0xFE12, 0xFE12), (0xFE15, 0xFE16),
+    (0xFE52, 0xFE52), (0xFE56, 0xFE57), (0xFF01, 0xFF01), (0xFF0E, 0xFF0E),
+    (0xFF1F, 0xFF1F), (0xFF61, 0xFF61), (0x10A56, 0x10A57), (0x10F55, 0x10F59),
+    (0x10F86, 0x10F89), (0x11047, 0x11048), (0x110BE, 0x110C1), (0x11141, 0x11143),
+    (0x111C5, 0x111C6), (0x111CD, 0x111CD), (0x111DE, 0x111DF), (0x11238, 0x11239),
+    (0x1123B, 0x1123C), (0x112A9, 0x112A9), (0x1144B, 0x1144C), (0x115C2, 0x115C3),
+    (0x115C9, 0x115D7), (0x11641, 0x11642), (0x1173C, 0x1173E), (0x11944, 0x11944),
+    (0x11946, 0x11946), (0x11A42, 0x11A43), (0x11A9B, 0x11A9C), (0x11C41, 0x11C42),
+    (0x11EF7, 0x11EF8), (0x16A6E, 0x16A6F), (0x16AF5, 0x16AF5), (0x16B37, 0x16B38),
+    (0x16B44, 0x16B44), (0x16E98, 0x16E98), (0x1BC9F, 0x1BC9F), (0x1DA88, 0x1DA88),
+)  # fmt: skip
+_LINE_BREAKS = "\n\r"
+_PARAGRAPH_SEPARATOR = "\u2029"
 # A count in a counts CSV: decimal digits, from 1 to the largest count a table holds.
 _COUNT = re.compile("[0-9]+")
 _COUNT_MAX = 2**64 - 1
@@ -146,6 +191,78 @@ def split_words(text: str) -> Iterator[str]:
             break
         yield text[i:j]
         i = j
+
+
+def is_sentence_terminal(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in SENTENCE_TERMINAL)
+
+
+def split_words_and_breaks(text: str) -> Iterator[str | None]:
+    """Raw word spans of ``words`` mode, and None wherever a sequence of words breaks
+    (a sentence end or a paragraph break; see the module's n-gram rules)."""
+    after_line_break = after_cr = False
+    n = len(text)
+    i = 0
+    while i < n:
+        ch = text[i]
+        if is_word_char(ch):
+            j = i
+            while True:
+                while j < n and is_word_char(text[j]):
+                    j += 1
+                if j + 1 < n and text[j] in _APOSTROPHES and is_word_char(text[j + 1]):
+                    j += 1
+                    continue
+                break
+            yield text[i:j]
+            after_line_break = after_cr = False
+            i = j
+            continue
+        crlf = after_cr and ch == "\n"
+        after_cr = ch == "\r"
+        if crlf:
+            pass
+        elif ch in _LINE_BREAKS:
+            if after_line_break:
+                yield None
+            after_line_break = True
+        elif ch == _PARAGRAPH_SEPARATOR:
+            yield None
+        elif ch not in _GO_SPACES:
+            after_line_break = False
+            if is_sentence_terminal(ch):
+                yield None
+        i += 1
+
+
+def ngrams_mode(
+    data: bytes,
+    encoding: str | None,
+    max_word_length: int | None,
+    ngrams: int,
+    *,
+    at_start: bool = True,
+) -> Iterator[str | None]:
+    """The n-grams of ``data``: keys, and None for each word over ``max_word_length``."""
+    window: list[str] = []
+    for raw in split_words_and_breaks(decode(data, encoding, at_start=at_start)):
+        if raw is None:
+            window.clear()
+        elif max_word_length is not None and len(raw) > max_word_length:
+            window.clear()
+            yield None
+        else:
+            window.append(normalize_word(raw))
+            del window[:-ngrams]
+            if len(window) == ngrams:
+                yield " ".join(window)
+
+
+def reported(key: str, min_length: int, stop: Collection[str]) -> bool:
+    """An n-gram is reported when each of its words would be: a stop word or a short
+    word breaks the sequence rather than being skipped over."""
+    return all(len(w) >= min_length and w not in stop for w in key.split(" "))
 
 
 def normalize_word(word: str) -> str:
@@ -246,7 +363,14 @@ class Counter:
         *,
         at_start: bool = True,
         threads: int | None = None,
+        ngrams: int | None = None,
     ) -> None:
+        if ngrams is None:
+            ngrams = 1
+        if not isinstance(ngrams, int):
+            raise TypeError("ngrams must be an int or None")
+        if not 1 <= ngrams <= MAX_NGRAMS:
+            raise ValueError(f"ngrams must be between 1 and {MAX_NGRAMS}")
         if threads is not None and not 0 <= threads <= MAX_THREADS:
             raise ValueError(f"threads must be between 0 and {MAX_THREADS}")
         if not at_start and encoding == "utf-16":
@@ -265,6 +389,11 @@ class Counter:
             )
         if mode == "seed" and encoding is not None:
             raise ValueError("seed mode reads raw bytes as the Go worker did; no encoding")
+        if mode == "seed" and ngrams > 1:
+            raise ValueError(
+                "ngrams applies to words mode only (seed mode reads raw bytes as the Go worker did)"
+            )
+        self._ngrams = ngrams
         self._mode = mode
         self._at_start = at_start
         self._threads = threads or os.cpu_count() or 1
@@ -288,6 +417,10 @@ class Counter:
         return self._max_word_length
 
     @property
+    def ngrams(self) -> int:
+        return self._ngrams
+
+    @property
     def threads(self) -> int:
         return self._threads
 
@@ -308,6 +441,8 @@ class Counter:
         limit = self._max_word_length
         if self._mode == "seed":
             words = seed_mode(data, limit)
+        elif self._ngrams > 1:
+            words = ngrams_mode(data, self._encoding, limit, self._ngrams, at_start=self._at_start)
         else:
             words = words_mode(data, self._encoding, limit, at_start=self._at_start)
         for word in words:
@@ -321,6 +456,8 @@ class Counter:
     def merge(self, other: Counter) -> None:
         if other.mode != self._mode:
             raise ValueError(f"cannot merge a {other.mode} counter into a {self._mode} one")
+        if other.ngrams != self._ngrams:
+            raise ValueError("cannot merge counters of different ngrams")
         self.finish()
         other.finish()
         self._counts.update(other.counts())
@@ -366,7 +503,10 @@ class Counter:
     ) -> tuple[int, int, list[tuple[str, int]]]:
         self.finish()
         stop = frozenset(stopwords or ())
-        kept = {w: c for w, c in self._counts.items() if len(w) >= min_length and w not in stop}
+        if self._ngrams > 1:
+            kept = {k: c for k, c in self._counts.items() if reported(k, min_length, stop)}
+        else:
+            kept = {w: c for w, c in self._counts.items() if len(w) >= min_length and w not in stop}
         ranked = rank(kept)
         return sum(kept.values()), len(kept), ranked if top is None else ranked[:top]
 

@@ -15,7 +15,8 @@ word-length limits are the native core's; the request only chooses among them.
 
 Options that apply to ``words`` mode only (``min_length``, ``encoding``) are ``None``
 when not given, so that giving one with ``seed`` mode is an error on every path rather
-than silently ignored.
+than silently ignored. ``ngrams`` above 1 is ``words`` mode only too (1, single words,
+is what seed mode counts anyway); the metadata and JSON carry it only above 1.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ WORDS_ONLY_MODE: Final = "words"
 DEFAULT_MODE: Final = "words"
 DEFAULT_TOP: Final = 10
 DEFAULT_MIN_LENGTH: Final = 1
+#: Single words; 2 to ``_core.MAX_NGRAMS`` counts sequences of that many words.
+DEFAULT_NGRAMS: Final = 1
 #: Per mode: 1000 characters in ``words`` mode, 65536 bytes in ``seed`` mode (all the
 #: original Go worker's scanner could hold), as the core defines them.
 DEFAULT_MAX_WORD_LENGTH: Final[Mapping[str, int]] = MappingProxyType(_core.DEFAULT_MAX_WORD_LENGTH)
@@ -55,6 +58,7 @@ DEFAULT_MAX_WORD_LENGTH: Final[Mapping[str, int]] = MappingProxyType(_core.DEFAU
 TOP_RANGE: Final = (0, 100_000)
 MIN_LENGTH_RANGE: Final = (1, 1000)
 MAX_WORD_LENGTH_RANGE: Final[tuple[int, int]] = (1, _core.MAX_WORD_LENGTH_LIMIT)
+NGRAMS_RANGE: Final[tuple[int, int]] = (1, _core.MAX_NGRAMS)
 
 #: The most digits a whole number may have (more is no option's value).
 _MAX_DIGITS: Final = 30
@@ -92,6 +96,7 @@ OPTIONS: Final[dict[str, Option]] = {
         Option("max_word_length", "max-word-length", "max_word_length", "--max-word-length"),
         Option("encoding", "encoding", "encoding", "--encoding"),
         Option("stopwords", "stopwords", "stopwords", "--stopwords"),
+        Option("ngrams", "ngrams", "ngrams", "--ngrams"),
     )
 }
 
@@ -275,13 +280,14 @@ class JobRequest(Frozen):
     mode's default applies, and the metadata carries only what was asked.
     """
 
-    __slots__ = ("mode", "top", "min_length", "max_word_length", "encoding", "stopwords")  # noqa: RUF023 (constructor order)
+    __slots__ = ("mode", "top", "min_length", "max_word_length", "encoding", "stopwords", "ngrams")  # noqa: RUF023 (constructor order)
     mode: str
     top: int
     min_length: int | None
     max_word_length: int | None
     encoding: str | None
     stopwords: StopWords
+    ngrams: int
 
     def __init__(
         self,
@@ -291,6 +297,7 @@ class JobRequest(Frozen):
         max_word_length: int | None = None,
         encoding: str | None = None,
         stopwords: StopWords = _NO_STOPWORDS,
+        ngrams: int = DEFAULT_NGRAMS,
     ) -> None:
         self._set(
             mode=mode,
@@ -299,6 +306,7 @@ class JobRequest(Frozen):
             max_word_length=max_word_length,
             encoding=encoding,
             stopwords=stopwords,
+            ngrams=ngrams,
         )
 
     # -- validation ----------------------------------------------------------------
@@ -313,6 +321,7 @@ class JobRequest(Frozen):
         max_word_length: int | str | None = None,
         encoding: str | None = None,
         stopwords: StopWords | str | Iterable[str] | None = None,
+        ngrams: int | str | None = None,
         label: Mapping[str, str] | None = None,
     ) -> JobRequest:
         """Validate each option and the rules between them. ``label`` maps a field to
@@ -339,8 +348,18 @@ class JobRequest(Frozen):
             )
         if encoding is not None:
             encoding = choose(encoding, ENCODINGS, name["encoding"])
+        sequence = DEFAULT_NGRAMS
+        if ngrams is not None:
+            sequence = _in_range(
+                _whole_number(ngrams, name["ngrams"]), NGRAMS_RANGE, name["ngrams"]
+            )
         if mode != WORDS_ONLY_MODE:
-            for field, value in (("min_length", shortest), ("encoding", encoding)):
+            words_only = (
+                ("min_length", shortest),
+                ("encoding", encoding),
+                ("ngrams", sequence if sequence > DEFAULT_NGRAMS else None),
+            )
+            for field, value in words_only:
                 if value is not None:
                     raise RequestError(
                         f"{name[field]} applies to words mode only "
@@ -358,7 +377,7 @@ class JobRequest(Frozen):
                 f"{name['min_length']} {shortest} is longer than {name['max_word_length']} "
                 f"{limit}: no word could be counted"
             )
-        return cls(mode, top_n, shortest, longest, encoding, stop)
+        return cls(mode, top_n, shortest, longest, encoding, stop, sequence)
 
     # -- what the counting engine asks of its options (``counting.engine.Options``) ----
 
@@ -366,7 +385,12 @@ class JobRequest(Frozen):
         """A counter for this request (see ``_core.Counter`` for ``at_start`` and
         ``threads``)."""
         return _core.Counter(
-            self.mode, self.encoding, self.max_word_length, at_start=at_start, threads=threads
+            self.mode,
+            self.encoding,
+            self.max_word_length,
+            at_start=at_start,
+            threads=threads,
+            ngrams=self.ngrams,
         )
 
     @property
@@ -410,6 +434,8 @@ class JobRequest(Frozen):
                 meta[OPTIONS[field].metadata] = str(value)
         if not self.stopwords.empty:
             meta[OPTIONS["stopwords"].metadata] = self.stopwords.to_metadata()
+        if self.ngrams != DEFAULT_NGRAMS:
+            meta[OPTIONS["ngrams"].metadata] = str(self.ngrams)
         return meta
 
     @classmethod
@@ -427,6 +453,7 @@ class JobRequest(Frozen):
             max_word_length=get(key["max_word_length"]) or None,
             encoding=get(key["encoding"]) or None,
             stopwords=StopWords.from_metadata(stop) if stop else None,
+            ngrams=get(key["ngrams"]) or None,
             label=label,
         )
 
@@ -442,6 +469,8 @@ class JobRequest(Frozen):
         ):
             if value is not None:
                 body[OPTIONS[field].json] = value
+        if self.ngrams != DEFAULT_NGRAMS:
+            body[OPTIONS["ngrams"].json] = self.ngrams
         return body
 
     @classmethod
@@ -457,5 +486,6 @@ class JobRequest(Frozen):
             max_word_length=body.get(key["max_word_length"]),
             encoding=body.get(key["encoding"]),
             stopwords=StopWords.from_json(body.get(key["stopwords"])),
+            ngrams=body.get(key["ngrams"]),
             label=key,
         )

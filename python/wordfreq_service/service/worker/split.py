@@ -6,7 +6,8 @@ progress, and the object can be cut (``counting.ranges.unsplittable``: not compr
 not UTF-16). That worker sends one range task (``formats/ranges.py``) per range of
 ``counting.ranges.plan_ranges`` to the work queue, marks a job-path upload's job
 ``running``, and is done with the event; the object stays. Otherwise the object is
-counted in one piece, as any other (and a compressed or UTF-16 one says why in the log).
+counted in one piece, as any other (and a compressed or UTF-16 one, or one counted
+for phrases (``ngrams`` above 1), says why in the log).
 
 A range task: the range read from the store (a ranged GET, a seek) from
 ``read_offset(start)``, its piece cut by ``range_chunks`` (so a word across a cut is
@@ -28,7 +29,7 @@ the first per key, and a compatible-path result's job ID is derived from the spl
 (so a repeat carries the same one).
 
 An object over the threshold that is counted in one piece because it cannot be cut
-(compressed, UTF-16) says so in its successful result's ``status_message``
+(compressed, UTF-16, phrases) says so in its successful result's ``status_message``
 (``ONE_PIECE_NOTE`` and the reason, handed to the worker in ``SplitDecision.note``).
 """
 
