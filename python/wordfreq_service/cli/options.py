@@ -32,6 +32,7 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
             max_word_length=kwargs.pop("max_word_length"),
             encoding=kwargs.pop("encoding"),
             stopwords=jr.StopWords.from_spec(spec) if spec else None,
+            format=kwargs.pop("format"),
         )
         return func(request=request, **kwargs)
 
@@ -78,6 +79,14 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Force a decoding (words mode). Default: BOM, else UTF-8 with "
             "per-byte Windows-1252 fallback.",
+        ),
+        click.option(
+            flags["format"],
+            type=click.Choice(jr.FORMATS, case_sensitive=False),
+            default=None,
+            help="What the input is (words mode): auto tells HTML, PDF, DOCX, ODT and EPUB "
+            f"from the content and counts their text; text counts the bytes as they are "
+            f"[default: {jr.DEFAULT_FORMAT}].",
         ),
     ]
     decorated: Callable[..., Any] = command

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from wordfreq_service import _core
 from wordfreq_service.counting.inputs import sniff_compression
+from wordfreq_service.documents.sniff import is_document
 
 if TYPE_CHECKING:
     from wordfreq_service.formats.job_request import JobRequest
@@ -155,6 +156,8 @@ def unsplittable(head: bytes, request: JobRequest) -> str | None:
         return f"{compression}-compressed input cannot be split"
     if is_utf16(head, request):
         return "UTF-16 input cannot be split"
+    if request.extracts and is_document(head, request.document_format):
+        return "a document's text is extracted from the whole: it cannot be split"
     return None
 
 

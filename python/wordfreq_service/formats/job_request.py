@@ -15,7 +15,9 @@ word-length limits are the native core's; the request only chooses among them.
 
 Options that apply to ``words`` mode only (``min_length``, ``encoding``) are ``None``
 when not given, so that giving one with ``seed`` mode is an error on every path rather
-than silently ignored.
+than silently ignored. So is ``format`` (``auto`` when not given): seed mode never
+extracts a document, so a document format with it is an error, ``auto`` and ``text`` both
+mean the bytes as they are.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from types import MappingProxyType
 
 from wordfreq_service import _core
 from wordfreq_service.counting.stopwords import BUILTIN, builtin_words, normalize_entries, read_file
+from wordfreq_service.documents import formats as document_formats
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.frozen import Frozen
 
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 MODES: Final[tuple[str, ...]] = _core.MODES
 ENCODINGS: Final[tuple[str, ...]] = _core.ENCODINGS
 WORDS_ONLY_MODE: Final = "words"
+FORMATS: Final[tuple[str, ...]] = document_formats.FORMATS
+DEFAULT_FORMAT: Final = document_formats.DEFAULT_FORMAT
 
 DEFAULT_MODE: Final = "words"
 DEFAULT_TOP: Final = 10
@@ -83,6 +88,7 @@ OPTIONS: Final[dict[str, Option]] = {
         Option("max_word_length", "max-word-length", "max_word_length", "--max-word-length"),
         Option("encoding", "encoding", "encoding", "--encoding"),
         Option("stopwords", "stopwords", "stopwords", "--stopwords"),
+        Option("format", "format", "format", "--format"),
     )
 }
 
@@ -212,13 +218,23 @@ class JobRequest(Frozen):
     mode's default applies, and the metadata carries only what was asked.
     """
 
-    __slots__ = ("mode", "top", "min_length", "max_word_length", "encoding", "stopwords")  # noqa: RUF023 (constructor order)
+    __slots__ = (
+        "mode",
+        "top",
+        "min_length",
+        "max_word_length",
+        "encoding",
+        "stopwords",  # noqa: RUF023 (constructor order)
+        "format",
+    )
     mode: str
     top: int
     min_length: int | None
     max_word_length: int | None
     encoding: str | None
     stopwords: StopWords
+    #: ``--format``; None when not given (``auto``).
+    format: str | None
 
     def __init__(
         self,
@@ -228,6 +244,7 @@ class JobRequest(Frozen):
         max_word_length: int | None = None,
         encoding: str | None = None,
         stopwords: StopWords = _NO_STOPWORDS,
+        format: str | None = None,
     ) -> None:
         self._set(
             mode=mode,
@@ -236,6 +253,7 @@ class JobRequest(Frozen):
             max_word_length=max_word_length,
             encoding=encoding,
             stopwords=stopwords,
+            format=format,
         )
 
     # -- validation ----------------------------------------------------------------
@@ -250,12 +268,17 @@ class JobRequest(Frozen):
         max_word_length: int | str | None = None,
         encoding: str | None = None,
         stopwords: StopWords | str | Iterable[str] | None = None,
+        format: str | None = None,
         label: Mapping[str, str] | None = None,
     ) -> JobRequest:
         """Validate each option and the rules between them. ``label`` maps a field to
         the name errors should use (a flag, a metadata name, a JSON key)."""
         name = {f: (label or {}).get(f, o.flag) for f, o in OPTIONS.items()}
-        for field, text, optional in (("mode", mode, False), ("encoding", encoding, True)):
+        for field, text, optional in (
+            ("mode", mode, False),
+            ("encoding", encoding, True),
+            ("format", format, True),
+        ):
             if not isinstance(text, str) and not (optional and text is None):
                 raise RequestError(f"{name[field]}: {text!r} is not a string")
         mode = choose(mode, MODES, name["mode"])
@@ -276,6 +299,9 @@ class JobRequest(Frozen):
             )
         if encoding is not None:
             encoding = choose(encoding, ENCODINGS, name["encoding"])
+        if format is not None:
+            format = choose(format, FORMATS, name["format"])
+        _check_format(mode, format, encoding, name)
         if mode != WORDS_ONLY_MODE:
             for field, value in (("min_length", shortest), ("encoding", encoding)):
                 if value is not None:
@@ -289,16 +315,30 @@ class JobRequest(Frozen):
                 f"{name['min_length']} {shortest} is longer than {name['max_word_length']} "
                 f"{limit}: no word could be counted"
             )
-        return cls(mode, top_n, shortest, longest, encoding, StopWords.of(stopwords))
+        return cls(mode, top_n, shortest, longest, encoding, StopWords.of(stopwords), format)
 
     # -- what the counting engine asks of its options (``counting.engine.Options``) ----
 
-    def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> _core.Counter:
+    def new_counter(
+        self, *, at_start: bool = True, threads: int | None = None, utf8: bool = False
+    ) -> _core.Counter:
         """A counter for this request (see ``_core.Counter`` for ``at_start`` and
-        ``threads``)."""
+        ``threads``); ``utf8``: for a document's extracted text, UTF-8 whatever
+        ``encoding`` says (it applied to the document's bytes)."""
+        encoding = "utf-8" if utf8 else self.encoding
         return _core.Counter(
-            self.mode, self.encoding, self.max_word_length, at_start=at_start, threads=threads
+            self.mode, encoding, self.max_word_length, at_start=at_start, threads=threads
         )
+
+    @property
+    def document_format(self) -> str:
+        """``format``, or ``auto`` when not given."""
+        return self.format or DEFAULT_FORMAT
+
+    @property
+    def extracts(self) -> bool:
+        """Whether an input may be a document to extract (words mode, not ``text``)."""
+        return self.mode == WORDS_ONLY_MODE and self.document_format != document_formats.TEXT
 
     @property
     def report_min_length(self) -> int:
@@ -320,6 +360,7 @@ class JobRequest(Frozen):
             ("min_length", self.min_length),
             ("max_word_length", self.max_word_length),
             ("encoding", self.encoding),
+            ("format", self.format),
         ):
             if value is not None:
                 meta[OPTIONS[field].metadata] = str(value)
@@ -342,6 +383,7 @@ class JobRequest(Frozen):
             max_word_length=get(key["max_word_length"]) or None,
             encoding=get(key["encoding"]) or None,
             stopwords=StopWords.from_metadata(stop) if stop else None,
+            format=get(key["format"]) or None,
             label=label,
         )
 
@@ -354,6 +396,7 @@ class JobRequest(Frozen):
             ("max_word_length", self.max_word_length),
             ("encoding", self.encoding),
             ("stopwords", self.stopwords.to_json()),
+            ("format", self.format),
         ):
             if value is not None:
                 body[OPTIONS[field].json] = value
@@ -372,5 +415,25 @@ class JobRequest(Frozen):
             max_word_length=body.get(key["max_word_length"]),
             encoding=body.get(key["encoding"]),
             stopwords=StopWords.from_json(body.get(key["stopwords"])),
+            format=body.get(key["format"]),
             label=key,
+        )
+
+
+def _check_format(
+    mode: str, format: str | None, encoding: str | None, name: Mapping[str, str]
+) -> None:
+    """Seed mode reads bytes, never a document; ``encoding`` decodes bytes, which a PDF,
+    DOCX, ODT or EPUB does not leave to it."""
+    if format is None or format in (DEFAULT_FORMAT, document_formats.TEXT):
+        return
+    if mode != WORDS_ONLY_MODE:
+        raise RequestError(
+            f"{name['format']} {format} applies to words mode only "
+            f"({mode} mode reads raw bytes as the Go worker did)"
+        )
+    if encoding is not None and format in document_formats.UNICODE_DOCUMENTS:
+        raise RequestError(
+            f"{name['encoding']} does not apply to {name['format']} {format}: its text is "
+            "Unicode (it applies to text and to HTML)"
         )
