@@ -98,13 +98,13 @@ def _blocks(container: Container, member: str, dialect: Dialect) -> Iterator[str
             raise
         except ParseError as exc:
             raise InputError(f"{container.name}: {member} is not well-formed XML: {exc}") from exc
-        except CORRUPT_MEMBER as exc:
-            raise InputError(f"{container.name}: corrupt member {member}: {exc}") from exc
-        except _forbidden() as exc:
+        except _forbidden() as exc:  # before CORRUPT_MEMBER: these are ValueErrors too
             raise InputError(
                 f"{container.name}: {member} declares XML entities, which are refused "
                 "(a billion-laughs bomb?)"
             ) from exc
+        except CORRUPT_MEMBER as exc:
+            raise InputError(f"{container.name}: corrupt member {member}: {exc}") from exc
 
 
 def _forbidden() -> tuple[type[BaseException], ...]:

@@ -13,6 +13,7 @@ import zipfile
 import zlib
 from typing import IO, BinaryIO
 
+from wordfreq_service.counting.inputs import human_size
 from wordfreq_service.documents import formats, limits
 from wordfreq_service.errors import InputError
 
@@ -55,14 +56,14 @@ class Container:
             raise InputError(f"{self.name}: {member} is encrypted")
         if info.file_size > limits.MAX_MEMBER_BYTES:
             raise InputError(
-                f"{self.name}: {member} would decompress to {info.file_size} bytes, more "
-                f"than {limits.MAX_MEMBER_BYTES} (the limit; a zip bomb?)"
+                f"{self.name}: {member} would decompress to {human_size(info.file_size)}, "
+                f"more than {human_size(limits.MAX_MEMBER_BYTES)} (the limit; a zip bomb?)"
             )
         self._read += info.file_size
         if self._read > limits.MAX_CONTAINER_BYTES:
             raise InputError(
                 f"{self.name}: its members would decompress to more than "
-                f"{limits.MAX_CONTAINER_BYTES} bytes (the limit; a zip bomb?)"
+                f"{human_size(limits.MAX_CONTAINER_BYTES)} (the limit; a zip bomb?)"
             )
         try:
             return self.zip.open(info)
@@ -99,10 +100,10 @@ class Container:
         mimetype = self.mimetype()
         if mimetype and mimetype.startswith(_ODF_PREFIX):
             kind = mimetype[len(_ODF_PREFIX) :]
-            return f"an OpenDocument {kind} ({mimetype}), not a text document"
+            return f"an OpenDocument {kind} ({mimetype}), not text"
         if mimetype:
             return f"a ZIP container of {mimetype}"
-        return "a ZIP archive, not a DOCX, ODT or EPUB document"
+        return "a ZIP archive, not a DOCX, ODT or EPUB"
 
 
 #: What reading a corrupt member raises (a bad CRC, a bad deflate stream, a cut archive).
