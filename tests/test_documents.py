@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from wordfreq_service.counting.engine import count_chunks, count_file, summarize
 from wordfreq_service.documents.extract import BLOCK_SEPARATOR, blocks
@@ -223,12 +223,10 @@ def test_random_input_is_never_a_document_unless_it_starts_like_one(data: bytes)
 
 
 @settings(max_examples=60, deadline=None, print_blob=True)
-@given(
-    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="<%"), max_size=300)
-)
+@given(st.text(st.characters(codec="utf-8", exclude_characters="<%"), max_size=300))
 def test_text_that_is_not_a_document_counts_as_with_format_text(text: str) -> None:
     data = text.encode("utf-8")
-    assert sniff(data) is None
+    assume(sniff(data) is None)  # "PK\x03\x04..." is a ZIP's start, and text can spell it
     auto = JobRequest.make(top=100_000)
     plain = JobRequest.make(top=100_000, format="text")
     assert summarize(count_chunks([data], auto), auto) == summarize(

@@ -9,7 +9,6 @@ what every caller needs around it: counting whole files and streams with a set o
 from __future__ import annotations
 
 from wordfreq_service._core import FILE_MIN_RANGE, Counter
-from wordfreq_service.documents.sniff import SNIFF_BYTES, is_document
 from wordfreq_service.counting.inputs import (
     DEFAULT_MAX_INPUT_BYTES,
     describe_os_error,
@@ -18,6 +17,7 @@ from wordfreq_service.counting.inputs import (
     plain_chunks,
     prefetched,
 )
+from wordfreq_service.documents.sniff import SNIFF_BYTES, is_document
 from wordfreq_service.errors import InputError
 from wordfreq_service.frozen import Frozen
 

@@ -111,7 +111,7 @@ def spool(chunks: Iterable[bytes]) -> BinaryIO:
     """``chunks`` written to an anonymous temporary file (in the process's temporary
     directory; gone when closed, however the process ends), rewound. The caller closes
     it. Its size is that of the input, which its reader has already bounded."""
-    file = tempfile.TemporaryFile()
+    file = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller, who closes it)
     try:
         for chunk in chunks:
             file.write(chunk)
@@ -119,4 +119,4 @@ def spool(chunks: Iterable[bytes]) -> BinaryIO:
     except BaseException:
         file.close()
         raise
-    return file  # type: ignore[return-value]
+    return file

@@ -218,13 +218,13 @@ class JobRequest(Frozen):
     mode's default applies, and the metadata carries only what was asked.
     """
 
-    __slots__ = (
+    __slots__ = (  # noqa: RUF023 (constructor order)
         "mode",
         "top",
         "min_length",
         "max_word_length",
         "encoding",
-        "stopwords",  # noqa: RUF023 (constructor order)
+        "stopwords",
         "format",
     )
     mode: str

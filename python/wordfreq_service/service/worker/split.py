@@ -3,10 +3,11 @@
 An object larger than the split threshold (``WorkerSettings.split_threshold``) is split
 by the first worker that receives its event, if a job store is there to keep the parts'
 progress, and the object can be cut (``counting.ranges.unsplittable``: not compressed,
-not UTF-16, not a document whose text is extracted). That worker sends one range task (``formats/ranges.py``) per range of
-``counting.ranges.plan_ranges`` to the work queue, marks a job-path upload's job
-``running``, and is done with the event; the object stays. Otherwise the object is
-counted in one piece, as any other (and a compressed or UTF-16 one says why in the log).
+not UTF-16, not a document whose text is extracted). That worker sends one range task
+(``formats/ranges.py``) per range of ``counting.ranges.plan_ranges`` to the work queue,
+marks a job-path upload's job ``running``, and is done with the event; the object stays.
+Otherwise the object is counted in one piece, as any other (and a compressed, UTF-16 or
+document one says why in the log).
 
 A range task: the range read from the store (a ranged GET, a seek) from
 ``read_offset(start)``, its piece cut by ``range_chunks`` (so a word across a cut is
