@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -205,14 +206,43 @@ def test_request_spellings_carry_the_format() -> None:
 _DOCUMENT_STARTS = (b"PK\x03\x04", b"PK\x05\x06", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
+#: WHATWG's patterns for HTML, spelled apart from ``sniff.py``'s.
+_HTML_START = re.compile(
+    rb"(?i)<(?:!doctype html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body"
+    rb"|br|p|!--)[ >]|<\?xml"
+)
+
+
 def _starts_like_a_document(data: bytes) -> bool:
     head = data[:SNIFF_BYTES]
     stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip(b"\t\n\x0c\r ")
     return (
         head.startswith(_DOCUMENT_STARTS)
-        or stripped.startswith(b"<")
+        or _HTML_START.match(stripped) is not None
         or any(line.startswith(b"%PDF-") for line in head.splitlines())
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "kind"),
+    [
+        (b"<p>Hello", "html"),
+        (b"\xef\xbb\xbf \n<!DOCTYPE HTML>", "html"),
+        (b"<!-- note -->", "html"),
+        (b"<Table border=1>", "html"),
+        (b"<pre>code</pre>", None),
+        (b"<abbr>", None),
+        (b"<br/>", None),
+        (b"<p", None),
+        (b"a <p> later", None),
+        (b"%PDF-1.7\n", "pdf"),
+        (b"junk first\r\n%PDF-2.0", "pdf"),
+        (b"the header %PDF-1.7 quoted", None),
+        (b"%PDF-x", None),
+    ],
+)
+def test_what_a_start_is_sniffed_as(start: bytes, kind: str | None) -> None:
+    assert sniff(start) == kind
 
 
 @settings(max_examples=150, deadline=None, print_blob=True)
@@ -253,3 +283,19 @@ def test_each_fixture_is_sniffed_from_its_first_bytes(name: str, kind: str) -> N
 def test_a_stream_is_bounded_by_the_input_limit_before_it_is_spooled(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="the input limit"):
         count_file(str(FIXTURES / "report.docx"), EVERY_WORD, max_input_bytes=1000)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 7, 1 << 20])
+def test_blocks_reach_the_counter_separated_by_blank_lines_in_bounded_chunks(
+    chunk_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A blank line between blocks is what keeps a sentence or an n-gram inside its block.
+    from wordfreq_service.documents import limits
+    from wordfreq_service.documents.extract import text_chunks
+
+    monkeypatch.setattr(limits, "TEXT_CHUNK_BYTES", chunk_bytes)
+    texts = ["First block.", "Second, with a line\nbreak.", "Third"]
+    chunks = list(text_chunks(texts))
+    assert b"".join(chunks).decode() == "First block.\n\nSecond, with a line\nbreak.\n\nThird"
+    if chunk_bytes < 12:
+        assert len(chunks) == len(texts)

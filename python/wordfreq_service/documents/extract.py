@@ -103,8 +103,9 @@ def text_chunks(texts: Iterable[str]) -> Iterator[bytes]:
             # The next block still needs its separator from this one.
             pending = [""]
             size = 0
-    if pending:
-        yield "".join(pending).encode("utf-8", "replace")
+    rest = "".join(pending)
+    if rest:
+        yield rest.encode("utf-8", "replace")
 
 
 def spool(chunks: Iterable[bytes]) -> BinaryIO:
