@@ -121,15 +121,10 @@ def main() -> None:
     print(lines[-1])
 
     made = make_documents(paragraphs(2_000_000))
-    docs = {
-        fmt: (
-            [wordfreq, "count", str(path)]
-            if fmt != "text"
-            else [wordfreq, "count", "--format", "text", str(path)],
-            None,
-        )
-        for fmt, path in made.items()
-    }
+    docs: dict[str, tuple[list[str], Path | None]] = {}
+    for fmt, path in made.items():
+        forced = ["--format", "text"] if fmt == "text" else []
+        docs[fmt] = ([wordfreq, "count", *forced, str(path)], None)
     timed = interleaved(docs, max(3, args.runs // 3))
     text_mb = made["text"].stat().st_size / 1e6
     lines += [
