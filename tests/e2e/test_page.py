@@ -22,8 +22,10 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from wordfreq_service.counting.stopwords import BUILTIN
 from wordfreq_service.formats.job_request import (
+    DEFAULT_FORMAT,
     DEFAULT_MODE,
     DEFAULT_TOP,
+    FORMATS,
     MIN_LENGTH_RANGE,
     MODES,
     TOP_RANGE,
@@ -44,7 +46,7 @@ TOP = 12
 STOPWORDS = "english"
 PHONE_WIDTH = 375
 #: The controls Tab reaches, in order, before any file is chosen.
-TAB_ORDER = ["mode", "top", "stopwords", "min_length", "drop"]
+TAB_ORDER = ["mode", "top", "stopwords", "min_length", "format", "drop"]
 #: From choosing the files to both charts drawn.
 RESULT_TIMEOUT_MS = 30_000
 
@@ -96,6 +98,10 @@ def test_the_page_offers_what_the_job_request_accepts() -> None:
     assert (top["min"], top["max"], top["value"]) == (*map(str, TOP_RANGE), str(DEFAULT_TOP))
     shortest = controls.inputs["min_length"]
     assert (shortest["min"], shortest["max"]) == tuple(map(str, MIN_LENGTH_RANGE))
+    # Every format, auto chosen (then no format field is sent).
+    formats = controls.options["format"]
+    assert [value for value, _ in formats] == list(FORMATS)
+    assert [value for value, chosen in formats if chosen] == [DEFAULT_FORMAT]
 
 
 # -- a browser against `wordfreq up` ---------------------------------------------------------
