@@ -16,6 +16,7 @@ from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.results import JobResult
 
 from tests.api_fixtures import ApiStack, open_api_stack
+from tests.helpers import run_wordfreq
 from tests.test_documents import EXPECTED, FIXTURES, counts_of_text
 from tests.test_worker import drain_once, put, results
 
@@ -74,3 +75,15 @@ def test_a_document_is_never_split(name: str) -> None:
     )
     # Counted as text on request, its bytes can be cut like any text's.
     assert unsplittable(head, JobRequest.make(format="text")) is None
+
+
+def test_submit_carries_the_format_in_the_uploads_metadata(tmp_path: Path) -> None:
+    odt, page = FIXTURES / "report.odt", FIXTURES / "page.html"
+    options = ["--json", "--top", "50", "--format", "odt"]
+    proc = run_wordfreq(["submit", "--data-dir", str(tmp_path), *options, str(odt), str(page)])
+    assert proc.returncode == 1, proc.stderr  # one of the two failed
+    first, second = map(json.loads, proc.stdout.splitlines())
+    assert (first["file"], first["status"]) == (str(odt), "success")
+    assert [(w["word"], w["count"]) for w in first["words"]] == top_words("report.odt", 50)
+    assert (second["file"], second["status"]) == (str(page), "failure")
+    assert "not an ODT document: its content is HTML" in second["status_message"]
