@@ -299,3 +299,24 @@ def test_blocks_reach_the_counter_separated_by_blank_lines_in_bounded_chunks(
     assert b"".join(chunks).decode() == "First block.\n\nSecond, with a line\nbreak.\n\nThird"
     if chunk_bytes < 12:
         assert len(chunks) == len(texts)
+
+
+def test_html_nested_past_the_limit_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    # An HTML5 parser's time grows with depth times tags: 200,000 nested elements would
+    # hold it for minutes. Unclosed paragraphs and list items do not nest, so count not.
+    from wordfreq_service.documents.limits import MAX_HTML_DEPTH
+
+    at_limit = tmp_path / "at.html"
+    at_limit.write_text(
+        "<html><body>" + "<div><!-- <span> -->" * MAX_HTML_DEPTH + "deep" + "<p>p<li>li" * 5000
+    )
+    request = JobRequest.make(top=3)
+    assert summarize(count_file(str(at_limit), request), request).words == [
+        ("li", 5000),
+        ("p", 5000),
+        ("deep", 1),
+    ]
+    past = tmp_path / "past.html"
+    past.write_text("<html><body>" + "<div><span>" * 100_000 + "deep")
+    with pytest.raises(InputError, match=f"nested more than {MAX_HTML_DEPTH} deep"):
+        count_file(str(past), request)

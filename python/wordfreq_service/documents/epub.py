@@ -26,7 +26,7 @@ _READABLE = frozenset({"application/xhtml+xml", "text/html"})
 
 def blocks(container: Container) -> Iterator[str]:
     for member in spine(container):
-        yield from html.blocks(container.read(member), None)
+        yield from html.blocks(container.read(member), None, f"{container.name}: {member}")
 
 
 def spine(container: Container) -> list[str]:
