@@ -87,3 +87,22 @@ def test_submit_carries_the_format_in_the_uploads_metadata(tmp_path: Path) -> No
     assert [(w["word"], w["count"]) for w in first["words"]] == top_words("report.odt", 50)
     assert (second["file"], second["status"]) == (str(page), "failure")
     assert "not an ODT document: its content is HTML" in second["status_message"]
+
+
+def test_the_drain_deadline_holds_while_a_documents_text_is_extracted(tmp_path: Path) -> None:
+    import itertools
+
+    from wordfreq_service.service.worker.job import Abandoned, count_object
+    from wordfreq_service.service.worker.settings import WorkerSettings
+
+    backend = open_embedded(tmp_path)
+    put(backend, "uploads/book", (FIXTURES / "book.epub").read_bytes())
+    # Asked once for the object's one chunk (no deadline yet), then past due (0.0 on the
+    # monotonic clock) while its text is extracted.
+    answers = itertools.chain([None], itertools.repeat(0.0))
+
+    def deadline() -> float | None:
+        return next(answers)
+
+    with pytest.raises(Abandoned):
+        count_object(backend.store, "uploads/book", "job", WorkerSettings(), deadline)

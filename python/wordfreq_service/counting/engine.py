@@ -23,7 +23,7 @@ from wordfreq_service.frozen import Frozen
 
 TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import BinaryIO, Protocol
 
     class Options(Protocol):
@@ -180,14 +180,22 @@ def peek(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
     return b"".join(taken)[:SNIFF_BYTES], itertools.chain(taken, chunks)
 
 
-def count_document(raw: BinaryIO, name: str, request: Options) -> Counter:
+def count_document(
+    raw: BinaryIO,
+    name: str,
+    request: Options,
+    *,
+    guard: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None,
+) -> Counter:
     """Count the text of the document in ``raw`` (seekable), read as the request's
-    format says. On one thread: extraction, not counting, takes the time, and a
-    document is never cut into ranges."""
+    format says; ``guard`` wraps the text's chunks (the worker's drain deadline). On one
+    thread: extraction, not counting, takes the time, and a document is never cut into
+    ranges."""
     from wordfreq_service.documents.extract import blocks, text_chunks
 
     counter = request.new_counter(threads=1, utf8=True)
-    for chunk in text_chunks(blocks(raw, name, request.document_format, request.encoding)):
+    chunks = text_chunks(blocks(raw, name, request.document_format, request.encoding))
+    for chunk in guard(chunks) if guard is not None else chunks:
         counter.feed(chunk)
     counter.finish()
     return counter
