@@ -116,7 +116,7 @@ def count_object(
                 head, content = peek(content)
                 document = is_document(head, options.document_format)
             if document:
-                counter = count_spooled_document(content, key, options)
+                counter = count_spooled_document(content, key, options, deadline)
             else:
                 counter = options.new_counter(threads=settings.threads)
                 for chunk in text_only(content, key, options):
@@ -163,15 +163,21 @@ def count_object(
     return Counted(result, every_word, full, etag=etag)
 
 
-def count_spooled_document(chunks: Iterator[bytes], key: str, options: JobRequest) -> Counter:
+def count_spooled_document(
+    chunks: Iterator[bytes],
+    key: str,
+    options: JobRequest,
+    deadline: Callable[[], float | None],
+) -> Counter:
     """A document read in a stream, counted: it needs random access (a PDF's
     cross-reference table and a ZIP's directory are at its end), so it is spooled to an
     anonymous temporary file in the worker's temporary directory first, as large as the
-    object after decompression, which ``--max-input-size`` bounds."""
+    object after decompression, which ``--max-input-size`` bounds. The drain deadline
+    holds while its text is extracted too."""
     from wordfreq_service.documents.extract import spool
 
     with spool(chunks) as file:
-        return count_document(file, key, options)
+        return count_document(file, key, options, guard=lambda text: guarded(text, deadline))
 
 
 #: How far into an input (after decompression) a NUL byte marks it as binary data, not
