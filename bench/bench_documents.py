@@ -7,9 +7,9 @@ runs at.
    `wordfreq` (main's, before this feature); the commands take turns, medians.
 2. Start-up: `wordfreq count` on an empty file against `python -c pass` (target: under
    35 ms), bytecode compiled.
-3. Extraction: the corpus's first book as HTML, DOCX and PDF (made here with selectolax's
-   neighbours in the dev extra: python-docx, fpdf2), `wordfreq count` on each, against
-   the same text counted as text; MB/s of extracted text.
+3. Extraction: the corpus's first book as HTML, DOCX and PDF (made here with the dev
+   extra's writers: python-docx, fpdf2), `wordfreq count` on each, against the same text
+   counted as text; MB of file per second.
 """
 
 from __future__ import annotations
