@@ -13,7 +13,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
 .PHONY: fuzz
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-documents bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
 .PHONY: bench-language
 .PHONY: soak
 .PHONY: bench-ngrams
@@ -123,6 +123,11 @@ bench: $(NATIVE_STAMP)
 	@if command -v cc >/dev/null && test -f $(OPTIMIZED_C); then $(MAKE) --no-print-directory $(OPTIMIZED); \
 	else echo "note: no cc or no $(OPTIMIZED_C): the benchmark leaves optimized.c out" >&2; fi
 	cd bench && ../$(BIN)/python bench_count.py
+
+# Document support's cost to plain text (the 37 MB count sniffed or not, start-up) and
+# extraction speed; BEFORE=path/to/another/wordfreq adds a before/after row.
+bench-documents: $(NATIVE_STAMP)
+	cd bench && ../$(BIN)/python bench_documents.py $(if $(BEFORE),--before $(BEFORE))
 
 bench-pipeline: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_pipeline.py

@@ -23,9 +23,11 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from wordfreq_service.counting.stopwords import ALIASES, LANGUAGES
 from wordfreq_service.formats.job_request import (
     AUTO,
+    DEFAULT_FORMAT,
     DEFAULT_MODE,
     DEFAULT_NGRAMS,
     DEFAULT_TOP,
+    FORMATS,
     MIN_LENGTH_RANGE,
     MODES,
     NGRAMS_RANGE,
@@ -47,7 +49,7 @@ TOP = 12
 STOPWORDS = "english"
 PHONE_WIDTH = 375
 #: The controls Tab reaches, in order, before any file is chosen.
-TAB_ORDER = ["mode", "top", "stopwords", "min_length", "ngrams", "drop"]
+TAB_ORDER = ["mode", "top", "stopwords", "min_length", "ngrams", "format", "drop"]
 #: From choosing the files to both charts drawn.
 RESULT_TIMEOUT_MS = 30_000
 
@@ -107,6 +109,10 @@ def test_the_page_offers_what_the_job_request_accepts() -> None:
     low, high = NGRAMS_RANGE
     assert [value for value, _ in phrases] == [str(n) for n in range(low, high + 1)]
     assert [value for value, chosen in phrases if chosen] == [str(DEFAULT_NGRAMS)]
+    # Every format, auto chosen (then no format field is sent).
+    formats = controls.options["format"]
+    assert [value for value, _ in formats] == list(FORMATS)
+    assert [value for value, chosen in formats if chosen] == [DEFAULT_FORMAT]
 
 
 # -- a browser against `wordfreq up` ---------------------------------------------------------

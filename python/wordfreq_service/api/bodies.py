@@ -42,6 +42,11 @@ _OPTION_SCHEMA: Final[dict[str, tuple[Any, str]]] = {
         "Count phrases of this many consecutive words, each as its words joined by one "
         "space (words mode; default 1: single words).",
     ),
+    "format": (
+        str,
+        f"One of {', '.join(jr.FORMATS)} (words mode): auto tells a document from the "
+        "upload's content and counts its text; text counts the bytes as they are.",
+    ),
 }
 if set(_OPTION_SCHEMA) != set(jr.OPTIONS):  # pragma: no cover - a new option needs a schema
     raise AssertionError("api.bodies: the job request's options and their schemas differ")

@@ -32,6 +32,7 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
             encoding=kwargs.pop("encoding"),
             stopwords=jr.StopWords.from_spec(spec) if spec else None,
             ngrams=kwargs.pop("ngrams"),
+            format=kwargs.pop("format"),
         )
         return func(request=request, **kwargs)
 
@@ -88,6 +89,14 @@ def counting_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Count phrases of this many consecutive words, never across a sentence "
             f"end or paragraph break (words mode; default {jr.DEFAULT_NGRAMS}: single words).",
+        ),
+        click.option(
+            flags["format"],
+            type=click.Choice(jr.FORMATS, case_sensitive=False),
+            default=None,
+            help="What the input is (words mode): auto tells HTML, PDF, DOCX, ODT and EPUB "
+            f"from the content and counts their text; text counts the bytes as they are "
+            f"[default: {jr.DEFAULT_FORMAT}].",
         ),
     ]
     decorated: Callable[..., Any] = command

@@ -17,13 +17,14 @@ from wordfreq_service.counting.inputs import (
     plain_chunks,
     prefetched,
 )
+from wordfreq_service.documents.sniff import SNIFF_BYTES, is_document
 from wordfreq_service.errors import InputError
 from wordfreq_service.frozen import Frozen
 
 TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from typing import Protocol
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import BinaryIO, Protocol
 
     class Options(Protocol):
         """What counting asks of its options; the job request provides it."""
@@ -34,7 +35,18 @@ if TYPE_CHECKING:
         @property
         def report_min_length(self) -> int: ...
 
-        def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> Counter: ...
+        @property
+        def encoding(self) -> str | None: ...
+
+        @property
+        def document_format(self) -> str: ...
+
+        @property
+        def extracts(self) -> bool: ...
+
+        def new_counter(
+            self, *, at_start: bool = True, threads: int | None = None, utf8: bool = False
+        ) -> Counter: ...
 
         def stop_words_for(self, counter: Counter) -> tuple[frozenset[str], str | None]: ...
 
@@ -52,6 +64,7 @@ __all__ = [
     "CountResult",
     "Counter",
     "count_chunks",
+    "count_document",
     "count_file",
     "count_files",
     "summarize",
@@ -108,21 +121,93 @@ def count_file(
     """Count one file (``-``: standard input). A regular, uncompressed file of at least
     ``RANGED_MIN_BYTES`` is read by the core itself, in pieces spread over the threads
     (``Counter.feed_file``); a smaller one streams from the same descriptor; standard
-    input, pipes and compressed files stream, read ahead on a thread."""
+    input, pipes and compressed files stream, read ahead on a thread.
+
+    Unless the request's format is ``text`` (or its mode ``seed``), the input's first
+    bytes (after decompression) are sniffed first: a document has its text extracted and
+    counted (``count_document``); a stream that is one is spooled to a temporary file."""
     plain = open_plain_file(path, max_input_bytes)
     if plain is None:
         chunks = prefetched(iter_chunks(path, max_bytes=max_input_bytes))
+        if request.extracts:
+            return count_stream(chunks, path, request, threads=threads)
         return count_chunks(chunks, request, threads=threads)
     raw, size = plain
     with raw:
+        if request.extracts and size and is_document(_head(raw, path), request.document_format):
+            return count_document(raw, path, request)
         if size < RANGED_MIN_BYTES:
             # No read-ahead thread: a small file is one chunk, or a few.
-            return count_chunks(plain_chunks(raw, path, max_input_bytes), request, threads=threads)
+            chunks = plain_chunks(raw, path, max_input_bytes)
+            if request.extracts and not size:  # a FIFO or /proc file: sniffed as it streams
+                return count_stream(chunks, path, request, threads=threads)
+            return count_chunks(chunks, request, threads=threads)
         counter = request.new_counter(threads=threads)
         try:
             counter.feed_file(raw.fileno(), size)
         except OSError as exc:
             raise InputError(f"{path}: {describe_os_error(exc)}") from exc
+    return counter
+
+
+def _head(raw: BinaryIO, path: str) -> bytes:
+    import os
+
+    try:
+        return os.pread(raw.fileno(), SNIFF_BYTES, 0)
+    except OSError as exc:
+        raise InputError(f"{path}: {describe_os_error(exc)}") from exc
+
+
+def count_stream(
+    chunks: Iterator[bytes], name: str, request: Options, *, threads: int | None = None
+) -> Counter:
+    """Count a stream that may be a document (the request extracts): its first bytes
+    sniffed, then counted as text, or spooled to a temporary file (the stream is already
+    bounded by its reader) and extracted."""
+    head, replay = peek(chunks)
+    if not is_document(head, request.document_format):
+        return count_chunks(replay, request, threads=threads)
+    from wordfreq_service.documents.extract import spool
+
+    with spool(replay) as file:
+        return count_document(file, name, request)
+
+
+def peek(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``SNIFF_BYTES`` of ``chunks`` (fewer if it is shorter), and the whole
+    stream again."""
+    import itertools
+
+    taken: list[bytes] = []
+    size = 0
+    while size < SNIFF_BYTES:
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        taken.append(chunk)
+        size += len(chunk)
+    return b"".join(taken)[:SNIFF_BYTES], itertools.chain(taken, chunks)
+
+
+def count_document(
+    raw: BinaryIO,
+    name: str,
+    request: Options,
+    *,
+    guard: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None,
+) -> Counter:
+    """Count the text of the document in ``raw`` (seekable), read as the request's
+    format says; ``guard`` wraps the text's chunks (the worker's drain deadline). On one
+    thread: extraction, not counting, takes the time, and a document is never cut into
+    ranges."""
+    from wordfreq_service.documents.extract import blocks, text_chunks
+
+    counter = request.new_counter(threads=1, utf8=True)
+    chunks = text_chunks(blocks(raw, name, request.document_format, request.encoding))
+    for chunk in guard(chunks) if guard is not None else chunks:
+        counter.feed(chunk)
+    counter.finish()
     return counter
 
 

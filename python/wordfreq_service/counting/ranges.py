@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from wordfreq_service import _core
 from wordfreq_service.counting.inputs import sniff_compression
+from wordfreq_service.documents.sniff import is_document
 
 if TYPE_CHECKING:
     from wordfreq_service.formats.job_request import JobRequest
@@ -158,6 +159,8 @@ def unsplittable(head: bytes, request: JobRequest) -> str | None:
     if request.ngrams > 1:
         # A phrase may run across any cut: no byte ends one for sure.
         return "phrases (ngrams above 1) cannot be split"
+    if request.extracts and is_document(head, request.document_format):
+        return "a document's text is extracted from the whole: it cannot be split"
     return None
 
 

@@ -16,7 +16,9 @@ word-length limits are the native core's; the request only chooses among them.
 Options that apply to ``words`` mode only (``min_length``, ``encoding``) are ``None``
 when not given, so that giving one with ``seed`` mode is an error on every path rather
 than silently ignored. ``ngrams`` above 1 is ``words`` mode only too (1, single words,
-is what seed mode counts anyway); the metadata and JSON carry it only above 1.
+is what seed mode counts anyway); the metadata and JSON carry it only above 1. So is
+``format`` (``auto`` when not given): seed mode never extracts a document, so a document
+format with it is an error, ``auto`` and ``text`` both mean the bytes as they are.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from wordfreq_service.counting.stopwords import (
     normalize_entries,
     read_file,
 )
+from wordfreq_service.documents import formats as document_formats
 from wordfreq_service.errors import ConfigError
 from wordfreq_service.frozen import Frozen
 
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
 MODES: Final[tuple[str, ...]] = _core.MODES
 ENCODINGS: Final[tuple[str, ...]] = _core.ENCODINGS
 WORDS_ONLY_MODE: Final = "words"
+FORMATS: Final[tuple[str, ...]] = document_formats.FORMATS
+DEFAULT_FORMAT: Final = document_formats.DEFAULT_FORMAT
 
 DEFAULT_MODE: Final = "words"
 DEFAULT_TOP: Final = 10
@@ -97,6 +102,7 @@ OPTIONS: Final[dict[str, Option]] = {
         Option("encoding", "encoding", "encoding", "--encoding"),
         Option("stopwords", "stopwords", "stopwords", "--stopwords"),
         Option("ngrams", "ngrams", "ngrams", "--ngrams"),
+        Option("format", "format", "format", "--format"),
     )
 }
 
@@ -280,7 +286,16 @@ class JobRequest(Frozen):
     mode's default applies, and the metadata carries only what was asked.
     """
 
-    __slots__ = ("mode", "top", "min_length", "max_word_length", "encoding", "stopwords", "ngrams")  # noqa: RUF023 (constructor order)
+    __slots__ = (  # noqa: RUF023 (constructor order)
+        "mode",
+        "top",
+        "min_length",
+        "max_word_length",
+        "encoding",
+        "stopwords",
+        "ngrams",
+        "format",
+    )
     mode: str
     top: int
     min_length: int | None
@@ -288,6 +303,8 @@ class JobRequest(Frozen):
     encoding: str | None
     stopwords: StopWords
     ngrams: int
+    #: ``--format``; None when not given (``auto``).
+    format: str | None
 
     def __init__(
         self,
@@ -298,6 +315,7 @@ class JobRequest(Frozen):
         encoding: str | None = None,
         stopwords: StopWords = _NO_STOPWORDS,
         ngrams: int = DEFAULT_NGRAMS,
+        format: str | None = None,
     ) -> None:
         self._set(
             mode=mode,
@@ -307,6 +325,7 @@ class JobRequest(Frozen):
             encoding=encoding,
             stopwords=stopwords,
             ngrams=ngrams,
+            format=format,
         )
 
     # -- validation ----------------------------------------------------------------
@@ -322,12 +341,17 @@ class JobRequest(Frozen):
         encoding: str | None = None,
         stopwords: StopWords | str | Iterable[str] | None = None,
         ngrams: int | str | None = None,
+        format: str | None = None,
         label: Mapping[str, str] | None = None,
     ) -> JobRequest:
         """Validate each option and the rules between them. ``label`` maps a field to
         the name errors should use (a flag, a metadata name, a JSON key)."""
         name = {f: (label or {}).get(f, o.flag) for f, o in OPTIONS.items()}
-        for field, text, optional in (("mode", mode, False), ("encoding", encoding, True)):
+        for field, text, optional in (
+            ("mode", mode, False),
+            ("encoding", encoding, True),
+            ("format", format, True),
+        ):
             if not isinstance(text, str) and not (optional and text is None):
                 raise RequestError(f"{name[field]}: {text!r} is not a string")
         mode = choose(mode, MODES, name["mode"])
@@ -353,6 +377,9 @@ class JobRequest(Frozen):
             sequence = _in_range(
                 _whole_number(ngrams, name["ngrams"]), NGRAMS_RANGE, name["ngrams"]
             )
+        if format is not None:
+            format = choose(format, FORMATS, name["format"])
+        _check_format(mode, format, encoding, name)
         if mode != WORDS_ONLY_MODE:
             words_only = (
                 ("min_length", shortest),
@@ -377,21 +404,35 @@ class JobRequest(Frozen):
                 f"{name['min_length']} {shortest} is longer than {name['max_word_length']} "
                 f"{limit}: no word could be counted"
             )
-        return cls(mode, top_n, shortest, longest, encoding, stop, sequence)
+        return cls(mode, top_n, shortest, longest, encoding, stop, sequence, format)
 
     # -- what the counting engine asks of its options (``counting.engine.Options``) ----
 
-    def new_counter(self, *, at_start: bool = True, threads: int | None = None) -> _core.Counter:
+    def new_counter(
+        self, *, at_start: bool = True, threads: int | None = None, utf8: bool = False
+    ) -> _core.Counter:
         """A counter for this request (see ``_core.Counter`` for ``at_start`` and
-        ``threads``)."""
+        ``threads``); ``utf8``: for a document's extracted text, UTF-8 whatever
+        ``encoding`` says (it applied to the document's bytes)."""
+        encoding = "utf-8" if utf8 else self.encoding
         return _core.Counter(
             self.mode,
-            self.encoding,
+            encoding,
             self.max_word_length,
             at_start=at_start,
             threads=threads,
             ngrams=self.ngrams,
         )
+
+    @property
+    def document_format(self) -> str:
+        """``format``, or ``auto`` when not given."""
+        return self.format or DEFAULT_FORMAT
+
+    @property
+    def extracts(self) -> bool:
+        """Whether an input may be a document to extract (words mode, not ``text``)."""
+        return self.mode == WORDS_ONLY_MODE and self.document_format != document_formats.TEXT
 
     @property
     def report_min_length(self) -> int:
@@ -429,6 +470,7 @@ class JobRequest(Frozen):
             ("min_length", self.min_length),
             ("max_word_length", self.max_word_length),
             ("encoding", self.encoding),
+            ("format", self.format),
         ):
             if value is not None:
                 meta[OPTIONS[field].metadata] = str(value)
@@ -454,6 +496,7 @@ class JobRequest(Frozen):
             encoding=get(key["encoding"]) or None,
             stopwords=StopWords.from_metadata(stop) if stop else None,
             ngrams=get(key["ngrams"]) or None,
+            format=get(key["format"]) or None,
             label=label,
         )
 
@@ -466,6 +509,7 @@ class JobRequest(Frozen):
             ("max_word_length", self.max_word_length),
             ("encoding", self.encoding),
             ("stopwords", self.stopwords.to_json()),
+            ("format", self.format),
         ):
             if value is not None:
                 body[OPTIONS[field].json] = value
@@ -487,5 +531,25 @@ class JobRequest(Frozen):
             encoding=body.get(key["encoding"]),
             stopwords=StopWords.from_json(body.get(key["stopwords"])),
             ngrams=body.get(key["ngrams"]),
+            format=body.get(key["format"]),
             label=key,
+        )
+
+
+def _check_format(
+    mode: str, format: str | None, encoding: str | None, name: Mapping[str, str]
+) -> None:
+    """Seed mode reads bytes, never a document; ``encoding`` decodes bytes, which a PDF,
+    DOCX, ODT or EPUB does not leave to it."""
+    if format is None or format in (DEFAULT_FORMAT, document_formats.TEXT):
+        return
+    if mode != WORDS_ONLY_MODE:
+        raise RequestError(
+            f"{name['format']} {format} applies to words mode only "
+            f"({mode} mode reads raw bytes as the Go worker did)"
+        )
+    if encoding is not None and format in document_formats.UNICODE_DOCUMENTS:
+        raise RequestError(
+            f"{name['encoding']} does not apply to {name['format']} {format}: its text is "
+            "Unicode (it applies to text and to HTML)"
         )

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from wordfreq_service.counting.engine import Counter, summarize
+from wordfreq_service.counting.engine import Counter, count_document, peek, summarize
 from wordfreq_service.counting.inputs import decompress_chunks
 from wordfreq_service.counting.ranges import is_utf16
+from wordfreq_service.documents.sniff import is_document
 from wordfreq_service.errors import (
     BackendError,
     InputError,
@@ -104,19 +105,22 @@ def count_object(
             options = JobRequest.from_metadata(
                 obj.info.metadata, default_mode=settings.default_mode
             )
-            counter = options.new_counter(threads=settings.threads)
-            chunks = text_only(
-                decompress_chunks(
-                    guarded(obj.iter_chunks(settings.chunk_size), deadline),
-                    key,
-                    settings.chunk_size,
-                    max_bytes=settings.max_input_bytes,
-                ),
+            content = decompress_chunks(
+                guarded(obj.iter_chunks(settings.chunk_size), deadline),
                 key,
-                options,
+                settings.chunk_size,
+                max_bytes=settings.max_input_bytes,
             )
-            for chunk in chunks:
-                counter.feed(chunk)
+            document = False
+            if options.extracts:
+                head, content = peek(content)
+                document = is_document(head, options.document_format)
+            if document:
+                counter = count_spooled_document(content, key, options, deadline)
+            else:
+                counter = options.new_counter(threads=settings.threads)
+                for chunk in text_only(content, key, options):
+                    counter.feed(chunk)
             summary = summarize(counter, options)
     except NoSuchKey:
         return Counted(
@@ -158,6 +162,23 @@ def count_object(
         return Counted(result, every_word, etag=etag)
     full = FullCounts(counter, options.report_min_length, options.stop_words())
     return Counted(result, every_word, full, etag=etag)
+
+
+def count_spooled_document(
+    chunks: Iterator[bytes],
+    key: str,
+    options: JobRequest,
+    deadline: Callable[[], float | None],
+) -> Counter:
+    """A document read in a stream, counted: it needs random access (a PDF's
+    cross-reference table and a ZIP's directory are at its end), so it is spooled to an
+    anonymous temporary file in the worker's temporary directory first, as large as the
+    object after decompression, which ``--max-input-size`` bounds. The drain deadline
+    holds while its text is extracted too."""
+    from wordfreq_service.documents.extract import spool
+
+    with spool(chunks) as file:
+        return count_document(file, key, options, guard=lambda text: guarded(text, deadline))
 
 
 #: How far into an input (after decompression) a NUL byte marks it as binary data, not

@@ -3,11 +3,11 @@
 An object larger than the split threshold (``WorkerSettings.split_threshold``) is split
 by the first worker that receives its event, if a job store is there to keep the parts'
 progress, and the object can be cut (``counting.ranges.unsplittable``: not compressed,
-not UTF-16). That worker sends one range task (``formats/ranges.py``) per range of
-``counting.ranges.plan_ranges`` to the work queue, marks a job-path upload's job
-``running``, and is done with the event; the object stays. Otherwise the object is
-counted in one piece, as any other (and a compressed or UTF-16 one, or one counted
-for phrases (``ngrams`` above 1), says why in the log).
+not UTF-16, not a document whose text is extracted). That worker sends one range task
+(``formats/ranges.py``) per range of ``counting.ranges.plan_ranges`` to the work queue,
+marks a job-path upload's job ``running``, and is done with the event; the object stays.
+Otherwise the object is counted in one piece, as any other (and a compressed, UTF-16 or
+document one, or one counted for phrases (``ngrams`` above 1), says why in the log).
 
 A range task: the range read from the store (a ranged GET, a seek) from
 ``read_offset(start)``, its piece cut by ``range_chunks`` (so a word across a cut is
@@ -29,8 +29,9 @@ the first per key, and a compatible-path result's job ID is derived from the spl
 (so a repeat carries the same one).
 
 An object over the threshold that is counted in one piece because it cannot be cut
-(compressed, UTF-16, phrases) says so in its successful result's ``status_message``
-(``ONE_PIECE_NOTE`` and the reason, handed to the worker in ``SplitDecision.note``).
+(compressed, UTF-16, a document, phrases) says so in its successful result's
+``status_message`` (``ONE_PIECE_NOTE`` and the reason, handed to the worker in
+``SplitDecision.note``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from dataclasses import dataclass
 import structlog
 
 from wordfreq_service.counting.engine import summarize
-from wordfreq_service.counting.inputs import sniff_compression
 from wordfreq_service.counting.ranges import (
     plan_ranges,
     range_chunks,
@@ -171,9 +171,11 @@ class Splitter:
             )
         except RequestError:
             return SplitDecision(False)  # counting it whole reports the bad options
-        if sniff_compression(head) is None and binary_at(head, request) is not None:
-            return SplitDecision(False)  # counted whole, it fails at its first chunk
+        # A document (sniffed before the text check: a PDF or a ZIP holds NUL bytes) is
+        # never split: its text is extracted from the whole, on one thread.
         why = unsplittable(head, request)
+        if why is None and binary_at(head, request) is not None:
+            return SplitDecision(False)  # counted whole, it fails at its first chunk
         if why is not None:
             bound.info("big object not split; counted in one piece", reason=why, size=info.size)
             return SplitDecision(False, f"{ONE_PIECE_NOTE}{why}")

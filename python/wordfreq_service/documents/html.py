@@ -1,0 +1,216 @@
+"""HTML's visible text, with selectolax (lexbor's HTML5 parser).
+
+Visible text is what a browser with scripting shows in the page: the body's text nodes,
+entities decoded by the parser. Not counted: ``<head>`` (the title included: a tab's
+label, and in an EPUB repeated by every chapter), ``script``, ``style``, ``template``,
+``noscript`` (not shown where scripts run), ``iframe`` (its text is fallback markup),
+comments, and elements with the ``hidden`` attribute. Each block-level element (paragraph,
+heading, list item, table cell, ...) is a block of its own: blocks are separated by a
+blank line, so a sentence never runs from one into the next; ``<br>`` is a line break.
+Whitespace runs outside ``<pre>`` collapse to one space, as rendering does, so the
+source's line breaks never make paragraph breaks.
+
+Decoding, in the order of the WHATWG encoding sniffing algorithm: a byte-order mark
+(UTF-8, UTF-16), else ``--encoding`` when given (the user's override), else a charset
+declared in the first 1024 bytes (``<meta charset>``, ``<meta http-equiv>``'s content,
+an XML declaration's ``encoding``), else UTF-8 with every invalid byte read as
+Windows-1252, as text is read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import re
+from collections.abc import Iterator
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from wordfreq_service.documents import limits
+from wordfreq_service.errors import InputError
+
+_BLOCKS = frozenset(
+    """address article aside blockquote body caption center dd details dialog dir div dl
+    dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html li
+    legend main menu nav ol optgroup option p pre section summary table tbody td tfoot th
+    thead tr ul""".split()
+)
+_SKIPPED = frozenset({"head", "script", "style", "template", "noscript", "iframe", "-comment"})
+_TEXT = "-text"
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+
+_PRESCAN_BYTES = 1024
+_DECLARED = re.compile(
+    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)"""
+    rb"""|<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""",
+    re.IGNORECASE,
+)
+#: Labels the WHATWG Encoding standard reads as another encoding than Python does.
+_WHATWG_LABELS = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "ascii": "cp1252",
+    "us-ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "l1": "cp1252",
+    # A declared UTF-16 on bytes that can be prescanned as ASCII is UTF-8 (WHATWG).
+    "utf-16": "utf-8",
+    "utf-16le": "utf-8",
+    "utf-16be": "utf-8",
+}
+#: ``--encoding``'s names (the counting core's) as Python codecs.
+_FORCED = {"utf-8": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1", "utf-16": "utf-16-le"}
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_FALLBACK_ERRORS = "wordfreq.cp1252"
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    # Each invalid byte on its own as Windows-1252, as the counting core reads text.
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start : exc.end].decode("cp1252", "replace"), exc.end
+
+
+codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
+
+
+def decode(data: bytes, encoding: str | None) -> str:
+    """The HTML's text, decoded as the module's docstring says."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, "replace")
+    if encoding is not None:
+        return data.decode(_FORCED[encoding], "replace")
+    declared = _declared(data[:_PRESCAN_BYTES])
+    if declared is not None:
+        return data.decode(declared, "replace")
+    return data.decode("utf-8", _FALLBACK_ERRORS)
+
+
+def _declared(head: bytes) -> str | None:
+    found = _DECLARED.search(head)
+    if found is None:
+        return None
+    label = (found.group(1) or found.group(2)).decode("ascii").lower()
+    label = _WHATWG_LABELS.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None  # an unknown label is no declaration
+
+
+def blocks(data: bytes, encoding: str | None, name: str) -> Iterator[str]:
+    """The visible text of an HTML document, one block (a paragraph, a cell, ...) at a
+    time, each stripped and non-empty; ``InputError`` naming ``name`` when its elements
+    nest deeper than ``MAX_HTML_DEPTH``."""
+    text = decode(data, encoding)
+    deepest = nesting(text, limits.MAX_HTML_DEPTH)
+    if deepest > limits.MAX_HTML_DEPTH:
+        raise InputError(
+            f"{name}: HTML elements nested more than {limits.MAX_HTML_DEPTH} deep (the limit)"
+        )
+    tree = LexborHTMLParser(text)
+    root = tree.root
+    if root is None:
+        return
+    yield from _walk(root)
+
+
+#: A comment, or a start or end tag (its name in group 2; group 1 "/" for an end tag).
+_TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][^\s/>]*)[^>]*>", re.DOTALL)
+#: Elements whose content is text, not tags, up to their end tag.
+_RAW_TEXT = frozenset("script style textarea title xmp iframe noembed noframes plaintext".split())
+#: Elements that never stay open, or that the parser closes by itself when the next of
+#: their kind (or a block) starts: they do not deepen the tree however many are unclosed.
+_NOT_NESTING = frozenset(
+    """area base br col embed hr img input link meta param source track wbr keygen
+    p li dt dd tr td th thead tbody tfoot colgroup caption option optgroup rb rt rp rtc
+    html head body a button form nobr h1 h2 h3 h4 h5 h6""".split()
+)
+
+
+def nesting(text: str, limit: int) -> int:
+    """How deep the elements of ``text`` nest, as counted from its tags (comments and
+    raw text skipped, elements that never nest left out), stopping once past ``limit``:
+    an estimate, made before the parser sees a hostile page."""
+    depth = deepest = 0
+    pos = 0
+    while True:
+        found = _TOKEN.search(text, pos)
+        if found is None:
+            return deepest
+        pos = found.end()
+        tag = found.group(2)
+        if tag is None:
+            continue  # a comment
+        tag = tag.lower()
+        if found.group(1):
+            if tag not in _NOT_NESTING and depth:
+                depth -= 1
+            continue
+        if tag in _RAW_TEXT:
+            end = _end_tag(tag).search(text, pos)
+            pos = end.end() if end is not None else len(text)
+            continue
+        if tag not in _NOT_NESTING:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return deepest
+
+
+@functools.cache
+def _end_tag(tag: str) -> re.Pattern[str]:
+    return re.compile(f"</{re.escape(tag)}", re.IGNORECASE)
+
+
+def _walk(root: LexborNode) -> Iterator[str]:
+    parts: list[str] = []
+    pre = 0  # open <pre> elements: their whitespace is kept
+    # (node, leaving): an explicit stack, since documents may nest deeper than Python's
+    # recursion limit.
+    stack: list[tuple[LexborNode, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        tag = node.tag
+        if leaving:
+            if tag == "pre":
+                pre -= 1
+            if tag in _BLOCKS:
+                yield from _flush(parts)
+            continue
+        if tag == _TEXT:
+            text = node.text_content or ""
+            parts.append(text if pre else _HTML_SPACE.sub(" ", text))
+            continue
+        if tag in _SKIPPED or tag is None:
+            continue
+        if tag == "br":
+            parts.append("\n")
+            continue
+        if "hidden" in node.attributes:
+            continue
+        if tag in _BLOCKS:
+            yield from _flush(parts)
+        if tag == "pre":
+            pre += 1
+        stack.append((node, True))
+        children = list(node.iter(include_text=True))
+        children.reverse()
+        stack.extend((child, False) for child in children)
+    yield from _flush(parts)
+
+
+def _flush(parts: list[str]) -> Iterator[str]:
+    if not parts:
+        return
+    text = "".join(parts).strip()
+    parts.clear()
+    if text:
+        yield text

@@ -1,0 +1,27 @@
+"""The bounds extraction keeps to, whatever a document claims: each written once here.
+
+The input itself is already bounded by ``--max-input-size`` (``counting/inputs.py``);
+these bound what a small input can make the extractors do. Read at each use (not bound at
+import), so a test can lower one to build a small hostile fixture.
+"""
+
+from __future__ import annotations
+
+#: The most entries a ZIP container (DOCX, ODT, EPUB) may list: its central directory is
+#: read whole. An EPUB with every image and font has hundreds.
+MAX_ZIP_ENTRIES = 10_000
+#: The most bytes one member may decompress to (as its header declares it, and as read:
+#: a member that decompresses past its declared size is corrupt). A novel's DOCX body is
+#: a few MB.
+MAX_MEMBER_BYTES = 256 << 20
+#: The most bytes all the members read from one container may decompress to, together.
+MAX_CONTAINER_BYTES = 1 << 30
+#: The most pages of a PDF read (a long book has a few thousand).
+MAX_PDF_PAGES = 50_000
+#: The deepest an HTML document's elements may nest. An HTML5 parser checks the open
+#: elements at each tag, so its time grows with depth times tags: 20,000 nested elements
+#: (a 300 KB page) took lexbor 6 s, twice that four times as long. Browsers cap the depth
+#: (Blink at 512); real pages stay well under 100.
+MAX_HTML_DEPTH = 1_000
+#: Extracted text is handed to the counter in chunks of about this many bytes.
+TEXT_CHUNK_BYTES = 1 << 20
