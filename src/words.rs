@@ -10,11 +10,16 @@
 //! join included, before normalisation) is not counted but tallied as skipped. Once a
 //! word in progress passes the limit its characters are no longer buffered, so memory
 //! never grows with the length of a run, however many chunks it spans.
+//!
+//! A run that passes between a script written without spaces and any other is cut there;
+//! the parts in unspaced scripts are segmented into words by `segment` (the limit then
+//! applies to each of their words).
 
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
-use crate::chars::{is_alpha, is_case_ignorable, is_cased, push_lower_full};
+use crate::chars::{is_alpha, is_case_ignorable, is_cased, is_mark, push_lower_full};
 use crate::decode::{decode_byte_char, ByteDecoding};
+use crate::segment::{is_unspaced, UnspacedRun};
 use crate::tally::{Batch, Tally};
 
 const SEP: u8 = 0;
@@ -207,6 +212,10 @@ pub struct WordState {
     /// The word is followed by one apostrophe that joins if a letter comes next.
     apos: bool,
     norm: Normalizer,
+    /// The part of the run in progress in a script written without spaces (then `len` is
+    /// 0: its characters are in `run`).
+    unspaced: bool,
+    run: UnspacedRun,
 }
 
 impl WordState {
@@ -219,13 +228,30 @@ impl WordState {
             non_ascii: false,
             apos: false,
             norm: Normalizer::default(),
+            unspaced: false,
+            run: UnspacedRun::default(),
         }
     }
 
     /// No word in progress.
     #[inline]
     pub fn is_clean(&self) -> bool {
-        self.len == 0
+        self.len == 0 && !self.unspaced
+    }
+
+    /// Add a character to the unspaced part in progress.
+    fn push_unspaced(&mut self, c: char, tally: &mut Tally) {
+        let (max, norm) = (self.max, &mut self.norm);
+        self.run
+            .push(c, &mut |word| count_segment(word, max, norm, tally));
+    }
+
+    /// The unspaced part in progress ends: count its words.
+    fn end_unspaced(&mut self, tally: &mut Tally) {
+        let (max, norm) = (self.max, &mut self.norm);
+        self.run
+            .finish(&mut |word| count_segment(word, max, norm, tally));
+        self.unspaced = false;
     }
 
     /// The word grows by `n` code points; false when they are not to be buffered (the
@@ -269,6 +295,9 @@ impl WordState {
     pub fn push_ascii(&mut self, b: u8, tally: &mut Tally) {
         match CLASS[b as usize] {
             LETTER => {
+                if self.unspaced {
+                    self.end_unspaced(tally);
+                }
                 self.join();
                 if self.grow(1) {
                     self.word.push(b | 0x20);
@@ -287,6 +316,20 @@ impl WordState {
         } else if c == '\u{2019}' {
             self.apostrophe(tally);
         } else if is_alpha(c) {
+            if self.unspaced {
+                if is_unspaced(c) || is_mark(c) {
+                    self.push_unspaced(c, tally);
+                    return;
+                }
+                self.end_unspaced(tally);
+            } else if is_unspaced(c) && !(self.len > 0 && !self.apos && is_mark(c)) {
+                // A letter of an unspaced script (or a mark of one that follows no
+                // letter) starts an unspaced part; a joining apostrophe is dropped.
+                self.end_word(tally);
+                self.unspaced = true;
+                self.push_unspaced(c, tally);
+                return;
+            }
             self.join();
             if self.grow(1) {
                 let mut buf = [0u8; 4];
@@ -301,6 +344,9 @@ impl WordState {
 
     /// A separator (or the end of input): count the word in progress, if any.
     pub fn end_word(&mut self, tally: &mut Tally) {
+        if self.unspaced {
+            self.end_unspaced(tally);
+        }
         self.apos = false;
         if self.len == 0 {
             return;
@@ -336,6 +382,16 @@ impl WordState {
         debug_assert!(self.skipping && is_letter(buf[i]));
         self.apos = false;
         skip_letters(buf, i)
+    }
+}
+
+/// Count one word of an unspaced part (raw, as in the input): skipped when longer than
+/// `max` code points, else normalised as every word is.
+fn count_segment(word: &str, max: usize, norm: &mut Normalizer, tally: &mut Tally) {
+    if word.chars().count() > max {
+        tally.skipped += 1;
+    } else {
+        tally.add(norm.normalize(word).as_bytes());
     }
 }
 

@@ -15,6 +15,7 @@ __all__ = [
     "MAX_THREADS",
     "MAX_WORD_LENGTH_LIMIT",
     "MODES",
+    "SEGMENT_RUN_BOUND",
     "SPLIT_SAFE_BYTES",
     "Counter",
     "__version__",
@@ -22,6 +23,7 @@ __all__ = [
     "_panic_for_tests",
     "cores",
     "normalize_word",
+    "segment",
 ]
 
 __version__: str
@@ -45,6 +47,9 @@ FILE_MIN_RANGE: Final[int]
 #: always end a word and leave nothing pending (in ``words`` mode, whatever the decoding
 #: but UTF-16, which is never cut).
 SPLIT_SAFE_BYTES: Final[dict[str, bytes]]
+#: Code points of a part in a script written without spaces segmented at a time (4096):
+#: past it, every segment but the last is final (README "Every script").
+SEGMENT_RUN_BOUND: Final[int]
 
 @final
 class Counter:
@@ -204,3 +209,9 @@ def cores() -> int:
 def normalize_word(word: str) -> str:
     """``word`` normalised as ``words`` mode normalises the words it counts (U+2019 to
     U+0027, full lowercase with final sigma, NFC)."""
+
+def segment(text: str) -> list[tuple[str, bool]]:
+    """The segments of ``text`` (they cover it, in order) by the segmenter ``words`` mode
+    uses for the scripts written without spaces (ICU4X's dictionary segmenter: Unicode's
+    word-break rules plus ICU's Chinese/Japanese, Thai, Lao, Khmer and Burmese
+    dictionaries), each with whether it is word-like."""
