@@ -13,7 +13,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
 .PHONY: fuzz
-.PHONY: setup build test test-big-output demo demo-aws bench bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-segment bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
 .PHONY: soak
 .PHONY: soak-aws
 
@@ -142,6 +142,21 @@ bench-split: $(NATIVE_STAMP)
 # --threads scaling: a ~1 GB file read by the core in ranges vs streamed, 1 and 2 threads.
 bench-threads: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_threads.py
+
+# English throughput of the core before the segmentation of unspaced scripts (built once
+# from the merge base with main into bench/data/core-before) against this core, taking
+# turns; Chinese throughput. bench/RESULTS.md "segment".
+SEGMENT_BASE ?= $(shell git merge-base HEAD main 2>/dev/null)
+CORE_BEFORE := bench/data/core-before/_core.so
+$(CORE_BEFORE):
+	@test -n "$(SEGMENT_BASE)" || { echo "error: no merge base with main to build the core before" >&2; exit 1; }
+	rm -rf bench/data/core-before/src && mkdir -p bench/data/core-before/src
+	git archive $(SEGMENT_BASE) Cargo.toml Cargo.lock src | tar -x -C bench/data/core-before/src
+	cd bench/data/core-before/src && cargo build --quiet --release --lib --features extension-module \
+	  --target-dir ../target
+	cp bench/data/core-before/target/release/libwordfreq_core.so $@
+bench-segment: $(NATIVE_STAMP) $(CORE_BEFORE)
+	cd bench && ../$(BIN)/python bench_segment.py
 
 # 10,000 small files through the embedded stack with `submit --aggregate` (files/s, peak
 # memory per process); a few minutes, so not part of `make bench`.

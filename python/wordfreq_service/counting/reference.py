@@ -49,8 +49,10 @@ Word length (both modes)
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
+import functools
 import gzip
 import io
 import os
@@ -167,14 +169,28 @@ def is_word_char(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LM"
 
 
+_UNSPACED_STARTS = tuple(lo for lo, _ in _UNSPACED)
+
+
 def is_unspaced(ch: str) -> bool:
     """In a script written without spaces (see ``_UNSPACED``)."""
     cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _UNSPACED)
+    i = bisect.bisect_right(_UNSPACED_STARTS, cp) - 1
+    return i >= 0 and cp <= _UNSPACED[i][1]
 
 
-def _is_mark(ch: str) -> bool:
-    return unicodedata.category(ch)[0] == "M"
+# A character's class in ``split_parts``: whether it is a letter or mark, in an unspaced
+# block, a mark (bits; 0: not part of a word).
+_WORD, _UNSPACED_BIT, _MARK = 1, 2, 4
+
+
+@functools.cache
+def _char_class(ch: str) -> int:
+    # Cached: the same few characters make up most text.
+    category = unicodedata.category(ch)[0]
+    if category not in "LM":
+        return 0
+    return _WORD | (_UNSPACED_BIT if is_unspaced(ch) else 0) | (_MARK if category == "M" else 0)
 
 
 def split_parts(text: str) -> Iterator[tuple[str, bool]]:
@@ -183,29 +199,28 @@ def split_parts(text: str) -> Iterator[tuple[str, bool]]:
     n = len(text)
     i = 0
     while i < n:
-        if not is_word_char(text[i]):
+        first = _char_class(text[i])
+        if not first:
             i += 1
             continue
-        unspaced = is_unspaced(text[i])
+        part = first & _UNSPACED_BIT  # the part's class: a letter of the other ends it
         j = i + 1
         while True:
-            while (
-                j < n
-                and is_word_char(text[j])
-                and (is_unspaced(text[j]) == unspaced or _is_mark(text[j]))
-            ):
+            while j < n:
+                cls = _char_class(text[j])
+                if not cls or (cls & _UNSPACED_BIT != part and not cls & _MARK):
+                    break
                 j += 1
             if (
-                not unspaced
+                not part
                 and j + 1 < n
                 and text[j] in _APOSTROPHES
-                and is_word_char(text[j + 1])
-                and not is_unspaced(text[j + 1])
+                and _char_class(text[j + 1]) & (_WORD | _UNSPACED_BIT) == _WORD
             ):
                 j += 1
                 continue
             break
-        yield text[i:j], unspaced
+        yield text[i:j], bool(part)
         i = j
 
 
