@@ -143,18 +143,19 @@ bench-split: $(NATIVE_STAMP)
 bench-threads: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_threads.py
 
-# English throughput of the core before the segmentation of unspaced scripts (built once
-# from the merge base with main into bench/data/core-before) against this core, taking
-# turns; Chinese throughput. bench/RESULTS.md "segment".
+# English throughput of the core before the segmentation of unspaced scripts (built once,
+# as `make build` builds it, from the merge base with main into bench/data/core-before)
+# against this core, taking turns; Chinese throughput. bench/RESULTS.md "segment".
 SEGMENT_BASE ?= $(shell git merge-base HEAD main 2>/dev/null)
 CORE_BEFORE := bench/data/core-before/_core.so
-$(CORE_BEFORE):
+$(CORE_BEFORE): $(DEPS_STAMP)
 	@test -n "$(SEGMENT_BASE)" || { echo "error: no merge base with main to build the core before" >&2; exit 1; }
-	rm -rf bench/data/core-before/src && mkdir -p bench/data/core-before/src
-	git archive $(SEGMENT_BASE) Cargo.toml Cargo.lock src | tar -x -C bench/data/core-before/src
-	cd bench/data/core-before/src && cargo build --quiet --release --lib --features extension-module \
-	  --target-dir ../target
-	cp bench/data/core-before/target/release/libwordfreq_core.so $@
+	rm -rf bench/data/core-before && mkdir -p bench/data/core-before/src
+	git archive $(SEGMENT_BASE) | tar -x -C bench/data/core-before/src
+	cd bench/data/core-before/src && CARGO_TARGET_DIR=../target ../../../../$(BIN)/maturin build \
+	  --release --quiet --out ../wheel
+	$(BIN)/python -c 'import sys, zipfile; z = zipfile.ZipFile(next(__import__("pathlib").Path(sys.argv[1]).glob("*.whl"))); \
+	  open(sys.argv[2], "wb").write(z.read(next(n for n in z.namelist() if "/_core." in n)))' bench/data/core-before/wheel $@
 bench-segment: $(NATIVE_STAMP) $(CORE_BEFORE)
 	cd bench && ../$(BIN)/python bench_segment.py
 

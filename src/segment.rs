@@ -220,9 +220,13 @@ mod tests {
         let words = run_words(&text);
         // Nothing lost: the words cover the text (every segment here is word-like).
         assert_eq!(words.concat(), text);
-        // Away from the cuts, the words are the sentence's own.
+        // The words are the sentence's own, at the bounds too: the segment a bound cuts
+        // into is segmented again with what follows.
         let whole = words_of(sentence);
         assert_eq!(words[..whole.len()], whole[..]);
+        for w in &words {
+            assert!(whole.contains(w), "{w} is not a word of {whole:?}");
+        }
         let mut run = UnspacedRun::default();
         let mut n = 0;
         for c in text.chars() {
