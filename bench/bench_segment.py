@@ -118,7 +118,8 @@ def main() -> None:
         "| --- | --- | --- | --- | --- |",
         *rows,
         "",
-        f"English after / before: {drop:+.1%} ({verdict} the {ALLOWED_DROP:.0%} allowed).",
+        f"English time after / before: {drop:+.1%} (negative: faster; {verdict} the "
+        f"{ALLOWED_DROP:.0%} slow-down allowed).",
     ]
     print("\n".join(lines))
     record("segment: English before/after, Chinese", lines)
