@@ -323,8 +323,9 @@ impl WordState {
                 }
                 self.end_unspaced(tally);
             } else if is_unspaced(c) && !(self.len > 0 && !self.apos && is_mark(c)) {
-                // A letter of an unspaced script (or a mark of one that follows no
-                // letter) starts an unspaced part; a joining apostrophe is dropped.
+                // A letter of an unspaced script starts an unspaced part, and so does a
+                // mark of one unless it follows a spaced letter (whose word it then
+                // continues); an apostrophe before it joins nothing.
                 self.end_word(tally);
                 self.unspaced = true;
                 self.push_unspaced(c, tally);
