@@ -150,12 +150,13 @@ SEGMENT_BASE ?= $(shell git merge-base HEAD main 2>/dev/null)
 CORE_BEFORE := bench/data/core-before/_core.so
 $(CORE_BEFORE): $(DEPS_STAMP)
 	@test -n "$(SEGMENT_BASE)" || { echo "error: no merge base with main to build the core before" >&2; exit 1; }
-	rm -rf bench/data/core-before && mkdir -p bench/data/core-before/src
-	git archive $(SEGMENT_BASE) | tar -x -C bench/data/core-before/src
-	cd bench/data/core-before/src && CARGO_TARGET_DIR=../target ../../../../$(BIN)/maturin build \
-	  --release --quiet --out ../wheel
-	$(BIN)/python -c 'import sys, zipfile; z = zipfile.ZipFile(next(__import__("pathlib").Path(sys.argv[1]).glob("*.whl"))); \
-	  open(sys.argv[2], "wb").write(z.read(next(n for n in z.namelist() if "/_core." in n)))' bench/data/core-before/wheel $@
+	mkdir -p $(@D)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	git archive $(SEGMENT_BASE) | tar -x -C "$$tmp" && \
+	(cd "$$tmp" && CARGO_TARGET_DIR=$(abspath $(@D))/target $(abspath $(BIN))/maturin build \
+	  --release --quiet --out "$$tmp/wheel") && \
+	$(BIN)/python -c 'import sys, zipfile, pathlib; z = zipfile.ZipFile(next(pathlib.Path(sys.argv[1]).glob("*.whl"))); \
+	  open(sys.argv[2], "wb").write(z.read(next(n for n in z.namelist() if "/_core." in n)))' "$$tmp/wheel" $@
 bench-segment: $(NATIVE_STAMP) $(CORE_BEFORE)
 	cd bench && ../$(BIN)/python bench_segment.py
 
