@@ -230,7 +230,6 @@ def detect_language(text: str) -> tuple[str | None, float, bool]:
     """The language of ``text`` as whatlang tells it: ``(ISO 639-1 code, confidence from
     0 to 1, reliable)``, or ``(None, 0.0, False)`` when it finds none."""
 
-
 def segment(text: str) -> list[tuple[str, bool]]:
     """The segments of ``text`` (they cover it, in order) by the segmenter ``words`` mode
     uses for the scripts written without spaces (ICU4X's dictionary segmenter: Unicode's
