@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from wordfreq_service import _core
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.counting.engine import count_file, summarize
-from wordfreq_service.counting.language import UNDETERMINED, language_of
+from wordfreq_service.counting.language import (
+    MAX_SAMPLE_CHARS,
+    MAX_SAMPLE_WORD,
+    UNDETERMINED,
+    language_of,
+    sample_text,
+)
 from wordfreq_service.counting.stopwords import LANGUAGES, language_words
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import job_view
@@ -115,6 +121,23 @@ def test_the_answer_is_the_same_however_the_text_is_chunked(
 ) -> None:
     text = "\n".join([SENTENCES[code]] * repeat)
     assert language_of(counted(text, chunk)) == language_of(counted(text)) == code
+
+
+def test_the_sample_is_bounded_whatever_the_words_length_or_number() -> None:
+    # 300 words of 20,000 letters (as --max-word-length 65536 lets through) once made a
+    # sample of 120 million characters; now they stay out, and the short ones still tell.
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    huge = [("".join(letters[(i * 7 + j) % 26] for j in range(20_000)), 2) for i in range(300)]
+    words = [(w, 1) for w in SENTENCES["en"].lower().replace(",", "").rstrip(".").split()]
+    sample = sample_text(huge + words)
+    assert max(len(w) for w in sample.split()) <= MAX_SAMPLE_WORD
+    assert len(sample) <= MAX_SAMPLE_CHARS
+    many = [(f"w{i}x", 1_000) for i in range(20_000)]
+    assert len(sample_text(many)) <= MAX_SAMPLE_CHARS
+    counter = JobRequest.make(max_word_length=65_536).new_counter()
+    counter.feed((" ".join(w for w, _ in huge) + " " + SENTENCES["en"]).encode())
+    counter.finish()
+    assert language_of(counter) == "en"
 
 
 def _gutenberg_language(path: Path) -> str | None:

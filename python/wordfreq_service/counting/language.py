@@ -32,18 +32,31 @@ MIN_STOP_SHARE = 0.25
 #: How often the most frequent word is repeated in the sample; the others in proportion
 #: (at least once).
 SAMPLE_REPEATS = 20
+#: Longer words stay out of the sample: no language needs them to be told, and a hostile
+#: input's huge "words" (up to ``--max-word-length``) would otherwise make the sample,
+#: and detection's time and memory, grow with its longest token.
+MAX_SAMPLE_WORD = 64
+#: The sample's most characters: whatlang needs a few hundred; this bounds its work
+#: whatever the counts.
+MAX_SAMPLE_CHARS = 64 * 1024
 
 
 def sample_text(words: Iterable[tuple[str, int]]) -> str:
-    """The words by count, most frequent first, as a text of whole words."""
-    ranked = list(words)
+    """The words by count, most frequent first, as a text of whole words of at most
+    ``MAX_SAMPLE_WORD`` characters, ``MAX_SAMPLE_CHARS`` in all at most."""
+    ranked = [(word, count) for word, count in words if len(word) <= MAX_SAMPLE_WORD]
     if not ranked:
         return ""
     top = max(count for _, count in ranked)
     pieces = []
+    size = 0
     for word, count in ranked:
         repeats = max(1, round(SAMPLE_REPEATS * count / top))
-        pieces.extend([word] * repeats)
+        for _ in range(repeats):
+            size += len(word) + 1
+            if size > MAX_SAMPLE_CHARS + 1:
+                return " ".join(pieces)
+            pieces.append(word)
     return " ".join(pieces)
 
 
