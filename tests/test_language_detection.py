@@ -276,6 +276,33 @@ def test_submit_says_the_language_per_file_and_detects_aggregates_on_the_sum(
     assert body["words"] == expected["words"] and _dropped(body["words"], "fr")
 
 
+def test_min_length_detects_on_the_same_words_on_every_path(tmp_path: Path) -> None:
+    # Job and corpus counts are stored without the words under --min-length, so every
+    # path detects on those words; a Russian sentence once came out "ru" from `count`
+    # and "und" (its stop words kept) from `submit --aggregate`.
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "ru.txt").write_text(SENTENCES["ru"] + "\n", encoding="utf-8")
+    options = ["--json", "--stopwords", "auto", "--min-length", "4", "--top", "50"]
+    data = ["--data-dir", str(tmp_path / "data")]
+    bodies = [
+        json.loads(run_wordfreq(args).stdout)
+        for args in (
+            ["count", *options, str(files / "ru.txt")],
+            ["count", "--aggregate", *options, str(files)],
+            ["submit", "--aggregate", *data, *options, str(files)],
+        )
+    ]
+    # Its words of 4 letters or more alone are too few to be sure of.
+    assert bodies[0]["language"] == language_of(counted(SENTENCES["ru"]), 4) == UNDETERMINED
+    for body in bodies[1:]:
+        assert (body["language"], body["total"], body["words"]) == (
+            bodies[0]["language"],
+            bodies[0]["total"],
+            bodies[0]["words"],
+        )
+
+
 def test_a_split_object_is_detected_on_its_merged_counts(tmp_path: Path) -> None:
     from wordfreq_service.counting.ranges import MIN_SPLIT_THRESHOLD
 

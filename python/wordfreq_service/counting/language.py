@@ -1,7 +1,9 @@
 """The language of counted text, for ``--stopwords auto``.
 
 Detection reads the final counts, never the text as it streams, so its answer is the same
-however the input was cut into chunks, threads, ranges or files: a sample text is made
+however the input was cut into chunks, threads, ranges or files (and the words it reads
+are those of at least ``--min-length`` letters, as every path's counts hold them: with
+``--min-length`` above 1, short function words no longer help it): a sample text is made
 of the most frequent words (the words of n-gram keys), each repeated in proportion to its
 count, and the core's detector (whatlang) reads it. Its answer stands when whatlang calls
 it reliable, or else when the language's own stop words make up at least
@@ -79,7 +81,10 @@ def stop_share(words: list[tuple[str, int]], stop: frozenset[str]) -> float:
     return dropped / occurrences if occurrences else 0.0
 
 
-def language_of(counter: Counter) -> str:
-    """The language of what ``counter`` counted (finished), as ``detect`` tells it."""
-    _total, _unique, top = counter.report(SAMPLE_WORDS, 1, frozenset())
+def language_of(counter: Counter, min_length: int = 1) -> str:
+    """The language of what ``counter`` counted (finished), as ``detect`` tells it, from
+    the words of at least ``min_length`` letters: the request's ``--min-length``, the
+    counts every path holds (a job's or corpus's stored counts are written with it), so
+    ``count``, aggregates, jobs, split objects and corpora detect on the same words."""
+    _total, _unique, top = counter.report(SAMPLE_WORDS, min_length, frozenset())
     return detect((word, count) for key, count in top for word in key.split(" "))

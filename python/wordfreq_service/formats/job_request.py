@@ -414,7 +414,7 @@ class JobRequest(Frozen):
             return self.stopwords.resolve(), None
         from wordfreq_service.counting.language import UNDETERMINED, language_of
 
-        language = language_of(counter)
+        language = language_of(counter, self.report_min_length)
         if language == UNDETERMINED:
             return frozenset(), language
         return language_words(language), language
