@@ -15,13 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wordfreq_service import _core
 from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.counting import language
 from wordfreq_service.counting.engine import count_file, summarize
 from wordfreq_service.counting.language import (
     MAX_SAMPLE_CHARS,
     MAX_SAMPLE_WORD,
+    MIN_STOP_SHARE,
+    STOP_SHARE_MARGIN,
     UNDETERMINED,
+    detect,
     language_of,
     sample_text,
+    stop_share,
 )
 from wordfreq_service.counting.stopwords import LANGUAGES, language_words
 from wordfreq_service.formats.job_request import JobRequest
@@ -89,6 +94,41 @@ def counted(text: str, chunk: int | None = None) -> _core.Counter:
 @pytest.mark.parametrize("code", sorted(SENTENCES))
 def test_one_or_two_sentences_are_enough(code: str) -> None:
     assert language_of(counted(SENTENCES[code])) == code
+
+
+#: Short texts in a language with a close neighbour that shares its function words, which
+#: whatlang alone is unsure of: a sample made of each word's repeats side by side
+#: ("casa casa ...") once turned the Italian into Spanish and the Norwegian into Danish.
+NEIGHBOURS = {
+    "it": "Voglio comprare una casa grande in campagna per vivere con la mia famiglia.",
+    "no": "Vi spiste frokost sammen i morges, og etterpå gikk vi en tur langs elva. Været "
+    "var fint og solen skinte.",
+    "da": "Vi tog i sommerhuset i weekenden og gik lange ture i skoven. Det var koldt, men "
+    "vi hyggede os meget sammen.",
+    "uk": "Вчора ввечері ми ходили до театру з друзями, а потім довго гуляли по набережній річки.",
+    "pt": "Eu gostaria de comprar uma casa grande no campo para viver com a minha família.",
+}
+
+
+@pytest.mark.parametrize("code", sorted(NEIGHBOURS))
+def test_near_neighbours_are_told_apart(code: str) -> None:
+    assert language_of(counted(NEIGHBOURS[code])) == code
+
+
+def test_an_unsure_guess_another_list_covers_much_better_is_undetermined(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # whatlang's unsure "es" for the Italian sentence, as the side-by-side sample made it
+    # say: Spanish's list covers a quarter of the words, Italian's twice as much, so no
+    # list is applied rather than the wrong one. (Whatlang's guess is pinned: only the
+    # fallback's rule is under test here.)
+    words = [(w, 1) for w in NEIGHBOURS["it"].lower().rstrip(".").split()]
+    es, it = (stop_share(words, language_words(c)) for c in ("es", "it"))
+    assert es >= MIN_STOP_SHARE and es + STOP_SHARE_MARGIN <= it
+    monkeypatch.setattr(language._core, "detect_language", lambda _text: ("es", 0.1, False))
+    assert detect(words) == UNDETERMINED
+    monkeypatch.setattr(language._core, "detect_language", lambda _text: ("it", 0.1, False))
+    assert detect(words) == "it"
 
 
 @pytest.mark.parametrize("code", sorted(SEGMENTED))

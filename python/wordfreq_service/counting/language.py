@@ -7,7 +7,8 @@ are those of at least ``--min-length`` letters, as every path's counts hold them
 of the most frequent words (the words of n-gram keys), each repeated in proportion to its
 count, and the core's detector (whatlang) reads it. Its answer stands when whatlang calls
 it reliable, or else when the language's own stop words make up at least
-``MIN_STOP_SHARE`` of those words' occurrences: one or two sentences are too short for
+``MIN_STOP_SHARE`` of those words' occurrences and no other listed language's cover
+``STOP_SHARE_MARGIN`` more: one or two sentences are too short for
 whatlang to tell Russian from Ukrainian or Hindi from Marathi with confidence, but their
 function words tell. Unsure, or a language without a stop-word list, is
 ``UNDETERMINED``.
@@ -31,6 +32,9 @@ SAMPLE_WORDS = 300
 #: The share of the sample's word occurrences that must be stop words of the language
 #: whatlang names, when it calls its answer unreliable.
 MIN_STOP_SHARE = 0.25
+#: How much more of the sample another listed language's stop words may cover before
+#: whatlang's unsure guess is refused (``UNDETERMINED``).
+STOP_SHARE_MARGIN = 0.2
 #: How often the most frequent word is repeated in the sample; the others in proportion
 #: (at least once).
 SAMPLE_REPEATS = 20
@@ -45,16 +49,20 @@ MAX_SAMPLE_CHARS = 64 * 1024
 
 def sample_text(words: Iterable[tuple[str, int]]) -> str:
     """The words by count, most frequent first, as a text of whole words of at most
-    ``MAX_SAMPLE_WORD`` characters, ``MAX_SAMPLE_CHARS`` in all at most."""
+    ``MAX_SAMPLE_WORD`` characters, ``MAX_SAMPLE_CHARS`` in all at most. The repeats are
+    interleaved (pass k writes every word with more than k repeats), so that no word
+    follows itself: "casa casa" would make trigrams across words that no language has."""
     ranked = [(word, count) for word, count in words if len(word) <= MAX_SAMPLE_WORD]
     if not ranked:
         return ""
     top = max(count for _, count in ranked)
+    repeats = [(word, max(1, round(SAMPLE_REPEATS * count / top))) for word, count in ranked]
     pieces = []
     size = 0
-    for word, count in ranked:
-        repeats = max(1, round(SAMPLE_REPEATS * count / top))
-        for _ in range(repeats):
+    for k in range(SAMPLE_REPEATS):
+        for word, times in repeats:
+            if times <= k:
+                continue
             size += len(word) + 1
             if size > MAX_SAMPLE_CHARS + 1:
                 return " ".join(pieces)
@@ -69,9 +77,26 @@ def detect(words: Iterable[tuple[str, int]]) -> str:
     code, _confidence, reliable = _core.detect_language(sample_text(ranked))
     if code is None or code not in LANGUAGES:
         return UNDETERMINED
-    if reliable or stop_share(ranked, language_words(code)) >= MIN_STOP_SHARE:
+    if reliable or _stop_words_tell(ranked, code):
         return code
     return UNDETERMINED
+
+
+def _stop_words_tell(ranked: list[tuple[str, int]], code: str) -> bool:
+    """Whether ``code``'s stop words make up at least ``MIN_STOP_SHARE`` of the words'
+    occurrences, and no other listed language's make up ``STOP_SHARE_MARGIN`` more:
+    neighbours share many function words (Spanish's list holds much Italian), so a share
+    alone would confirm whatlang's unsure guess of the wrong one. A margin, not "the
+    highest", because the lists differ in size: Swedish's covers more of a Norwegian
+    sentence than Norwegian's does."""
+    share = stop_share(ranked, language_words(code))
+    if share < MIN_STOP_SHARE:
+        return False
+    return all(
+        stop_share(ranked, language_words(other)) < share + STOP_SHARE_MARGIN
+        for other in LANGUAGES
+        if other != code
+    )
 
 
 def stop_share(words: list[tuple[str, int]], stop: frozenset[str]) -> float:
