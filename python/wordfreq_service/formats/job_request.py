@@ -68,6 +68,13 @@ MAX_INLINE_STOPWORDS: Final = 1500
 
 #: ``--stopwords auto``: detect the language from the counts, drop its stop words.
 AUTO: Final = "auto"
+#: What starts a ``stopwords`` metadata value that names languages (or ``auto``). Older
+#: clients wrote a bare ``english`` for the English list and any other value as words,
+#: percent-encoded (so never with a ``:``): the prefix keeps their ``it`` or ``auto`` the
+#: words they were, and a bare ``english`` still travels for older workers.
+LANGUAGES_METADATA_PREFIX: Final = "lang:"
+#: The one language name older clients and workers know.
+_OLD_LANGUAGE: Final = "english"
 
 
 class RequestError(ConfigError):
@@ -215,14 +222,17 @@ class StopWords(Frozen):
         return cls(words=normalize_entries(text_of(w, "stopwords") for w in words))
 
     def to_metadata(self) -> str:
-        """The languages, or the words percent-encoded and joined by commas; a trailing
-        comma keeps a list of words that are also languages' names a list."""
+        """Languages as ``LANGUAGES_METADATA_PREFIX`` and their names (``english`` alone
+        bare, as older workers read it), or the words percent-encoded and joined by
+        commas; a trailing comma keeps the one-word list ``english`` a list."""
         if self.builtin:
-            return self.builtin
+            if self.builtin == _OLD_LANGUAGE:
+                return self.builtin
+            return LANGUAGES_METADATA_PREFIX + self.builtin
         from urllib.parse import quote
 
         inline = ",".join(quote(w, safe="") for w in sorted(self.words))
-        if _language_spec(inline) is not None:
+        if inline == _OLD_LANGUAGE:
             inline += ","
         if len(inline) > MAX_INLINE_STOPWORDS:
             raise RequestError(
@@ -247,10 +257,12 @@ class StopWords(Frozen):
 
     @classmethod
     def from_metadata(cls, value: str) -> StopWords:
-        # Names only when every item is one: an older client's inline list ("of,to")
-        # stays a list of words.
-        if _language_spec(value) is not None:
-            return cls(builtin=_languages(value, "stopwords"))
+        # Languages only behind the prefix (or the bare name older clients wrote): an
+        # older client's inline list stays words, even "it", "no" or "auto".
+        if value[: len(LANGUAGES_METADATA_PREFIX)].lower() == LANGUAGES_METADATA_PREFIX:
+            return cls(builtin=_languages(value[len(LANGUAGES_METADATA_PREFIX) :], "stopwords"))
+        if value.strip().lower() == _OLD_LANGUAGE:
+            return cls(builtin=_OLD_LANGUAGE)
         from urllib.parse import unquote
 
         return cls(words=normalize_entries(unquote(w) for w in value.split(",")))
