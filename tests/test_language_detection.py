@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wordfreq_service import _core
 from wordfreq_service.adapters.embedded import open_embedded
+from wordfreq_service.cli import output
 from wordfreq_service.counting import language
 from wordfreq_service.counting.engine import count_file, summarize
 from wordfreq_service.counting.language import (
@@ -235,6 +236,16 @@ def test_count_json_names_the_language_and_drops_its_stop_words(tmp_path: Path) 
     proc = run_wordfreq(["count", "--stopwords", "auto", str(text)])
     assert proc.stdout.startswith("Top Words:\n") and "language" not in proc.stdout
     assert "language detected: fr (French)" in proc.stderr
+
+
+def test_a_language_this_client_does_not_know_is_a_note_not_a_crash() -> None:
+    # A newer worker's result message, or corpus, may name a code this client lacks.
+    note = output.language_note("xx", "a.txt: ")
+    assert note == (
+        "wordfreq: note: a.txt: language detected: 'xx' (a code this wordfreq does not "
+        "know); its stop words dropped\n"
+    )
+    assert "(French)" in output.language_note("fr")
 
 
 def test_aggregates_detect_on_the_sum(tmp_path: Path) -> None:
