@@ -32,6 +32,7 @@ from wordfreq_service.counting.language import (
 from wordfreq_service.counting.stopwords import LANGUAGES, language_words
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import job_view
+from wordfreq_service.service.corpus_client import ApiMerger
 from wordfreq_service.service.jobs import JobService
 
 from tests.api_fixtures import ApiStack, open_api_stack
@@ -246,6 +247,12 @@ def test_a_language_this_client_does_not_know_is_a_note_not_a_crash() -> None:
         "know); its stop words dropped\n"
     )
     assert "(French)" in output.language_note("fr")
+
+
+def test_an_api_aggregate_of_nothing_says_und_as_the_others_do() -> None:
+    # `submit --aggregate --api --stopwords auto` over files none of which was counted.
+    assert ApiMerger(None, AUTO).finish([], 1.0).language == UNDETERMINED
+    assert ApiMerger(None, WORDS).finish([], 1.0).language is None
 
 
 def test_aggregates_detect_on_the_sum(tmp_path: Path) -> None:
