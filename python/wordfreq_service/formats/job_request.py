@@ -199,6 +199,14 @@ class StopWords(Frozen):
     def auto(self) -> bool:
         return self.builtin == AUTO
 
+    def canonical(self) -> StopWords:
+        """The same lists spelled one way (aliases resolved, codes sorted): ``English``
+        and ``en``, ``fr,de`` and ``de,fr`` drop the same words."""
+        if not self.builtin or self.auto:
+            return self
+        codes = sorted({ALIASES.get(name, name) for name in self.builtin.split(",")})
+        return StopWords(builtin=",".join(codes))
+
     def resolve(self) -> frozenset[str]:
         """The words dropped, for any request but ``auto`` (which needs the counts)."""
         if not self.builtin:
@@ -390,6 +398,13 @@ class JobRequest(Frozen):
                 f"{limit}: no word could be counted"
             )
         return cls(mode, top_n, shortest, longest, encoding, stop, sequence)
+
+    def counts_alike(self, other: JobRequest) -> bool:
+        """Whether ``other`` counts and reports as this request does (stop-word lists
+        compared by what they name, not how they were spelled)."""
+        if self.stopwords.canonical() != other.stopwords.canonical():
+            return False
+        return all(getattr(self, f) == getattr(other, f) for f in OPTIONS if f != "stopwords")
 
     # -- what the counting engine asks of its options (``counting.engine.Options``) ----
 
