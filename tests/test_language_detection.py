@@ -23,6 +23,7 @@ from wordfreq_service.counting.language import (
     MAX_SAMPLE_WORD,
     MIN_STOP_SHARE,
     STOP_SHARE_MARGIN,
+    UNDETECTABLE,
     UNDETERMINED,
     detect,
     language_of,
@@ -131,6 +132,29 @@ def test_an_unsure_guess_another_list_covers_much_better_is_undetermined(
     assert detect(words) == UNDETERMINED
     monkeypatch.setattr(language._core, "detect_language", lambda _text: ("it", 0.1, False))
     assert detect(words) == "it"
+
+
+#: Listed languages whatlang has no model for, which it names as a neighbour.
+UNDETECTABLE_TEXTS = {
+    "gl": "Onte pola noite fomos ao cine cos nosos amigos e despois ceamos nun restaurante "
+    "preto da casa.",
+    "ms": "Semalam kami pergi ke pawagam bersama kawan-kawan dan kemudian makan malam di "
+    "restoran berhampiran rumah.",
+}
+
+
+@pytest.mark.parametrize("code", sorted(UNDETECTABLE_TEXTS))
+def test_a_language_that_cannot_be_detected_is_not_given_a_neighbour_s_list(code: str) -> None:
+    # whatlang says "pt" and "id", reliably, for these.
+    assert language_of(counted(UNDETECTABLE_TEXTS[code])) == UNDETERMINED
+
+
+def test_the_readme_names_the_languages_auto_never_detects() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    bullet = readme.split("- **Never detected**", 1)[1].split("\n- ", 1)[0]
+    named = re.findall(r"\b([a-z]{2}) [A-Z][a-z]+", bullet.split("(name them", 1)[0])
+    assert tuple(named) == UNDETECTABLE
+    assert set(UNDETECTABLE) < set(LANGUAGES) and f"{len(UNDETECTABLE)} of the" in bullet
 
 
 @pytest.mark.parametrize("code", sorted(SEGMENTED))

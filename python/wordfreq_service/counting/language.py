@@ -10,7 +10,8 @@ it reliable, or else when the language's own stop words make up at least
 ``MIN_STOP_SHARE`` of those words' occurrences and no other listed language's cover
 ``STOP_SHARE_MARGIN`` more: one or two sentences are too short for
 whatlang to tell Russian from Ukrainian or Hindi from Marathi with confidence, but their
-function words tell. Unsure, or a language without a stop-word list, is
+function words tell. Unsure, a language without a stop-word list, or a text whose words a
+listed language whatlang cannot detect (``UNDETECTABLE``) covers better, is
 ``UNDETERMINED``.
 """
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 #: ISO 639's code for "undetermined": what a result says when auto found no language.
 UNDETERMINED = "und"
+#: The listed languages whatlang has no model for: never detected (README lists them).
+UNDETECTABLE = tuple(sorted(set(LANGUAGES) - set(_core.DETECTABLE_LANGUAGES)))
 #: How many of the most frequent words make the sample.
 SAMPLE_WORDS = 300
 #: The share of the sample's word occurrences that must be stop words of the language
@@ -77,9 +80,11 @@ def detect(words: Iterable[tuple[str, int]]) -> str:
     code, _confidence, reliable = _core.detect_language(sample_text(ranked))
     if code is None or code not in LANGUAGES:
         return UNDETERMINED
-    if reliable or _stop_words_tell(ranked, code):
-        return code
-    return UNDETERMINED
+    if not (reliable or _stop_words_tell(ranked, code)):
+        return UNDETERMINED
+    if _undetectable_neighbour(ranked, code):
+        return UNDETERMINED
+    return code
 
 
 def _stop_words_tell(ranked: list[tuple[str, int]], code: str) -> bool:
@@ -97,6 +102,15 @@ def _stop_words_tell(ranked: list[tuple[str, int]], code: str) -> bool:
         for other in LANGUAGES
         if other != code
     )
+
+
+def _undetectable_neighbour(ranked: list[tuple[str, int]], code: str) -> bool:
+    """Whether the stop words of a listed language whatlang cannot detect (Galician,
+    Malay, ...) cover more of the words than ``code``'s: whatlang
+    then names a neighbour (Portuguese, Indonesian), even "reliably", and its list is
+    not the text's."""
+    share = stop_share(ranked, language_words(code))
+    return any(stop_share(ranked, language_words(other)) > share for other in UNDETECTABLE)
 
 
 def stop_share(words: list[tuple[str, int]], stop: frozenset[str]) -> float:
