@@ -296,7 +296,9 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiStack]:
     yield from open_api_stack(request, "embedded", tmp_path)
 
 
-def test_the_worker_and_the_api_say_which_language_they_dropped(api: ApiStack) -> None:
+def test_the_worker_and_the_api_say_which_language_they_dropped(
+    api: ApiStack, tmp_path: Path
+) -> None:
     data = FRENCH.encode()
     job = api.create(len(data), stopwords="auto", top=50)
     assert api.upload(job, data).status_code == 200
@@ -304,20 +306,46 @@ def test_the_worker_and_the_api_say_which_language_they_dropped(api: ApiStack) -
     result = api.get_job(job).json()["result"]
     assert result["status"] == "success", result
     assert result["language"] == "fr" and _dropped(result["words"], "fr")
-    # The counts CSV keeps every word: an aggregate detects on the sum.
-    counts = api.client.get(
-        f"/jobs/{job['job_id']}/counts.csv", headers={"Authorization": f"Bearer {job['token']}"}
+    # The counts CSV the page links to drops them too, as `count --csv` does; the full
+    # counts (an aggregate of corpora detects on their sum) are there when asked for.
+    mine = {"Authorization": f"Bearer {job['token']}"}
+    counts = api.client.get(f"/jobs/{job['job_id']}/counts.csv", headers=mine)
+    assert counts.status_code == 200 and _csv_words(counts.text) == _count_csv(FRENCH, tmp_path)
+    full = api.client.get(
+        f"/jobs/{job['job_id']}/counts.csv", params={"keep_stop_words": "true"}, headers=mine
     )
-    assert "\nle," in counts.text
+    assert "\nle," in full.text and "\nchat," in full.text
     corpus = api.client.post(
         "/corpora", json={"jobs": [{"job_id": job["job_id"], "token": job["token"]}]}
     ).json()
+    theirs = {"Authorization": f"Bearer {corpus['token']}"}
     view = api.client.get(
-        f"/corpora/{corpus['corpus_id']}",
-        params={"wait": 5},
-        headers={"Authorization": f"Bearer {corpus['token']}"},
+        f"/corpora/{corpus['corpus_id']}", params={"wait": 5}, headers=theirs
     ).json()
     assert view["result"]["language"] == "fr" and _dropped(view["result"]["words"], "fr")
+    merged = api.client.get(f"/corpora/{corpus['corpus_id']}/counts.csv", headers=theirs)
+    assert _csv_words(merged.text) == _count_csv(FRENCH, tmp_path)
+    assert (
+        "\nle,"
+        in api.client.get(
+            f"/corpora/{corpus['corpus_id']}/counts.csv",
+            params={"keep_stop_words": "true"},
+            headers=theirs,
+        ).text
+    )
+
+
+def _csv_words(text: str) -> set[str]:
+    return {row.split(",")[0] for row in text.splitlines()[1:]}
+
+
+def _count_csv(text: str, where: Path) -> set[str]:
+    """The words ``wordfreq count --csv --stopwords auto`` lists for ``text``."""
+    path = where / "count-csv.txt"
+    path.write_text(text, encoding="utf-8")
+    proc = run_wordfreq(["count", "--csv", "--stopwords", "auto", str(path)])
+    assert proc.returncode == 0, proc.stderr
+    return _csv_words(proc.stdout)
 
 
 def test_the_worker_s_result_message_carries_the_language(tmp_path: Path) -> None:
