@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from wordfreq_service import _core
 from wordfreq_service.adapters.embedded import open_embedded
 from wordfreq_service.cli import output
-from wordfreq_service.counting import language
 from wordfreq_service.counting.engine import count_file, summarize
 from wordfreq_service.counting.language import (
     MAX_SAMPLE_CHARS,
@@ -128,9 +127,9 @@ def test_an_unsure_guess_another_list_covers_much_better_is_undetermined(
     words = [(w, 1) for w in NEIGHBOURS["it"].lower().rstrip(".").split()]
     es, it = (stop_share(words, language_words(c)) for c in ("es", "it"))
     assert es >= MIN_STOP_SHARE and es + STOP_SHARE_MARGIN <= it
-    monkeypatch.setattr(language._core, "detect_language", lambda _text: ("es", 0.1, False))
+    monkeypatch.setattr(_core, "detect_language", lambda _text: ("es", 0.1, False))
     assert detect(words) == UNDETERMINED
-    monkeypatch.setattr(language._core, "detect_language", lambda _text: ("it", 0.1, False))
+    monkeypatch.setattr(_core, "detect_language", lambda _text: ("it", 0.1, False))
     assert detect(words) == "it"
 
 

@@ -60,7 +60,7 @@ def sample_text(words: Iterable[tuple[str, int]]) -> str:
         return ""
     top = max(count for _, count in ranked)
     repeats = [(word, max(1, round(SAMPLE_REPEATS * count / top))) for word, count in ranked]
-    pieces = []
+    pieces: list[str] = []
     size = 0
     for k in range(SAMPLE_REPEATS):
         for word, times in repeats:
