@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,12 @@ from wordfreq_service.counting.language import (
 )
 from wordfreq_service.counting.stopwords import LANGUAGES, language_words
 from wordfreq_service.formats.job_request import JobRequest
-from wordfreq_service.formats.jobs import job_view
+from wordfreq_service.formats.results import JobResult
+from wordfreq_service.service.api_client import ApiClient
 from wordfreq_service.service.corpus_client import ApiMerger
-from wordfreq_service.service.jobs import JobService
+from wordfreq_service.service.job_client import JobTicket
 
-from tests.api_fixtures import ApiStack, open_api_stack
+from tests.api_fixtures import BASE_URL, ApiStack, open_api_stack
 from tests.helpers import CORPUS, SHARED, run_wordfreq
 from tests.test_worker import drain_once
 
@@ -348,21 +350,54 @@ def _count_csv(text: str, where: Path) -> set[str]:
 
 
 def test_the_worker_s_result_message_carries_the_language(tmp_path: Path) -> None:
+    # The compatible path: an object with the request in its metadata, the worker, and
+    # the message on the result queue, read as the compatible client reads it.
     backend = open_embedded(tmp_path)
-    for m in backend.work_queue.receive(10, wait_seconds=0.5):
-        backend.work_queue.delete(m.receipt_handle)
-    service = JobService(backend)
-    job = service.create(JobRequest.make(stopwords="auto"), len(FRENCH.encode()))
-    service.accept_upload(job.record.job_id, io.BytesIO(FRENCH.encode()))
-    drain_once(backend)
-    view = job_view(service.find(job.record.job_id, job.token))
-    assert view["result"]["language"] == "fr"
+    asked = {"auto": JobRequest.make(stopwords="auto"), "fr": JobRequest.make(stopwords="fr")}
+    for key, request in asked.items():
+        backend.store.put(key, io.BytesIO(FRENCH.encode()), request.to_metadata())
+    while drain_once(backend).jobs_done:
+        pass
+    messages = {}
+    for m in backend.result_queue.receive(10, wait_seconds=0.5):
+        result = JobResult.from_json(m.body)
+        messages[result.file_key] = (json.loads(m.body), result)
+    auto_body, auto = messages["auto"]
+    assert auto_body["Language"] == auto.language == "fr"
+    assert _dropped([{"word": w} for w, _ in auto.words], "fr")
     # Without auto, the field is absent, as before.
-    plain = service.create(JobRequest.make(stopwords="fr"), len(FRENCH.encode()))
-    service.accept_upload(plain.record.job_id, io.BytesIO(FRENCH.encode()))
-    drain_once(backend)
-    view = job_view(service.find(plain.record.job_id, plain.token))
-    assert "language" not in view["result"] and _dropped(view["result"]["words"], "fr")
+    plain_body, plain = messages["fr"]
+    assert "Language" not in plain_body and plain.language is None
+
+
+def test_api_aggregates_detect_on_the_sum_of_one_corpus_or_several(api: ApiStack) -> None:
+    # `submit --aggregate --api`: one corpus job, or several summed by the client (as
+    # more than MAX_CORPUS_JOBS files need; here one job a corpus).
+    # Each short enough that its words without French's stop words tell no language:
+    # several corpora must be summed on their full counts.
+    texts = [
+        "Nous avons vu le chat de la voisine dans le jardin.\n",
+        "Il est avec elle et nous sommes avec eux chez nous.\n",
+    ]
+    tickets = []
+    for text in texts:
+        job = api.create(len(text.encode()), stopwords="auto", top=50)
+        assert api.upload(job, text.encode()).status_code == 200
+        tickets.append(JobTicket(job["job_id"], job["key"], job["token"]))
+    while drain_once(api.backend).jobs_done:
+        pass
+    request = JobRequest.make(stopwords="auto", top=50)
+    expected = summarize(counted("\n".join(texts)), request)
+    with warnings.catch_warnings():
+        # Starlette's notice about a future httpx package, not about this test.
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    with TestClient(api.app, base_url=BASE_URL) as http:
+        client = ApiClient(BASE_URL, client=http)
+        for per_corpus in (len(tickets), 1):
+            summed = ApiMerger(client, request, per_corpus=per_corpus).finish(tickets, 30)
+            assert summed.language == expected.language == "fr", per_corpus
+            assert (summed.total, summed.words) == (expected.total, expected.words)
 
 
 def test_submit_says_the_language_per_file_and_detects_aggregates_on_the_sum(
