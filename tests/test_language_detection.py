@@ -32,6 +32,7 @@ from wordfreq_service.counting.language import (
 )
 from wordfreq_service.counting.stopwords import LANGUAGES, language_words
 from wordfreq_service.formats.job_request import JobRequest
+from wordfreq_service.formats.jobs import without_stop_words
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.service.api_client import ApiClient
 from wordfreq_service.service.corpus_client import ApiMerger
@@ -334,6 +335,17 @@ def test_the_worker_and_the_api_say_which_language_they_dropped(
             headers=theirs,
         ).text
     )
+
+
+@settings(max_examples=30, deadline=None, print_blob=True)
+@given(cut=st.integers(1, 40), newline=st.booleans())
+def test_a_download_drops_stop_words_and_phrases_holding_one_whatever_the_chunks(
+    cut: int, newline: bool
+) -> None:
+    csv = b'word,count\nle chat,3\n"a,b",2\nchat noir,2\nle,1\nfin,1\nla,1' + b"\n" * newline
+    chunks = [csv[at : at + cut] for at in range(0, len(csv), cut)]
+    kept = b"".join(without_stop_words(chunks, frozenset({"le", "la", "a,b"})))
+    assert kept == b"word,count\nchat noir,2\nfin,1\n"
 
 
 def _csv_words(text: str) -> set[str]:

@@ -246,23 +246,24 @@ def without_stop_words(csv_text: Iterable[bytes], stop: frozenset[str]) -> Itera
     if not stop:
         yield from csv_text
         return
+
+    def kept(line: bytes) -> bool:
+        key = next(csv.reader([line.decode()]), [""])[0]
+        return not any(word in stop for word in key.split(" "))
+
     pending = b""
     header = True
     for chunk in csv_text:
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
-        kept = []
+        out = []
         for line in lines:
-            if header:
-                header = False
-            else:
-                key = next(csv.reader([line.decode()]))[0]
-                if any(word in stop for word in key.split(" ")):
-                    continue
-            kept.append(line + b"\n")
-        if kept:
-            yield b"".join(kept)
-    if pending:
+            if header or kept(line):
+                out.append(line + b"\n")
+            header = False
+        if out:
+            yield b"".join(out)
+    if pending and (header or kept(pending)):
         yield pending
 
 
