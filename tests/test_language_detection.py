@@ -192,10 +192,12 @@ def test_the_answer_is_the_same_however_the_text_is_chunked(
 
 
 def test_the_sample_is_bounded_whatever_the_words_length_or_number() -> None:
-    # 300 words of 20,000 letters (as --max-word-length 65536 lets through) once made a
-    # sample of 120 million characters; now they stay out, and the short ones still tell.
+    # Words as long as --max-word-length lets through (300 of 20,000 letters once made a
+    # sample of 120 million characters): now they stay out, and the short ones still tell.
     letters = "abcdefghijklmnopqrstuvwxyz"
-    huge = [("".join(letters[(i * 7 + j) % 26] for j in range(20_000)), 2) for i in range(300)]
+    huge = [
+        ((letters[i % 26 :] + letters[: i % 26]) * 77 + letters[i // 26], 2) for i in range(300)
+    ]
     words = [(w, 1) for w in SENTENCES["en"].lower().replace(",", "").rstrip(".").split()]
     sample = sample_text(huge + words)
     assert max(len(w) for w in sample.split()) <= MAX_SAMPLE_WORD
