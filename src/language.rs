@@ -24,6 +24,12 @@ pub fn detect(text: &str) -> Option<Detected> {
     })
 }
 
+/// The ISO 639-1 codes of every language whatlang can detect: a listed language that is
+/// not among them is never an answer (its texts come out as a neighbour's).
+pub fn codes() -> Vec<&'static str> {
+    Lang::all().iter().map(|&l| iso_639_1(l)).collect()
+}
+
 /// Every language whatlang detects has an ISO 639-1 code. Norwegian Bokmål is given as
 /// `no`, the code stop-word lists use for Norwegian; Mandarin as `zh`, Persian as `fa`.
 fn iso_639_1(lang: Lang) -> &'static str {

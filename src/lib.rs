@@ -552,6 +552,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_WORD_LENGTH_LIMIT", MAX_WORD_LENGTH_LIMIT)?;
     m.add("MAX_THREADS", MAX_THREADS)?;
     m.add("MAX_NGRAMS", MAX_NGRAMS)?;
+    m.add(
+        "DETECTABLE_LANGUAGES",
+        PyTuple::new(m.py(), language::codes())?,
+    )?;
     m.add("FILE_MIN_RANGE", file_ranges::MIN_RANGE)?;
     let safe = PyDict::new(m.py());
     for name in Mode::NAMES {

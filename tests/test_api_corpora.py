@@ -199,6 +199,11 @@ def test_members_must_be_readable_by_their_tokens_and_alike(api: ApiStack) -> No
     assert unknown.status_code == 404
     mixed = post([a, other])
     assert mixed.status_code == 422 and "options" in mixed.json()["error"]
+    # Stop words are alike when they name the same lists, however spelled.
+    for one, two in (("en", "English"), ("fr,de", "de, FR,fr")):
+        new_corpus(api, [api.create(10, stopwords=one), api.create(10, stopwords=two)])
+    unlike = post([api.create(10, stopwords="fr"), api.create(10, stopwords="fr,de")])
+    assert unlike.status_code == 422 and "options" in unlike.json()["error"]
     twice = post([a, a])
     assert twice.status_code == 422 and "twice" in twice.json()["error"]
     assert api.client.post("/corpora", json={"jobs": []}).status_code == 422

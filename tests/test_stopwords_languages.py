@@ -16,6 +16,7 @@ from wordfreq_service.counting import stopwords
 from wordfreq_service.counting.stopwords import ALIASES, ENGLISH, LANGUAGES, language_words
 from wordfreq_service.formats.job_request import (
     AUTO,
+    LANGUAGES_METADATA_PREFIX,
     JobRequest,
     RequestError,
     StopWords,
@@ -100,20 +101,22 @@ def test_comma_lists_name_the_union_on_every_spelling(spec: tuple[str, set[str]]
     # API JSON and library callers
     via_json = JobRequest.from_json({"stopwords": text})
     assert via_json.stop_words() == expected
-    # S3 metadata, as given by hand and as submit writes it
-    assert JobRequest.from_metadata({"stopwords": text}, default_mode="words") == via_json
+    # S3 metadata, as given by hand (behind the prefix) and as submit writes it
+    by_hand = {"stopwords": "Lang:" + text}
+    assert JobRequest.from_metadata(by_hand, default_mode="words") == via_json
     back = JobRequest.from_metadata(via_json.to_metadata(), default_mode="words")
     assert back == via_json and back.stop_words() == expected
     # The command line
     assert StopWords.from_spec(text) == via_json.stopwords
     # Codes travel as codes: every language at once stays far inside S3's 2 KB.
-    assert len(via_json.to_metadata()["stopwords"]) <= 3 * len(NAMES) + len("english")
+    limit = len(LANGUAGES_METADATA_PREFIX) + 3 * len(NAMES) + len("english")
+    assert len(via_json.to_metadata()["stopwords"]) <= limit
 
 
 def test_a_word_list_that_looks_like_codes_stays_words_in_metadata() -> None:
     request = JobRequest.make(stopwords=["de", "fr"])
     meta = request.to_metadata()
-    assert meta["stopwords"] == "de,fr,"
+    assert meta["stopwords"] == "de,fr"
     back = JobRequest.from_metadata(meta, default_mode="words")
     assert back.stop_words() == {"de", "fr"}
 
@@ -165,21 +168,33 @@ def test_auto_is_words_mode_only_on_every_path() -> None:
     with pytest.raises(RequestError, match="auto applies to words mode only"):
         JobRequest.from_json({"mode": "seed", "stopwords": "Auto"})
     with pytest.raises(RequestError, match="auto applies to words mode only"):
-        JobRequest.from_metadata({"mode": "seed", "stopwords": "auto"}, default_mode="words")
+        JobRequest.from_metadata({"mode": "seed", "stopwords": "lang:auto"}, default_mode="words")
     request = JobRequest.make(stopwords="AUTO")
     assert request.stopwords == StopWords(builtin=AUTO)
     assert request.to_json()["stopwords"] == AUTO
-    assert request.to_metadata()["stopwords"] == AUTO
+    assert request.to_metadata()["stopwords"] == LANGUAGES_METADATA_PREFIX + AUTO
     # Its list depends on the counts: the counts-independent list is empty.
     assert request.stop_words() == frozenset()
 
 
 def test_metadata_from_an_older_client_keeps_its_inline_words() -> None:
-    # Words that are not all language codes were, and stay, a list of words.
+    # An older client wrote "english" for the list and any other value as words; they
+    # stay words, even when every one is a language code or "auto" (a file holding "it"
+    # must not become Italian's 632 words, nor "auto" switch detection on).
     for value, words in (
         ("of,to", {"of", "to"}),
         ("fr,xx", {"fr", "xx"}),
         ("english,", {"english"}),
+        ("it", {"it"}),
+        ("no", {"no"}),
+        ("de,el,la", {"de", "el", "la"}),
+        ("auto", {"auto"}),
     ):
         request = JobRequest.from_metadata({"stopwords": value}, default_mode="words")
         assert request.stopwords == StopWords(words=frozenset(words))
+    seed = JobRequest.from_metadata({"mode": "seed", "stopwords": "auto"}, default_mode="words")
+    assert seed.stop_words() == {"auto"}
+    english = JobRequest.from_metadata({"stopwords": "english"}, default_mode="words")
+    assert english.stop_words() == language_words("en")
+    # And the newer client's English still reads as English to an older worker.
+    assert JobRequest.make(stopwords="english").to_metadata()["stopwords"] == "english"

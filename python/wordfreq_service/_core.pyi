@@ -10,6 +10,7 @@ from _typeshed import SupportsWrite
 
 __all__ = [
     "DEFAULT_MAX_WORD_LENGTH",
+    "DETECTABLE_LANGUAGES",
     "ENCODINGS",
     "FILE_MIN_RANGE",
     "MAX_NGRAMS",
@@ -43,6 +44,8 @@ MAX_WORD_LENGTH_LIMIT: Final[int]
 MAX_THREADS: Final[int]
 #: Longest sequence of words ``ngrams`` may ask for (5).
 MAX_NGRAMS: Final[int]
+#: The ISO 639-1 codes of every language ``detect_language`` can answer (whatlang's).
+DETECTABLE_LANGUAGES: Final[tuple[str, ...]]
 #: The least bytes ``Counter.feed_file`` gives one range (1 MiB), and the least bytes of
 #: a big object's part (``counting/ranges.py``).
 FILE_MIN_RANGE: Final[int]

@@ -71,11 +71,14 @@ from wordfreq_service.formats.corpus import MAX_CORPUS_BODY, MAX_CORPUS_JOBS
 from wordfreq_service.formats.job_request import JobRequest, RequestError
 from wordfreq_service.formats.jobs import (
     COUNTS_MEDIA_TYPE,
+    detected_stop_words,
     error_view,
     is_job_id,
     job_view,
     new_job_view,
+    without_stop_words,
 )
+from wordfreq_service.formats.results import JobResult
 from wordfreq_service.ports import CorpusState, JobState, UploadTarget
 from wordfreq_service.service.corpora import CorpusService
 from wordfreq_service.service.jobs import (
@@ -138,6 +141,15 @@ def _wait_query(until: str) -> Any:
         allow_inf_nan=False,
         description=f"Seconds to hold the request until {until}.",
     )
+
+
+#: ``?keep_stop_words=true``: a counts download with ``--stopwords auto`` keeps the
+#: detected language's stop words (what an aggregate of several corpora sums and detects
+#: on); by default they are dropped, as from the result's words and ``count --csv``.
+_KEEP_STOP_WORDS: Final = Query(
+    description="With stopwords auto: keep the detected language's stop words (the full "
+    "counts, as merges need them); by default they are left out, as from the result."
+)
 
 
 #: What a counts download answers (a job's or a corpus's), for the OpenAPI document.
@@ -268,16 +280,24 @@ def create_app(
         return job_view(record)
 
     def counts_response(
-        name: str, done: Callable[[], bool], counts: Callable[[], Iterator[bytes]]
+        name: str,
+        done: Callable[[], bool],
+        counts: Callable[[], Iterator[bytes]],
+        dropped: Callable[[], frozenset[str]] = frozenset,
     ) -> Response:
         """The counts of job or corpus ``name``: a redirect to their link where the
-        service hands them out so and they are ``done``, else streamed as CSV."""
+        service hands them out so and they are ``done``, else streamed as CSV; without
+        the stop words ``dropped()`` names (the language ``auto`` detected), which the
+        stored counts keep for merges, so streamed."""
+        stop = dropped()
         if counts_link is not None and done():
             link = counts_link(name)
+            # Counts too large for the API's own response (a Lambda's 6 MB) go out whole:
+            # their result's `language` says which list to drop (README).
             if link is not None:
                 return RedirectResponse(link, status_code=307)
         return StreamingResponse(
-            counts(),
+            without_stop_words(counts(), stop),
             media_type=COUNTS_MEDIA_TYPE,
             headers={"Content-Disposition": counts_disposition(name)},
         )
@@ -290,14 +310,23 @@ def create_app(
     def get_counts(
         job_id: str,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+        keep_stop_words: Annotated[bool, _KEEP_STOP_WORDS] = False,
     ) -> Response:
         """Every word and its count, most frequent first, as CSV (or, where the
         service hands large ones out by link, a redirect to them)."""
         token = token_of(credentials)
+
+        def dropped() -> frozenset[str]:
+            record = service.find(job_id, token)
+            if keep_stop_words or record.result is None:
+                return frozenset()
+            return detected_stop_words(JobResult.from_json(record.result).language)
+
         return counts_response(
             job_id,
             lambda: service.find(job_id, token).state is JobState.DONE,
             lambda: service.counts(job_id, token),
+            dropped,
         )
 
     corpora = CorpusService(service)
@@ -341,14 +370,23 @@ def create_app(
     def get_corpus_counts(
         corpus_id: str,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+        keep_stop_words: Annotated[bool, _KEEP_STOP_WORDS] = False,
     ) -> Response:
         """The merged counts of every member, as a job's counts: 404 until the corpus
         is done."""
         token = token_of(credentials)
+
+        def dropped() -> frozenset[str]:
+            result = corpora.status(corpus_id, token).result
+            if keep_stop_words or result is None:
+                return frozenset()
+            return detected_stop_words(result.get("language"))
+
         return counts_response(
             corpus_id,
             lambda: corpora.find(corpus_id, token).state is CorpusState.DONE,
             lambda: corpora.counts(corpus_id, token),
+            dropped,
         )
 
     if uploads is None:

@@ -123,10 +123,18 @@ def language_note(language: str, where: str = "") -> str:
     from wordfreq_service.counting.language import UNDETERMINED
     from wordfreq_service.counting.stopwords import LANGUAGES
 
+    # The code comes off the wire (a result message, a corpus): a newer worker may know
+    # a language this client does not.
+    name = LANGUAGES.get(language)
     if language == UNDETERMINED:
         found = "no language detected with confidence; no stop words dropped"
+    elif name is None:
+        found = (
+            f"language detected: {language!r} (a code this wordfreq does not know); "
+            "its stop words dropped"
+        )
     else:
-        found = f"language detected: {language} ({LANGUAGES[language]}); its stop words dropped"
+        found = f"language detected: {language} ({name}); its stop words dropped"
     return f"wordfreq: note: {where}{found}\n"
 
 

@@ -73,6 +73,13 @@ MAX_INLINE_STOPWORDS: Final = 1500
 
 #: ``--stopwords auto``: detect the language from the counts, drop its stop words.
 AUTO: Final = "auto"
+#: What starts a ``stopwords`` metadata value that names languages (or ``auto``). Older
+#: clients wrote a bare ``english`` for the English list and any other value as words,
+#: percent-encoded (so never with a ``:``): the prefix keeps their ``it`` or ``auto`` the
+#: words they were, and a bare ``english`` still travels for older workers.
+LANGUAGES_METADATA_PREFIX: Final = "lang:"
+#: The one language name older clients and workers know.
+_OLD_LANGUAGE: Final = "english"
 
 
 class RequestError(ConfigError):
@@ -198,6 +205,14 @@ class StopWords(Frozen):
     def auto(self) -> bool:
         return self.builtin == AUTO
 
+    def canonical(self) -> StopWords:
+        """The same lists spelled one way (aliases resolved, codes sorted): ``English``
+        and ``en``, ``fr,de`` and ``de,fr`` drop the same words."""
+        if not self.builtin or self.auto:
+            return self
+        codes = sorted({ALIASES.get(name, name) for name in self.builtin.split(",")})
+        return StopWords(builtin=",".join(codes))
+
     def resolve(self) -> frozenset[str]:
         """The words dropped, for any request but ``auto`` (which needs the counts)."""
         if not self.builtin:
@@ -221,14 +236,17 @@ class StopWords(Frozen):
         return cls(words=normalize_entries(text_of(w, "stopwords") for w in words))
 
     def to_metadata(self) -> str:
-        """The languages, or the words percent-encoded and joined by commas; a trailing
-        comma keeps a list of words that are also languages' names a list."""
+        """Languages as ``LANGUAGES_METADATA_PREFIX`` and their names (``english`` alone
+        bare, as older workers read it), or the words percent-encoded and joined by
+        commas; a trailing comma keeps the one-word list ``english`` a list."""
         if self.builtin:
-            return self.builtin
+            if self.builtin == _OLD_LANGUAGE:
+                return self.builtin
+            return LANGUAGES_METADATA_PREFIX + self.builtin
         from urllib.parse import quote
 
         inline = ",".join(quote(w, safe="") for w in sorted(self.words))
-        if _language_spec(inline) is not None:
+        if inline == _OLD_LANGUAGE:
             inline += ","
         if len(inline) > MAX_INLINE_STOPWORDS:
             raise RequestError(
@@ -253,10 +271,12 @@ class StopWords(Frozen):
 
     @classmethod
     def from_metadata(cls, value: str) -> StopWords:
-        # Names only when every item is one: an older client's inline list ("of,to")
-        # stays a list of words.
-        if _language_spec(value) is not None:
-            return cls(builtin=_languages(value, "stopwords"))
+        # Languages only behind the prefix (or the bare name older clients wrote): an
+        # older client's inline list stays words, even "it", "no" or "auto".
+        if value[: len(LANGUAGES_METADATA_PREFIX)].lower() == LANGUAGES_METADATA_PREFIX:
+            return cls(builtin=_languages(value[len(LANGUAGES_METADATA_PREFIX) :], "stopwords"))
+        if value.strip().lower() == _OLD_LANGUAGE:
+            return cls(builtin=_OLD_LANGUAGE)
         from urllib.parse import unquote
 
         return cls(words=normalize_entries(unquote(w) for w in value.split(",")))
@@ -406,6 +426,13 @@ class JobRequest(Frozen):
             )
         return cls(mode, top_n, shortest, longest, encoding, stop, sequence, format)
 
+    def counts_alike(self, other: JobRequest) -> bool:
+        """Whether ``other`` counts and reports as this request does (stop-word lists
+        compared by what they name, not how they were spelled)."""
+        if self.stopwords.canonical() != other.stopwords.canonical():
+            return False
+        return all(getattr(self, f) == getattr(other, f) for f in OPTIONS if f != "stopwords")
+
     # -- what the counting engine asks of its options (``counting.engine.Options``) ----
 
     def new_counter(
@@ -455,7 +482,7 @@ class JobRequest(Frozen):
             return self.stopwords.resolve(), None
         from wordfreq_service.counting.language import UNDETERMINED, language_of
 
-        language = language_of(counter)
+        language = language_of(counter, self.report_min_length)
         if language == UNDETERMINED:
             return frozenset(), language
         return language_words(language), language

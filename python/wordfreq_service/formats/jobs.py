@@ -229,6 +229,44 @@ def counts_metadata(csv_bytes: int) -> dict[str, str]:
     return {COUNTS_SIZE_METADATA: str(csv_bytes)}
 
 
+def detected_stop_words(language: str | None) -> frozenset[str]:
+    """The stop words a result's ``language`` (``--stopwords auto``) says its report
+    dropped: none when auto was not asked or found no language."""
+    from wordfreq_service.counting.stopwords import LANGUAGES, language_words
+
+    if language is None or language not in LANGUAGES:
+        return frozenset()
+    return language_words(language)
+
+
+def without_stop_words(csv_text: Iterable[bytes], stop: frozenset[str]) -> Iterator[bytes]:
+    """The counts CSV ``csv_text`` without the rows ``stop`` drops from a report: a word
+    in it, or an n-gram holding one (a stop word breaks a phrase). A row is one line
+    (words never hold a line break), so memory stays a chunk and a line."""
+    if not stop:
+        yield from csv_text
+        return
+
+    def kept(line: bytes) -> bool:
+        key = next(csv.reader([line.decode()]), [""])[0]
+        return not any(word in stop for word in key.split(" "))
+
+    pending = b""
+    header = True
+    for chunk in csv_text:
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        out = []
+        for line in lines:
+            if header or kept(line):
+                out.append(line + b"\n")
+            header = False
+        if out:
+            yield b"".join(out)
+    if pending and (header or kept(pending)):
+        yield pending
+
+
 def counts_csv(compressed: Iterable[bytes]) -> Iterator[bytes]:
     """The CSV text of a stored counts object, decompressed as its chunks arrive."""
     inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)

@@ -151,7 +151,8 @@ class ApiClient:
     def corpus_counts(self, corpus: CorpusTicket) -> Iterator[bytes]:
         """The corpus's merged counts as CSV chunks (following a redirect to the store,
         whose gzip encoding httpx undoes)."""
-        url = f"{self.base_url}/corpora/{corpus.corpus_id}/counts.csv"
+        # Every word, the detected language's stop words too: the sum detects anew.
+        url = f"{self.base_url}/corpora/{corpus.corpus_id}/counts.csv?keep_stop_words=true"
         headers = {"Authorization": f"Bearer {corpus.token}"}
         try:
             with self._http.stream("GET", url, headers=headers, follow_redirects=False) as first:

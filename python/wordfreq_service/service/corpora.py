@@ -164,8 +164,9 @@ class CorpusService:
             raise RequestError("jobs: a job appears twice")
         jobs = self.jobs.find_all(members)
         options = dict(jobs[0].options)
+        first = JobRequest.from_json(options)
         for job in jobs[1:]:
-            if dict(job.options) != options:
+            if not first.counts_alike(JobRequest.from_json(job.options)):
                 raise RequestError(
                     f"jobs: job {job.job_id} has other options than job {ids[0]}: a corpus "
                     "is counted with one set of options"

@@ -26,6 +26,7 @@ import structlog
 
 from wordfreq_service.counting.corpus import Corpus
 from wordfreq_service.counting.inputs import open_path
+from wordfreq_service.counting.language import UNDETERMINED
 from wordfreq_service.errors import TransientError, WordfreqError
 from wordfreq_service.formats.corpus import MAX_CORPUS_JOBS, FileStatus
 from wordfreq_service.formats.job_request import JobRequest
@@ -226,7 +227,8 @@ class ApiMerger:
 
     def finish(self, tickets: Sequence[JobTicket], timeout: float) -> Sum:
         if not tickets:
-            return Sum(0, 0, [])
+            # As the in-process merge and `count --aggregate` say when nothing was counted.
+            return Sum(0, 0, [], language=UNDETERMINED if self.request.stopwords.auto else None)
         deadline = time.monotonic() + timeout
         corpora = [
             self.api.create_corpus(tickets[i : i + self.per_corpus])
