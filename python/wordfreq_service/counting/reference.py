@@ -74,6 +74,9 @@ MAX_THREADS = 256
 MAX_NGRAMS = 5
 #: Per mode: seed mode keeps every token the Go worker's scanner could hold.
 DEFAULT_MAX_WORD_LENGTH = {"words": 1000, "seed": MAX_WORD_LENGTH_LIMIT}
+#: Longest key a counts CSV holds, in code points: MAX_NGRAMS words of the limit's code
+#: points, each normalising to at most 3, joined by single spaces.
+MAX_KEY_CHARS = MAX_NGRAMS * 3 * MAX_WORD_LENGTH_LIMIT + MAX_NGRAMS - 1
 
 _APOSTROPHES = ("'", "\u2019")
 # Unicode's Sentence_Terminal among the code points of Unicode 14.0.0, inclusive ranges
@@ -473,6 +476,9 @@ class Counter:
         self.finish()
 
     def merge_csv(self, chunks: Iterable[bytes], *, skipped: int = 0) -> None:
+        # The csv module's field limit is process-wide (131,072 by default, below the
+        # longest key); raised, never lowered.
+        csv.field_size_limit(max(csv.field_size_limit(), MAX_KEY_CHARS))
         try:
             text = io.StringIO(b"".join(chunks).decode(), newline="")
             # Blank lines are no rows; a malformed CSV adds nothing.
