@@ -25,7 +25,8 @@ N-grams (``words`` mode, ``ngrams`` from 2 to 5)
 
     * a sentence end: a character with Unicode's ``Sentence_Terminal`` property (among
       the code points Unicode 14.0.0 assigns; ``.``, ``!``, ``?``, ``。``, ``।``, ``؟``...;
-      not ``…``);
+      not ``…``), and U+037E GREEK QUESTION MARK (Greek's ``?``, which the property
+      leaves out as canonically ``;``; ``;`` itself is no sentence end);
     * a paragraph break: two line breaks (``\n``, ``\r``, or ``\r\n`` as one) with only
       ``White_Space`` characters between them, or U+2029;
     * a run over ``max_word_length`` (skipped, as a single word would be);
@@ -104,6 +105,9 @@ SENTENCE_TERMINAL = (
     (0x11EF7, 0x11EF8), (0x16A6E, 0x16A6F), (0x16AF5, 0x16AF5), (0x16B37, 0x16B38),
     (0x16B44, 0x16B44), (0x16E98, 0x16E98), (0x1BC9F, 0x1BC9F), (0x1DA88, 0x1DA88),
 )  # fmt: skip
+# Sentence ends Unicode's property leaves out: U+037E GREEK QUESTION MARK, Greek's "?",
+# is canonically equivalent to ";" and so not Sentence_Terminal (";" stays no break).
+SENTENCE_END_BEYOND_UNICODE = frozenset({0x037E})
 _LINE_BREAKS = "\n\r"
 _PARAGRAPH_SEPARATOR = "\u2029"
 # A count in a counts CSV: decimal digits, from 1 to the largest count a table holds.
@@ -198,7 +202,7 @@ def split_words(text: str) -> Iterator[str]:
 
 def is_sentence_terminal(ch: str) -> bool:
     cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in SENTENCE_TERMINAL)
+    return cp in SENTENCE_END_BEYOND_UNICODE or any(lo <= cp <= hi for lo, hi in SENTENCE_TERMINAL)
 
 
 def split_words_and_breaks(text: str) -> Iterator[str | None]:
