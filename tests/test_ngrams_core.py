@@ -1,6 +1,7 @@
 """N-grams in the counting core: the native counter against the pure-Python reference
 (``counting/reference.py``, which defines the rules) on generated text rich in what
-breaks a sequence, however the input is cut into chunks; a hand-checked example; the
+breaks a sequence, however the input is cut into chunks (raw invalid bytes and BOMs
+too); a hand-checked example; the
 report rule (a dropped word breaks a sequence); seed mode refuses them."""
 
 from __future__ import annotations
@@ -103,6 +104,48 @@ def test_other_encodings_give_the_reference_ngrams(
         data = s.encode(encoding, "ignore")
     got, want = native(data, n, cut_at, encoding=encoding), ref(data, n, encoding=encoding)
     assert got.counts() == want.counts()
+
+
+# Bytes as they come, not only valid text: bytes no UTF-8 sequence holds (each one
+# character of Windows-1252, the fallback), UTF-8 sequences cut short, and text.
+RAW_BYTES = [
+    b"\x92",
+    b"\x85",
+    b"\x80",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x80",
+    b"\xf0\x9f\x98",
+    b"\xed\xa0\x80",
+]
+byte_piece = st.one_of(
+    st.sampled_from(RAW_BYTES), piece.map(lambda p: p.encode("utf-8", "surrogatepass"))
+)
+# A BOM is looked for only at the start (encoding=None): UTF-8's, UTF-16's either way.
+BOMS = [b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"]
+
+
+@COMMON
+@given(
+    pieces=st.lists(byte_piece, max_size=60),
+    bom=st.sampled_from(BOMS),
+    n=ngram_sizes,
+    st_data=st.data(),
+)
+def test_raw_bytes_and_boms_give_the_reference_ngrams(
+    pieces: list[bytes], bom: bytes, n: int, st_data: st.DataObject
+) -> None:
+    if bom == b"\xff\xfe" or bom == b"\xfe\xff":
+        codec = "utf-16-le" if bom == b"\xff\xfe" else "utf-16-be"
+        text = b"".join(pieces).decode("utf-8", "replace")
+        data = bom + text.encode(codec, "surrogatepass")
+    else:
+        data = bom + b"".join(pieces)
+    # Cuts anywhere in the input, so often inside a multi-byte character.
+    cut_at = st_data.draw(st.lists(st.integers(0, len(data)), max_size=8))
+    got, want = native(data, n, cut_at), ref(data, n)
+    assert got.counts() == want.counts()
+    assert got.skipped == want.skipped
 
 
 @settings(
