@@ -13,7 +13,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 INFRA_STAMP := infra/node_modules/.stamp
 
 .PHONY: fuzz
-.PHONY: setup build test test-big-output demo demo-aws bench bench-documents bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
+.PHONY: setup build test test-big-output demo demo-aws bench bench-documents bench-segment bench-pipeline bench-orphans bench-memory bench-split bench-threads bench-corpus bench-corpus-merge lint fmt clean image-lock
 .PHONY: bench-language
 .PHONY: soak
 .PHONY: bench-ngrams
@@ -154,6 +154,23 @@ bench-threads: $(NATIVE_STAMP)
 # checkout's python/, its core built) adds single words before the change, interleaved.
 bench-ngrams: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_ngrams.py $(if $(BEFORE),--before $(abspath $(BEFORE)))
+
+# English throughput of the core before the segmentation of unspaced scripts (built once,
+# as `make build` builds it, from the merge base with main into bench/data/core-before)
+# against this core, taking turns; Chinese throughput. bench/RESULTS.md "segment".
+SEGMENT_BASE ?= $(shell git merge-base HEAD main 2>/dev/null)
+CORE_BEFORE := bench/data/core-before/_core.so
+$(CORE_BEFORE): $(DEPS_STAMP)
+	@test -n "$(SEGMENT_BASE)" || { echo "error: no merge base with main to build the core before" >&2; exit 1; }
+	mkdir -p $(@D)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	git archive $(SEGMENT_BASE) | tar -x -C "$$tmp" && \
+	(cd "$$tmp" && CARGO_TARGET_DIR=$(abspath $(@D))/target $(abspath $(BIN))/maturin build \
+	  --release --quiet --out "$$tmp/wheel") && \
+	$(BIN)/python -c 'import sys, zipfile, pathlib; z = zipfile.ZipFile(next(pathlib.Path(sys.argv[1]).glob("*.whl"))); \
+	  open(sys.argv[2], "wb").write(z.read(next(n for n in z.namelist() if "/_core." in n)))' "$$tmp/wheel" $@
+bench-segment: $(NATIVE_STAMP) $(CORE_BEFORE)
+	cd bench && ../$(BIN)/python bench_segment.py
 
 # 10,000 small files through the embedded stack with `submit --aggregate` (files/s, peak
 # memory per process); a few minutes, so not part of `make bench`.

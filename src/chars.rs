@@ -3,7 +3,7 @@
 
 use crate::tables::{
     ALPHA_CHUNKS, ALPHA_CHUNK_BITS, ALPHA_INDEX, CASED, CASE_IGNORABLE, CP1252_HIGH, LOWER_MULTI,
-    LOWER_SIMPLE,
+    LOWER_SIMPLE, MARK,
 };
 
 /// Unicode replacement character.
@@ -64,6 +64,11 @@ pub fn is_case_ignorable(c: char) -> bool {
 /// Cased (and not case-ignorable) in CPython's final-sigma rule.
 pub fn is_cased(c: char) -> bool {
     in_ranges(&CASED, c as u32)
+}
+
+/// A mark (general category M*): it continues the part of a word it follows.
+pub fn is_mark(c: char) -> bool {
+    in_ranges(&MARK, c as u32)
 }
 
 /// One byte decoded as Windows-1252 (the five undefined bytes become U+FFFD).
@@ -136,6 +141,8 @@ mod tests {
         assert!(is_case_ignorable('\'') && is_case_ignorable('\u{0301}'));
         assert!(is_case_ignorable('\u{2019}') && is_case_ignorable('ʰ'));
         assert!(!is_case_ignorable('a') && !is_case_ignorable('1'));
+        assert!(is_mark('\u{0301}') && is_mark('\u{0E31}') && is_mark('\u{3099}'));
+        assert!(!is_mark('a') && !is_mark('ー') && !is_mark('\u{309B}'));
         // U+0345 is both cased and case-ignorable: CPython skips it as ignorable.
         assert!(is_case_ignorable('\u{0345}') && !is_cased('\u{0345}'));
     }

@@ -4,6 +4,7 @@
 //! * [`decode`]: encodings, BOM detection, UTF-8 and UTF-16 decoding;
 //! * [`words`]: the `words` tokenizer and word normalisation;
 //! * [`ngrams`]: sequences of consecutive words (`ngrams` above 1);
+//! * [`segment`]: word segmentation of the scripts written without spaces (ICU4X);
 //! * [`seed`]: the `seed` tokenizer (the original Go worker's rules);
 //! * [`counter`]: the streaming counter (carry between chunks, parallel counting, merge);
 //! * [`split`]: safe split points for parallel counting;
@@ -21,6 +22,7 @@ pub mod file_ranges;
 pub mod language;
 pub mod ngrams;
 pub mod seed;
+pub mod segment;
 pub mod split;
 pub mod tables;
 pub mod tally;
@@ -525,6 +527,16 @@ fn detect_language(py: Python<'_>, text: &str) -> (Option<&'static str>, f64, bo
     }
 }
 
+/// The segments of `text` by the segmenter `words` mode uses for the scripts written
+/// without spaces (ICU4X's dictionaries), each with whether it is word-like: the
+/// pure-Python reference takes its dictionary step from here.
+#[pyfunction(name = "segment")]
+fn segment_text(text: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    segment::segments(text, |s, word_like| out.push((s.to_string(), word_like)));
+    out
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     counter::install_panic_hook();
@@ -552,6 +564,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SPLIT_SAFE_BYTES", safe)?;
     m.add_class::<PyCounter>()?;
     m.add_function(wrap_pyfunction!(normalize_word, m)?)?;
+    m.add_function(wrap_pyfunction!(segment_text, m)?)?;
+    m.add("SEGMENT_RUN_BOUND", segment::RUN_BOUND)?;
     m.add_function(wrap_pyfunction!(cores, m)?)?;
     m.add_function(wrap_pyfunction!(detect_language, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

@@ -10,11 +10,16 @@
 //! join included, before normalisation) is not counted but tallied as skipped. Once a
 //! word in progress passes the limit its characters are no longer buffered, so memory
 //! never grows with the length of a run, however many chunks it spans.
+//!
+//! A run that passes between a script written without spaces and any other is cut there;
+//! the parts in unspaced scripts are segmented into words by `segment` (the limit then
+//! applies to each of their words).
 
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
-use crate::chars::{is_alpha, is_case_ignorable, is_cased, push_lower_full};
+use crate::chars::{is_alpha, is_case_ignorable, is_cased, is_mark, push_lower_full};
 use crate::decode::{decode_byte_char, ByteDecoding};
+use crate::segment::{is_unspaced, UnspacedRun};
 use crate::tally::{Batch, Tally};
 
 /// Where [`WordState`] sends each word it ends: the word table itself, or the n-gram
@@ -228,6 +233,10 @@ pub struct WordState {
     /// The word is followed by one apostrophe that joins if a letter comes next.
     apos: bool,
     norm: Normalizer,
+    /// The part of the run in progress in a script written without spaces (then `len` is
+    /// 0: its characters are in `run`).
+    unspaced: bool,
+    run: UnspacedRun,
 }
 
 impl WordState {
@@ -240,13 +249,30 @@ impl WordState {
             non_ascii: false,
             apos: false,
             norm: Normalizer::default(),
+            unspaced: false,
+            run: UnspacedRun::default(),
         }
     }
 
     /// No word in progress.
     #[inline]
     pub fn is_clean(&self) -> bool {
-        self.len == 0
+        self.len == 0 && !self.unspaced
+    }
+
+    /// Add a character to the unspaced part in progress.
+    fn push_unspaced(&mut self, c: char, tally: &mut impl WordSink) {
+        let (max, norm) = (self.max, &mut self.norm);
+        self.run
+            .push(c, &mut |word| count_segment(word, max, norm, tally));
+    }
+
+    /// The unspaced part in progress ends: count its words.
+    fn end_unspaced(&mut self, tally: &mut impl WordSink) {
+        let (max, norm) = (self.max, &mut self.norm);
+        self.run
+            .finish(&mut |word| count_segment(word, max, norm, tally));
+        self.unspaced = false;
     }
 
     /// The word grows by `n` code points; false when they are not to be buffered (the
@@ -290,6 +316,9 @@ impl WordState {
     pub fn push_ascii(&mut self, b: u8, tally: &mut impl WordSink) {
         match CLASS[b as usize] {
             LETTER => {
+                if self.unspaced {
+                    self.end_unspaced(tally);
+                }
                 self.join();
                 if self.grow(1) {
                     self.word.push(b | 0x20);
@@ -308,6 +337,21 @@ impl WordState {
         } else if c == '\u{2019}' {
             self.apostrophe(tally);
         } else if is_alpha(c) {
+            if self.unspaced {
+                if is_unspaced(c) || is_mark(c) {
+                    self.push_unspaced(c, tally);
+                    return;
+                }
+                self.end_unspaced(tally);
+            } else if is_unspaced(c) && !(self.len > 0 && !self.apos && is_mark(c)) {
+                // A letter of an unspaced script starts an unspaced part, and so does a
+                // mark of one unless it follows a spaced letter (whose word it then
+                // continues); an apostrophe before it joins nothing.
+                self.end_word(tally);
+                self.unspaced = true;
+                self.push_unspaced(c, tally);
+                return;
+            }
             self.join();
             if self.grow(1) {
                 let mut buf = [0u8; 4];
@@ -322,6 +366,9 @@ impl WordState {
 
     /// A separator (or the end of input): count the word in progress, if any.
     pub fn end_word(&mut self, tally: &mut impl WordSink) {
+        if self.unspaced {
+            self.end_unspaced(tally);
+        }
         self.apos = false;
         if self.len == 0 {
             return;
@@ -357,6 +404,16 @@ impl WordState {
         debug_assert!(self.skipping && is_letter(buf[i]));
         self.apos = false;
         skip_letters(buf, i)
+    }
+}
+
+/// Count one word of an unspaced part (raw, as in the input): skipped when longer than
+/// `max` code points, else normalised as every word is.
+fn count_segment(word: &str, max: usize, norm: &mut Normalizer, tally: &mut impl WordSink) {
+    if word.chars().count() > max {
+        tally.skip();
+    } else {
+        tally.word(norm.normalize(word).as_bytes());
     }
 }
 

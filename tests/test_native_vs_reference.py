@@ -26,6 +26,11 @@ INTERESTING = (
     "'’ʼ\u2018Σσςİıi\u0307ͅ\u0301\u0345ǅǄßẞΟΔΑ\u212aÅAEeé\u1100\u1161\u11a8가ᄀ"
     "\u200b\u00ad\ufeff\ufffd0123 \t\r\n.,-—😀\U0001f3fb\u0300\u0327cÇ\u0130\u03a3"
     "\U00011f04\u0870Ꟁꟁ\U00010570\U00010597\u2c2f\u2c5f"
+    # Scripts written without spaces (segmented): Han, kana with the prolonged sound and
+    # iteration marks and a combining voiced mark, Thai with its vowel signs, Lao, Khmer,
+    # Myanmar, halfwidth Katakana, an ideograph outside the BMP, CJK punctuation.
+    "中文北京天安门日本語々〆のはをテキストーカタカナ\u3099ｶﾀ\U00020000"
+    "ภาษาไทยสวัสดี\u0e31\u0e48ລາວខ្មែរမြန်မာ。、"
 )
 char = st.one_of(
     st.sampled_from(INTERESTING),

@@ -20,6 +20,8 @@ Tables written:
   several code points (words mode; only U+0130 in Unicode 14).
 * ``CASED`` / ``CASE_IGNORABLE``: inclusive ranges of the code points CPython treats as
   cased / case-ignorable in its final-sigma rule, found by probing ``str.lower()``.
+* ``MARK``: inclusive ranges of the code points whose general category is M* (a mark never
+  starts a new part of a word: see ``src/segment.rs``).
 * ``CP1252_HIGH``: bytes 0x80-0xFF decoded as Windows-1252, the five undefined bytes as
   U+FFFD.
 """
@@ -121,6 +123,7 @@ def generate() -> str:
     probe_cps = [cp for cp in range(MAX_CP) if not 0xD800 <= cp <= 0xDFFF]
     ignorable = ranges(cp for cp in probe_cps if case_ignorable(chr(cp)))
     cased_r = ranges(cp for cp in probe_cps if cased(chr(cp)))
+    marks = ranges(cp for cp in range(MAX_CP) if unicodedata.category(chr(cp))[0] == "M")
     high = cp1252_high()
 
     out = [
@@ -170,6 +173,12 @@ def generate() -> str:
         "#[rustfmt::skip]",
         f"pub static CASED: [(u32, u32); {len(cased_r)}] = [",
         fmt_list((f"(0x{a:05x}, 0x{b:05x})" for a, b in cased_r), 5),
+        "];",
+        "",
+        "/// Inclusive ranges of marks (general category M*).",
+        "#[rustfmt::skip]",
+        f"pub static MARK: [(u32, u32); {len(marks)}] = [",
+        fmt_list((f"(0x{a:05x}, 0x{b:05x})" for a, b in marks), 5),
         "];",
         "",
         "/// Bytes 0x80..=0xFF decoded as Windows-1252 (undefined bytes are U+FFFD).",

@@ -16,6 +16,7 @@ __all__ = [
     "MAX_THREADS",
     "MAX_WORD_LENGTH_LIMIT",
     "MODES",
+    "SEGMENT_RUN_BOUND",
     "SPLIT_SAFE_BYTES",
     "Counter",
     "__version__",
@@ -24,6 +25,7 @@ __all__ = [
     "cores",
     "detect_language",
     "normalize_word",
+    "segment",
 ]
 
 __version__: str
@@ -49,6 +51,9 @@ FILE_MIN_RANGE: Final[int]
 #: always end a word and leave nothing pending (in ``words`` mode, whatever the decoding
 #: but UTF-16, which is never cut).
 SPLIT_SAFE_BYTES: Final[dict[str, bytes]]
+#: Code points of a part in a script written without spaces segmented at a time (4096):
+#: past it, every segment but the last is final (README "Every script").
+SEGMENT_RUN_BOUND: Final[int]
 
 @final
 class Counter:
@@ -224,3 +229,9 @@ def normalize_word(word: str) -> str:
 def detect_language(text: str) -> tuple[str | None, float, bool]:
     """The language of ``text`` as whatlang tells it: ``(ISO 639-1 code, confidence from
     0 to 1, reliable)``, or ``(None, 0.0, False)`` when it finds none."""
+
+def segment(text: str) -> list[tuple[str, bool]]:
+    """The segments of ``text`` (they cover it, in order) by the segmenter ``words`` mode
+    uses for the scripts written without spaces (ICU4X's dictionary segmenter: Unicode's
+    word-break rules plus ICU's Chinese/Japanese, Thai, Lao, Khmer and Burmese
+    dictionaries), each with whether it is word-like."""

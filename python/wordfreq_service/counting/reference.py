@@ -12,6 +12,19 @@ Mode ``words``
     apostrophe (U+0027 or U+2019) with a letter or mark on both sides joins two runs.
     Each word: U+2019 -> U+0027, ``str.lower()`` (full mapping, final sigma), NFC.
 
+    Scripts written without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar:
+    the blocks in ``_UNSPACED``): a run is cut into parts where it passes between a letter
+    of these blocks and any other letter; a mark (M*) continues the part it follows (at
+    the start of a run it is classed by its own block). An apostrophe joins only when the
+    part before it is not unspaced and the character after it is in no unspaced block.
+    Each unspaced part is cut into words by ICU4X's dictionary segmenter, the one the
+    native core uses, taken from it (``_core.segment``: the only step this module does
+    not do itself); the segments it calls word-like are the words, the rest are dropped.
+    A part is segmented ``SEGMENT_RUN_BOUND`` code points at a time: at the bound, every
+    segment but the last is final and the last is segmented again with what follows (all
+    of them when there is one), so a very long part may be cut other than ICU would cut
+    it whole, the same way whatever the chunking.
+
 Mode ``seed``
     The original Go worker: ``bufio.ScanWords`` over raw bytes (Go's space set; an
     invalid UTF-8 byte is never a space), ``strings.ToLower`` (ASCII fast path, else
@@ -41,7 +54,8 @@ Word length (both modes)
     A word longer than ``max_word_length`` (default 1000 in ``words`` mode, 65536 in
     ``seed`` mode, where the Go scanner gave up; at most 65536) is not counted;
     ``Counter.skipped`` counts such runs instead, once each, wherever the input was cut
-    into chunks. The length is measured on the word as found, before any normalising:
+    into chunks (in an unspaced part, each of its words). The length is measured on the
+    word as found, before any normalising:
     in ``words`` mode the number of code points of the raw word span in the decoded
     input (letters, marks and the apostrophes that join them, so ``don't`` is 5 and an
     NFD ``café`` is 5), in ``seed`` mode the number of bytes of the raw token as
@@ -53,8 +67,10 @@ Word length (both modes)
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
+import functools
 import gzip
 import io
 import os
@@ -110,6 +126,31 @@ SENTENCE_TERMINAL = (
 SENTENCE_END_BEYOND_UNICODE = frozenset({0x037E})
 _LINE_BREAKS = "\n\r"
 _PARAGRAPH_SEPARATOR = "\u2029"
+# The blocks of the scripts written without spaces, inclusive (the core has its own copy
+# in src/segment.rs; the tests compare the two on every code point).
+_UNSPACED = (
+    (0x0E00, 0x0E7F),  # Thai
+    (0x0E80, 0x0EFF),  # Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x3005, 0x3006),  # ideographic iteration mark, closing mark
+    (0x3031, 0x3035),  # vertical kana repeat marks
+    (0x303B, 0x303C),  # vertical ideographic iteration mark, masu mark
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK unified ideographs extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xA9E0, 0xA9FF),  # Myanmar extended-B
+    (0xAA60, 0xAA7F),  # Myanmar extended-A
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # halfwidth Katakana
+    (0x1AFF0, 0x1AFFF),  # Kana extended-B
+    (0x1B000, 0x1B16F),  # Kana supplement, extended-A, small Kana extension
+    (0x20000, 0x2FFFF),  # CJK extensions B to F, compatibility supplement
+    (0x30000, 0x3FFFF),  # CJK extensions G and H
+)
+#: Code points of an unspaced part segmented at a time (see the module docstring).
+SEGMENT_RUN_BOUND = 4096
 # A count in a counts CSV: decimal digits, from 1 to the largest count a table holds.
 _COUNT = re.compile("[0-9]+")
 _COUNT_MAX = 2**64 - 1
@@ -180,23 +221,58 @@ def is_word_char(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LM"
 
 
-def split_words(text: str) -> Iterator[str]:
-    """Raw word spans of ``words`` mode, before normalisation."""
+_UNSPACED_STARTS = tuple(lo for lo, _ in _UNSPACED)
+
+
+def is_unspaced(ch: str) -> bool:
+    """In a script written without spaces (see ``_UNSPACED``)."""
+    cp = ord(ch)
+    i = bisect.bisect_right(_UNSPACED_STARTS, cp) - 1
+    return i >= 0 and cp <= _UNSPACED[i][1]
+
+
+# A character's class in ``split_parts``: whether it is a letter or mark, in an unspaced
+# block, a mark (bits; 0: not part of a word).
+_WORD, _UNSPACED_BIT, _MARK = 1, 2, 4
+
+
+@functools.cache
+def _char_class(ch: str) -> int:
+    # Cached: the same few characters make up most text.
+    category = unicodedata.category(ch)[0]
+    if category not in "LM":
+        return 0
+    return _WORD | (_UNSPACED_BIT if is_unspaced(ch) else 0) | (_MARK if category == "M" else 0)
+
+
+def split_parts(text: str) -> Iterator[tuple[str, bool]]:
+    """Raw word spans of ``words`` mode, before normalisation, each with whether it is a
+    part in a script written without spaces (to be segmented)."""
     n = len(text)
     i = 0
     while i < n:
-        if not is_word_char(text[i]):
+        first = _char_class(text[i])
+        if not first:
             i += 1
             continue
-        j = i
+        part = first & _UNSPACED_BIT  # the part's class: a letter of the other ends it
+        j = i + 1
         while True:
-            while j < n and is_word_char(text[j]):
+            while j < n:
+                cls = _char_class(text[j])
+                if not cls or (cls & _UNSPACED_BIT != part and not cls & _MARK):
+                    break
                 j += 1
-            if j + 1 < n and text[j] in _APOSTROPHES and is_word_char(text[j + 1]):
+            if (
+                not part
+                and j + 1 < n
+                and text[j] in _APOSTROPHES
+                and _char_class(text[j + 1]) & (_WORD | _UNSPACED_BIT) == _WORD
+            ):
                 j += 1
                 continue
             break
-        yield text[i:j]
+        yield text[i:j], bool(part)
         i = j
 
 
@@ -272,6 +348,26 @@ def reported(key: str, min_length: int, stop: Collection[str]) -> bool:
     return all(len(w) >= min_length and w not in stop for w in key.split(" "))
 
 
+def split_words(text: str) -> Iterator[str]:
+    """Raw word spans of ``words`` mode, before normalisation (unspaced parts whole)."""
+    for part, _ in split_parts(text):
+        yield part
+
+
+def segment_part(part: str) -> Iterator[str]:
+    """The raw words of one unspaced part: ICU4X's segments, ``SEGMENT_RUN_BOUND`` code
+    points at a time."""
+    from wordfreq_service import _core
+
+    start = 0
+    while len(part) - start >= SEGMENT_RUN_BOUND:
+        segments = _core.segment(part[start : start + SEGMENT_RUN_BOUND])
+        final = segments if len(segments) <= 1 else segments[:-1]
+        yield from (s for s, word_like in final if word_like)
+        start += sum(len(s) for s, _ in final)
+    yield from (s for s, word_like in _core.segment(part[start:]) if word_like)
+
+
 def normalize_word(word: str) -> str:
     return unicodedata.normalize("NFC", word.replace("\u2019", "'").lower())
 
@@ -284,11 +380,12 @@ def words_mode(
     at_start: bool = True,
 ) -> Iterator[str | None]:
     """The normalised words of ``data``; None for each word over ``max_word_length``."""
-    for raw in split_words(decode(data, encoding, at_start=at_start)):
-        if max_word_length is not None and len(raw) > max_word_length:
-            yield None
-        else:
-            yield normalize_word(raw)
+    for part, unspaced in split_parts(decode(data, encoding, at_start=at_start)):
+        for raw in segment_part(part) if unspaced else (part,):
+            if max_word_length is not None and len(raw) > max_word_length:
+                yield None
+            else:
+                yield normalize_word(raw)
 
 
 def _go_runes(data: bytes) -> Iterator[tuple[str | None, int, int]]:

@@ -1,0 +1,366 @@
+//! Word segmentation of the scripts written without spaces (Han, Hiragana, Katakana,
+//! Thai, Lao, Khmer, Myanmar) in `words` mode, by ICU4X's dictionary segmenter.
+//!
+//! The tokenizer (`words`) still finds runs of letters and marks; a run is cut into
+//! parts where it passes between a letter of these scripts ([`is_unspaced`]) and any other
+//! letter (a mark continues the part it follows). Only the unspaced parts come here: each
+//! is segmented with Unicode's word-break rules plus ICU's dictionaries (Chinese and
+//! Japanese together, Thai, Lao, Khmer, Burmese), and every segment ICU calls word-like is
+//! a word. The other parts keep the tokenizer's own rules, untouched.
+//!
+//! Memory stays bounded: a part is buffered up to [`RUN_BOUND`] code points. At the bound
+//! the buffer is segmented, all its segments but the last are words, and the last stays
+//! buffered to be segmented again with what follows (the whole buffer when it is one
+//! segment). The cut depends on the code points of the part only, never on how the input
+//! was chunked, so a part longer than the bound is cut the same way every time, though
+//! maybe not as ICU would cut it whole.
+//!
+//! Why the dictionary segmenter (`WordSegmenter::new_dictionary`) and not the LSTM models
+//! (`new_auto`, `new_lstm`): its Thai segmentation is ICU4C's (ICU4X's own test data
+//! says so), it is several times faster, and it needs no model data (the extension is
+//! smaller); see README "Every script".
+
+use std::sync::LazyLock;
+
+use icu_segmenter::options::WordBreakInvariantOptions;
+use icu_segmenter::{WordSegmenter, WordSegmenterBorrowed};
+
+/// Code points of an unspaced part buffered before part of it is segmented (see the module
+/// documentation): a few pages of Chinese, far longer than any sentence.
+pub const RUN_BOUND: usize = 4096;
+
+/// The blocks of the scripts written without spaces, inclusive. Only their letters and
+/// marks matter (the rest never reaches a word). `counting/reference.py` holds its own
+/// copy (it is the oracle); `tests/test_segment.py` checks every code point.
+static UNSPACED: [(u32, u32); 19] = [
+    (0x0E00, 0x0E7F),   // Thai
+    (0x0E80, 0x0EFF),   // Lao
+    (0x1000, 0x109F),   // Myanmar
+    (0x1780, 0x17FF),   // Khmer
+    (0x3005, 0x3006),   // ideographic iteration mark, closing mark
+    (0x3031, 0x3035),   // vertical kana repeat marks
+    (0x303B, 0x303C),   // vertical ideographic iteration mark, masu mark
+    (0x3040, 0x30FF),   // Hiragana, Katakana (prolonged sound and iteration marks too)
+    (0x31F0, 0x31FF),   // Katakana phonetic extensions
+    (0x3400, 0x4DBF),   // CJK unified ideographs extension A
+    (0x4E00, 0x9FFF),   // CJK unified ideographs
+    (0xA9E0, 0xA9FF),   // Myanmar extended-B
+    (0xAA60, 0xAA7F),   // Myanmar extended-A
+    (0xF900, 0xFAFF),   // CJK compatibility ideographs
+    (0xFF66, 0xFF9F),   // halfwidth Katakana
+    (0x1AFF0, 0x1AFFF), // Kana extended-B
+    (0x1B000, 0x1B16F), // Kana supplement, extended-A, small Kana extension
+    (0x20000, 0x2FFFF), // CJK extensions B to F, compatibility supplement
+    (0x30000, 0x3FFFF), // CJK extensions G and H
+];
+
+/// True when `c` belongs to a script written without spaces (see [`UNSPACED`]).
+#[inline]
+pub fn is_unspaced(c: char) -> bool {
+    let cp = c as u32;
+    if cp < UNSPACED[0].0 {
+        return false; // Latin, Greek, Cyrillic, Arabic, Hebrew, Indic: one compare
+    }
+    match UNSPACED.binary_search_by_key(&cp, |&(lo, _)| lo) {
+        Ok(_) => true,
+        Err(i) => i > 0 && cp <= UNSPACED[i - 1].1,
+    }
+}
+
+static SEGMENTER: LazyLock<WordSegmenterBorrowed<'static>> =
+    LazyLock::new(|| WordSegmenter::new_dictionary(WordBreakInvariantOptions::default()));
+
+/// Call `f` with each segment of `text` (they cover it, in order) and whether ICU calls it
+/// word-like (letters, ideographs, kana; not spaces, punctuation or lone marks).
+pub fn segments(text: &str, mut f: impl FnMut(&str, bool)) {
+    let mut it = SEGMENTER.segment_str(text);
+    let mut start = 0;
+    while let Some(end) = it.next() {
+        if end > start {
+            f(&text[start..end], it.is_word_like());
+        }
+        start = end;
+    }
+}
+
+/// An unspaced part in progress, buffered up to [`RUN_BOUND`] code points.
+#[derive(Clone, Debug, Default)]
+pub struct UnspacedRun {
+    buf: String,
+    /// Code points in `buf`.
+    len: usize,
+    /// Segments of `buf` at a cut: (end, word-like).
+    ends: Vec<(usize, bool)>,
+}
+
+impl UnspacedRun {
+    /// Nothing buffered.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Add `c` to the part; `word` gets each word (raw, as in the input) found at a cut.
+    #[inline]
+    pub fn push(&mut self, c: char, word: &mut impl FnMut(&str)) {
+        self.buf.push(c);
+        self.len += 1;
+        if self.len >= RUN_BOUND {
+            self.cut(word);
+        }
+    }
+
+    /// The bound is reached: every segment but the last is final.
+    fn cut(&mut self, word: &mut impl FnMut(&str)) {
+        self.ends.clear();
+        let ends = &mut self.ends;
+        let mut at = 0;
+        segments(&self.buf, |s, word_like| {
+            at += s.len();
+            ends.push((at, word_like));
+        });
+        let keep_from = match self.ends.len() {
+            0 | 1 => self.buf.len(), // one segment: nothing to wait for
+            n => self.ends[n - 2].0,
+        };
+        let mut start = 0;
+        for &(end, word_like) in &self.ends {
+            if end > keep_from {
+                break;
+            }
+            if word_like {
+                word(&self.buf[start..end]);
+            }
+            start = end;
+        }
+        self.buf.drain(..keep_from);
+        self.len = self.buf.chars().count();
+    }
+
+    /// The part has ended: `word` gets each of its words.
+    pub fn finish(&mut self, word: &mut impl FnMut(&str)) {
+        segments(&self.buf, |s, word_like| {
+            if word_like {
+                word(s);
+            }
+        });
+        self.buf.clear();
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words_of(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        segments(text, |s, word_like| {
+            if word_like {
+                out.push(s.to_string());
+            }
+        });
+        out
+    }
+
+    fn run_words(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut run = UnspacedRun::default();
+        let mut take = |w: &str| out.push(w.to_string());
+        for c in text.chars() {
+            run.push(c, &mut take);
+        }
+        run.finish(&mut take);
+        out
+    }
+
+    #[test]
+    fn scripts_written_without_spaces() {
+        for c in [
+            '中', '々', 'ひ', 'カ', 'ー', 'ｶ', 'ก', 'ั', 'ລ', 'က', 'ក', '𠀀', '〆',
+        ] {
+            assert!(is_unspaced(c), "{c:?}");
+        }
+        for c in ['a', 'é', 'Ж', 'α', 'א', 'ب', 'क', '한', 'ㄅ', '\u{0301}'] {
+            assert!(!is_unspaced(c), "{c:?}");
+        }
+        let mut sorted = UNSPACED.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, UNSPACED.to_vec());
+        assert!(UNSPACED.windows(2).all(|w| w[0].1 < w[1].0));
+    }
+
+    #[test]
+    fn segments_cover_the_text() {
+        let text = "我爱北京天安门。 私は東京に住んでいます ภาษาไทยง่ายนิดเดียว";
+        let mut all = String::new();
+        segments(text, |s, _| all.push_str(s));
+        assert_eq!(all, text);
+    }
+
+    #[test]
+    fn known_segmentations() {
+        // ICU4X's own test data (components/segmenter/tests/testdata/WordBreakDictionary.txt).
+        assert_eq!(words_of("うなぎうなじ"), ["うなぎ", "うなじ"]);
+        assert_eq!(words_of("龟山岛龟山岛"), ["龟山岛", "龟山岛"]);
+        assert_eq!(words_of("ภาษาไทยภาษาไทย"), ["ภาษา", "ไทย", "ภาษา", "ไทย"]);
+        assert_eq!(words_of("สวัสดีครับ"), ["สวัสดี", "ครับ"]);
+    }
+
+    #[test]
+    fn a_short_run_is_segmented_whole() {
+        let text = "我爱北京天安门";
+        assert_eq!(run_words(text), words_of(text));
+    }
+
+    #[test]
+    fn a_long_run_is_cut_at_the_bound_and_stays_bounded() {
+        let sentence = "小明硕士毕业于中国科学院计算所后在日本京都大学深造";
+        let text = sentence.repeat(1000);
+        let words = run_words(&text);
+        // Nothing lost: the words cover the text (every segment here is word-like).
+        assert_eq!(words.concat(), text);
+        // The words are the sentence's own, at the bounds too: the segment a bound cuts
+        // into is segmented again with what follows.
+        let whole = words_of(sentence);
+        assert_eq!(words[..whole.len()], whole[..]);
+        for w in &words {
+            assert!(whole.contains(w), "{w} is not a word of {whole:?}");
+        }
+        let mut run = UnspacedRun::default();
+        let mut n = 0;
+        for c in text.chars() {
+            run.push(c, &mut |_| n += 1);
+            assert!(run.len < RUN_BOUND);
+        }
+        assert!(n > 0);
+    }
+
+    #[test]
+    fn one_segment_longer_than_the_bound_is_emitted_at_the_bound() {
+        let text = "ー".repeat(RUN_BOUND + 10);
+        let words = run_words(&text);
+        assert_eq!(
+            words.len(),
+            2,
+            "{:?}",
+            words.iter().map(|w| w.chars().count()).collect::<Vec<_>>()
+        );
+        assert_eq!(words[0].chars().count(), RUN_BOUND);
+        assert_eq!(words[1].chars().count(), 10);
+    }
+}
+
+#[cfg(test)]
+mod tokenizer_tests {
+    use crate::decode::ByteDecoding;
+    use crate::tally::Tally;
+    use crate::words::ByteWords;
+
+    fn count(max: usize, chunks: &[&[u8]]) -> (Vec<(String, u64)>, u64) {
+        let mut t = Tally::new();
+        let mut w = ByteWords::new(ByteDecoding::Utf8Fallback, max);
+        for c in chunks {
+            w.feed(c, &mut t);
+        }
+        w.finish(&mut t);
+        let mut v: Vec<_> = t.iter().map(|(w, n)| (w.as_str().to_string(), n)).collect();
+        v.sort();
+        (v, t.skipped)
+    }
+
+    fn expect(words: &[&str]) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = Vec::new();
+        for w in words {
+            match v.iter_mut().find(|(x, _)| x == w) {
+                Some(e) => e.1 += 1,
+                None => v.push((w.to_string(), 1)),
+            }
+        }
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_run_is_cut_between_scripts_and_its_unspaced_parts_segmented() {
+        let text = "iPhone用 Welcome龟山岛龟山岛Welcome 私はガラスを食べられます aภาษาไทยb";
+        assert_eq!(
+            count(1000, &[text.as_bytes()]).0,
+            expect(&[
+                "iphone",
+                "用",
+                "welcome",
+                "龟山岛",
+                "龟山岛",
+                "welcome",
+                "私",
+                "は",
+                "ガラス",
+                "を",
+                "食",
+                "べら",
+                "れま",
+                "す",
+                "a",
+                "ภาษา",
+                "ไทย",
+                "b"
+            ])
+        );
+    }
+
+    #[test]
+    fn apostrophes_join_spaced_letters_only() {
+        assert_eq!(
+            count(1000, &["don't 日'本 a'ก ก'a l’été".as_bytes()]).0,
+            expect(&["don't", "日", "本", "a", "ก", "ก", "a", "l'été"])
+        );
+    }
+
+    #[test]
+    fn a_mark_continues_the_part_it_follows() {
+        // A Thai vowel sign after a Latin letter stays in the Latin word; a Latin acute
+        // after Thai stays in the Thai part, for ICU to segment.
+        // ICU4X's dictionary segmenter cuts a combining mark that is not of the script
+        // off the letter before it and calls it not word-like, so it is dropped: NFD が
+        // (か + U+3099) loses its mark (README "Every script": compose such text first).
+        assert_eq!(
+            count(1000, &["a\u{0E31}b ไทย\u{0301}".as_bytes()]).0,
+            expect(&["a\u{0E31}b", "ไทย"])
+        );
+        assert_eq!(
+            count(1000, &["か\u{3099}く".as_bytes()]).0,
+            expect(&["か", "く"])
+        );
+    }
+
+    #[test]
+    fn the_limit_applies_to_each_segmented_word() {
+        assert_eq!(
+            count(2, &["中华人民共和国".as_bytes()]),
+            (expect(&["中华", "人民"]), 1)
+        );
+    }
+
+    #[test]
+    fn every_split_gives_the_same_words() {
+        let text = "我爱北京天安门 iPhone用 ภาษาไทยง่ายนิดเดียว 東京都に住んでいます".as_bytes();
+        let whole = count(1000, &[text]);
+        for a in 0..text.len() {
+            assert_eq!(count(1000, &[&text[..a], &text[a..]]), whole, "cut {a}");
+        }
+        let bytewise: Vec<&[u8]> = text.chunks(1).collect();
+        assert_eq!(count(1000, &bytewise), whole);
+    }
+
+    #[test]
+    fn a_run_past_the_bound_is_cut_the_same_way_whatever_the_chunks() {
+        let text = "小明硕士毕业于中国科学院计算所后在日本京都大学深造".repeat(500);
+        let text = text.as_bytes();
+        let whole = count(1000, &[text]);
+        for size in [1, 7, 4096, 10_000] {
+            let chunks: Vec<&[u8]> = text.chunks(size).collect();
+            assert_eq!(count(1000, &chunks), whole, "chunks of {size}");
+        }
+    }
+}
