@@ -27,8 +27,17 @@ PIECES = [
     "the", "The", "cat", "CAT", "sat", "a", "ΟΔΟΣ", "café", "cafe\u0301", "Москва", "東京",
     "ภาษา", "كتاب", "e.g.", "U.S.", "\x92",
 ]  # fmt: skip
+# Scripts written without spaces, segmented into words (by the core's segmenter, in the
+# core and the reference alike): whole clauses, with their own sentence ends, and runs
+# of their letters mixed with the rest.
+UNSPACED = [
+    "我爱北京天安门广场", "天安门广场很大", "日本語を話します", "東京タワーに行きました",
+    "ภาษาไทยง่ายมาก", "ສະບາຍດີ", "ភាសាខ្មែរ", "မြန်မာစာ", "カタカナ", "ひらがな",
+]  # fmt: skip
 piece = st.one_of(
     st.sampled_from(PIECES),
+    st.sampled_from(UNSPACED),
+    st.text(alphabet="北京大学生日本語をはのタワーภาษาไทย", min_size=1, max_size=12),
     st.characters(codec="utf-8"),
     st.text(alphabet="abcXYZé", min_size=1, max_size=12),  # long runs for small limits
 )
@@ -212,6 +221,16 @@ def test_a_hand_checked_paragraph(make: type[Counter]) -> None:
         "the old dog the old": 1, "old dog the old man's": 1, "dog the old man's friend": 1,
         "the old man's friend barked": 1,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("make", [Counter, reference.Counter])
+def test_a_skipped_word_in_unspaced_text_breaks_a_sequence(make: type[Counter]) -> None:
+    # Segmented 我 / 爱 / 北京 / 天安门 / 广场: 天安门 is over the limit of 2, so
+    # 北京 and 广场 are not consecutive (and 广场 makes no pair before the sentence end).
+    counter = make("words", None, 2, ngrams=2)
+    counter.feed("我爱北京天安门广场。东京".encode())
+    assert counter.counts() == {"我 爱": 1, "爱 北京": 1}
+    assert counter.skipped == 1
 
 
 @pytest.mark.parametrize("make", [Counter, reference.Counter])

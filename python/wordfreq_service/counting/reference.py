@@ -282,25 +282,24 @@ def is_sentence_terminal(ch: str) -> bool:
 
 
 def split_words_and_breaks(text: str) -> Iterator[str | None]:
-    """Raw word spans of ``words`` mode, and None wherever a sequence of words breaks
-    (a sentence end or a paragraph break; see the module's n-gram rules)."""
+    """Raw words of ``words`` mode (``raw_words``: the same split and segmentation as
+    single words), and None wherever a sequence of words breaks (a sentence end or a
+    paragraph break; see the module's n-gram rules). No break character is part of a
+    word, so cutting the text at each one splits no word."""
+    start = 0
+    for at in sequence_breaks(text):
+        yield from raw_words(text[start:at])
+        yield None
+        start = at + 1
+    yield from raw_words(text[start:])
+
+
+def sequence_breaks(text: str) -> Iterator[int]:
+    """The index of each character of ``text`` that breaks a sequence of words."""
     after_line_break = after_cr = False
-    n = len(text)
-    i = 0
-    while i < n:
-        ch = text[i]
-        if is_word_char(ch):
-            j = i
-            while True:
-                while j < n and is_word_char(text[j]):
-                    j += 1
-                if j + 1 < n and text[j] in _APOSTROPHES and is_word_char(text[j + 1]):
-                    j += 1
-                    continue
-                break
-            yield text[i:j]
+    for i, ch in enumerate(text):
+        if _char_class(ch):
             after_line_break = after_cr = False
-            i = j
             continue
         crlf = after_cr and ch == "\n"
         after_cr = ch == "\r"
@@ -308,15 +307,14 @@ def split_words_and_breaks(text: str) -> Iterator[str | None]:
             pass
         elif ch in _LINE_BREAKS:
             if after_line_break:
-                yield None
+                yield i
             after_line_break = True
         elif ch == _PARAGRAPH_SEPARATOR:
-            yield None
+            yield i
         elif ch not in _GO_SPACES:
             after_line_break = False
             if is_sentence_terminal(ch):
-                yield None
-        i += 1
+                yield i
 
 
 def ngrams_mode(
@@ -354,6 +352,12 @@ def split_words(text: str) -> Iterator[str]:
         yield part
 
 
+def raw_words(text: str) -> Iterator[str]:
+    """Raw words of ``words`` mode, before normalisation: unspaced parts segmented."""
+    for part, unspaced in split_parts(text):
+        yield from segment_part(part) if unspaced else (part,)
+
+
 def segment_part(part: str) -> Iterator[str]:
     """The raw words of one unspaced part: ICU4X's segments, ``SEGMENT_RUN_BOUND`` code
     points at a time."""
@@ -380,12 +384,11 @@ def words_mode(
     at_start: bool = True,
 ) -> Iterator[str | None]:
     """The normalised words of ``data``; None for each word over ``max_word_length``."""
-    for part, unspaced in split_parts(decode(data, encoding, at_start=at_start)):
-        for raw in segment_part(part) if unspaced else (part,):
-            if max_word_length is not None and len(raw) > max_word_length:
-                yield None
-            else:
-                yield normalize_word(raw)
+    for raw in raw_words(decode(data, encoding, at_start=at_start)):
+        if max_word_length is not None and len(raw) > max_word_length:
+            yield None
+        else:
+            yield normalize_word(raw)
 
 
 def _go_runes(data: bytes) -> Iterator[tuple[str | None, int, int]]:
