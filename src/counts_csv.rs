@@ -4,24 +4,29 @@
 //! or `\r\n`), fed in chunks that may cut a row, a field or a character anywhere.
 //!
 //! Memory grows with the vocabulary only: one field is buffered at a time, and no field
-//! may be longer than the longest word a counter can produce.
+//! may be longer than the longest key (word or phrase) a counter can produce.
 
 use std::fmt;
 
 use crate::counter::MAX_WORD_LENGTH_LIMIT;
+use crate::ngrams::MAX_NGRAMS;
 use crate::tally::Tally;
 
 /// The header row every counts CSV starts with.
 pub const HEADER: [&str; 2] = ["word", "count"];
 
-/// Longest word field accepted, in bytes: the longest word a counter keeps is
-/// `MAX_WORD_LENGTH_LIMIT` input code points, and normalising one (full lowercase, then
-/// NFC) gives at most 3 code points of at most 4 bytes: NFC output is no longer than the
-/// canonical decomposition, and the longest decomposition of a lowercased code point is
-/// 12 bytes (U+1D160, 4 bytes, decomposes into three 4-byte code points; U+FB2C, 3
-/// bytes, into three 2-byte ones). `words::tests` checks the bound on every code point.
-/// Seed mode's words are at most `MAX_WORD_LENGTH_LIMIT` raw bytes, well within it.
+/// Longest word a counter keeps, in bytes: `MAX_WORD_LENGTH_LIMIT` input code points,
+/// and normalising one (full lowercase, then NFC) gives at most 3 code points of at most
+/// 4 bytes: NFC output is no longer than the canonical decomposition, and the longest
+/// decomposition of a lowercased code point is 12 bytes (U+1D160, 4 bytes, decomposes
+/// into three 4-byte code points; U+FB2C, 3 bytes, into three 2-byte ones).
+/// `words::tests` checks the bound on every code point. Seed mode's words are at most
+/// `MAX_WORD_LENGTH_LIMIT` raw bytes, well within it.
 pub const MAX_WORD_BYTES: usize = 12 * MAX_WORD_LENGTH_LIMIT;
+
+/// Longest key field accepted, in bytes: a phrase of `MAX_NGRAMS` longest words joined by
+/// single spaces.
+pub const MAX_KEY_BYTES: usize = MAX_NGRAMS * MAX_WORD_BYTES + MAX_NGRAMS - 1;
 
 /// Longest count field: `u64::MAX` has 20 digits.
 const MAX_COUNT_DIGITS: usize = 20;
@@ -216,13 +221,13 @@ impl CountsCsvReader {
     /// Add a field's bytes, refusing fields longer than any counter writes.
     fn push(&mut self, bytes: &[u8]) -> Result<(), CsvError> {
         let (field, limit) = if self.fields == 0 {
-            (&mut self.word, MAX_WORD_BYTES)
+            (&mut self.word, MAX_KEY_BYTES)
         } else {
             (&mut self.count, MAX_COUNT_DIGITS)
         };
         if field.len() + bytes.len() > limit {
             let what = if self.fields == 0 {
-                format!("a word longer than {MAX_WORD_BYTES} bytes")
+                format!("a word or phrase longer than {MAX_KEY_BYTES} bytes")
             } else {
                 "a count that is not a number from 1 to 2**64-1".to_string()
             };
@@ -363,18 +368,30 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_key_is_read_and_one_byte_more_refused() {
+        let mut csv = b"word,count\n".to_vec();
+        csv.resize(csv.len() + MAX_KEY_BYTES, b'a');
+        let rows = read(&[&csv, b",1\n"]).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].0.len(), MAX_KEY_BYTES);
+        csv.push(b'a');
+        let err = read(&[&csv, b",1\n"]).unwrap_err();
+        assert!(err.what.contains("longer than"), "{err}");
+    }
+
+    #[test]
     fn a_huge_field_is_refused_without_buffering_it() {
         let mut r = CountsCsvReader::new();
         r.feed(b"word,count\n").unwrap();
         let chunk = vec![b'a'; 1 << 16];
         let mut result = Ok(());
-        for _ in 0..=MAX_WORD_BYTES >> 16 {
+        for _ in 0..=MAX_KEY_BYTES >> 16 {
             result = r.feed(&chunk);
             if result.is_err() {
                 break;
             }
         }
         assert!(result.unwrap_err().what.contains("longer than"));
-        assert!(r.word.capacity() <= 2 * MAX_WORD_BYTES);
+        assert!(r.word.capacity() <= 2 * MAX_KEY_BYTES);
     }
 }

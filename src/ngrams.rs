@@ -6,7 +6,8 @@
 //! only watches the characters between them for what ends a sequence:
 //!
 //! * a sentence end: any character with Unicode's `Sentence_Terminal` property
-//!   ([`is_sentence_terminal`]: `.`, `!`, `?`, `。`, `।`, `؟`, `‼`, ...; not `…`, not `;`);
+//!   ([`is_sentence_terminal`]: `.`, `!`, `?`, `。`, `।`, `؟`, `‼`, ...; not `…`, not `;`),
+//!   and U+037E GREEK QUESTION MARK, which the property leaves out;
 //! * a paragraph break: a line holding nothing but white space, that is two line breaks
 //!   (`\n`, `\r` or `\r\n`, each one break) with only `White_Space` characters between
 //!   them, or a U+2029 PARAGRAPH SEPARATOR;
@@ -57,11 +58,16 @@ static SENTENCE_TERMINAL: &[(u32, u32)] = &[
     (0x16B44, 0x16B44), (0x16E98, 0x16E98), (0x1BC9F, 0x1BC9F), (0x1DA88, 0x1DA88),
 ];
 
-/// True for a character with Unicode's `Sentence_Terminal` property.
+/// True for a character with Unicode's `Sentence_Terminal` property, and for U+037E
+/// GREEK QUESTION MARK, Greek's `?`, which the property leaves out because it is
+/// canonically equivalent to `;` (ASCII `;` stays no break).
 pub fn is_sentence_terminal(c: char) -> bool {
     let cp = u32::from(c);
     if cp < 0x80 {
         return matches!(c, '.' | '!' | '?');
+    }
+    if c == '\u{37E}' {
+        return true;
     }
     SENTENCE_TERMINAL
         .binary_search_by(|&(lo, hi)| {

@@ -6,6 +6,7 @@ and every refusal. Members' results are written as a worker writes them
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import itertools
 import json
@@ -20,7 +21,7 @@ import pytest
 from wordfreq_service.api.settings import API_KEY_HEADER, ApiSettings
 from wordfreq_service.errors import NoSuchKey
 from wordfreq_service.formats.corpus import MAX_CORPUS_BODY, MAX_CORPUS_JOBS, corpus_objects
-from wordfreq_service.formats.jobs import INLINE_COUNTS_MAX_CSV_BYTES, is_result_key
+from wordfreq_service.formats.jobs import INLINE_COUNTS_MAX_CSV_BYTES, counts_key, is_result_key
 from wordfreq_service.formats.results import JobResult
 from wordfreq_service.ports import JobState
 from wordfreq_service.service.corpora import CorpusService
@@ -136,6 +137,32 @@ def test_a_failed_member_is_reported_and_the_rest_merged(api: ApiStack) -> None:
             "status_message": "object not found: the file",
         },
     ]
+
+
+def test_a_member_whose_counts_cannot_be_read_is_a_failure_not_an_error(
+    api: ApiStack,
+) -> None:
+    # Counts the merge refuses (malformed, or cut short) fail their member; the corpus
+    # still ends, with the rest merged, instead of answering 500 to every reader.
+    good, malformed, truncated = api.create(10), api.create(10), api.create(10)
+    corpus = new_corpus(api, [good, malformed, truncated])
+    for job in (good, malformed, truncated):
+        api.finish(job["job_id"], [("word", 4)])
+    packed = gzip.compress(b"word,count\nword\n")
+    api.backend.store.put(counts_key(malformed["job_id"]), io.BytesIO(packed))
+    api.backend.store.put(counts_key(truncated["job_id"]), io.BytesIO(packed[:-9]))
+    done = get_corpus(api, corpus, wait=5)
+    assert done["state"] == "done"
+    result = done["result"]
+    assert result["total"] == 4 and result["words"] == [{"word": "word", "count": 4}]
+    assert [f["status"] for f in result["files"]] == ["success", "failure", "failure"]
+    assert result["files"][1]["status_message"] == (
+        "its counts could not be merged: malformed counts CSV at line 2: "
+        "expected two fields (word,count)"
+    )
+    assert result["files"][2]["status_message"] == (
+        "its counts could not be merged: the stored counts are truncated"
+    )
 
 
 def test_racing_readers_merge_to_one_result(api: ApiStack) -> None:

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wordfreq_service import _core
 from wordfreq_service._core import Counter
+from wordfreq_service.counting import reference
 
 # Words of every length the table stores differently (empty, 1-7, 8-15, longer), with
 # what CSV quotes. (Python's writer leaves a lone "\r" unquoted, which no reader can read
@@ -125,9 +127,10 @@ def test_counts_saturate_and_a_huge_word_is_refused() -> None:
     counter.merge_csv([f"word,count\nx,{top}\n".encode()])
     counter.merge_csv([b"word,count\nx,5\n"])
     assert counter.counts() == {"x": top}
-    with pytest.raises(ValueError, match="line 2: a word longer than"):
-        # Past the longest word a counter makes: 12 bytes per code point of the limit.
-        counter.merge_csv([b"word,count\n", *([b"y" * 65536] * 13), b",1\n"])
+    with pytest.raises(ValueError, match="line 2: a word or phrase longer than"):
+        # Past the longest key a counter makes: MAX_NGRAMS words of 12 bytes per code
+        # point of the limit, and the spaces between them.
+        counter.merge_csv([b"word,count\n", *([b"y" * 65536] * 61), b",1\n"])
 
 
 def test_the_longest_word_a_counter_makes_merges_back() -> None:
@@ -152,3 +155,22 @@ def test_blank_lines_are_skipped_as_pythons_csv_skips_them() -> None:
         counter = Counter("words")
         counter.merge_csv(_cut(data, size))
         assert counter.counts() == {"a": 1, "b": 2}
+
+
+@pytest.mark.parametrize("make", [Counter, reference.Counter], ids=["core", "reference"])
+def test_the_longest_phrase_a_counter_writes_merges_back(make: type[Counter]) -> None:
+    """The longest key a counts CSV holds: MAX_NGRAMS words at the word-length limit, of
+    the letter whose normalised form is longest (U+FB2C stays three 2-byte code points
+    under NFC), written by ``write_csv`` and read back by ``merge_csv``: what
+    ``submit --aggregate`` and corpus jobs do with every member's counts."""
+    limit, n = _core.MAX_WORD_LENGTH_LIMIT, _core.MAX_NGRAMS
+    word = "\ufb2c" * limit
+    counter = make("words", max_word_length=limit, ngrams=n)
+    counter.feed(" ".join([word] * n).encode())
+    out = io.BytesIO()
+    counter.write_csv(out, 1, header=b"word,count\n")
+    merged = make("words", max_word_length=limit, ngrams=n)
+    merged.merge_csv(_cut(out.getvalue(), 1 << 16))
+    assert merged.counts() == counter.counts()
+    [key] = merged.counts()
+    assert len(key.encode()) == n * 6 * limit + n - 1

@@ -1,6 +1,7 @@
 """N-grams in the counting core: the native counter against the pure-Python reference
 (``counting/reference.py``, which defines the rules) on generated text rich in what
-breaks a sequence, however the input is cut into chunks; a hand-checked example; the
+breaks a sequence, however the input is cut into chunks (raw invalid bytes and BOMs
+too); a hand-checked example; the
 report rule (a dropped word breaks a sequence); seed mode refuses them."""
 
 from __future__ import annotations
@@ -26,8 +27,17 @@ PIECES = [
     "the", "The", "cat", "CAT", "sat", "a", "ΟΔΟΣ", "café", "cafe\u0301", "Москва", "東京",
     "ภาษา", "كتاب", "e.g.", "U.S.", "\x92",
 ]  # fmt: skip
+# Scripts written without spaces, segmented into words (by the core's segmenter, in the
+# core and the reference alike): whole clauses, with their own sentence ends, and runs
+# of their letters mixed with the rest.
+UNSPACED = [
+    "我爱北京天安门广场", "天安门广场很大", "日本語を話します", "東京タワーに行きました",
+    "ภาษาไทยง่ายมาก", "ສະບາຍດີ", "ភាសាខ្មែរ", "မြန်မာစာ", "カタカナ", "ひらがな",
+]  # fmt: skip
 piece = st.one_of(
     st.sampled_from(PIECES),
+    st.sampled_from(UNSPACED),
+    st.text(alphabet="北京大学生日本語をはのタワーภาษาไทย", min_size=1, max_size=12),
     st.characters(codec="utf-8"),
     st.text(alphabet="abcXYZé", min_size=1, max_size=12),  # long runs for small limits
 )
@@ -105,6 +115,48 @@ def test_other_encodings_give_the_reference_ngrams(
     assert got.counts() == want.counts()
 
 
+# Bytes as they come, not only valid text: bytes no UTF-8 sequence holds (each one
+# character of Windows-1252, the fallback), UTF-8 sequences cut short, and text.
+RAW_BYTES = [
+    b"\x92",
+    b"\x85",
+    b"\x80",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x80",
+    b"\xf0\x9f\x98",
+    b"\xed\xa0\x80",
+]
+byte_piece = st.one_of(
+    st.sampled_from(RAW_BYTES), piece.map(lambda p: p.encode("utf-8", "surrogatepass"))
+)
+# A BOM is looked for only at the start (encoding=None): UTF-8's, UTF-16's either way.
+BOMS = [b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"]
+
+
+@COMMON
+@given(
+    pieces=st.lists(byte_piece, max_size=60),
+    bom=st.sampled_from(BOMS),
+    n=ngram_sizes,
+    st_data=st.data(),
+)
+def test_raw_bytes_and_boms_give_the_reference_ngrams(
+    pieces: list[bytes], bom: bytes, n: int, st_data: st.DataObject
+) -> None:
+    if bom == b"\xff\xfe" or bom == b"\xfe\xff":
+        codec = "utf-16-le" if bom == b"\xff\xfe" else "utf-16-be"
+        text = b"".join(pieces).decode("utf-8", "replace")
+        data = bom + text.encode(codec, "surrogatepass")
+    else:
+        data = bom + b"".join(pieces)
+    # Cuts anywhere in the input, so often inside a multi-byte character.
+    cut_at = st_data.draw(st.lists(st.integers(0, len(data)), max_size=8))
+    got, want = native(data, n, cut_at), ref(data, n)
+    assert got.counts() == want.counts()
+    assert got.skipped == want.skipped
+
+
 @settings(
     max_examples=30,
     deadline=None,
@@ -169,6 +221,16 @@ def test_a_hand_checked_paragraph(make: type[Counter]) -> None:
         "the old dog the old": 1, "old dog the old man's": 1, "dog the old man's friend": 1,
         "the old man's friend barked": 1,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("make", [Counter, reference.Counter])
+def test_a_skipped_word_in_unspaced_text_breaks_a_sequence(make: type[Counter]) -> None:
+    # Segmented 我 / 爱 / 北京 / 天安门 / 广场: 天安门 is over the limit of 2, so
+    # 北京 and 广场 are not consecutive (and 广场 makes no pair before the sentence end).
+    counter = make("words", None, 2, ngrams=2)
+    counter.feed("我爱北京天安门广场。东京".encode())
+    assert counter.counts() == {"我 爱": 1, "爱 北京": 1}
+    assert counter.skipped == 1
 
 
 @pytest.mark.parametrize("make", [Counter, reference.Counter])

@@ -5,6 +5,7 @@ decision to count n-grams in one piece."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter as Tally
 from pathlib import Path
@@ -17,6 +18,7 @@ from wordfreq_service.formats.job_request import JobRequest, RequestError
 
 from tests.api_processes import serving, stop
 from tests.helpers import parse_top_words, run_wordfreq
+from tests.test_worker_split import THRESHOLD, _embedded, drain, results
 
 # Two files: "york" ends the first and "new" starts the second, which must not pair.
 FILES = {
@@ -129,11 +131,25 @@ def test_submit_on_the_embedded_stack(corpus: Path, tmp_path: Path) -> None:
     assert [(w["word"], w["count"]) for w in body["words"]] == ranked(
         reference_counts(FILES["a.txt"])
     )
+    # Every file's full counts merged in-process (the embedded stack's aggregate).
+    flags = ["--aggregate", "--ngrams", "2", "--top", "100", "--json"]
+    many = run_wordfreq(["submit", "--data-dir", data, *flags, str(corpus)])
+    assert many.returncode == 0, many.stderr
+    summed = json.loads(many.stdout)
+    assert [(w["word"], w["count"]) for w in summed["words"]] == ranked(expected_sum())
 
 
 def test_submit_aggregate_through_the_job_api(corpus: Path, tmp_path: Path) -> None:
     # A corpus job: the request's JSON carries ngrams to every file's job.
     with serving(["up", "--workers", "1"], tmp_path) as (proc, url, log_path):
+        # One file, one job: the request's JSON carries ngrams to it.
+        one = run_wordfreq(
+            ["submit", "--api", url, "--ngrams", "2", "--json", str(corpus / "b.txt")]
+        )
+        assert one.returncode == 0, one.stderr + log_path.read_text()
+        assert [(w["word"], w["count"]) for w in json.loads(one.stdout)["words"]] == ranked(
+            reference_counts(FILES["b.txt"])
+        )[:10]
         many = run_wordfreq(
             ["submit", "--api", url, "--aggregate", "--ngrams", "2", "--json", str(corpus)]
         )
@@ -152,3 +168,23 @@ def test_the_worker_counts_ngrams_in_one_piece_and_says_why() -> None:
     assert unsplittable(head, JobRequest.make()) is None
     why = unsplittable(head, JobRequest.make(ngrams=2))
     assert why == "phrases (ngrams above 1) cannot be split"
+
+
+def test_the_worker_reads_ngrams_from_object_metadata_and_counts_a_big_object_whole(
+    tmp_path: Path,
+) -> None:
+    # The compatible path end to end: an object put with the request's metadata, over a
+    # (small) split threshold, counted by a worker.
+    backend = _embedded(tmp_path)
+    request = JobRequest.make(ngrams=2, top=1000)
+    assert request.to_metadata()["ngrams"] == "2"
+    text = "".join(FILES.values()) * (THRESHOLD // 100)
+    assert len(text.encode()) > THRESHOLD
+    backend.store.put("big.txt", io.BytesIO(text.encode()), request.to_metadata())
+    assert drain(backend) == 1  # its event only: no range task
+    [result] = results(backend)
+    assert result["Status"] == "success", result
+    assert result["StatusMessage"] == (
+        "counted in one piece: phrases (ngrams above 1) cannot be split"
+    )
+    assert [(w["Word"], w["Count"]) for w in result["Words"]] == ranked(reference_counts(text))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+from collections import Counter as Tally
 
 import regex
 from wordfreq_service._core import Counter
@@ -50,4 +51,16 @@ def test_the_core_breaks_a_sequence_where_the_reference_does() -> None:
             breaking_ref.add(cp)
     assert breaking_core == breaking_ref
     table = {cp for lo, hi in reference.SENTENCE_TERMINAL for cp in range(lo, hi + 1)}
-    assert breaking_core == table | {0x2029}
+    # Beyond the property: U+2029 breaks a paragraph, and U+037E GREEK QUESTION MARK
+    # ends a sentence (Unicode leaves it out as canonically ";", but it is Greek's "?").
+    assert breaking_core == table | {0x2029, 0x037E}
+
+
+def test_the_greek_question_mark_ends_a_sentence_and_the_semicolon_does_not() -> None:
+    greek = "Τι κάνεις\u037e Καλά; ευχαριστώ.".encode()
+    want = {"τι κάνεις": 1, "καλά ευχαριστώ": 1}
+    counter = Counter("words", ngrams=2)
+    counter.feed(greek)
+    assert counter.counts() == want
+    keys = reference.ngrams_mode(greek, None, None, 2)
+    assert Tally(k for k in keys if k is not None) == want

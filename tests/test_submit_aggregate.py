@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 from wordfreq_service.counting.corpus import find_corpus
+from wordfreq_service.errors import WordfreqError
 from wordfreq_service.formats.job_request import JobRequest
-from wordfreq_service.service.api_client import ApiClient, HttpJobs
-from wordfreq_service.service.corpus_client import ApiMerger, collect, upload_corpus
+from wordfreq_service.formats.results import JobResult
+from wordfreq_service.service.api_client import ApiClient, CorpusTicket, HttpJobs
+from wordfreq_service.service.corpus_client import ApiMerger, LocalMerger, collect, upload_corpus
+from wordfreq_service.service.job_client import JobTicket
 
 from tests.api_processes import serving, stop
 from tests.corpus_fixtures import corpus_files, make_mixed_corpus, ordered, per_file_sum
@@ -114,3 +117,49 @@ def test_the_compatible_path_has_no_counts_to_aggregate(corpus: Path) -> None:
     )
     assert proc.returncode == 2
     assert "--aggregate needs the job path" in proc.stderr
+
+
+MALFORMED_COUNTS = b"word,count\nword\n"
+
+
+def test_a_job_whose_counts_cannot_be_merged_fails_that_file_only() -> None:
+    # The embedded stack's merge: the bad job is a failure, the rest still sums.
+    stored = {"good": b"word,count\nwhale,2\n", "bad": MALFORMED_COUNTS}
+    merger = LocalMerger(JobRequest.make(), lambda t: [stored[t.job_id]])
+    results = {
+        job_id: JobResult.success(
+            f"jobs/{job_id}", job_id, words=[], total=0, unique=0, mode="words", skipped=0
+        )
+        for job_id in stored
+    }
+    tickets = {job_id: JobTicket(job_id, f"jobs/{job_id}", "t") for job_id in stored}
+    assert merger.add(tickets["good"], results["good"]) is None
+    assert merger.add(tickets["bad"], results["bad"]) == (
+        "its counts could not be merged: malformed counts CSV at line 2: "
+        "expected two fields (word,count)"
+    )
+    summed = merger.finish(list(tickets.values()), 1)
+    assert summed.words == [("whale", 2)]
+
+
+def test_corpus_counts_the_client_cannot_merge_are_a_one_line_error() -> None:
+    # Through a job API with several corpus jobs, the client sums their counts: counts
+    # it cannot read are wordfreq's own error (one line), not an internal one.
+    class Api:
+        def create_corpus(self, tickets: list[JobTicket]) -> CorpusTicket:
+            return CorpusTicket(f"c{tickets[0].job_id}", "t")
+
+        def corpus_result(self, corpus: CorpusTicket, *, wait: float) -> dict[str, Any]:
+            return {"files": []}
+
+        def corpus_counts(self, corpus: CorpusTicket) -> list[bytes]:
+            return [MALFORMED_COUNTS]
+
+    tickets = [JobTicket(str(i), f"jobs/{i}", "t") for i in range(2)]
+    merger = ApiMerger(Api(), JobRequest.make(), per_corpus=1)
+    with pytest.raises(WordfreqError) as raised:
+        merger.finish(tickets, 1)
+    assert str(raised.value) == (
+        "corpus c0's counts could not be merged: malformed counts CSV at line 2: "
+        "expected two fields (word,count)"
+    )

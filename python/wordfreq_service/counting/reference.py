@@ -38,7 +38,8 @@ N-grams (``words`` mode, ``ngrams`` from 2 to 5)
 
     * a sentence end: a character with Unicode's ``Sentence_Terminal`` property (among
       the code points Unicode 14.0.0 assigns; ``.``, ``!``, ``?``, ``。``, ``।``, ``؟``...;
-      not ``…``);
+      not ``…``), and U+037E GREEK QUESTION MARK (Greek's ``?``, which the property
+      leaves out as canonically ``;``; ``;`` itself is no sentence end);
     * a paragraph break: two line breaks (``\n``, ``\r``, or ``\r\n`` as one) with only
       ``White_Space`` characters between them, or U+2029;
     * a run over ``max_word_length`` (skipped, as a single word would be);
@@ -90,6 +91,9 @@ MAX_THREADS = 256
 MAX_NGRAMS = 5
 #: Per mode: seed mode keeps every token the Go worker's scanner could hold.
 DEFAULT_MAX_WORD_LENGTH = {"words": 1000, "seed": MAX_WORD_LENGTH_LIMIT}
+#: Longest key a counts CSV holds, in code points: MAX_NGRAMS words of the limit's code
+#: points, each normalising to at most 3, joined by single spaces.
+MAX_KEY_CHARS = MAX_NGRAMS * 3 * MAX_WORD_LENGTH_LIMIT + MAX_NGRAMS - 1
 
 _APOSTROPHES = ("'", "\u2019")
 # Unicode's Sentence_Terminal among the code points of Unicode 14.0.0, inclusive ranges
@@ -117,6 +121,9 @@ SENTENCE_TERMINAL = (
     (0x11EF7, 0x11EF8), (0x16A6E, 0x16A6F), (0x16AF5, 0x16AF5), (0x16B37, 0x16B38),
     (0x16B44, 0x16B44), (0x16E98, 0x16E98), (0x1BC9F, 0x1BC9F), (0x1DA88, 0x1DA88),
 )  # fmt: skip
+# Sentence ends Unicode's property leaves out: U+037E GREEK QUESTION MARK, Greek's "?",
+# is canonically equivalent to ";" and so not Sentence_Terminal (";" stays no break).
+SENTENCE_END_BEYOND_UNICODE = frozenset({0x037E})
 _LINE_BREAKS = "\n\r"
 _PARAGRAPH_SEPARATOR = "\u2029"
 # The blocks of the scripts written without spaces, inclusive (the core has its own copy
@@ -271,29 +278,28 @@ def split_parts(text: str) -> Iterator[tuple[str, bool]]:
 
 def is_sentence_terminal(ch: str) -> bool:
     cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in SENTENCE_TERMINAL)
+    return cp in SENTENCE_END_BEYOND_UNICODE or any(lo <= cp <= hi for lo, hi in SENTENCE_TERMINAL)
 
 
 def split_words_and_breaks(text: str) -> Iterator[str | None]:
-    """Raw word spans of ``words`` mode, and None wherever a sequence of words breaks
-    (a sentence end or a paragraph break; see the module's n-gram rules)."""
+    """Raw words of ``words`` mode (``raw_words``: the same split and segmentation as
+    single words), and None wherever a sequence of words breaks (a sentence end or a
+    paragraph break; see the module's n-gram rules). No break character is part of a
+    word, so cutting the text at each one splits no word."""
+    start = 0
+    for at in sequence_breaks(text):
+        yield from raw_words(text[start:at])
+        yield None
+        start = at + 1
+    yield from raw_words(text[start:])
+
+
+def sequence_breaks(text: str) -> Iterator[int]:
+    """The index of each character of ``text`` that breaks a sequence of words."""
     after_line_break = after_cr = False
-    n = len(text)
-    i = 0
-    while i < n:
-        ch = text[i]
-        if is_word_char(ch):
-            j = i
-            while True:
-                while j < n and is_word_char(text[j]):
-                    j += 1
-                if j + 1 < n and text[j] in _APOSTROPHES and is_word_char(text[j + 1]):
-                    j += 1
-                    continue
-                break
-            yield text[i:j]
+    for i, ch in enumerate(text):
+        if _char_class(ch):
             after_line_break = after_cr = False
-            i = j
             continue
         crlf = after_cr and ch == "\n"
         after_cr = ch == "\r"
@@ -301,15 +307,14 @@ def split_words_and_breaks(text: str) -> Iterator[str | None]:
             pass
         elif ch in _LINE_BREAKS:
             if after_line_break:
-                yield None
+                yield i
             after_line_break = True
         elif ch == _PARAGRAPH_SEPARATOR:
-            yield None
+            yield i
         elif ch not in _GO_SPACES:
             after_line_break = False
             if is_sentence_terminal(ch):
-                yield None
-        i += 1
+                yield i
 
 
 def ngrams_mode(
@@ -347,6 +352,12 @@ def split_words(text: str) -> Iterator[str]:
         yield part
 
 
+def raw_words(text: str) -> Iterator[str]:
+    """Raw words of ``words`` mode, before normalisation: unspaced parts segmented."""
+    for part, unspaced in split_parts(text):
+        yield from segment_part(part) if unspaced else (part,)
+
+
 def segment_part(part: str) -> Iterator[str]:
     """The raw words of one unspaced part: ICU4X's segments, ``SEGMENT_RUN_BOUND`` code
     points at a time."""
@@ -373,12 +384,11 @@ def words_mode(
     at_start: bool = True,
 ) -> Iterator[str | None]:
     """The normalised words of ``data``; None for each word over ``max_word_length``."""
-    for part, unspaced in split_parts(decode(data, encoding, at_start=at_start)):
-        for raw in segment_part(part) if unspaced else (part,):
-            if max_word_length is not None and len(raw) > max_word_length:
-                yield None
-            else:
-                yield normalize_word(raw)
+    for raw in raw_words(decode(data, encoding, at_start=at_start)):
+        if max_word_length is not None and len(raw) > max_word_length:
+            yield None
+        else:
+            yield normalize_word(raw)
 
 
 def _go_runes(data: bytes) -> Iterator[tuple[str | None, int, int]]:
@@ -570,6 +580,9 @@ class Counter:
         self.finish()
 
     def merge_csv(self, chunks: Iterable[bytes], *, skipped: int = 0) -> None:
+        # The csv module's field limit is process-wide (131,072 by default, below the
+        # longest key); raised, never lowered.
+        csv.field_size_limit(max(csv.field_size_limit(), MAX_KEY_CHARS))
         try:
             text = io.StringIO(b"".join(chunks).decode(), newline="")
             # Blank lines are no rows; a malformed CSV adds nothing.

@@ -23,6 +23,7 @@ import math
 import secrets
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -87,8 +88,8 @@ def merge_members(
     store: ObjectStore, request: JobRequest, members: Sequence[Member]
 ) -> tuple[Counter, list[Member]]:
     """Merge the stored counts of the ``members`` that succeeded into a new counter;
-    returns it (finished) and the members as they turned out (one whose counts are gone
-    becomes a failure). Reads up to ``MERGE_THREADS`` members' counts at once, each
+    returns it (finished) and the members as they turned out (one whose counts are gone or
+    unreadable becomes a failure). Reads up to ``MERGE_THREADS`` members' counts at once, each
     thread into a counter of its own, merged at the end."""
     ok = [m for m in members if m.status == SUCCESS]
     shares = [ok[i::MERGE_THREADS] for i in range(min(MERGE_THREADS, len(ok)))]
@@ -104,6 +105,9 @@ def merge_members(
                     merge_stored(counter, store, member.job_id, member.skipped)
             except NoSuchKey:
                 lost[member.job_id] = "its counts have expired"
+            except UNMERGEABLE as exc:
+                # One bad member must not fail the corpus for every later reader.
+                lost[member.job_id] = unmergeable(exc)
         return counter
 
     total = request.new_counter(threads=1)
@@ -116,6 +120,16 @@ def merge_members(
         Member(m.job_id, FAILURE, lost[m.job_id]) if m.job_id in lost else m for m in members
     ]
     return total, settled
+
+
+#: What reading a member's stored counts raises when they are not counts the merge
+#: takes: malformed or truncated CSV (ValueError), a corrupt gzip stream (zlib.error).
+UNMERGEABLE: Final = (ValueError, zlib.error)
+
+
+def unmergeable(exc: Exception) -> str:
+    """A member's failure message for counts the merge refused (``UNMERGEABLE``)."""
+    return f"its counts could not be merged: {exc}"
 
 
 def merge_stored(counter: Counter, store: ObjectStore, job_id: str, skipped: int) -> None:

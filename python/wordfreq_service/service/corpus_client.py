@@ -27,10 +27,11 @@ import structlog
 from wordfreq_service.counting.corpus import Corpus
 from wordfreq_service.counting.inputs import open_path
 from wordfreq_service.counting.language import UNDETERMINED
-from wordfreq_service.errors import TransientError, WordfreqError
+from wordfreq_service.errors import BackendError, TransientError, WordfreqError
 from wordfreq_service.formats.corpus import MAX_CORPUS_JOBS, FileStatus
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.results import SUCCESS, JobResult
+from wordfreq_service.service.corpora import UNMERGEABLE, unmergeable
 from wordfreq_service.service.job_client import JobTicket, JobTransport, sized
 from wordfreq_service.service.jobs import MAX_WAIT_S, JobNotFound
 
@@ -198,6 +199,8 @@ class LocalMerger:
             self.counter.merge_csv(self._counts(ticket), skipped=result.skipped or 0)
         except JobNotFound as exc:
             return str(exc)
+        except UNMERGEABLE as exc:
+            return unmergeable(exc)
         return None
 
     def finish(self, tickets: Sequence[JobTicket], timeout: float) -> Sum:
@@ -248,7 +251,12 @@ class ApiMerger:
             return Sum(int(only["total"]), int(only["unique"]), words, lost=lost, language=language)
         counter = self.request.new_counter(threads=1)
         for corpus in corpora:
-            counter.merge_csv(self.api.corpus_counts(corpus))
+            try:
+                counter.merge_csv(self.api.corpus_counts(corpus))
+            except UNMERGEABLE as exc:
+                raise BackendError(
+                    f"corpus {corpus.corpus_id}'s counts could not be merged: {exc}"
+                ) from exc
         counter.finish()
         stop, language = self.request.stop_words_for(counter)
         min_length = self.request.report_min_length
