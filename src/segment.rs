@@ -5,8 +5,8 @@
 //! parts where it passes between a letter of these scripts ([`is_unspaced`]) and any other
 //! letter (a mark continues the part it follows). Only the unspaced parts come here: each
 //! is segmented with Unicode's word-break rules plus ICU's dictionaries (Chinese and
-//! Japanese together, Thai, Lao, Khmer, Burmese), and every segment ICU calls word-like is
-//! a word. The other parts keep the tokenizer's own rules, untouched.
+//! Japanese together, Thai, Lao, Khmer, Burmese), and every segment ICU calls word-like,
+//! or that holds a letter, is a word. The other parts keep the tokenizer's own rules, untouched.
 //!
 //! Memory stays bounded: a part is buffered up to [`RUN_BOUND`] code points. At the bound
 //! the buffer is segmented, all its segments but the last are words, and the last stays
@@ -24,6 +24,8 @@ use std::sync::LazyLock;
 
 use icu_segmenter::options::WordBreakInvariantOptions;
 use icu_segmenter::{WordSegmenter, WordSegmenterBorrowed};
+
+use crate::chars::{is_alpha, is_mark};
 
 /// Code points of an unspaced part buffered before part of it is segmented (see the module
 /// documentation): a few pages of Chinese, far longer than any sentence.
@@ -83,13 +85,21 @@ pub fn segments(text: &str, mut f: impl FnMut(&str, bool)) {
     }
 }
 
+/// A segment that counts as a word: ICU calls it word-like, or it holds a letter (ICU calls
+/// a lone `〆`, `ﾞ` or `ﾟ` not word-like, yet they are letters of a word; what it drops is
+/// a segment of marks only).
+#[inline]
+pub fn is_word(segment: &str, word_like: bool) -> bool {
+    word_like || segment.chars().any(|c| is_alpha(c) && !is_mark(c))
+}
+
 /// An unspaced part in progress, buffered up to [`RUN_BOUND`] code points.
 #[derive(Clone, Debug, Default)]
 pub struct UnspacedRun {
     buf: String,
     /// Code points in `buf`.
     len: usize,
-    /// Segments of `buf` at a cut: (end, word-like).
+    /// Segments of `buf` at a cut: (end, word).
     ends: Vec<(usize, bool)>,
 }
 
@@ -117,7 +127,7 @@ impl UnspacedRun {
         let mut at = 0;
         segments(&self.buf, |s, word_like| {
             at += s.len();
-            ends.push((at, word_like));
+            ends.push((at, is_word(s, word_like)));
         });
         let keep_from = match self.ends.len() {
             0 | 1 => self.buf.len(), // one segment: nothing to wait for
@@ -140,7 +150,7 @@ impl UnspacedRun {
     /// The part has ended: `word` gets each of its words.
     pub fn finish(&mut self, word: &mut impl FnMut(&str)) {
         segments(&self.buf, |s, word_like| {
-            if word_like {
+            if is_word(s, word_like) {
                 word(s);
             }
         });

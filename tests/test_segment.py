@@ -253,3 +253,22 @@ def test_a_part_past_the_bound_is_cut_the_same_whatever_the_chunks() -> None:
     for i in range(0, len(text), 7):
         counter.feed(text[i : i + 7])
     assert (counter.counts(), counter.skipped) == whole == reference_counts(text)
+
+
+def test_no_letter_of_the_unspaced_blocks_vanishes() -> None:
+    # Alone and after an ideograph, every letter is in a counted word; ICU calls some of
+    # them (〆, halfwidth ﾞ and ﾟ) not word-like, and they are words all the same.
+    letters = [
+        c
+        for c in map(chr, range(sys.maxunicode + 1))
+        if unicodedata.category(c)[0] == "L" and reference.is_unspaced(c)
+    ]
+    assert {"\u3006", "\uff9e", "\uff9f"} <= set(letters)
+    for template in ("{}", "中{}"):
+        text = "\n".join(template.format(c) for c in letters)
+        counts, skipped = native_counts(text.encode())
+        found = Bag("".join(w * n for w, n in counts.items()))
+        assert skipped == 0
+        assert found == Bag(reference.normalize_word(text.replace("\n", "")))
+    small = "\n".join("中" + c for c in letters if not 0x3400 <= ord(c) <= 0x3FFFF).encode()
+    assert native_counts(small) == reference_counts(small)

@@ -19,7 +19,8 @@ Mode ``words``
     part before it is not unspaced and the character after it is in no unspaced block.
     Each unspaced part is cut into words by ICU4X's dictionary segmenter, the one the
     native core uses, taken from it (``_core.segment``: the only step this module does
-    not do itself); the segments it calls word-like are the words, the rest are dropped.
+    not do itself); a segment it calls word-like or that holds a letter (L*) is a word,
+    the rest (marks only) are dropped.
     A part is segmented ``SEGMENT_RUN_BOUND`` code points at a time: at the bound, every
     segment but the last is final and the last is segmented again with what follows (all
     of them when there is one), so a very long part may be cut other than ICU would cut
@@ -347,6 +348,11 @@ def split_words(text: str) -> Iterator[str]:
         yield part
 
 
+def _is_word_segment(segment: str, word_like: bool) -> bool:
+    """ICU calls it word-like, or it holds a letter (a lone ``〆``, ``ﾞ``, ``ﾟ``)."""
+    return word_like or any(unicodedata.category(ch)[0] == "L" for ch in segment)
+
+
 def segment_part(part: str) -> Iterator[str]:
     """The raw words of one unspaced part: ICU4X's segments, ``SEGMENT_RUN_BOUND`` code
     points at a time."""
@@ -356,9 +362,11 @@ def segment_part(part: str) -> Iterator[str]:
     while len(part) - start >= SEGMENT_RUN_BOUND:
         segments = _core.segment(part[start : start + SEGMENT_RUN_BOUND])
         final = segments if len(segments) <= 1 else segments[:-1]
-        yield from (s for s, word_like in final if word_like)
+        yield from (s for s, word_like in final if _is_word_segment(s, word_like))
         start += sum(len(s) for s, _ in final)
-    yield from (s for s, word_like in _core.segment(part[start:]) if word_like)
+    yield from (
+        s for s, word_like in _core.segment(part[start:]) if _is_word_segment(s, word_like)
+    )
 
 
 def normalize_word(word: str) -> str:
