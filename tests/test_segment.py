@@ -255,6 +255,30 @@ def test_a_part_past_the_bound_is_cut_the_same_whatever_the_chunks() -> None:
     assert (counter.counts(), counter.skipped) == whole == reference_counts(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["ポケモンが大好きです", "ဦးသန့်", "〆切はデジタルです", "ภาษาไทยง่ายนิดเดียว"]
+    + [t for t, _, _ in JAPANESE + CHINESE],
+)
+def test_nfd_text_gives_the_words_of_nfc_text(text: str) -> None:
+    nfd = unicodedata.normalize("NFD", text).encode()
+    nfc = unicodedata.normalize("NFC", text).encode()
+    assert native_counts(nfd) == native_counts(nfc) == reference_counts(nfd)
+
+
+def test_nfd_text_past_the_bound_is_composed_the_same_whatever_the_chunks() -> None:
+    # Decomposed kana shrink when composed at the bound: the buffer is refilled.
+    text = unicodedata.normalize("NFD", "がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽ" * 700)
+    data = (text + "\u3099 " + text).encode()
+    whole = native_counts(data)
+    assert whole == reference_counts(data)
+    assert "\u3099" not in "".join(whole[0])
+    counter = Counter("words", threads=1)
+    for i in range(0, len(data), 5):
+        counter.feed(data[i : i + 5])
+    assert (counter.counts(), counter.skipped) == whole
+
+
 def test_no_letter_of_the_unspaced_blocks_vanishes() -> None:
     # Alone and after an ideograph, every letter is in a counted word; ICU calls some of
     # them (〆, halfwidth ﾞ and ﾟ) not word-like, and they are words all the same.

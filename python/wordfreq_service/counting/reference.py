@@ -17,14 +17,15 @@ Mode ``words``
     of these blocks and any other letter; a mark (M*) continues the part it follows (at
     the start of a run it is classed by its own block). An apostrophe joins only when the
     part before it is not unspaced and the character after it is in no unspaced block.
-    Each unspaced part is cut into words by ICU4X's dictionary segmenter, the one the
-    native core uses, taken from it (``_core.segment``: the only step this module does
-    not do itself); a segment it calls word-like or that holds a letter (L*) is a word,
-    the rest (marks only) are dropped.
-    A part is segmented ``SEGMENT_RUN_BOUND`` code points at a time: at the bound, every
-    segment but the last is final and the last is segmented again with what follows (all
-    of them when there is one), so a very long part may be cut other than ICU would cut
-    it whole, the same way whatever the chunking.
+    Each unspaced part is composed to NFC and cut into words by ICU4X's dictionary
+    segmenter, the one the native core uses, taken from it (``_core.segment``: the only
+    step this module does not do itself); a segment it calls word-like or that holds a
+    letter (L*) is a word, the rest (marks only) are dropped. A part is read into a buffer
+    of ``SEGMENT_RUN_BOUND`` code points: when full, it is composed, and while it still
+    holds the bound or more it is segmented: every segment but the last is final and the
+    last stays buffered (all of them when there is one). At the part's end the buffer is
+    composed, cut the same way, and segmented. So a very long part may be cut other than
+    ICU would cut it whole, the same way whatever the chunking.
 
 Mode ``seed``
     The original Go worker: ``bufio.ScanWords`` over raw bytes (Go's space set; an
@@ -54,8 +55,8 @@ Word length (both modes)
     A word longer than ``max_word_length`` (default 1000 in ``words`` mode, 65536 in
     ``seed`` mode, where the Go scanner gave up; at most 65536) is not counted;
     ``Counter.skipped`` counts such runs instead, once each, wherever the input was cut
-    into chunks (in an unspaced part, each of its words). The length is measured on the
-    word as found, before any normalising:
+    into chunks (in an unspaced part, each of its words, measured composed). The length
+    is measured on the word as found, before any normalising:
     in ``words`` mode the number of code points of the raw word span in the decoded
     input (letters, marks and the apostrophes that join them, so ``don't`` is 5 and an
     NFD ``café`` is 5), in ``seed`` mode the number of bytes of the raw token as
@@ -354,19 +355,26 @@ def _is_word_segment(segment: str, word_like: bool) -> bool:
 
 
 def segment_part(part: str) -> Iterator[str]:
-    """The raw words of one unspaced part: ICU4X's segments, ``SEGMENT_RUN_BOUND`` code
-    points at a time."""
+    """The words of one unspaced part, composed (NFC) and segmented by ICU4X
+    ``SEGMENT_RUN_BOUND`` code points at a time."""
     from wordfreq_service import _core
 
-    start = 0
-    while len(part) - start >= SEGMENT_RUN_BOUND:
-        segments = _core.segment(part[start : start + SEGMENT_RUN_BOUND])
-        final = segments if len(segments) <= 1 else segments[:-1]
-        yield from (s for s, word_like in final if _is_word_segment(s, word_like))
-        start += sum(len(s) for s, _ in final)
-    yield from (
-        s for s, word_like in _core.segment(part[start:]) if _is_word_segment(s, word_like)
-    )
+    bound = SEGMENT_RUN_BOUND
+    buf, pos = "", 0
+    while True:
+        take = bound - len(buf)
+        buf += part[pos : pos + take]
+        pos += take
+        # Composed when full, or at the part's end.
+        buf = unicodedata.normalize("NFC", buf)
+        while len(buf) >= bound:
+            segments = _core.segment(buf)
+            final = segments if len(segments) <= 1 else segments[:-1]
+            yield from (s for s, word_like in final if _is_word_segment(s, word_like))
+            buf = "" if len(segments) <= 1 else segments[-1][0]
+        if pos >= len(part):
+            yield from (s for s, word_like in _core.segment(buf) if _is_word_segment(s, word_like))
+            return
 
 
 def normalize_word(word: str) -> str:
