@@ -240,12 +240,6 @@ def _chunked(data: bytes) -> Iterator[bytes]:
 def test_a_part_past_the_bound_is_cut_the_same_whatever_the_chunks() -> None:
     bound = _core.SEGMENT_RUN_BOUND
     assert bound == reference.SEGMENT_RUN_BOUND
-    # One segment longer than the bound (a run of prolonged sound marks): it is emitted
-    # at the bound (over the default limit: skipped), the rest is another word.
-    run = ("ー" * (bound + 10)).encode()
-    assert native_counts(run) == reference_counts(run) == ({"ー" * 10: 1}, 1)
-    assert native_counts(run, max_word_length=bound) == ({"ー" * bound: 1, "ー" * 10: 1}, 0)
-    assert reference_counts(run, max_word_length=bound) == native_counts(run, max_word_length=bound)
     # A Chinese part of three bounds: the same words fed whole or a byte at a time.
     text = ("小明硕士毕业于中国科学院计算所后在日本京都大学深造" * 500).encode()
     whole = native_counts(text)
@@ -253,6 +247,28 @@ def test_a_part_past_the_bound_is_cut_the_same_whatever_the_chunks() -> None:
     for i in range(0, len(text), 7):
         counter.feed(text[i : i + 7])
     assert (counter.counts(), counter.skipped) == whole == reference_counts(text)
+
+
+def test_a_segment_that_fills_the_bound_is_one_skipped_run() -> None:
+    # A run of prolonged sound marks or of Thai marks (ASCII art, garbage) is one segment:
+    # once it fills the buffer it is skipped, once, with the rest of its part, whatever
+    # the limit; never cut into made-up words.
+    bound = _core.SEGMENT_RUN_BOUND
+    for run in ("ー" * (bound + 10), "ー" * 1_000_000, "ก" + "\u0e31" * 300_000):
+        data = f"東京 {run}\n東京".encode()
+        for limit in (None, bound, 65536):
+            assert native_counts(data, max_word_length=limit) == ({"東京": 2}, 1), (len(run), limit)
+        assert reference_counts(data, max_word_length=65536) == ({"東京": 2}, 1)
+        counter = Counter("words", threads=1)
+        for i in range(0, len(data), 4099):
+            counter.feed(data[i : i + 4099])
+        assert (counter.counts(), counter.skipped) == ({"東京": 2}, 1)
+    # Just under the bound it is a word like any other, over the default limit or not.
+    short = ("ー" * (bound - 1)).encode()
+    assert native_counts(short, max_word_length=bound) == ({"ー" * (bound - 1): 1}, 0)
+    assert reference_counts(short, max_word_length=bound) == native_counts(
+        short, max_word_length=bound
+    )
 
 
 @pytest.mark.parametrize(

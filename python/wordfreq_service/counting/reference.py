@@ -22,10 +22,11 @@ Mode ``words``
     step this module does not do itself); a segment it calls word-like or that holds a
     letter (L*) is a word, the rest (marks only) are dropped. A part is read into a buffer
     of ``SEGMENT_RUN_BOUND`` code points: when full, it is composed, and while it still
-    holds the bound or more it is segmented: every segment but the last is final and the
-    last stays buffered (all of them when there is one). At the part's end the buffer is
-    composed, cut the same way, and segmented. So a very long part may be cut other than
-    ICU would cut it whole, the same way whatever the chunking.
+    holds the bound or more it is segmented: one segment is over-long (skipped once, with
+    the rest of the part), else every segment but the last is final and the last stays
+    buffered. At the part's end the buffer is composed, cut the same way, and segmented.
+    So a very long part may be cut other than ICU would cut it whole, the same way
+    whatever the chunking.
 
 Mode ``seed``
     The original Go worker: ``bufio.ScanWords`` over raw bytes (Go's space set; an
@@ -354,9 +355,10 @@ def _is_word_segment(segment: str, word_like: bool) -> bool:
     return word_like or any(unicodedata.category(ch)[0] == "L" for ch in segment)
 
 
-def segment_part(part: str) -> Iterator[str]:
+def segment_part(part: str) -> Iterator[str | None]:
     """The words of one unspaced part, composed (NFC) and segmented by ICU4X
-    ``SEGMENT_RUN_BOUND`` code points at a time."""
+    ``SEGMENT_RUN_BOUND`` code points at a time; None for a segment that fills the bound
+    (the rest of the part is skipped with it)."""
     from wordfreq_service import _core
 
     bound = SEGMENT_RUN_BOUND
@@ -369,9 +371,11 @@ def segment_part(part: str) -> Iterator[str]:
         buf = unicodedata.normalize("NFC", buf)
         while len(buf) >= bound:
             segments = _core.segment(buf)
-            final = segments if len(segments) <= 1 else segments[:-1]
-            yield from (s for s, word_like in final if _is_word_segment(s, word_like))
-            buf = "" if len(segments) <= 1 else segments[-1][0]
+            if len(segments) == 1:
+                yield None
+                return
+            yield from (s for s, word_like in segments[:-1] if _is_word_segment(s, word_like))
+            buf = segments[-1][0]
         if pos >= len(part):
             yield from (s for s, word_like in _core.segment(buf) if _is_word_segment(s, word_like))
             return
@@ -391,7 +395,7 @@ def words_mode(
     """The normalised words of ``data``; None for each word over ``max_word_length``."""
     for part, unspaced in split_parts(decode(data, encoding, at_start=at_start)):
         for raw in segment_part(part) if unspaced else (part,):
-            if max_word_length is not None and len(raw) > max_word_length:
+            if raw is None or (max_word_length is not None and len(raw) > max_word_length):
                 yield None
             else:
                 yield normalize_word(raw)
