@@ -2,8 +2,8 @@
 segmentation of the scripts written without spaces (README "Every script").
 
 English: ../shared/corpus/*.txt concatenated four times (~18 MB), counted by the core
-built from the base commit (`BEFORE`, built by `make bench-segment` from
-`git merge-base HEAD main`) and by this core, the two taking turns run by run; the issue
+built from the base commit (`--before`: `make bench-segment` builds it from SEGMENT_BASE,
+by default the commit before the segmentation landed, and passes it) and by this core, the two taking turns run by run; the issue
 allows the English throughput at most 3 % below the core before. Chinese: bench/zh.txt's
 real sentences (see its header) repeated in a seeded random order to ~16 MB, by this core
 (and by the core before, which counts whole clauses as words, for scale).
@@ -26,7 +26,6 @@ from pathlib import Path
 from common import DATA, ROOT, build_input, record
 
 AFTER = next((ROOT / "python" / "wordfreq_service").glob("_core*.so"))
-BEFORE = DATA / "core-before" / "_core.so"
 ZH_SENTENCES = ROOT / "bench" / "zh.txt"
 ALLOWED_DROP = 0.03
 
@@ -79,7 +78,7 @@ def time_once(core: Path, data: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--before", type=Path, default=BEFORE)
+    parser.add_argument("--before", type=Path, required=True, help="the core before (_core.so)")
     args = parser.parse_args()
     if not args.before.exists():
         raise SystemExit(f"{args.before} is missing: `make bench-segment` builds it")

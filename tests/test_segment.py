@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
+import subprocess
 import sys
 import unicodedata
 from collections import Counter as Bag
@@ -312,3 +314,31 @@ def test_no_letter_of_the_unspaced_blocks_vanishes() -> None:
         assert found == Bag(reference.normalize_word(text.replace("\n", "")))
     small = "\n".join("中" + c for c in letters if not 0x3400 <= ord(c) <= 0x3FFFF).encode()
     assert native_counts(small) == reference_counts(small)
+
+
+def test_bench_segment_compares_with_a_core_without_segmentation() -> None:
+    # `make bench-segment`'s core before: by default a commit without the segmentation,
+    # else SEGMENT_BASE; built and kept under the base's commit id, so a new base is a new
+    # build, never the core of another base.
+    root = Path(__file__).parents[1]
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+
+    def before(*args: str) -> str:
+        plan = subprocess.run(
+            ["make", "-n", "bench-segment", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        found = re.search(r"--before \S*/core-before/([0-9a-f]{40})/_core\.so", plan)
+        assert found, plan
+        return found.group(1)
+
+    default = before()
+    assert git("cat-file", "-e", f"{default}:src/segment.rs").returncode != 0
+    assert git("cat-file", "-e", f"{default}:src/words.rs").returncode == 0
+    head = git("rev-parse", "HEAD").stdout.strip()
+    assert before(f"SEGMENT_BASE={head}") == head != default
