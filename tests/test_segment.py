@@ -316,6 +316,27 @@ def test_no_letter_of_the_unspaced_blocks_vanishes() -> None:
     assert native_counts(small) == reference_counts(small)
 
 
+def test_the_dictionaries_notices_ship_with_the_package() -> None:
+    # The crates' licence and ICU's third-party notices for the dictionaries compiled
+    # into the core (README "Every script"): for the crate versions the core is built with.
+    notice = (Path(reference.__file__).parents[1] / "ICU-NOTICE.txt").read_text()
+    lock = (Path(__file__).parents[1] / "Cargo.lock").read_text()
+    for crate in ("icu_segmenter", "icu_segmenter_data"):
+        version = lock.split(f'name = "{crate}"\nversion = "', 1)[1].split('"', 1)[0]
+        assert f"{crate} {version}" in notice
+    for needed in (
+        "SPDX-License-Identifier: Unicode-3.0",
+        "Chinese/Japanese Word Break Dictionary Data (cjdict.txt)",
+        "Copyright (c) 1999 TaBE Project.",
+        "Nara Institute of Science",
+        "Lao Word Break Dictionary Data (laodict.txt)",
+        "Copyright (C) 2013 Brian Eugene Wilson, Robert Martin Campbell.",
+        "Burmese Word Break Dictionary Data (burmesedict.txt)",
+        "Copyright (c) 2013, LeRoy Benjamin Sharon",
+    ):
+        assert needed in notice, needed
+
+
 def test_bench_segment_compares_with_a_core_without_segmentation() -> None:
     # `make bench-segment`'s core before: by default a commit without the segmentation,
     # else SEGMENT_BASE; built and kept under the base's commit id, so a new base is a new
