@@ -155,22 +155,25 @@ bench-threads: $(NATIVE_STAMP)
 bench-ngrams: $(NATIVE_STAMP)
 	cd bench && ../$(BIN)/python bench_ngrams.py $(if $(BEFORE),--before $(abspath $(BEFORE)))
 
-# English throughput of the core before the segmentation of unspaced scripts (built once,
-# as `make build` builds it, from the merge base with main into bench/data/core-before)
-# against this core, taking turns; Chinese throughput. bench/RESULTS.md "segment".
-SEGMENT_BASE ?= $(shell git merge-base HEAD main 2>/dev/null)
-CORE_BEFORE := bench/data/core-before/_core.so
+# English throughput of the core before the segmentation of unspaced scripts against this
+# core, taking turns; Chinese throughput. bench/RESULTS.md "segment". The core before is
+# built once (as `make build` builds it) from SEGMENT_BASE, by default the commit before the
+# segmentation landed (4b9312e^), and kept under that commit's id in bench/data/core-before,
+# so another base is another build.
+SEGMENT_BASE ?= 143e0c3
+SEGMENT_BASE_ID := $(shell git rev-parse --verify --quiet '$(SEGMENT_BASE)^{commit}' 2>/dev/null)
+CORE_BEFORE := bench/data/core-before/$(SEGMENT_BASE_ID)/_core.so
 $(CORE_BEFORE): $(DEPS_STAMP)
-	@test -n "$(SEGMENT_BASE)" || { echo "error: no merge base with main to build the core before" >&2; exit 1; }
+	@test -n "$(SEGMENT_BASE_ID)" || { echo "error: SEGMENT_BASE=$(SEGMENT_BASE) is not a commit of this repository" >&2; exit 1; }
 	mkdir -p $(@D)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	git archive $(SEGMENT_BASE) | tar -x -C "$$tmp" && \
-	(cd "$$tmp" && CARGO_TARGET_DIR=$(abspath $(@D))/target $(abspath $(BIN))/maturin build \
+	git archive $(SEGMENT_BASE_ID) | tar -x -C "$$tmp" && \
+	(cd "$$tmp" && CARGO_TARGET_DIR=$(abspath $(@D)/..)/target $(abspath $(BIN))/maturin build \
 	  --release --quiet --out "$$tmp/wheel") && \
 	$(BIN)/python -c 'import sys, zipfile, pathlib; z = zipfile.ZipFile(next(pathlib.Path(sys.argv[1]).glob("*.whl"))); \
 	  open(sys.argv[2], "wb").write(z.read(next(n for n in z.namelist() if "/_core." in n)))' "$$tmp/wheel" $@
 bench-segment: $(NATIVE_STAMP) $(CORE_BEFORE)
-	cd bench && ../$(BIN)/python bench_segment.py
+	cd bench && ../$(BIN)/python bench_segment.py --before $(abspath $(CORE_BEFORE))
 
 # 10,000 small files through the embedded stack with `submit --aggregate` (files/s, peak
 # memory per process); a few minutes, so not part of `make bench`.

@@ -4,16 +4,18 @@
 //! The tokenizer (`words`) still finds runs of letters and marks; a run is cut into
 //! parts where it passes between a letter of these scripts ([`is_unspaced`]) and any other
 //! letter (a mark continues the part it follows). Only the unspaced parts come here: each
-//! is segmented with Unicode's word-break rules plus ICU's dictionaries (Chinese and
-//! Japanese together, Thai, Lao, Khmer, Burmese), and every segment ICU calls word-like is
-//! a word. The other parts keep the tokenizer's own rules, untouched.
+//! is composed to NFC and segmented with Unicode's word-break rules plus ICU's
+//! dictionaries (Chinese and Japanese together, Thai, Lao, Khmer, Burmese), and every
+//! segment ICU calls word-like, or that holds a letter, is a word. The other parts keep
+//! the tokenizer's own rules, untouched.
 //!
-//! Memory stays bounded: a part is buffered up to [`RUN_BOUND`] code points. At the bound
-//! the buffer is segmented, all its segments but the last are words, and the last stays
-//! buffered to be segmented again with what follows (the whole buffer when it is one
-//! segment). The cut depends on the code points of the part only, never on how the input
-//! was chunked, so a part longer than the bound is cut the same way every time, though
-//! maybe not as ICU would cut it whole.
+//! Memory stays bounded: a part is buffered up to [`RUN_BOUND`] code points. When the
+//! buffer is full it is composed (it may shrink: then it fills up again); while it still
+//! holds the bound or more it is segmented: one segment is over-long (skipped once, with
+//! the rest of the part), else all its segments but the last are words and the last stays
+//! buffered to be segmented again with what follows. The cuts depend on the code points
+//! of the part only, never on how the input was chunked, so a part longer than the bound
+//! is cut the same way every time, though maybe not as ICU would cut it whole.
 //!
 //! Why the dictionary segmenter (`WordSegmenter::new_dictionary`) and not the LSTM models
 //! (`new_auto`, `new_lstm`): its Thai segmentation is ICU4C's (ICU4X's own test data
@@ -24,6 +26,9 @@ use std::sync::LazyLock;
 
 use icu_segmenter::options::WordBreakInvariantOptions;
 use icu_segmenter::{WordSegmenter, WordSegmenterBorrowed};
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+use crate::chars::{is_alpha, is_mark};
 
 /// Code points of an unspaced part buffered before part of it is segmented (see the module
 /// documentation): a few pages of Chinese, far longer than any sentence.
@@ -83,69 +88,116 @@ pub fn segments(text: &str, mut f: impl FnMut(&str, bool)) {
     }
 }
 
+/// A segment that counts as a word: ICU calls it word-like, or it holds a letter (ICU calls
+/// a lone `〆`, `ﾞ` or `ﾟ` not word-like, yet they are letters of a word; what it drops is
+/// a segment of marks only).
+#[inline]
+pub fn is_word(segment: &str, word_like: bool) -> bool {
+    word_like || segment.chars().any(|c| is_alpha(c) && !is_mark(c))
+}
+
+/// What an unspaced part gives: a word (composed to NFC, as in the segmented text) or a
+/// segment that filled the buffer, skipped with the rest of its part.
+pub enum Piece<'a> {
+    Word(&'a str),
+    Skip,
+}
+
 /// An unspaced part in progress, buffered up to [`RUN_BOUND`] code points.
 #[derive(Clone, Debug, Default)]
 pub struct UnspacedRun {
     buf: String,
     /// Code points in `buf`.
     len: usize,
-    /// Segments of `buf` at a cut: (end, word-like).
+    /// Segments of `buf` at a cut: (end, word).
     ends: Vec<(usize, bool)>,
+    /// A segment filled the buffer: the rest of the part is skipped with it.
+    skipping: bool,
+    composed: String,
 }
 
 impl UnspacedRun {
     /// Nothing buffered.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len == 0 && !self.skipping
     }
 
-    /// Add `c` to the part; `word` gets each word (raw, as in the input) found at a cut.
+    /// Add `c` to the part; `out` gets each piece found at a cut.
     #[inline]
-    pub fn push(&mut self, c: char, word: &mut impl FnMut(&str)) {
+    pub fn push(&mut self, c: char, out: &mut impl FnMut(Piece)) {
+        if self.skipping {
+            return;
+        }
         self.buf.push(c);
         self.len += 1;
         if self.len >= RUN_BOUND {
-            self.cut(word);
+            self.compose();
+            self.cut_to_bound(out);
         }
     }
 
-    /// The bound is reached: every segment but the last is final.
-    fn cut(&mut self, word: &mut impl FnMut(&str)) {
-        self.ends.clear();
-        let ends = &mut self.ends;
-        let mut at = 0;
-        segments(&self.buf, |s, word_like| {
-            at += s.len();
-            ends.push((at, word_like));
-        });
-        let keep_from = match self.ends.len() {
-            0 | 1 => self.buf.len(), // one segment: nothing to wait for
-            n => self.ends[n - 2].0,
-        };
-        let mut start = 0;
-        for &(end, word_like) in &self.ends {
-            if end > keep_from {
-                break;
-            }
-            if word_like {
-                word(&self.buf[start..end]);
-            }
-            start = end;
+    /// Compose the buffer to NFC: ICU segments decomposed text into other words, and drops
+    /// the marks it splits off (NFD が is か + U+3099). Composing a composed prefix again with
+    /// what follows gives what composing it all at once would (canonical equivalence).
+    fn compose(&mut self) {
+        if is_nfc_quick(self.buf.chars()) != IsNormalized::Yes {
+            self.composed.clear();
+            self.composed.extend(self.buf.nfc());
+            std::mem::swap(&mut self.buf, &mut self.composed);
+            self.len = self.buf.chars().count();
         }
-        self.buf.drain(..keep_from);
-        self.len = self.buf.chars().count();
     }
 
-    /// The part has ended: `word` gets each of its words.
-    pub fn finish(&mut self, word: &mut impl FnMut(&str)) {
-        segments(&self.buf, |s, word_like| {
-            if word_like {
-                word(s);
+    /// While the (composed) buffer holds [`RUN_BOUND`] code points or more: one segment is
+    /// over-long (one skip, the rest of the part skipped with it); else every segment but
+    /// the last is final and the last stays buffered.
+    fn cut_to_bound(&mut self, out: &mut impl FnMut(Piece)) {
+        while !self.skipping && self.len >= RUN_BOUND {
+            self.ends.clear();
+            let ends = &mut self.ends;
+            let mut at = 0;
+            segments(&self.buf, |s, word_like| {
+                at += s.len();
+                ends.push((at, is_word(s, word_like)));
+            });
+            let n = self.ends.len();
+            if n <= 1 {
+                out(Piece::Skip);
+                self.skipping = true;
+                self.buf.clear();
+                self.len = 0;
+                return;
             }
-        });
+            let keep_from = self.ends[n - 2].0;
+            let mut start = 0;
+            for &(end, word) in &self.ends[..n - 1] {
+                if word {
+                    out(Piece::Word(&self.buf[start..end]));
+                }
+                start = end;
+            }
+            self.buf.drain(..keep_from);
+            self.len = self.buf.chars().count();
+        }
+    }
+
+    /// The part has ended: `out` gets each of its pieces.
+    pub fn finish(&mut self, out: &mut impl FnMut(Piece)) {
+        if !self.skipping {
+            self.compose();
+            self.cut_to_bound(out);
+        }
+        if !self.skipping {
+            segments(&self.buf, |s, word_like| {
+                if is_word(s, word_like) {
+                    out(Piece::Word(s));
+                }
+            });
+        }
         self.buf.clear();
         self.len = 0;
+        self.skipping = false;
     }
 }
 
@@ -163,10 +215,16 @@ mod tests {
         out
     }
 
-    fn run_words(text: &str) -> Vec<String> {
+    /// The words of one part, `None` for a skip.
+    fn run_words(text: &str) -> Vec<Option<String>> {
         let mut out = Vec::new();
         let mut run = UnspacedRun::default();
-        let mut take = |w: &str| out.push(w.to_string());
+        let mut take = |p: Piece| {
+            out.push(match p {
+                Piece::Word(w) => Some(w.to_string()),
+                Piece::Skip => None,
+            })
+        };
         for c in text.chars() {
             run.push(c, &mut take);
         }
@@ -210,14 +268,15 @@ mod tests {
     #[test]
     fn a_short_run_is_segmented_whole() {
         let text = "我爱北京天安门";
-        assert_eq!(run_words(text), words_of(text));
+        let words: Vec<_> = words_of(text).into_iter().map(Some).collect();
+        assert_eq!(run_words(text), words);
     }
 
     #[test]
     fn a_long_run_is_cut_at_the_bound_and_stays_bounded() {
         let sentence = "小明硕士毕业于中国科学院计算所后在日本京都大学深造";
         let text = sentence.repeat(1000);
-        let words = run_words(&text);
+        let words: Vec<String> = run_words(&text).into_iter().map(Option::unwrap).collect();
         // Nothing lost: the words cover the text (every segment here is word-like).
         assert_eq!(words.concat(), text);
         // The words are the sentence's own, at the bounds too: the segment a bound cuts
@@ -237,17 +296,21 @@ mod tests {
     }
 
     #[test]
-    fn one_segment_longer_than_the_bound_is_emitted_at_the_bound() {
-        let text = "ー".repeat(RUN_BOUND + 10);
-        let words = run_words(&text);
-        assert_eq!(
-            words.len(),
-            2,
-            "{:?}",
-            words.iter().map(|w| w.chars().count()).collect::<Vec<_>>()
-        );
-        assert_eq!(words[0].chars().count(), RUN_BOUND);
-        assert_eq!(words[1].chars().count(), 10);
+    fn a_segment_that_fills_the_bound_is_skipped_with_the_rest_of_its_part() {
+        let text = format!("東京{}", "ー".repeat(RUN_BOUND * 3));
+        assert_eq!(run_words(&text), [Some("東京".to_string()), None]);
+        // The run is reusable once the part has ended.
+        let text = "ー".repeat(RUN_BOUND - 1);
+        assert_eq!(run_words(&text), [Some(text.clone())]);
+    }
+
+    #[test]
+    fn decomposed_text_is_segmented_composed() {
+        let nfc = "ポケモンが大好きです";
+        let nfd: String = nfc.nfd().collect();
+        assert_ne!(nfd, nfc);
+        let words: Vec<_> = words_of(nfc).into_iter().map(Some).collect();
+        assert_eq!(run_words(&nfd), words);
     }
 }
 
@@ -322,15 +385,15 @@ mod tokenizer_tests {
         // A Thai vowel sign after a Latin letter stays in the Latin word; a Latin acute
         // after Thai stays in the Thai part, for ICU to segment.
         // ICU4X's dictionary segmenter cuts a combining mark that is not of the script
-        // off the letter before it and calls it not word-like, so it is dropped: NFD が
-        // (か + U+3099) loses its mark (README "Every script": compose such text first).
+        // off the letter before it and calls it not word-like, so it is dropped; a part is
+        // composed first, so NFD がく (か + U+3099 + く) is がく, as NFC がく is.
         assert_eq!(
             count(1000, &["a\u{0E31}b ไทย\u{0301}".as_bytes()]).0,
             expect(&["a\u{0E31}b", "ไทย"])
         );
         assert_eq!(
             count(1000, &["か\u{3099}く".as_bytes()]).0,
-            expect(&["か", "く"])
+            expect(&["がく"])
         );
     }
 

@@ -19,7 +19,7 @@ use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::chars::{is_alpha, is_case_ignorable, is_cased, is_mark, push_lower_full};
 use crate::decode::{decode_byte_char, ByteDecoding};
-use crate::segment::{is_unspaced, UnspacedRun};
+use crate::segment::{is_unspaced, Piece, UnspacedRun};
 use crate::tally::{Batch, Tally};
 
 /// Where [`WordState`] sends each word it ends: the word table itself, or the n-gram
@@ -264,14 +264,14 @@ impl WordState {
     fn push_unspaced(&mut self, c: char, tally: &mut impl WordSink) {
         let (max, norm) = (self.max, &mut self.norm);
         self.run
-            .push(c, &mut |word| count_segment(word, max, norm, tally));
+            .push(c, &mut |piece| count_segment(piece, max, norm, tally));
     }
 
     /// The unspaced part in progress ends: count its words.
     fn end_unspaced(&mut self, tally: &mut impl WordSink) {
         let (max, norm) = (self.max, &mut self.norm);
         self.run
-            .finish(&mut |word| count_segment(word, max, norm, tally));
+            .finish(&mut |piece| count_segment(piece, max, norm, tally));
         self.unspaced = false;
     }
 
@@ -407,13 +407,14 @@ impl WordState {
     }
 }
 
-/// Count one word of an unspaced part (raw, as in the input): skipped when longer than
-/// `max` code points, else normalised as every word is.
-fn count_segment(word: &str, max: usize, norm: &mut Normalizer, tally: &mut impl WordSink) {
-    if word.chars().count() > max {
-        tally.skip();
-    } else {
-        tally.word(norm.normalize(word).as_bytes());
+/// Count one piece of an unspaced part: a word (composed, as segmented) is skipped when
+/// longer than `max` code points, else normalised as every word is.
+fn count_segment(piece: Piece, max: usize, norm: &mut Normalizer, tally: &mut impl WordSink) {
+    match piece {
+        Piece::Word(word) if word.chars().count() <= max => {
+            tally.word(norm.normalize(word).as_bytes())
+        }
+        _ => tally.skip(),
     }
 }
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
+import subprocess
 import sys
 import unicodedata
 from collections import Counter as Bag
@@ -240,12 +242,6 @@ def _chunked(data: bytes) -> Iterator[bytes]:
 def test_a_part_past_the_bound_is_cut_the_same_whatever_the_chunks() -> None:
     bound = _core.SEGMENT_RUN_BOUND
     assert bound == reference.SEGMENT_RUN_BOUND
-    # One segment longer than the bound (a run of prolonged sound marks): it is emitted
-    # at the bound (over the default limit: skipped), the rest is another word.
-    run = ("ー" * (bound + 10)).encode()
-    assert native_counts(run) == reference_counts(run) == ({"ー" * 10: 1}, 1)
-    assert native_counts(run, max_word_length=bound) == ({"ー" * bound: 1, "ー" * 10: 1}, 0)
-    assert reference_counts(run, max_word_length=bound) == native_counts(run, max_word_length=bound)
     # A Chinese part of three bounds: the same words fed whole or a byte at a time.
     text = ("小明硕士毕业于中国科学院计算所后在日本京都大学深造" * 500).encode()
     whole = native_counts(text)
@@ -253,3 +249,117 @@ def test_a_part_past_the_bound_is_cut_the_same_whatever_the_chunks() -> None:
     for i in range(0, len(text), 7):
         counter.feed(text[i : i + 7])
     assert (counter.counts(), counter.skipped) == whole == reference_counts(text)
+
+
+def test_a_segment_that_fills_the_bound_is_one_skipped_run() -> None:
+    # A run of prolonged sound marks or of Thai marks (ASCII art, garbage) is one segment:
+    # once it fills the buffer it is skipped, once, with the rest of its part, whatever
+    # the limit; never cut into made-up words.
+    bound = _core.SEGMENT_RUN_BOUND
+    for run in ("ー" * (bound + 10), "ー" * 1_000_000, "ก" + "\u0e31" * 300_000):
+        data = f"東京 {run}\n東京".encode()
+        for limit in (None, bound, 65536):
+            assert native_counts(data, max_word_length=limit) == ({"東京": 2}, 1), (len(run), limit)
+        assert reference_counts(data, max_word_length=65536) == ({"東京": 2}, 1)
+        counter = Counter("words", threads=1)
+        for i in range(0, len(data), 4099):
+            counter.feed(data[i : i + 4099])
+        assert (counter.counts(), counter.skipped) == ({"東京": 2}, 1)
+    # Just under the bound it is a word like any other, over the default limit or not.
+    short = ("ー" * (bound - 1)).encode()
+    assert native_counts(short, max_word_length=bound) == ({"ー" * (bound - 1): 1}, 0)
+    assert reference_counts(short, max_word_length=bound) == native_counts(
+        short, max_word_length=bound
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ポケモンが大好きです", "ဦးသန့်", "〆切はデジタルです", "ภาษาไทยง่ายนิดเดียว"]
+    + [t for t, _, _ in JAPANESE + CHINESE],
+)
+def test_nfd_text_gives_the_words_of_nfc_text(text: str) -> None:
+    nfd = unicodedata.normalize("NFD", text).encode()
+    nfc = unicodedata.normalize("NFC", text).encode()
+    assert native_counts(nfd) == native_counts(nfc) == reference_counts(nfd)
+
+
+def test_nfd_text_past_the_bound_is_composed_the_same_whatever_the_chunks() -> None:
+    # Decomposed kana shrink when composed at the bound: the buffer is refilled.
+    text = unicodedata.normalize("NFD", "がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽ" * 700)
+    data = (text + "\u3099 " + text).encode()
+    whole = native_counts(data)
+    assert whole == reference_counts(data)
+    assert "\u3099" not in "".join(whole[0])
+    counter = Counter("words", threads=1)
+    for i in range(0, len(data), 5):
+        counter.feed(data[i : i + 5])
+    assert (counter.counts(), counter.skipped) == whole
+
+
+def test_no_letter_of_the_unspaced_blocks_vanishes() -> None:
+    # Alone and after an ideograph, every letter is in a counted word; ICU calls some of
+    # them (〆, halfwidth ﾞ and ﾟ) not word-like, and they are words all the same.
+    letters = [
+        c
+        for c in map(chr, range(sys.maxunicode + 1))
+        if unicodedata.category(c)[0] == "L" and reference.is_unspaced(c)
+    ]
+    assert {"\u3006", "\uff9e", "\uff9f"} <= set(letters)
+    for template in ("{}", "中{}"):
+        text = "\n".join(template.format(c) for c in letters)
+        counts, skipped = native_counts(text.encode())
+        found = Bag("".join(w * n for w, n in counts.items()))
+        assert skipped == 0
+        assert found == Bag(reference.normalize_word(text.replace("\n", "")))
+    small = "\n".join("中" + c for c in letters if not 0x3400 <= ord(c) <= 0x3FFFF).encode()
+    assert native_counts(small) == reference_counts(small)
+
+
+def test_the_dictionaries_notices_ship_with_the_package() -> None:
+    # The crates' licence and ICU's third-party notices for the dictionaries compiled
+    # into the core (README "Every script"): for the crate versions the core is built with.
+    notice = (Path(reference.__file__).parents[1] / "ICU-NOTICE.txt").read_text()
+    lock = (Path(__file__).parents[1] / "Cargo.lock").read_text()
+    for crate in ("icu_segmenter", "icu_segmenter_data"):
+        version = lock.split(f'name = "{crate}"\nversion = "', 1)[1].split('"', 1)[0]
+        assert f"{crate} {version}" in notice
+    for needed in (
+        "SPDX-License-Identifier: Unicode-3.0",
+        "Chinese/Japanese Word Break Dictionary Data (cjdict.txt)",
+        "Copyright (c) 1999 TaBE Project.",
+        "Nara Institute of Science",
+        "Lao Word Break Dictionary Data (laodict.txt)",
+        "Copyright (C) 2013 Brian Eugene Wilson, Robert Martin Campbell.",
+        "Burmese Word Break Dictionary Data (burmesedict.txt)",
+        "Copyright (c) 2013, LeRoy Benjamin Sharon",
+    ):
+        assert needed in notice, needed
+
+
+def test_bench_segment_compares_with_a_core_without_segmentation() -> None:
+    # `make bench-segment`'s core before: by default a commit without the segmentation,
+    # else SEGMENT_BASE; built and kept under the base's commit id, so a new base is a new
+    # build, never the core of another base.
+    root = Path(__file__).parents[1]
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+
+    def before(*args: str) -> str:
+        plan = subprocess.run(
+            ["make", "-n", "bench-segment", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        found = re.search(r"--before \S*/core-before/([0-9a-f]{40})/_core\.so", plan)
+        assert found, plan
+        return found.group(1)
+
+    default = before()
+    assert git("cat-file", "-e", f"{default}:src/segment.rs").returncode != 0
+    assert git("cat-file", "-e", f"{default}:src/words.rs").returncode == 0
+    head = git("rev-parse", "HEAD").stdout.strip()
+    assert before(f"SEGMENT_BASE={head}") == head != default

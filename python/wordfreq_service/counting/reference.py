@@ -17,13 +17,16 @@ Mode ``words``
     of these blocks and any other letter; a mark (M*) continues the part it follows (at
     the start of a run it is classed by its own block). An apostrophe joins only when the
     part before it is not unspaced and the character after it is in no unspaced block.
-    Each unspaced part is cut into words by ICU4X's dictionary segmenter, the one the
-    native core uses, taken from it (``_core.segment``: the only step this module does
-    not do itself); the segments it calls word-like are the words, the rest are dropped.
-    A part is segmented ``SEGMENT_RUN_BOUND`` code points at a time: at the bound, every
-    segment but the last is final and the last is segmented again with what follows (all
-    of them when there is one), so a very long part may be cut other than ICU would cut
-    it whole, the same way whatever the chunking.
+    Each unspaced part is composed to NFC and cut into words by ICU4X's dictionary
+    segmenter, the one the native core uses, taken from it (``_core.segment``: the only
+    step this module does not do itself); a segment it calls word-like or that holds a
+    letter (L*) is a word, the rest (marks only) are dropped. A part is read into a buffer
+    of ``SEGMENT_RUN_BOUND`` code points: when full, it is composed, and while it still
+    holds the bound or more it is segmented: one segment is over-long (skipped once, with
+    the rest of the part), else every segment but the last is final and the last stays
+    buffered. At the part's end the buffer is composed, cut the same way, and segmented.
+    So a very long part may be cut other than ICU would cut it whole, the same way
+    whatever the chunking.
 
 Mode ``seed``
     The original Go worker: ``bufio.ScanWords`` over raw bytes (Go's space set; an
@@ -54,8 +57,8 @@ Word length (both modes)
     A word longer than ``max_word_length`` (default 1000 in ``words`` mode, 65536 in
     ``seed`` mode, where the Go scanner gave up; at most 65536) is not counted;
     ``Counter.skipped`` counts such runs instead, once each, wherever the input was cut
-    into chunks (in an unspaced part, each of its words). The length is measured on the
-    word as found, before any normalising:
+    into chunks (in an unspaced part, each of its words, measured composed). The length
+    is measured on the word as found, before any normalising:
     in ``words`` mode the number of code points of the raw word span in the decoded
     input (letters, marks and the apostrophes that join them, so ``don't`` is 5 and an
     NFD ``café`` is 5), in ``seed`` mode the number of bytes of the raw token as
@@ -78,7 +81,7 @@ import re
 import unicodedata
 from collections import Counter as _Counter
 from collections.abc import Collection, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -281,15 +284,23 @@ def is_sentence_terminal(ch: str) -> bool:
     return cp in SENTENCE_END_BEYOND_UNICODE or any(lo <= cp <= hi for lo, hi in SENTENCE_TERMINAL)
 
 
-def split_words_and_breaks(text: str) -> Iterator[str | None]:
+class _Break:
+    """Where a sequence of words breaks (``split_words_and_breaks``)."""
+
+
+SEQUENCE_BREAK: Final = _Break()
+
+
+def split_words_and_breaks(text: str) -> Iterator[str | _Break | None]:
     """Raw words of ``words`` mode (``raw_words``: the same split and segmentation as
-    single words), and None wherever a sequence of words breaks (a sentence end or a
-    paragraph break; see the module's n-gram rules). No break character is part of a
-    word, so cutting the text at each one splits no word."""
+    single words, None for a run skipped whole), and ``SEQUENCE_BREAK`` wherever a
+    sequence of words breaks (a sentence end or a paragraph break; see the module's n-gram
+    rules). No break character is part of a word, so cutting the text at each one splits
+    no word."""
     start = 0
     for at in sequence_breaks(text):
         yield from raw_words(text[start:at])
-        yield None
+        yield SEQUENCE_BREAK
         start = at + 1
     yield from raw_words(text[start:])
 
@@ -328,9 +339,9 @@ def ngrams_mode(
     """The n-grams of ``data``: keys, and None for each word over ``max_word_length``."""
     window: list[str] = []
     for raw in split_words_and_breaks(decode(data, encoding, at_start=at_start)):
-        if raw is None:
+        if isinstance(raw, _Break):
             window.clear()
-        elif max_word_length is not None and len(raw) > max_word_length:
+        elif raw is None or (max_word_length is not None and len(raw) > max_word_length):
             window.clear()
             yield None
         else:
@@ -352,24 +363,42 @@ def split_words(text: str) -> Iterator[str]:
         yield part
 
 
-def raw_words(text: str) -> Iterator[str]:
-    """Raw words of ``words`` mode, before normalisation: unspaced parts segmented."""
+def raw_words(text: str) -> Iterator[str | None]:
+    """Raw words of ``words`` mode, before normalisation: unspaced parts segmented; None
+    for a run skipped whole (an unspaced segment that fills the bound)."""
     for part, unspaced in split_parts(text):
         yield from segment_part(part) if unspaced else (part,)
 
 
-def segment_part(part: str) -> Iterator[str]:
-    """The raw words of one unspaced part: ICU4X's segments, ``SEGMENT_RUN_BOUND`` code
-    points at a time."""
+def _is_word_segment(segment: str, word_like: bool) -> bool:
+    """ICU calls it word-like, or it holds a letter (a lone ``〆``, ``ﾞ``, ``ﾟ``)."""
+    return word_like or any(unicodedata.category(ch)[0] == "L" for ch in segment)
+
+
+def segment_part(part: str) -> Iterator[str | None]:
+    """The words of one unspaced part, composed (NFC) and segmented by ICU4X
+    ``SEGMENT_RUN_BOUND`` code points at a time; None for a segment that fills the bound
+    (the rest of the part is skipped with it)."""
     from wordfreq_service import _core
 
-    start = 0
-    while len(part) - start >= SEGMENT_RUN_BOUND:
-        segments = _core.segment(part[start : start + SEGMENT_RUN_BOUND])
-        final = segments if len(segments) <= 1 else segments[:-1]
-        yield from (s for s, word_like in final if word_like)
-        start += sum(len(s) for s, _ in final)
-    yield from (s for s, word_like in _core.segment(part[start:]) if word_like)
+    bound = SEGMENT_RUN_BOUND
+    buf, pos = "", 0
+    while True:
+        take = bound - len(buf)
+        buf += part[pos : pos + take]
+        pos += take
+        # Composed when full, or at the part's end.
+        buf = unicodedata.normalize("NFC", buf)
+        while len(buf) >= bound:
+            segments = _core.segment(buf)
+            if len(segments) == 1:
+                yield None
+                return
+            yield from (s for s, word_like in segments[:-1] if _is_word_segment(s, word_like))
+            buf = segments[-1][0]
+        if pos >= len(part):
+            yield from (s for s, word_like in _core.segment(buf) if _is_word_segment(s, word_like))
+            return
 
 
 def normalize_word(word: str) -> str:
@@ -385,7 +414,7 @@ def words_mode(
 ) -> Iterator[str | None]:
     """The normalised words of ``data``; None for each word over ``max_word_length``."""
     for raw in raw_words(decode(data, encoding, at_start=at_start)):
-        if max_word_length is not None and len(raw) > max_word_length:
+        if raw is None or (max_word_length is not None and len(raw) > max_word_length):
             yield None
         else:
             yield normalize_word(raw)
