@@ -394,6 +394,10 @@ class Backend:
     #: ``queued`` as it stores it (no pre-signed URLs: the embedded stack); workers
     #: then skip marking the jobs of a batch they receive, a write per job.
     service_marks_queued: bool = False
+    #: Stores a job's upload and announces it with the job's record written in the same
+    #: transaction as its event (``JobService.create_stored``); None where the record
+    #: must be written on its own first (the job store is not the queue's database).
+    store_job_upload: Callable[[JobRecord, BinaryIO, Mapping[str, str]], ObjectInfo] | None = None
 
     def store_for(self, bucket: str) -> ObjectStore | None:
         """The store holding ``bucket``'s objects, or None when this backend has none."""

@@ -15,7 +15,9 @@ the work queue dead-letters a message after 5 receives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from wordfreq_service.adapters.embedded.database import DEFAULT_LOCK_WAIT_S, SqliteDatabase
 from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
@@ -31,6 +33,8 @@ from wordfreq_service.ports import (
     RESULT_QUEUE_RETENTION_S,
     WORK_QUEUE_RETENTION_S,
     Backend,
+    JobRecord,
+    ObjectInfo,
 )
 
 DEFAULT_BUCKET = "uploads"
@@ -94,6 +98,17 @@ def open_embedded(
     for corpus_id in jobs.purge_expired_corpora():
         for key in corpus_objects(corpus_id):
             store.delete(key)
+
+    def store_job_upload(
+        record: JobRecord, body: BinaryIO, metadata: Mapping[str, str]
+    ) -> ObjectInfo:
+        return store.put(
+            record.key,
+            body,
+            metadata,
+            announce=lambda event: jobs.create_announced(record, target, event),
+        )
+
     return Backend(
         store=store,
         work_queue=work,
@@ -103,6 +118,7 @@ def open_embedded(
         jobs=jobs,
         # FileStore.upload_url gives no URL: uploads come through JobService.accept_upload.
         service_marks_queued=True,
+        store_job_upload=store_job_upload,
     )
 
 

@@ -164,12 +164,16 @@ class FileStore:
         metadata: Mapping[str, str] | None = None,
         *,
         progress: Callable[[int], None] | None = None,
+        announce: Callable[[str], object] | None = None,
     ) -> ObjectInfo:
+        """``announce``: publishes this put's event in place of the bucket's notification
+        target (the job service's, which writes the job's record in the same
+        transaction); the object is removed again if it fails, as for ``notify``."""
         fan_out, file_name = _location(validate_key(key))
         wanted = {name.lower(): value for name, value in (metadata or {}).items()}
         try:
             with self._objects.child(fan_out, create=True) as dir_fd:
-                return self._put_in(dir_fd, file_name, key, body, wanted, progress)
+                return self._put_in(dir_fd, file_name, key, body, wanted, progress, announce)
         except OSError as exc:
             raise translate_os_error(exc, f"storing {key!r}") from exc
 
@@ -181,7 +185,9 @@ class FileStore:
         body: BinaryIO,
         wanted: dict[str, str],
         progress: Callable[[int], None] | None,
+        announce: Callable[[str], object] | None = None,
     ) -> ObjectInfo:
+        notify = announce or self._notify
         temp = f"{_TEMP_PREFIX}{secrets.token_hex(8)}{_TEMP_SUFFIX}"
         fd = open_file(Path(temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, dir_fd=dir_fd)
         placed = False
@@ -193,8 +199,8 @@ class FileStore:
             os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             placed = True
             sync_dir(dir_fd)
-            if self._notify is not None and not self._quiet(key):
-                self._notify(
+            if notify is not None and not self._quiet(key):
+                notify(
                     object_created_event(
                         self._bucket, key, info.size, info.etag, region=EMBEDDED_REGION
                     )
