@@ -22,7 +22,7 @@ import secrets
 import stat
 import struct
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from types import TracebackType
@@ -153,6 +153,54 @@ class FileStore:
                                 removed += 1
         except FileNotFoundError:
             pass  # nothing stored yet
+        except OSError as exc:
+            raise translate_os_error(exc, f"sweeping {self._directory}") from exc
+        return removed
+
+    def sweep_unannounced(
+        self, announced: Callable[[], Collection[str]], older_than_s: float = 3600.0
+    ) -> int:
+        """Remove uploads left behind: objects older than ``older_than_s`` whose key no
+        waiting event or task names (``announced()``, the keys the queues still name)
+        and which the store does not write for itself (``unannounced`` keys: stored
+        counts). A worker deletes an upload only after its result is out and before its
+        message; one killed in between, or a put killed between storing an object and
+        committing its event, leaves an upload no message names, which nothing else
+        would ever remove. The listing comes before ``announced()``, so an upload stored
+        meanwhile is never taken for a leftover; a file replaced since it was listed
+        (a new upload to the key) is kept."""
+        cutoff = time.time() - older_than_s
+        old: list[tuple[str, str, int]] = []  # fan-out directory, file name, inode
+        try:
+            with directory(self._root, (*self._parts, "objects")) as objects_fd:
+                walk = os.fwalk(".", dir_fd=objects_fd, follow_symlinks=False)
+                for path, _dirs, names, dir_fd in walk:
+                    for name in names if path != "." else ():
+                        if len(name) != 64 or name.startswith(_TEMP_PREFIX):
+                            continue
+                        with suppress(FileNotFoundError):
+                            found = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                            if stat.S_ISREG(found.st_mode) and found.st_mtime < cutoff:
+                                old.append((os.path.basename(path), name, found.st_ino))
+            if not old:
+                return 0
+            named = {_location(key)[1] for key in announced()}
+            removed = 0
+            for fan_out, name, inode in old:
+                if name in named:
+                    continue
+                with suppress(FileNotFoundError), self._objects.child(fan_out) as dir_fd:
+                    fd = open_file(Path(name), os.O_RDONLY, dir_fd=dir_fd)
+                    with io.FileIO(fd, "rb") as file:
+                        key = _trailer_key(file)
+                        same = os.fstat(file.fileno()).st_ino == inode
+                    if key is None or self._quiet(key) or not same:
+                        continue
+                    if os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_ino == inode:
+                        os.unlink(name, dir_fd=dir_fd)
+                        removed += 1
+        except FileNotFoundError:
+            return 0  # nothing stored yet
         except OSError as exc:
             raise translate_os_error(exc, f"sweeping {self._directory}") from exc
         return removed
@@ -320,6 +368,21 @@ def _read_info(file: io.FileIO, key: str) -> ObjectInfo:
     return ObjectInfo(
         key=key, size=body_size, etag=str(trailer["etag"]), metadata=dict(trailer["metadata"])
     )
+
+
+def _trailer_key(file: io.FileIO) -> str | None:
+    """The key an object file's trailer names; None for a damaged file (left alone)."""
+    fd = file.fileno()
+    try:
+        total = os.fstat(fd).st_size
+        magic, length = _FOOTER.unpack(os.pread(fd, _FOOTER.size, max(0, total - _FOOTER.size)))
+        if magic != _MAGIC or total - _FOOTER.size - length < 0:
+            return None
+        trailer = json.loads(os.pread(fd, length, total - _FOOTER.size - length))
+    except (ValueError, struct.error):
+        return None
+    key = trailer.get("key") if isinstance(trailer, dict) else None
+    return key if isinstance(key, str) else None
 
 
 def _corrupt(key: str, why: str) -> BackendError:
