@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.service.worker.loop import UNDELETED_AFTER_KILL
+from wordfreq_service.ports import MAX_BATCH
 
 from tools.soak.clients import Ledger, LiveProcesses, Outcome, Uploader, Workspace, run_command
 from tools.soak.memory import SAMPLE_S, Sampler, Series
@@ -139,8 +139,8 @@ class Report:
         if self.data_dir is not None:
             found += self.data_dir.failures()
         if self.aws is not None:
-            # A SIGKILLed worker leaves the uploads its last batches had yet to delete.
-            allowed = {"other objects": UNDELETED_AFTER_KILL if self.kill.pid is not None else 0}
+            # A SIGKILLed worker leaves the uploads its batch had yet to delete.
+            allowed = {"other objects": MAX_BATCH if self.kill.pid is not None else 0}
             for what in ("other objects", "work queue messages", "dead-letter queue messages"):
                 if self.aws[what] > allowed.get(what, 0):
                     found.append(f"{self.aws[what]} {what} left on the stack")

@@ -26,8 +26,7 @@ from wordfreq_service.adapters.embedded.backend import DATABASE_NAME
 from wordfreq_service.adapters.embedded.database import WAL_BOUND_BYTES
 from wordfreq_service.errors import NoSuchKey
 from wordfreq_service.formats.jobs import counts_key
-from wordfreq_service.ports import ObjectStore
-from wordfreq_service.service.worker.loop import UNDELETED_AFTER_KILL
+from wordfreq_service.ports import MAX_BATCH, ObjectStore
 
 DB_BASE_BYTES = 8 << 20
 DB_BYTES_PER_JOB = 2 << 10
@@ -144,7 +143,7 @@ def data_dir_state(
         "results": job_path_bytes,
         "data directory": database_bound + WAL_BOUND_BYTES + job_path_bytes,
         "temporary files": killed,
-        "uploads": killed * UNDELETED_AFTER_KILL,
+        "uploads": killed * MAX_BATCH,
     }
     return DataDirState(
         database=database,

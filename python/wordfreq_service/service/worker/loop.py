@@ -69,13 +69,7 @@ from wordfreq_service.formats.jobs import is_result_key, job_id_of_key
 from wordfreq_service.formats.ranges import RangeTask, parse_range_task
 from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.formats.s3event import S3Record, parse_message
-from wordfreq_service.ports import (
-    DEFAULT_VISIBILITY_TIMEOUT_S,
-    MAX_BATCH,
-    Backend,
-    Message,
-    ObjectStore,
-)
+from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, Backend, Message, ObjectStore
 from wordfreq_service.service.jobs import JOB_RETENTION_S
 from wordfreq_service.service.snowflake import Snowflake
 from wordfreq_service.service.worker.backoff import OUTAGES, Backoff
@@ -92,9 +86,6 @@ log = structlog.get_logger("wordfreq.worker")
 #: so that a success sent before the object was deleted is received first: a client
 #: polls the queue continuously, and 30 s is far beyond one receive's round trip.
 GONE_ON_REDELIVERY_DELAY_S = 30
-#: The most counted uploads a worker killed outright leaves undeleted: those of its
-#: batch and of the one before, whose deletes may not have landed (``process_batch``).
-UNDELETED_AFTER_KILL = 2 * MAX_BATCH
 
 
 class BusyHook(Protocol):
