@@ -2,9 +2,8 @@
 
 One ``Worker`` runs one receive loop. For each record of each message it streams the
 object into the counting engine with the options the client put in the object's
-metadata, posts the result, deletes the object (on a thread of its own, once the batch
-is done, while the next one runs), and deletes the message once every record in it is
-done. What happens
+metadata, posts the result, deletes the object (on a thread of its own, done by the end
+of the batch), and deletes the message once every record in it is done. What happens
 when something goes wrong:
 
 * test event (``s3:TestEvent``): dropped (message deleted);
@@ -132,12 +131,8 @@ class Worker:
         self._lease: _LastAttemptLease | None = None
         #: Why the store failed during the batch being handled (None: it did not).
         self._unavailable: str | None = None
-        #: Deletes the counted uploads of a batch once it is processed (``_discard``).
+        #: Deletes the uploads of the batch being processed (``_discard``).
         self._deletes = _Background("upload-delete")
-        #: The uploads of the batch being processed, counted and to be deleted.
-        self._discarded: list[tuple[ObjectStore, str, Any]] = []
-        #: Whether the delete thread has a batch's uploads in hand.
-        self._deleting = False
         self._running = False
 
     # -- the loop -------------------------------------------------------------------
@@ -277,18 +272,11 @@ class Worker:
         try:
             self._process_batch(messages, keeper)
         finally:
-            # The batch's counted uploads go in one task on the delete thread (one
-            # wake-up a batch rather than one a job: each cost the job's thread the GIL
-            # and a context switch), deleted while the next batch runs. The batch before
-            # must be done first, so a worker killed leaves at most two batches'
-            # uploads; outside ``run`` they are all deleted by the time this returns.
-            discarded, self._discarded = self._discarded, []
-            if self._running and self._deleting:
+            # The batch's uploads are all deleted by the time it returns (``_discard``);
+            # outside ``run`` nothing else would stop the thread deleting them.
+            if self._running:
                 self._deletes.wait()
-            self._deleting = bool(discarded)
-            if discarded:
-                self._deletes.submit(lambda: self._delete_objects(discarded))
-            if not self._running:
+            else:
                 self._deletes.close()
 
     def _process_batch(self, messages: list[Message], keeper: VisibilityKeeper) -> None:
@@ -622,20 +610,19 @@ class Worker:
             bound.warning("could not delete object", key=key, error=str(exc))
 
     def _discard(self, store: ObjectStore, key: str, bound: Any) -> None:
-        """Delete a counted upload off the job's path, at the end of its batch
-        (``process_batch``): its result is out, so nothing waits for the delete, which
-        is a wait on the file system's journal (an unlink took 14 % of a small job,
-        60 % on a busy disk) or on S3. A worker killed before it lands leaves the
-        upload behind, as one killed just after the result would; a job's upload goes
-        with the job when it expires."""
-        self._discarded.append((store, key, bound))
+        """Delete a counted upload off the job's path: its result is out, so nothing
+        waits for the delete, which is a wait on the file system's journal (an unlink
+        took 14 % of a small job, 60 % on a busy disk) or on S3. A worker killed before
+        it lands leaves the upload behind, as one killed just after the result would;
+        a job's upload goes with the job when it expires."""
 
-    def _delete_objects(self, discarded: list[tuple[ObjectStore, str, Any]]) -> None:
-        for store, key, bound in discarded:
+        def delete() -> None:
             try:
                 self._delete_object(store, key, bound)
             except Exception as exc:  # a delete must never take the worker down
                 bound.warning("could not delete object", key=key, error=str(exc))
+
+        self._deletes.submit(delete)
 
     def _remember(self, upload: tuple[str, str, str]) -> None:
         self._recent[upload] = None
