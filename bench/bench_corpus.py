@@ -5,8 +5,10 @@ Two set-ups, each on a fresh data directory:
 * `wordfreq up --workers 2` running, `submit --aggregate` its client (the stack's worker
   processes count; the client uploads, waits and merges);
 * no stack: `submit --aggregate --workers 2` brings in-process workers (threads).
-For each: files/s from the command's start to its exit (CLI start-up included), and the
-peak memory (VmHWM) of the submit process and of each worker process. The summed counts
+For each: files/s from the command's start to its exit (CLI start-up included), the CPU
+seconds of the submit process and of the stack's processes (the trustworthy figure on a
+shared machine), and the peak memory (VmHWM) of the submit process and of each worker
+process. The summed counts
 are checked against `count --aggregate` of the same corpus. Medians of the rounds.
 """
 
@@ -45,26 +47,59 @@ def build_corpus(files: int) -> Path:
     return root
 
 
+def cpu_seconds(pids: set[int]) -> float:
+    """The CPU time (user + system) the processes ``pids`` have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            # Fields 14 and 15 (utime, stime) after the parenthesised command name.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def run_watched(argv: list[str], env: dict[str, str], stack_pid: int | None) -> dict[str, float]:
-    """Run ``argv``; its wall seconds, its peak memory and the largest peak among the
-    worker processes (the stack's, else the command's own children: none for threads)."""
+    """Run ``argv``; its wall seconds, its peak memory, the largest peak among the worker
+    processes (the stack's, else the command's own children: none for threads), and the
+    CPU seconds of the command and of the stack's processes while it ran. The stack's
+    processes are listed once, before: scanning /proc at every poll cost the machine
+    more CPU than it measured."""
+    stack = {stack_pid} | descendants(stack_pid) if stack_pid is not None else set()
+    workers_pids = stack - {stack_pid}
+    stack_before = cpu_seconds(stack)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
         peak, workers = 0, 0
-        while proc.poll() is None:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
             peak = max(peak, vm_hwm_kib(proc.pid) or 0)
-            if stack_pid is not None:
-                for pid in descendants(stack_pid):
-                    workers = max(workers, vm_hwm_kib(pid) or 0)
+            for worker in workers_pids:
+                workers = max(workers, vm_hwm_kib(worker) or 0)
             time.sleep(0.02)
         elapsed = time.perf_counter() - start
+        returncode = os.waitstatus_to_exitcode(status)
+        proc.returncode = returncode
+        stack_cpu = cpu_seconds(stack) - stack_before
         out.seek(0)
         err.seek(0)
-        if proc.returncode != 0:
-            raise SystemExit(f"{argv} failed ({proc.returncode}): {err.read().decode()}")
+        if returncode != 0:
+            raise SystemExit(f"{argv} failed ({returncode}): {err.read().decode()}")
         body = json.loads(out.read())
-    return {"seconds": elapsed, "peak_kib": peak, "worker_kib": workers, "total": body["total"]}
+    return {
+        "seconds": elapsed,
+        "peak_kib": peak,
+        "worker_kib": workers,
+        "total": body["total"],
+        "submit_cpu": usage.ru_utime + usage.ru_stime,
+        "stack_cpu": stack_cpu,
+        "load": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
@@ -97,20 +132,26 @@ def main() -> None:
             last = done[-1]
             if last["total"] != expected:
                 raise SystemExit(f"{name}: total {last['total']} != count's {expected}")
+            per = 10_000 / args.files
             print(
                 f"round {r + 1} {name}: {args.files / last['seconds']:.0f} files/s, "
+                f"CPU s per 10,000 files: submit {last['submit_cpu'] * per:.1f}, "
+                f"stack {last['stack_cpu'] * per:.1f}; "
                 f"submit peak {last['peak_kib'] / 1024:.0f} MiB, "
-                f"worker peak {last['worker_kib'] / 1024:.0f} MiB"
+                f"worker peak {last['worker_kib'] / 1024:.0f} MiB; load {last['load']:.1f}"
             )
 
     med = statistics.median
     lines = [
         f"{args.files} files of 1-4 KB (100 a directory), `wordfreq submit --aggregate "
         f"--json DIR`, whole command timed; medians of {args.rounds} rounds; totals checked "
-        "against `count --aggregate`.",
+        "against `count --aggregate`. CPU: user + system seconds of `submit` and of the "
+        "stack's processes (`up` and its workers) while it ran; load average (1 min) "
+        f"{', '.join(format(d['load'], '.1f') for d in runs['stack'])} after the stack's rounds.",
         "",
-        "| set-up | files/s | peak memory, submit | peak memory, each worker process | target |",
-        "| --- | --- | --- | --- | --- |",
+        "| set-up | files/s | CPU s per 10,000 files: submit + stack | peak memory, submit "
+        "| peak memory, each worker process | target |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, label in (
         ("stack", "`up --workers 2` running"),
@@ -122,8 +163,13 @@ def main() -> None:
             if name == "stack"
             else "(in submit)"
         )
+        per = 10_000 / args.files
+        cpu = (
+            f"{med(d['submit_cpu'] for d in done) * per:.1f} + "
+            f"{med(d['stack_cpu'] for d in done) * per:.1f}"
+        )
         lines.append(
-            f"| {label} | {med(args.files / d['seconds'] for d in done):.0f} | "
+            f"| {label} | {med(args.files / d['seconds'] for d in done):.0f} | {cpu} | "
             f"{med(d['peak_kib'] for d in done) / 1024:.0f} MiB | {worker} | >= 500 files/s |"
         )
     print("\n".join(lines))

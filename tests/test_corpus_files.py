@@ -106,3 +106,15 @@ def test_no_files_is_an_error_naming_where_it_looked(tmp_path: Path) -> None:
     touch(tmp_path / "empty" / ".only-hidden")
     with pytest.raises(NoFiles):
         find_corpus([str(tmp_path / "empty")])
+
+
+def test_a_file_reached_through_links_and_its_real_path_is_counted_once(tmp_path: Path) -> None:
+    """Duplicates are told by real path: through a linked directory argument, a link to
+    a file inside a walk, and the file's own path alike."""
+    real = tmp_path / "real"
+    touch(real / "sub" / "a.txt")
+    touch(real / "b.txt")
+    (tmp_path / "alias").symlink_to(real, target_is_directory=True)
+    (real / "sub" / "to-b.txt").symlink_to(real / "b.txt")
+    corpus = find_corpus([str(tmp_path / "alias"), str(real), str(real / "sub" / "a.txt")])
+    assert relative(corpus.files, tmp_path) == ["alias/b.txt", "alias/sub/a.txt"]

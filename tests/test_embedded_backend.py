@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from wordfreq_service.adapters.embedded import (
@@ -465,3 +466,51 @@ def test_a_long_running_store_sees_its_bucket_made_again(tmp_path: Path) -> None
     worker.delete("after")
     with pytest.raises(NoSuchKey):
         client.head("after")
+
+
+def _age_objects(data_dir: Path, seconds: float) -> None:
+    """Every object file of the bucket made ``seconds`` older."""
+    for path in (data_dir / "buckets").rglob("*"):
+        if path.is_file():
+            moment = path.stat().st_mtime - seconds
+            os.utime(path, (moment, moment))
+
+
+def test_an_upload_no_message_names_is_swept_after_an_hour(tmp_path: Path) -> None:
+    """What a worker killed between delivering a result and deleting the upload leaves:
+    an upload whose message is gone. Swept once an hour old; an upload whose event still
+    waits or is being handled, and the store's own counts, stay."""
+    backend = open_embedded(tmp_path)
+    assert backend.sweep_leftover_uploads is not None
+    backend.work_queue.receive(1)  # s3:TestEvent
+    store = backend.store
+    for key in ("left.txt", "waiting.txt", "results/a.csv.gz"):
+        store.put(key, io.BytesIO(b"some words\n"))
+    [message] = backend.work_queue.receive(1, visibility_timeout=60)
+    [record] = cast(list[Any], parse_message(message.body))
+    backend.work_queue.delete(message.receipt_handle)  # its result was delivered
+    assert backend.sweep_leftover_uploads() == 0  # not an hour old yet
+    _age_objects(tmp_path, 2 * 3600)
+    store.put("fresh.txt", io.BytesIO(b"x\n"))
+    backend.work_queue.receive(1, visibility_timeout=60)  # fresh.txt's: taken, not deleted
+    assert backend.sweep_leftover_uploads() == 1
+    with pytest.raises(NoSuchKey):
+        store.head(record.key)
+    for kept in ("waiting.txt", "results/a.csv.gz", "fresh.txt"):
+        store.head(kept)
+
+
+def test_a_stacks_worker_sweeps_leftover_uploads_when_it_starts(tmp_path: Path) -> None:
+    from wordfreq_service.service.worker import Worker, WorkerSettings
+
+    backend = open_embedded(tmp_path)
+    backend.store.put("left.txt", io.BytesIO(b"some words\n"))
+    for message in backend.work_queue.receive(10):
+        backend.work_queue.delete(message.receipt_handle)
+    _age_objects(tmp_path, 2 * 3600)
+    settings = WorkerSettings(job_sweep_seconds=3600, visibility_timeout=30)
+    stop = threading.Event()
+    stop.set()  # the loop never receives: only what the start does happens
+    Worker(backend, settings, stop=stop).run()
+    with pytest.raises(NoSuchKey):
+        backend.store.head("left.txt")

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wordfreq_service.adapters.aws import open_aws
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.errors import NoSuchKey
+from wordfreq_service.errors import JobExists, NoSuchKey
 from wordfreq_service.formats.job_request import JobRequest
 from wordfreq_service.formats.jobs import (
     COUNTS_HEADER,
@@ -564,3 +564,54 @@ def test_opening_the_embedded_stack_deletes_expired_jobs_and_all_they_own(
         with pytest.raises(NoSuchKey):
             backend.store.head(key)
     assert backend.jobs is not None and backend.jobs.get(job.record.job_id, now=START) is None
+
+
+# -- a job stored with its upload (the in-process client on the embedded stack) ---------
+
+
+def _messages(backend: Backend) -> int:
+    return backend.work_queue.approximate_count()
+
+
+def test_a_job_stored_with_its_upload_exists_exactly_when_its_event_does(tmp_path: Path) -> None:
+    service = JobService(open_embedded(tmp_path), JobSettings(max_upload_bytes=1000))
+    _uploaded_keys(service.backend)  # s3:TestEvent
+    job = service.new(REQUEST, len(BODY))
+    with pytest.raises(JobNotFound):  # made, not stored: nobody sees it yet
+        service.find(job.record.job_id, job.token)
+    record = service.store_new(job, io.BytesIO(BODY))
+    assert record.state is JobState.QUEUED
+    assert service.find(job.record.job_id, job.token).state is JobState.QUEUED
+    with service.backend.store.get(job.record.key) as reader:
+        assert b"".join(reader.iter_chunks()) == BODY
+        assert dict(reader.info.metadata) == job.metadata
+    assert _uploaded_keys(service.backend) == [job.record.key]
+
+
+@pytest.mark.parametrize("body", [BODY[:-1], BODY + b"!"], ids=["short", "long"])
+def test_a_refused_upload_leaves_no_job_object_or_event(tmp_path: Path, body: bytes) -> None:
+    service = JobService(open_embedded(tmp_path), JobSettings(max_upload_bytes=1000))
+    _uploaded_keys(service.backend)
+    job = service.new(REQUEST, len(BODY))
+    with pytest.raises(UploadRefused, match=f"{len(BODY)} bytes"):
+        service.store_new(job, io.BytesIO(body))
+    with pytest.raises(NoSuchKey):
+        service.backend.store.head(job.record.key)
+    with pytest.raises(JobNotFound):
+        service.find(job.record.job_id, job.token)
+    assert _messages(service.backend) == 0
+
+
+def test_a_job_that_cannot_be_written_takes_its_upload_and_event_with_it(tmp_path: Path) -> None:
+    """The job's record and the event are one transaction: when it fails (here the ID is
+    taken), the stored upload is removed again and nothing is announced."""
+    service = JobService(open_embedded(tmp_path), JobSettings(max_upload_bytes=1000))
+    _uploaded_keys(service.backend)
+    job = service.new(REQUEST, len(BODY))
+    service.jobs.create(job.record)  # the ID taken, waiting for an upload
+    with pytest.raises(JobExists):
+        service.store_new(job, io.BytesIO(BODY))
+    with pytest.raises(NoSuchKey):
+        service.backend.store.head(job.record.key)
+    assert _messages(service.backend) == 0
+    assert service.find(job.record.job_id, job.token).state is JobState.WAITING_FOR_UPLOAD

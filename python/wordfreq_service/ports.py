@@ -394,6 +394,14 @@ class Backend:
     #: ``queued`` as it stores it (no pre-signed URLs: the embedded stack); workers
     #: then skip marking the jobs of a batch they receive, a write per job.
     service_marks_queued: bool = False
+    #: Stores a job's upload and announces it with the job's record written in the same
+    #: transaction as its event (``JobService.store_new``); None where the record
+    #: must be written on its own first (the job store is not the queue's database).
+    store_job_upload: Callable[[JobRecord, BinaryIO, Mapping[str, str]], ObjectInfo] | None = None
+    #: Removes uploads no message names any more, left by a worker killed between
+    #: delivering a result and deleting the upload; returns how many. None where the
+    #: bucket expires them itself (S3's lifecycle rule).
+    sweep_leftover_uploads: Callable[[], int] | None = None
 
     def store_for(self, bucket: str) -> ObjectStore | None:
         """The store holding ``bucket``'s objects, or None when this backend has none."""

@@ -51,9 +51,8 @@ def find_corpus(arguments: Sequence[str], globs: Sequence[str] = ()) -> Corpus:
     when nothing is left to count, nor anything to report."""
     entries: list[tuple[str, str | None]] = []
     seen: set[str] = set()
-    for path, error in _entries(arguments, globs):
+    for path, error, real in _entries(arguments, globs):
         if error is None:
-            real = os.path.realpath(path) if path != "-" else path
             if real in seen:
                 continue
             seen.add(real)
@@ -65,42 +64,52 @@ def find_corpus(arguments: Sequence[str], globs: Sequence[str] = ()) -> Corpus:
     return Corpus(entries)
 
 
-def _entries(arguments: Iterable[str], globs: Sequence[str]) -> Iterator[tuple[str, str | None]]:
+def _entries(
+    arguments: Iterable[str], globs: Sequence[str]
+) -> Iterator[tuple[str, str | None, str]]:
+    """``(path, error, real path)`` of every entry (the real path of an error: its path)."""
     for argument in arguments:
         if argument == "-":
-            yield argument, None
+            yield argument, None, argument
             continue
         try:
             is_dir = stat.S_ISDIR(os.stat(argument).st_mode)
         except OSError as exc:
-            yield argument, describe_os_error(exc)
+            yield argument, describe_os_error(exc), argument
             continue
         if is_dir:
-            yield from _walk(argument, globs)
+            yield from _walk(argument, os.path.realpath(argument), globs)
         else:
-            yield argument, None
+            yield argument, None, os.path.realpath(argument)
 
 
-def _walk(directory: str, globs: Sequence[str]) -> Iterator[tuple[str, str | None]]:
+def _walk(
+    directory: str, real_directory: str, globs: Sequence[str]
+) -> Iterator[tuple[str, str | None, str]]:
+    """The walk of ``directory``, whose real path is ``real_directory``: an entry that is
+    no link has its real path there, so ``realpath`` (a ``stat`` of every component)
+    is needed only for links to files."""
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda e: e.name)
     except OSError as exc:
-        yield directory, f"cannot list the directory: {describe_os_error(exc)}"
+        yield directory, f"cannot list the directory: {describe_os_error(exc)}", directory
         return
     for entry in entries:
         if entry.name.startswith("."):
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
-                yield from _walk(entry.path, globs)
+                yield from _walk(entry.path, os.path.join(real_directory, entry.name), globs)
                 continue
             regular = entry.is_file(follow_symlinks=True)
+            link = entry.is_symlink()
         except OSError as exc:
-            yield entry.path, describe_os_error(exc)
+            yield entry.path, describe_os_error(exc), entry.path
             continue
         if not regular:
             continue  # a FIFO, socket, device, or a link to a directory or to nothing
         if globs and not any(fnmatch.fnmatchcase(entry.name, g) for g in globs):
             continue
-        yield entry.path, None
+        real = os.path.realpath(entry.path) if link else os.path.join(real_directory, entry.name)
+        yield entry.path, None, real

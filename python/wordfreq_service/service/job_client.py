@@ -34,7 +34,13 @@ from wordfreq_service.formats.jobs import stored_result
 from wordfreq_service.formats.results import FAILURE, JobResult
 from wordfreq_service.ports import JobRecord, JobState
 from wordfreq_service.service.client import NamedSource, ProgressFactory, Submission
-from wordfreq_service.service.jobs import MAX_WAIT_S, JobService, JobSettings, UploadRefused
+from wordfreq_service.service.jobs import (
+    MAX_WAIT_S,
+    JobService,
+    JobSettings,
+    NewJob,
+    UploadRefused,
+)
 
 log = structlog.get_logger("wordfreq.client")
 
@@ -80,15 +86,20 @@ class InProcessJobs:
         self.service = service
         self._keep_done = keep_done
         self._done: dict[str, JobRecord] = {}
+        #: Jobs made and not yet stored: each is stored with its upload
+        #: (``JobService.store_new``), so no one sees a job here before its upload.
+        self._new: dict[str, NewJob] = {}
 
     def create(self, request: JobRequest, size: int) -> JobTicket:
-        job = self.service.create(request, size)
+        job = self.service.new(request, size)
+        self._new[job.record.job_id] = job
         return JobTicket(job.record.job_id, job.record.key, job.token)
 
     def upload(
         self, ticket: JobTicket, body: BinaryIO, progress: Callable[[int], None] | None
     ) -> None:
-        self.service.accept_upload(ticket.job_id, cast(BinaryIO, _Reported(body, progress)))
+        job = self._new.pop(ticket.job_id)
+        self.service.store_new(job, cast(BinaryIO, _Reported(body, progress)))
 
     def wait(self, ticket: JobTicket, seconds: float) -> JobResult | None:
         record = self.service.wait(ticket.job_id, ticket.token, seconds)

@@ -161,6 +161,13 @@ class JobService:
     def create(self, request: JobRequest, size: int) -> NewJob:
         """A new job for an upload of exactly ``size`` bytes. Raises TooLarge over the
         limit and RequestError for options that cannot travel."""
+        job = self.new(request, size)
+        self.jobs.create(job.record)
+        return job
+
+    def new(self, request: JobRequest, size: int) -> NewJob:
+        """:meth:`create`'s job, not stored yet: :meth:`store_new` stores it with its
+        upload."""
         if size < 0:
             raise UploadRefused(f"size: {size} is negative")
         limit = self.settings.max_upload_bytes
@@ -182,8 +189,22 @@ class JobService:
             # Whole seconds, as DynamoDB's TTL reads them: the record reads back as made.
             expires_at=float(math.ceil(now + self.settings.retention_s)),
         )
-        self.jobs.create(record)
         return NewJob(record, token, metadata, now + self.settings.upload_expiry_s)
+
+    def store_new(self, job: NewJob, body: BinaryIO) -> JobRecord:
+        """Store ``job`` (made by :meth:`new`, in this process) with its upload ``body``,
+        which must be exactly the job's size. Where the backend can (the embedded
+        stack), the upload is stored and fsynced, then the job is written ``queued`` in
+        the same transaction as the upload's event: nothing is written of a refused or
+        failed upload, and the job exists exactly when its event does. Elsewhere the
+        job is created, then takes its upload as :meth:`accept_upload` does."""
+        store_job_upload = self.backend.store_job_upload
+        if store_job_upload is None:
+            self.jobs.create(job.record)
+            return self.accept_upload(job.record.job_id, body)
+        record = replace(job.record, state=JobState.QUEUED, updated_at=self._clock())
+        store_job_upload(record, _ExactSize(body, record.size), job.metadata)  # type: ignore[arg-type]
+        return record
 
     def upload_target(self, job: NewJob) -> UploadTarget | None:
         """The store's own upload URL for the job (an S3 pre-signed PUT), or None when

@@ -15,22 +15,28 @@ the work queue dead-letters a message after 5 receives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from wordfreq_service.adapters.embedded.database import DEFAULT_LOCK_WAIT_S, SqliteDatabase
 from wordfreq_service.adapters.embedded.jobs import SqliteJobStore
 from wordfreq_service.adapters.embedded.keys import validate_bucket
 from wordfreq_service.adapters.embedded.objects import FileStore, translate_os_error
 from wordfreq_service.adapters.embedded.queue import SqliteQueue
+from wordfreq_service.errors import WordfreqError
 from wordfreq_service.formats.corpus import corpus_objects
 from wordfreq_service.formats.jobs import RESULTS_PREFIX, job_objects
-from wordfreq_service.formats.s3event import test_event
+from wordfreq_service.formats.ranges import parse_range_task
+from wordfreq_service.formats.s3event import parse_message, test_event
 from wordfreq_service.ports import (
     DEAD_LETTER_RETENTION_S,
     DEFAULT_MAX_RECEIVE_COUNT,
     RESULT_QUEUE_RETENTION_S,
     WORK_QUEUE_RETENTION_S,
     Backend,
+    JobRecord,
+    ObjectInfo,
 )
 
 DEFAULT_BUCKET = "uploads"
@@ -94,6 +100,20 @@ def open_embedded(
     for corpus_id in jobs.purge_expired_corpora():
         for key in corpus_objects(corpus_id):
             store.delete(key)
+
+    def store_job_upload(
+        record: JobRecord, body: BinaryIO, metadata: Mapping[str, str]
+    ) -> ObjectInfo:
+        return store.put(
+            record.key,
+            body,
+            metadata,
+            announce=lambda event: jobs.create_announced(record, target, event),
+        )
+
+    def sweep_leftover_uploads() -> int:
+        return store.sweep_unannounced(lambda: announced_keys(db))
+
     return Backend(
         store=store,
         work_queue=work,
@@ -103,7 +123,27 @@ def open_embedded(
         jobs=jobs,
         # FileStore.upload_url gives no URL: uploads come through JobService.accept_upload.
         service_marks_queued=True,
+        store_job_upload=store_job_upload,
+        sweep_leftover_uploads=sweep_leftover_uploads,
     )
+
+
+def announced_keys(db: SqliteDatabase) -> set[str]:
+    """Every key an event or a range task waiting on a queue (or dead-lettered) names:
+    the uploads still to be counted, or kept beside their dead letter."""
+    keys: set[str] = set()
+    rows = db.query("SELECT body FROM messages WHERE queue != ?", (RESULT_QUEUE,))
+    for (body,) in rows:
+        try:
+            task = parse_range_task(body)
+            parsed = parse_message(body) if task is None else []
+        except WordfreqError:
+            continue  # a body no worker can read names nothing it could count
+        if task is not None:
+            keys.add(task.key)
+        elif isinstance(parsed, list):
+            keys.update(record.key for record in parsed)
+    return keys
 
 
 def configure_notification(db: SqliteDatabase, bucket: str, queue: SqliteQueue) -> SqliteQueue:

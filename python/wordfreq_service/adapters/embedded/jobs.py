@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from wordfreq_service.adapters.embedded.database import SqliteDatabase
+from wordfreq_service.adapters.embedded.queue import SqliteQueue
 from wordfreq_service.errors import JobExists, SplitPlanMismatch
 from wordfreq_service.ports import CorpusRecord, CorpusState, JobRecord, JobState, SplitProgress
 
@@ -35,31 +37,18 @@ class SqliteJobStore:
         self._db = db
 
     def create(self, record: JobRecord) -> None:
-        try:
-            with self._db.write() as conn:
-                conn.execute(
-                    f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.job_id,
-                        record.key,
-                        json.dumps(dict(record.options), ensure_ascii=False),
-                        record.size,
-                        record.token_hash,
-                        record.state.value,
-                        record.created_at,
-                        record.updated_at,
-                        record.expires_at,
-                        record.result,
-                        record.lease_until,
-                        record.counts,
-                    ),
-                )
-        except JobExists:
-            raise
-        except Exception as exc:
-            if isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise JobExists(f"job {record.job_id} exists already") from exc
-            raise
+        with _creating(record), self._db.write() as conn:
+            _insert(conn, record)
+
+    def create_announced(self, record: JobRecord, queue: SqliteQueue, event: str) -> None:
+        """Store a new record and send ``event`` (its stored upload's) to ``queue``, in
+        one transaction: a worker never sees the event without the job, and a client's
+        upload costs one write instead of one each for the job, its lease, the event
+        and ``queued``."""
+        with _creating(record), self._db.write() as conn:
+            _insert(conn, record)
+            queue.send_in(conn, event)
+        self._db.doorbells.ring(queue.name)
 
     def get(self, job_id: str, *, now: float | None = None) -> JobRecord | None:
         rows = self._db.query(
@@ -249,6 +238,39 @@ class SqliteJobStore:
                 (time.time() if now is None else now,),
             ).fetchall()
         return [corpus_id for (corpus_id,) in rows]
+
+
+@contextmanager
+def _creating(record: JobRecord) -> Iterator[None]:
+    """JobExists for a record whose ID is taken."""
+    try:
+        yield
+    except JobExists:
+        raise
+    except Exception as exc:
+        if isinstance(exc.__cause__, sqlite3.IntegrityError):
+            raise JobExists(f"job {record.job_id} exists already") from exc
+        raise
+
+
+def _insert(conn: sqlite3.Connection, record: JobRecord) -> None:
+    conn.execute(
+        f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            record.job_id,
+            record.key,
+            json.dumps(dict(record.options), ensure_ascii=False),
+            record.size,
+            record.token_hash,
+            record.state.value,
+            record.created_at,
+            record.updated_at,
+            record.expires_at,
+            record.result,
+            record.lease_until,
+            record.counts,
+        ),
+    )
 
 
 def _progress(conn: sqlite3.Connection, split_id: str, now: float | None) -> SplitProgress | None:

@@ -22,7 +22,7 @@ import secrets
 import stat
 import struct
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from types import TracebackType
@@ -157,6 +157,54 @@ class FileStore:
             raise translate_os_error(exc, f"sweeping {self._directory}") from exc
         return removed
 
+    def sweep_unannounced(
+        self, announced: Callable[[], Collection[str]], older_than_s: float = 3600.0
+    ) -> int:
+        """Remove uploads left behind: objects older than ``older_than_s`` whose key no
+        waiting event or task names (``announced()``, the keys the queues still name)
+        and which the store does not write for itself (``unannounced`` keys: stored
+        counts). A worker deletes an upload only after its result is out and before its
+        message; one killed in between, or a put killed between storing an object and
+        committing its event, leaves an upload no message names, which nothing else
+        would ever remove. The listing comes before ``announced()``, so an upload stored
+        meanwhile is never taken for a leftover; a file replaced since it was listed
+        (a new upload to the key) is kept."""
+        cutoff = time.time() - older_than_s
+        old: list[tuple[str, str, int]] = []  # fan-out directory, file name, inode
+        try:
+            with directory(self._root, (*self._parts, "objects")) as objects_fd:
+                walk = os.fwalk(".", dir_fd=objects_fd, follow_symlinks=False)
+                for path, _dirs, names, dir_fd in walk:
+                    for name in names if path != "." else ():
+                        if len(name) != 64 or name.startswith(_TEMP_PREFIX):
+                            continue
+                        with suppress(FileNotFoundError):
+                            found = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                            if stat.S_ISREG(found.st_mode) and found.st_mtime < cutoff:
+                                old.append((os.path.basename(path), name, found.st_ino))
+            if not old:
+                return 0
+            named = {_location(key)[1] for key in announced()}
+            removed = 0
+            for fan_out, name, inode in old:
+                if name in named:
+                    continue
+                with suppress(FileNotFoundError), self._objects.child(fan_out) as dir_fd:
+                    fd = open_file(Path(name), os.O_RDONLY, dir_fd=dir_fd)
+                    with io.FileIO(fd, "rb") as file:
+                        key = _trailer_key(file)
+                        same = os.fstat(file.fileno()).st_ino == inode
+                    if key is None or self._quiet(key) or not same:
+                        continue
+                    if os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_ino == inode:
+                        os.unlink(name, dir_fd=dir_fd)
+                        removed += 1
+        except FileNotFoundError:
+            return 0  # nothing stored yet
+        except OSError as exc:
+            raise translate_os_error(exc, f"sweeping {self._directory}") from exc
+        return removed
+
     def put(
         self,
         key: str,
@@ -164,12 +212,16 @@ class FileStore:
         metadata: Mapping[str, str] | None = None,
         *,
         progress: Callable[[int], None] | None = None,
+        announce: Callable[[str], object] | None = None,
     ) -> ObjectInfo:
+        """``announce``: publishes this put's event in place of the bucket's notification
+        target (the job service's, which writes the job's record in the same
+        transaction); the object is removed again if it fails, as for ``notify``."""
         fan_out, file_name = _location(validate_key(key))
         wanted = {name.lower(): value for name, value in (metadata or {}).items()}
         try:
             with self._objects.child(fan_out, create=True) as dir_fd:
-                return self._put_in(dir_fd, file_name, key, body, wanted, progress)
+                return self._put_in(dir_fd, file_name, key, body, wanted, progress, announce)
         except OSError as exc:
             raise translate_os_error(exc, f"storing {key!r}") from exc
 
@@ -181,7 +233,9 @@ class FileStore:
         body: BinaryIO,
         wanted: dict[str, str],
         progress: Callable[[int], None] | None,
+        announce: Callable[[str], object] | None = None,
     ) -> ObjectInfo:
+        notify = announce or self._notify
         temp = f"{_TEMP_PREFIX}{secrets.token_hex(8)}{_TEMP_SUFFIX}"
         fd = open_file(Path(temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, dir_fd=dir_fd)
         placed = False
@@ -193,8 +247,8 @@ class FileStore:
             os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             placed = True
             sync_dir(dir_fd)
-            if self._notify is not None and not self._quiet(key):
-                self._notify(
+            if notify is not None and not self._quiet(key):
+                notify(
                     object_created_event(
                         self._bucket, key, info.size, info.etag, region=EMBEDDED_REGION
                     )
@@ -314,6 +368,21 @@ def _read_info(file: io.FileIO, key: str) -> ObjectInfo:
     return ObjectInfo(
         key=key, size=body_size, etag=str(trailer["etag"]), metadata=dict(trailer["metadata"])
     )
+
+
+def _trailer_key(file: io.FileIO) -> str | None:
+    """The key an object file's trailer names; None for a damaged file (left alone)."""
+    fd = file.fileno()
+    try:
+        total = os.fstat(fd).st_size
+        magic, length = _FOOTER.unpack(os.pread(fd, _FOOTER.size, max(0, total - _FOOTER.size)))
+        if magic != _MAGIC or total - _FOOTER.size - length < 0:
+            return None
+        trailer = json.loads(os.pread(fd, length, total - _FOOTER.size - length))
+    except (ValueError, struct.error):
+        return None
+    key = trailer.get("key") if isinstance(trailer, dict) else None
+    return key if isinstance(key, str) else None
 
 
 def _corrupt(key: str, why: str) -> BackendError:

@@ -145,6 +145,8 @@ class Worker:
         if hold_seconds is None:
             return  # stopped before the queue answered
         keeper = VisibilityKeeper(self.backend, hold_seconds)
+        if self.settings.job_sweep_seconds is not None:
+            self._sweep_leftover_uploads()  # those of a worker killed before this one
         self._running = True
         try:
             while not self.stop.is_set():
@@ -249,6 +251,22 @@ class Worker:
             return
         if splits:
             log.info("expired splits deleted", count=splits)
+        self._sweep_leftover_uploads()
+
+    def _sweep_leftover_uploads(self) -> None:
+        """Remove uploads whose results are out but which a killed worker had yet to
+        delete (``Backend.sweep_leftover_uploads``): at the start of a stack's worker
+        and with each sweep of expired jobs."""
+        sweep = self.backend.sweep_leftover_uploads
+        if sweep is None:
+            return
+        try:
+            removed = sweep()
+        except WordfreqError as exc:
+            log.warning("could not sweep leftover uploads", error=str(exc))
+            return
+        if removed:
+            log.info("leftover uploads deleted", count=removed)
 
     def process_batch(self, messages: list[Message], keeper: VisibilityKeeper) -> None:
         try:
