@@ -48,7 +48,7 @@ def blocks(raw: BinaryIO, name: str, requested: str, encoding: str | None) -> It
         return
     from wordfreq_service.documents import html
 
-    yield from html.blocks(raw.read(), encoding, name)
+    yield from html.blocks(html.read(raw, name), encoding, name)
 
 
 def _container_blocks(raw: BinaryIO, name: str, requested: str) -> Iterator[str]:

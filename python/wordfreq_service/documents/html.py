@@ -23,6 +23,7 @@ import codecs
 import functools
 import re
 from collections.abc import Iterator
+from typing import IO
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -102,6 +103,21 @@ def _declared(head: bytes) -> str | None:
         return codecs.lookup(label).name
     except LookupError:
         return None  # an unknown label is no declaration
+
+
+def read(stream: IO[bytes], name: str) -> bytes:
+    """The HTML in ``stream``, ``InputError`` naming ``name`` when it is larger than
+    ``MAX_HTML_BYTES`` (read no further than that: a page is parsed whole)."""
+    from wordfreq_service.counting.inputs import human_size
+
+    limit = limits.MAX_HTML_BYTES
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(
+            f"{name}: HTML document larger than {human_size(limit)} (the limit: it is "
+            "parsed whole; --format text counts its bytes as text)"
+        )
+    return data
 
 
 def blocks(data: bytes, encoding: str | None, name: str) -> Iterator[str]:

@@ -16,6 +16,11 @@ MAX_ZIP_ENTRIES = 10_000
 MAX_MEMBER_BYTES = 256 << 20
 #: The most bytes all the members read from one container may decompress to, together.
 MAX_CONTAINER_BYTES = 1 << 30
+#: The most bytes of HTML parsed as one tree (a web page, one EPUB spine document): an
+#: HTML5 parser holds the whole DOM, which takes lexbor 20 to 45 times the markup's size
+#: (45 for dense markup, ``<p>word</p>`` repeated: 16 MiB of it peaked at 760 MB). A
+#: long book in one page is a few MiB.
+MAX_HTML_BYTES = 8 << 20
 #: The most pages of a PDF read (a long book has a few thousand).
 MAX_PDF_PAGES = 50_000
 #: The deepest an HTML document's elements may nest. An HTML5 parser checks the open
