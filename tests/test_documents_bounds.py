@@ -5,6 +5,7 @@ small."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,54 @@ def test_an_epub_chapter_past_the_html_size_limit_is_refused(
     with pytest.raises(InputError, match=r"book.epub: .*html: HTML document larger than"):
         count_file(str(FIXTURES / "book.epub"), EVERY_WORD)
 
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+
+
+class _Tracked(io.BytesIO):
+    """A stream that says how far it has been read."""
+
+    high = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.high = self.tell()
+        return data
+
+
+@pytest.mark.parametrize(
+    ("dialect", "words", "body"),
+    [
+        (
+            "DOCX",
+            2 * 20_000,
+            f'<w:document xmlns:w="{_W}"><w:body><w:p>'
+            + "<w:r><w:t>al</w:t></w:r><w:r><w:t>pha beta </w:t></w:r><w:r><w:tab/></w:r>" * 20_000
+            + "</w:p></w:body></w:document>",
+        ),
+        (
+            "ODT",
+            4 * 20_000 + 1,
+            f'<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:'
+            f'office:1.0" xmlns:text="{_TEXT}"><office:body><office:text><text:p>start '
+            + "alpha<text:s/>beta <text:span>alpha beta</text:span> " * 20_000
+            + "</text:p></office:text></office:body></office:document-content>",
+        ),
+    ],
+)
+def test_one_long_paragraph_goes_out_in_parts_as_it_is_read(
+    dialect: str, words: int, body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Memory holds a part of a paragraph, never the whole: its first part is out long
+    # before the XML is read to its end, and no word is lost or split between parts.
+    from wordfreq_service.documents import office
+
+    monkeypatch.setattr(limits, "TEXT_CHUNK_BYTES", 10_000)
+    stream = _Tracked(body.encode())
+    parts = office._parse(stream, getattr(office, dialect))
+    first = next(parts)
+    assert stream.high < len(body) // 4
+    text = " ".join([first, *parts])
+    assert len(text.split()) == words
+    assert set(text.split()) - {"start"} == {"alpha", "beta"}
