@@ -95,3 +95,19 @@ def test_one_long_paragraph_goes_out_in_parts_as_it_is_read(
     text = " ".join([first, *parts])
     assert len(text.split()) == words
     assert set(text.split()) - {"start"} == {"alpha", "beta"}
+
+
+def test_a_pdf_page_drawing_past_the_content_limit_is_refused_before_extraction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Extraction time grows faster than a content stream's size: a 5 KB PDF whose page
+    # inflates to megabytes of operators would hold a worker for hours.
+    report = FIXTURES / "report.pdf"  # five pages of 73 to 161 bytes of content
+    assert sum(words_of(report).values()) > 0
+    monkeypatch.setattr(limits, "MAX_PDF_PAGE_CONTENT_BYTES", 100)
+    with pytest.raises(InputError, match=r"report.pdf: page 2 draws with 102 bytes of content"):
+        count_file(str(report), EVERY_WORD)
+    monkeypatch.setattr(limits, "MAX_PDF_PAGE_CONTENT_BYTES", 1000)
+    monkeypatch.setattr(limits, "MAX_PDF_CONTENT_BYTES", 73 + 102 + 99)
+    with pytest.raises(InputError, match=r"report.pdf: the PDF's pages draw with more than"):
+        count_file(str(report), EVERY_WORD)

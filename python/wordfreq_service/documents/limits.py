@@ -28,5 +28,12 @@ MAX_PDF_PAGES = 50_000
 #: (a 300 KB page) took lexbor 6 s, twice that four times as long. Browsers cap the depth
 #: (Blink at 512); real pages stay well under 100.
 MAX_HTML_DEPTH = 1_000
+#: The most bytes of content stream (a page's drawing operators, decompressed) one PDF
+#: page may have, and all of a PDF's pages together (pages may share one stream: each
+#: page's use counts). pypdf's text extraction takes time that grows faster than a
+#: stream's size (1 MiB took 2 s, 2 MiB 7 s, 4 MiB 27 s), so these bound a document's
+#: CPU time, to about a minute whatever its size; a text page has tens of KiB.
+MAX_PDF_PAGE_CONTENT_BYTES = 1 << 20
+MAX_PDF_CONTENT_BYTES = 32 << 20
 #: Extracted text is handed to the counter in chunks of about this many bytes.
 TEXT_CHUNK_BYTES = 1 << 20
