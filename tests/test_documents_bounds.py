@@ -6,6 +6,7 @@ small."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,53 @@ def test_a_pdf_page_drawing_past_the_content_limit_is_refused_before_extraction(
     monkeypatch.setattr(limits, "MAX_PDF_CONTENT_BYTES", 73 + 102 + 99)
     with pytest.raises(InputError, match=r"report.pdf: the PDF's pages draw with more than"):
         count_file(str(report), EVERY_WORD)
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "rot13",
+        "base64",
+        "hex",
+        "zlib",
+        "uu",
+        "idna",
+        "punycode",
+        "utf-7",
+        "cp037",
+        "utf-32",
+        "nonesuch",
+    ],
+)
+def test_a_declared_charset_that_is_no_web_encoding_is_ignored(label: str, tmp_path: Path) -> None:
+    # WHATWG: a label outside the Encoding standard is no declaration; the page is read
+    # as undeclared (UTF-8, each invalid byte as Windows-1252), never an internal error.
+    page = tmp_path / "c.html"
+    page.write_bytes(f'<html><meta charset="{label}"><p>hello caf\xe9</p>'.encode())
+    assert words_of(page) == {"hello": 1, "café": 1}
+
+
+def test_a_web_encoding_declared_by_another_label_is_read(tmp_path: Path) -> None:
+    page = tmp_path / "k.html"
+    page.write_bytes('<html><meta charset="euc-kr"><p>안녕</p>'.encode("cp949"))
+    assert words_of(page) == {"안녕": 1}
+
+
+def test_any_exception_inside_an_extractor_is_this_documents_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What escapes a library on a hostile file is an InputError, which `count` reports in
+    # one line and a worker turns into a `failure` result (not a retry, not a crash).
+    from wordfreq_service.documents import html
+
+    def broken(*args: object) -> Iterator[str]:
+        raise LookupError("'rot-13' is not a text encoding")
+        yield ""
+
+    monkeypatch.setattr(html, "blocks", broken)
+    page = tmp_path / "p.html"
+    page.write_text("<p>hello</p>")
+    with pytest.raises(
+        InputError, match=r"p.html: cannot extract the document's text: LookupError: 'rot-13'"
+    ):
+        count_file(str(page), EVERY_WORD)

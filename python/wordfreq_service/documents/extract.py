@@ -28,7 +28,23 @@ OLE_FILE = (
 def blocks(raw: BinaryIO, name: str, requested: str, encoding: str | None) -> Iterator[str]:
     """The text blocks of the document in ``raw`` (seekable, at its start), read as
     ``requested`` (``auto`` or a document format) says: a forced format the content is
-    not fails, naming what the content is."""
+    not fails, naming what the content is. Whatever goes wrong in an extractor is this
+    document's fault, an ``InputError`` (a ``failure`` result on a worker, never a retry
+    or a crash)."""
+    try:
+        yield from _blocks(raw, name, requested, encoding)
+    except InputError:
+        raise
+    except RecursionError as exc:
+        raise InputError(f"{name}: malformed document (it nests without end)") from exc
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise InputError(
+            f"{name}: cannot extract the document's text: {type(exc).__name__}: {reason}"
+        ) from exc
+
+
+def _blocks(raw: BinaryIO, name: str, requested: str, encoding: str | None) -> Iterator[str]:
     raw.seek(0)
     kind = sniff(raw.read(SNIFF_BYTES))
     raw.seek(0)

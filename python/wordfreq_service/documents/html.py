@@ -13,7 +13,8 @@ source's line breaks never make paragraph breaks.
 Decoding, in the order of the WHATWG encoding sniffing algorithm: a byte-order mark
 (UTF-8, UTF-16), else ``--encoding`` when given (the user's override), else a charset
 declared in the first 1024 bytes (``<meta charset>``, ``<meta http-equiv>``'s content,
-an XML declaration's ``encoding``), else UTF-8 with every invalid byte read as
+an XML declaration's ``encoding``; only the WHATWG standard's encodings, any other label
+ignored as a browser does), else UTF-8 with every invalid byte read as
 Windows-1252, as text is read.
 """
 
@@ -46,8 +47,26 @@ _DECLARED = re.compile(
     rb"""|<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""",
     re.IGNORECASE,
 )
+#: The encodings of the WHATWG Encoding standard, as Python's codecs name them: a declared
+#: label naming any other codec (``rot13``, ``base64``, ``idna``, ``utf-7``, ``cp037``...)
+#: is no text encoding a browser knows, so it is ignored as an unknown label is.
+_WHATWG_CODECS = frozenset(
+    """utf-8 cp866 iso8859-2 iso8859-3 iso8859-4 iso8859-5 iso8859-6 iso8859-7 iso8859-8
+    iso8859-10 iso8859-13 iso8859-14 iso8859-15 iso8859-16 koi8-r koi8-u mac-roman cp874
+    cp1250 cp1251 cp1252 cp1253 cp1254 cp1255 cp1256 cp1257 cp1258 mac-cyrillic gbk
+    gb18030 big5 euc_jp iso2022_jp shift_jis cp949""".split()
+)
 #: Labels the WHATWG Encoding standard reads as another encoding than Python does.
 _WHATWG_LABELS = {
+    "windows-874": "cp874",
+    "tis-620": "cp874",
+    "iso-8859-11": "cp874",
+    "iso-8859-9": "cp1254",
+    "latin5": "cp1254",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "gb2312": "gbk",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
     "iso-8859-1": "cp1252",
     "latin1": "cp1252",
     "latin-1": "cp1252",
@@ -89,7 +108,10 @@ def decode(data: bytes, encoding: str | None) -> str:
         return data.decode(_FORCED[encoding], "replace")
     declared = _declared(data[:_PRESCAN_BYTES])
     if declared is not None:
-        return data.decode(declared, "replace")
+        try:
+            return data.decode(declared, "replace")
+        except (LookupError, UnicodeError):
+            pass  # a codec that cannot decode leniently: no declaration after all
     return data.decode("utf-8", _FALLBACK_ERRORS)
 
 
@@ -100,9 +122,10 @@ def _declared(head: bytes) -> str | None:
     label = (found.group(1) or found.group(2)).decode("ascii").lower()
     label = _WHATWG_LABELS.get(label, label)
     try:
-        return codecs.lookup(label).name
+        codec = codecs.lookup(label).name
     except LookupError:
         return None  # an unknown label is no declaration
+    return codec if codec in _WHATWG_CODECS else None
 
 
 def read(stream: IO[bytes], name: str) -> bytes:
