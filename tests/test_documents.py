@@ -219,7 +219,7 @@ def _starts_like_a_document(data: bytes) -> bool:
     return (
         head.startswith(_DOCUMENT_STARTS)
         or _HTML_START.match(stripped) is not None
-        or any(line.startswith(b"%PDF-") for line in head.splitlines())
+        or head.startswith(b"%PDF-")
     )
 
 
@@ -236,7 +236,9 @@ def _starts_like_a_document(data: bytes) -> bool:
         (b"<p", None),
         (b"a <p> later", None),
         (b"%PDF-1.7\n", "pdf"),
-        (b"junk first\r\n%PDF-2.0", "pdf"),
+        (b"junk first\r\n%PDF-2.0", None),
+        (b"Notes.\n%PDF-1.7 is the first line of a PDF file.\n", None),
+        (b" %PDF-1.7\n", None),
         (b"the header %PDF-1.7 quoted", None),
         (b"%PDF-x", None),
     ],

@@ -162,3 +162,18 @@ def test_any_exception_inside_an_extractor_is_this_documents_failure(
         InputError, match=r"p.html: cannot extract the document's text: LookupError: 'rot-13'"
     ):
         count_file(str(page), EVERY_WORD)
+
+
+def test_a_text_quoting_a_pdf_header_counts_as_text_and_forced_pdf_reads_past_junk(
+    tmp_path: Path,
+) -> None:
+    # WHATWG sniffs a PDF only at offset 0: prose about PDFs must not fail as one.
+    prose = tmp_path / "prose.txt"
+    prose.write_text("Notes on the format.\n%PDF-1.7 is the first line of a PDF file.\n")
+    assert words_of(prose)["pdf"] == 2
+    late = tmp_path / "late.pdf"
+    late.write_bytes(b"junk before the header\n" + (FIXTURES / "report.pdf").read_bytes())
+    forced = JobRequest.make(top=100_000, format="pdf")
+    assert summarize(count_file(str(late), forced), forced).words == summarize(
+        count_file(str(FIXTURES / "report.pdf"), forced), forced
+    ).words

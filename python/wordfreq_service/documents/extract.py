@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from wordfreq_service.documents import formats, limits
-from wordfreq_service.documents.sniff import OLE, SNIFF_BYTES, ZIP, sniff
+from wordfreq_service.documents.sniff import OLE, SNIFF_BYTES, ZIP, pdf_header_within, sniff
 from wordfreq_service.errors import InputError
 
 #: What separates two blocks: a blank line, which ends a sentence and a paragraph.
@@ -46,7 +46,10 @@ def blocks(raw: BinaryIO, name: str, requested: str, encoding: str | None) -> It
 
 def _blocks(raw: BinaryIO, name: str, requested: str, encoding: str | None) -> Iterator[str]:
     raw.seek(0)
-    kind = sniff(raw.read(SNIFF_BYTES))
+    head = raw.read(SNIFF_BYTES)
+    kind = sniff(head)
+    if kind is None and requested == formats.PDF and pdf_header_within(head):
+        kind = formats.PDF
     raw.seek(0)
     if kind == OLE:
         if requested == formats.DOCX:

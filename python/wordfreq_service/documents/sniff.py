@@ -5,8 +5,9 @@ HTML is recognised as the WHATWG MIME Sniffing standard's "rules for identifying
 unknown MIME type" do: after any whitespace (and a UTF-8 byte-order mark), one of its
 tags, case-insensitive, followed by a space or ``>``. An XHTML file opening with an XML
 declaration is HTML too when an ``<html`` tag or HTML doctype follows within the first
-bytes. A PDF is ``%PDF-`` and a digit starting a line within the first 1024 bytes
-(readers accept bytes before the header; a line of text quoting one is rare). A ZIP
+bytes. A PDF is ``%PDF-`` and a digit at the very start, as WHATWG's rules say (a text
+quoting a header on a later line stays text; ``--format pdf`` also reads a PDF with bytes
+before its header, as readers do). A ZIP
 archive (local file header or empty archive) is a container whose entries tell what it
 holds (``zipped.py``); an OLE compound file is what an encrypted Office document (and a
 legacy ``.doc``) is.
@@ -49,6 +50,7 @@ _HTML_TAGS: Final = (
 _TAG_END: Final = b" >"
 _PDF: Final = b"%PDF-"
 _DIGITS: Final = b"0123456789"
+_DIGIT_BYTES: Final = tuple(bytes([d]) for d in _DIGITS)
 _ZIP: Final = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -85,6 +87,12 @@ def looks_like_html(head: bytes) -> bool:
 
 
 def _is_pdf(head: bytes) -> bool:
+    return head.startswith(_PDF) and head[len(_PDF) : len(_PDF) + 1] in _DIGIT_BYTES
+
+
+def pdf_header_within(head: bytes) -> bool:
+    """Whether a PDF header starts a line anywhere in ``head``: what ``--format pdf``
+    accepts (readers accept bytes before the header), never ``auto`` (prose quotes it)."""
     at = head.find(_PDF)
     while at >= 0:
         digit = head[at + len(_PDF) : at + len(_PDF) + 1]
