@@ -174,6 +174,7 @@ def test_a_text_quoting_a_pdf_header_counts_as_text_and_forced_pdf_reads_past_ju
     late = tmp_path / "late.pdf"
     late.write_bytes(b"junk before the header\n" + (FIXTURES / "report.pdf").read_bytes())
     forced = JobRequest.make(top=100_000, format="pdf")
-    assert summarize(count_file(str(late), forced), forced).words == summarize(
-        count_file(str(FIXTURES / "report.pdf"), forced), forced
-    ).words
+    assert (
+        summarize(count_file(str(late), forced), forced).words
+        == summarize(count_file(str(FIXTURES / "report.pdf"), forced), forced).words
+    )

@@ -21,7 +21,6 @@ Windows-1252, as text is read.
 from __future__ import annotations
 
 import codecs
-import functools
 import re
 from collections.abc import Iterator
 from typing import IO
@@ -29,6 +28,7 @@ from typing import IO
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from wordfreq_service.documents import limits
+from wordfreq_service.documents.depth import nesting
 from wordfreq_service.errors import InputError
 
 _BLOCKS = frozenset(
@@ -158,55 +158,6 @@ def blocks(data: bytes, encoding: str | None, name: str) -> Iterator[str]:
     if root is None:
         return
     yield from _walk(root)
-
-
-#: A comment, or a start or end tag (its name in group 2; group 1 "/" for an end tag).
-_TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][^\s/>]*)[^>]*>", re.DOTALL)
-#: Elements whose content is text, not tags, up to their end tag.
-_RAW_TEXT = frozenset("script style textarea title xmp iframe noembed noframes plaintext".split())
-#: Elements that never stay open, or that the parser closes by itself when the next of
-#: their kind (or a block) starts: they do not deepen the tree however many are unclosed.
-_NOT_NESTING = frozenset(
-    """area base br col embed hr img input link meta param source track wbr keygen
-    p li dt dd tr td th thead tbody tfoot colgroup caption option optgroup rb rt rp rtc
-    html head body a button form nobr h1 h2 h3 h4 h5 h6""".split()
-)
-
-
-def nesting(text: str, limit: int) -> int:
-    """How deep the elements of ``text`` nest, as counted from its tags (comments and
-    raw text skipped, elements that never nest left out), stopping once past ``limit``:
-    an estimate, made before the parser sees a hostile page."""
-    depth = deepest = 0
-    pos = 0
-    while True:
-        found = _TOKEN.search(text, pos)
-        if found is None:
-            return deepest
-        pos = found.end()
-        tag = found.group(2)
-        if tag is None:
-            continue  # a comment
-        tag = tag.lower()
-        if found.group(1):
-            if tag not in _NOT_NESTING and depth:
-                depth -= 1
-            continue
-        if tag in _RAW_TEXT:
-            end = _end_tag(tag).search(text, pos)
-            pos = end.end() if end is not None else len(text)
-            continue
-        if tag not in _NOT_NESTING:
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    return deepest
-
-
-@functools.cache
-def _end_tag(tag: str) -> re.Pattern[str]:
-    return re.compile(f"</{re.escape(tag)}", re.IGNORECASE)
 
 
 def _walk(root: LexborNode) -> Iterator[str]:
