@@ -178,3 +178,16 @@ def test_a_text_quoting_a_pdf_header_counts_as_text_and_forced_pdf_reads_past_ju
         summarize(count_file(str(late), forced), forced).words
         == summarize(count_file(str(FIXTURES / "report.pdf"), forced), forced).words
     )
+
+
+def test_ruby_annotations_are_not_counted(tmp_path: Path) -> None:
+    # Furigana over kanji is a reading gloss, not running text: counted, it would add
+    # junk words (とうき, ょ, う) to every Japanese e-book.
+    page = tmp_path / "ruby.html"
+    page.write_text(
+        "<html><body><p><ruby>東京<rp>(</rp><rt>とうきょう</rt><rp>)</rp></ruby>"
+        "<ruby>漢<rtc><rt>かん</rt></rtc></ruby></p>"
+    )
+    plain = tmp_path / "plain.txt"
+    plain.write_text("東京漢")
+    assert words_of(page) == words_of(plain)

@@ -4,7 +4,9 @@ Visible text is what a browser with scripting shows in the page: the body's text
 entities decoded by the parser. Not counted: ``<head>`` (the title included: a tab's
 label, and in an EPUB repeated by every chapter), ``script``, ``style``, ``template``,
 ``noscript`` (not shown where scripts run), ``iframe`` (its text is fallback markup),
-comments, and elements with the ``hidden`` attribute. Each block-level element (paragraph,
+ruby annotations (``rt``, ``rtc``: a reading gloss over the base text, as furigana over
+kanji; ``rp``: the parentheses only browsers without ruby show), comments, and elements
+with the ``hidden`` attribute. Each block-level element (paragraph,
 heading, list item, table cell, ...) is a block of its own: blocks are separated by a
 blank line, so a sentence never runs from one into the next; ``<br>`` is a line break.
 Whitespace runs outside ``<pre>`` collapse to one space, as rendering does, so the
@@ -37,7 +39,9 @@ _BLOCKS = frozenset(
     legend main menu nav ol optgroup option p pre section summary table tbody td tfoot th
     thead tr ul""".split()
 )
-_SKIPPED = frozenset({"head", "script", "style", "template", "noscript", "iframe", "-comment"})
+_SKIPPED = frozenset(
+    {"head", "script", "style", "template", "noscript", "iframe", "rt", "rp", "rtc", "-comment"}
+)
 _TEXT = "-text"
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 
