@@ -191,3 +191,14 @@ def test_ruby_annotations_are_not_counted(tmp_path: Path) -> None:
     plain = tmp_path / "plain.txt"
     plain.write_text("東京漢")
     assert words_of(page) == words_of(plain)
+
+
+def test_a_soft_hyphen_separates_words_in_html_as_in_text(tmp_path: Path) -> None:
+    # U+00AD is a format character, which the counting rules make a separator in any
+    # text: HTML's &shy; (shown joined by a browser) follows the same rule, so one word
+    # counts alike whatever the input's format.
+    page = tmp_path / "shy.html"
+    page.write_text("<html><body><p>Silben&shy;trennung und Silben\u00adtrennung</p>")
+    plain = tmp_path / "shy.txt"
+    plain.write_text("Silben\u00adtrennung und Silben\u00adtrennung")
+    assert words_of(page) == words_of(plain) == {"silben": 2, "trennung": 2, "und": 1}
