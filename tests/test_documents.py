@@ -228,7 +228,10 @@ def _starts_like_a_document(data: bytes) -> bool:
     [
         (b"<p>Hello", "html"),
         (b"\xef\xbb\xbf \n<!DOCTYPE HTML>", "html"),
-        (b"<!-- note -->", "html"),
+        (b"<!-- note -->", None),
+        (b"<!-- SPDX-License-Identifier: MIT -->\n# Title\n<https://example.com>", None),
+        (b"<!-- saved from url -->\n<!-- two -->  <HTML lang=en>", "html"),
+        (b"<!-- unclosed <p>", None),
         (b"<Table border=1>", "html"),
         (b"<pre>code</pre>", None),
         (b"<abbr>", None),

@@ -3,7 +3,9 @@
 Only ``SNIFF_BYTES`` are looked at, once per input, so plain text pays a few microseconds.
 HTML is recognised as the WHATWG MIME Sniffing standard's "rules for identifying an
 unknown MIME type" do: after any whitespace (and a UTF-8 byte-order mark), one of its
-tags, case-insensitive, followed by a space or ``>``. An XHTML file opening with an XML
+tags, case-insensitive, followed by a space or ``>``; but a leading comment (``<!--``,
+which WHATWG takes for HTML alone) must be followed by one of those tags within the bytes
+sniffed. An XHTML file opening with an XML
 declaration is HTML too when an ``<html`` tag or HTML doctype follows within the first
 bytes. A PDF is ``%PDF-`` and a digit at the very start, as WHATWG's rules say (a text
 quoting a header on a later line stays text; ``--format pdf`` also reads a PDF with bytes
@@ -45,9 +47,10 @@ _HTML_TAGS: Final = (
     b"<body",
     b"<br",
     b"<p",
-    b"<!--",
 )
 _TAG_END: Final = b" >"
+_COMMENT: Final = b"<!--"
+_COMMENT_END: Final = b"-->"
 _PDF: Final = b"%PDF-"
 _DIGITS: Final = b"0123456789"
 _DIGIT_BYTES: Final = tuple(bytes([d]) for d in _DIGITS)
@@ -73,6 +76,13 @@ def sniff(head: bytes) -> str | None:
 def looks_like_html(head: bytes) -> bool:
     start = head[len(_UTF8_BOM) :] if head.startswith(_UTF8_BOM) else head
     start = start.lstrip(_WHITESPACE)
+    while start.startswith(_COMMENT):
+        # WHATWG takes a leading comment alone for HTML; a Markdown or text file opens
+        # with one as often (a licence header, a linter's directive), so a tag must follow.
+        end = start.find(_COMMENT_END, len(_COMMENT))
+        if end < 0:
+            return False
+        start = start[end + len(_COMMENT_END) :].lstrip(_WHITESPACE)
     if not start.startswith(b"<"):
         return False
     lowered = start[:16].lower()
