@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from wordfreq_service import _core
 from wordfreq_service.counting.engine import count_file, summarize
 from wordfreq_service.documents import limits
 from wordfreq_service.errors import InputError
@@ -202,3 +203,16 @@ def test_a_soft_hyphen_separates_words_in_html_as_in_text(tmp_path: Path) -> Non
     plain = tmp_path / "shy.txt"
     plain.write_text("Silben\u00adtrennung und Silben\u00adtrennung")
     assert words_of(page) == words_of(plain) == {"silben": 2, "trennung": 2, "und": 1}
+
+
+@pytest.mark.parametrize("encoding", _core.ENCODINGS)
+def test_every_encoding_of_the_core_reads_a_forced_html_page(encoding: str, tmp_path: Path) -> None:
+    # --encoding's choices are the core's: each must decode HTML too, never an internal
+    # error when the core gains one.
+    page = tmp_path / "page.html"
+    page.write_bytes("<p>hello world</p>".encode("utf-16-le" if encoding == "utf-16" else encoding))
+    request = JobRequest.make(top=10, format="html", encoding=encoding)
+    assert summarize(count_file(str(page), request), request).words == [
+        ("hello", 1),
+        ("world", 1),
+    ]

@@ -29,6 +29,7 @@ from typing import IO
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from wordfreq_service import _core
 from wordfreq_service.documents import limits
 from wordfreq_service.documents.depth import nesting
 from wordfreq_service.errors import InputError
@@ -83,8 +84,11 @@ _WHATWG_LABELS = {
     "utf-16le": "utf-8",
     "utf-16be": "utf-8",
 }
-#: ``--encoding``'s names (the counting core's) as Python codecs.
-_FORCED = {"utf-8": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1", "utf-16": "utf-16-le"}
+#: ``--encoding``'s names (the counting core's) as Python codecs: the core reads
+#: ``utf-16`` without a byte-order mark as little-endian (one with a mark is read above).
+_FORCED = {name: "utf-16-le" if name == "utf-16" else name for name in _core.ENCODINGS}
+for _codec in _FORCED.values():
+    codecs.lookup(_codec)  # a core encoding Python cannot decode fails here, not in a count
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),

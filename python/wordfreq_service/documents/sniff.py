@@ -17,6 +17,8 @@ legacy ``.doc``) is.
 
 from __future__ import annotations
 
+from wordfreq_service.documents import formats
+
 TYPE_CHECKING = False  # not typing's: `wordfreq count` imports this module, typing costs ~10 ms
 if TYPE_CHECKING:
     from typing import Final
@@ -67,9 +69,9 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(_OLE):
         return OLE
     if _is_pdf(head):
-        return "pdf"
+        return formats.PDF
     if looks_like_html(head):
-        return "html"
+        return formats.HTML
     return None
 
 
@@ -116,6 +118,6 @@ def is_document(head: bytes, requested: str) -> bool:
     """Whether an input whose first bytes are ``head`` goes to an extractor under
     ``--format requested``: always when a document format is forced (which then checks
     the content), never for ``text``, and for ``auto`` when the content is one."""
-    if requested == "text":
+    if requested == formats.TEXT:
         return False
-    return requested != "auto" or sniff(head) is not None
+    return requested != formats.AUTO or sniff(head) is not None
