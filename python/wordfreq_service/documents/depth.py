@@ -155,6 +155,7 @@ class _Stack:
         self.bounds: dict[frozenset[str], list[int]] = {
             bound: [] for bound in (_SCOPE, _LIST_SCOPE, _BUTTON_SCOPE, _SPECIAL, _ITEM_BOUNDS)
         }
+        self.kinds: dict[str, list[list[int]]] = {}
         self.formatting: list[_Formatting] = []
         self.form = False  # a <form> is open: another is ignored
 
@@ -261,6 +262,8 @@ class _Stack:
 
     def _foreign(self) -> int:
         """Where the topmost open ``<svg>`` or ``<math>`` is, -1 without any."""
+        if not self.at.get("svg") and not self.at.get("math"):
+            return -1
         return max((where[-1] for t in _FOREIGN if (where := self.at.get(t))), default=-1)
 
     def _listed(self, tag: str) -> bool:
@@ -268,6 +271,8 @@ class _Stack:
 
     def _marker(self) -> int:
         """Where the last marker is in the list (0 without any)."""
+        if not self.formatting:
+            return 0
         for at in range(len(self.formatting) - 1, -1, -1):
             if not self.formatting[at].tag:
                 return at
@@ -289,6 +294,8 @@ class _Stack:
 
     def reopen(self) -> None:
         # Reconstructs the formatting elements closed by another's end (a <p>'s, ...).
+        if not self.formatting:
+            return
         for entry in self.formatting[self._marker() :]:
             if not entry.open:
                 entry.open = True
@@ -312,17 +319,22 @@ class _Stack:
         at = len(self.names)
         self.names.append(tag)
         self.at.setdefault(tag, []).append(at)
-        for bound, where in self.bounds.items():
-            if tag in bound:
-                where.append(at)
+        for where in self._bounds_of(tag):
+            where.append(at)
+
+    def _bounds_of(self, tag: str) -> list[list[int]]:
+        """The position lists of the boundary kinds ``tag`` is (worked out once)."""
+        kinds = self.kinds.get(tag)
+        if kinds is None:
+            kinds = self.kinds[tag] = [w for b, w in self.bounds.items() if tag in b]
+        return kinds
 
     def _truncate(self, size: int) -> None:
         while len(self.names) > size:
             name = self.names.pop()
             self.at[name].pop()
-            for bound, where in self.bounds.items():
-                if name in bound:
-                    where.pop()
+            for where in self._bounds_of(name):
+                where.pop()
             if name in _MARKERS:
                 del self.formatting[self._marker() :]
             elif name in _FORMATTING:
