@@ -106,3 +106,25 @@ def test_the_drain_deadline_holds_while_a_documents_text_is_extracted(tmp_path: 
 
     with pytest.raises(Abandoned):
         count_object(backend.store, "uploads/book", "job", WorkerSettings(), deadline)
+
+
+def test_an_exception_escaping_a_library_is_the_jobs_failure_not_a_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A LookupError (once raised by a `rot13` charset) used to leave count_object as an
+    # unexpected error: retried until dead-lettered. Whatever an extractor raises is the
+    # document's failure result.
+    from wordfreq_service.documents import html
+    from wordfreq_service.service.worker.job import count_object
+    from wordfreq_service.service.worker.settings import WorkerSettings
+
+    def broken(*args: object) -> Iterator[str]:
+        raise LookupError("'rot-13' is not a text encoding")
+        yield ""
+
+    monkeypatch.setattr(html, "blocks", broken)
+    backend = open_embedded(tmp_path)
+    put(backend, "uploads/page", b"<html><p>hello</p>")
+    counted = count_object(backend.store, "uploads/page", "job", WorkerSettings(), lambda: None)
+    assert counted.result.status == "failure"
+    assert "cannot extract the document's text: LookupError" in counted.result.status_message

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError
 
 from wordfreq_service.documents import html
-from wordfreq_service.documents.zipped import Container
+from wordfreq_service.documents.zipped import CORRUPT_MEMBER, Container
 from wordfreq_service.errors import InputError
 
 CONTAINER_XML = "META-INF/container.xml"
@@ -26,7 +26,13 @@ _READABLE = frozenset({"application/xhtml+xml", "text/html"})
 
 def blocks(container: Container) -> Iterator[str]:
     for member in spine(container):
-        yield from html.blocks(container.read(member), None, f"{container.name}: {member}")
+        name = f"{container.name}: {member}"
+        with container.open(member) as stream:
+            try:
+                data = html.read(stream, name)
+            except CORRUPT_MEMBER as exc:
+                raise InputError(f"{name}: corrupt member: {exc}") from exc
+        yield from html.blocks(data, None, name)
 
 
 def spine(container: Container) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from wordfreq_service.documents import formats, limits
-from wordfreq_service.documents.sniff import OLE, SNIFF_BYTES, ZIP, sniff
+from wordfreq_service.documents.sniff import OLE, SNIFF_BYTES, ZIP, pdf_header_within, sniff
 from wordfreq_service.errors import InputError
 
 #: What separates two blocks: a blank line, which ends a sentence and a paragraph.
@@ -28,9 +28,28 @@ OLE_FILE = (
 def blocks(raw: BinaryIO, name: str, requested: str, encoding: str | None) -> Iterator[str]:
     """The text blocks of the document in ``raw`` (seekable, at its start), read as
     ``requested`` (``auto`` or a document format) says: a forced format the content is
-    not fails, naming what the content is."""
+    not fails, naming what the content is. Whatever goes wrong in an extractor is this
+    document's fault, an ``InputError`` (a ``failure`` result on a worker, never a retry
+    or a crash)."""
+    try:
+        yield from _blocks(raw, name, requested, encoding)
+    except InputError:
+        raise
+    except RecursionError as exc:
+        raise InputError(f"{name}: malformed document (it nests without end)") from exc
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise InputError(
+            f"{name}: cannot extract the document's text: {type(exc).__name__}: {reason}"
+        ) from exc
+
+
+def _blocks(raw: BinaryIO, name: str, requested: str, encoding: str | None) -> Iterator[str]:
     raw.seek(0)
-    kind = sniff(raw.read(SNIFF_BYTES))
+    head = raw.read(SNIFF_BYTES)
+    kind = sniff(head)
+    if kind is None and requested == formats.PDF and pdf_header_within(head):
+        kind = formats.PDF
     raw.seek(0)
     if kind == OLE:
         if requested == formats.DOCX:
@@ -48,7 +67,7 @@ def blocks(raw: BinaryIO, name: str, requested: str, encoding: str | None) -> It
         return
     from wordfreq_service.documents import html
 
-    yield from html.blocks(raw.read(), encoding, name)
+    yield from html.blocks(html.read(raw, name), encoding, name)
 
 
 def _container_blocks(raw: BinaryIO, name: str, requested: str) -> Iterator[str]:

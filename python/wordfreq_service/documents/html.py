@@ -4,7 +4,9 @@ Visible text is what a browser with scripting shows in the page: the body's text
 entities decoded by the parser. Not counted: ``<head>`` (the title included: a tab's
 label, and in an EPUB repeated by every chapter), ``script``, ``style``, ``template``,
 ``noscript`` (not shown where scripts run), ``iframe`` (its text is fallback markup),
-comments, and elements with the ``hidden`` attribute. Each block-level element (paragraph,
+ruby annotations (``rt``, ``rtc``: a reading gloss over the base text, as furigana over
+kanji; ``rp``: the parentheses only browsers without ruby show), comments, and elements
+with the ``hidden`` attribute. Each block-level element (paragraph,
 heading, list item, table cell, ...) is a block of its own: blocks are separated by a
 blank line, so a sentence never runs from one into the next; ``<br>`` is a line break.
 Whitespace runs outside ``<pre>`` collapse to one space, as rendering does, so the
@@ -13,20 +15,23 @@ source's line breaks never make paragraph breaks.
 Decoding, in the order of the WHATWG encoding sniffing algorithm: a byte-order mark
 (UTF-8, UTF-16), else ``--encoding`` when given (the user's override), else a charset
 declared in the first 1024 bytes (``<meta charset>``, ``<meta http-equiv>``'s content,
-an XML declaration's ``encoding``), else UTF-8 with every invalid byte read as
+an XML declaration's ``encoding``; only the WHATWG standard's encodings, any other label
+ignored as a browser does), else UTF-8 with every invalid byte read as
 Windows-1252, as text is read.
 """
 
 from __future__ import annotations
 
 import codecs
-import functools
 import re
 from collections.abc import Iterator
+from typing import IO
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from wordfreq_service import _core
 from wordfreq_service.documents import limits
+from wordfreq_service.documents.depth import nesting
 from wordfreq_service.errors import InputError
 
 _BLOCKS = frozenset(
@@ -35,7 +40,9 @@ _BLOCKS = frozenset(
     legend main menu nav ol optgroup option p pre section summary table tbody td tfoot th
     thead tr ul""".split()
 )
-_SKIPPED = frozenset({"head", "script", "style", "template", "noscript", "iframe", "-comment"})
+_SKIPPED = frozenset(
+    {"head", "script", "style", "template", "noscript", "iframe", "rt", "rp", "rtc", "-comment"}
+)
 _TEXT = "-text"
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 
@@ -45,8 +52,26 @@ _DECLARED = re.compile(
     rb"""|<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""",
     re.IGNORECASE,
 )
+#: The encodings of the WHATWG Encoding standard, as Python's codecs name them: a declared
+#: label naming any other codec (``rot13``, ``base64``, ``idna``, ``utf-7``, ``cp037``...)
+#: is no text encoding a browser knows, so it is ignored as an unknown label is.
+_WHATWG_CODECS = frozenset(
+    """utf-8 cp866 iso8859-2 iso8859-3 iso8859-4 iso8859-5 iso8859-6 iso8859-7 iso8859-8
+    iso8859-10 iso8859-13 iso8859-14 iso8859-15 iso8859-16 koi8-r koi8-u mac-roman cp874
+    cp1250 cp1251 cp1252 cp1253 cp1254 cp1255 cp1256 cp1257 cp1258 mac-cyrillic gbk
+    gb18030 big5 euc_jp iso2022_jp shift_jis cp949""".split()
+)
 #: Labels the WHATWG Encoding standard reads as another encoding than Python does.
 _WHATWG_LABELS = {
+    "windows-874": "cp874",
+    "tis-620": "cp874",
+    "iso-8859-11": "cp874",
+    "iso-8859-9": "cp1254",
+    "latin5": "cp1254",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "gb2312": "gbk",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
     "iso-8859-1": "cp1252",
     "latin1": "cp1252",
     "latin-1": "cp1252",
@@ -59,8 +84,11 @@ _WHATWG_LABELS = {
     "utf-16le": "utf-8",
     "utf-16be": "utf-8",
 }
-#: ``--encoding``'s names (the counting core's) as Python codecs.
-_FORCED = {"utf-8": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1", "utf-16": "utf-16-le"}
+#: ``--encoding``'s names (the counting core's) as Python codecs: the core reads
+#: ``utf-16`` without a byte-order mark as little-endian (one with a mark is read above).
+_FORCED = {name: "utf-16-le" if name == "utf-16" else name for name in _core.ENCODINGS}
+for _codec in _FORCED.values():
+    codecs.lookup(_codec)  # a core encoding Python cannot decode fails here, not in a count
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -88,7 +116,10 @@ def decode(data: bytes, encoding: str | None) -> str:
         return data.decode(_FORCED[encoding], "replace")
     declared = _declared(data[:_PRESCAN_BYTES])
     if declared is not None:
-        return data.decode(declared, "replace")
+        try:
+            return data.decode(declared, "replace")
+        except (LookupError, UnicodeError):
+            pass  # a codec that cannot decode leniently: no declaration after all
     return data.decode("utf-8", _FALLBACK_ERRORS)
 
 
@@ -99,9 +130,25 @@ def _declared(head: bytes) -> str | None:
     label = (found.group(1) or found.group(2)).decode("ascii").lower()
     label = _WHATWG_LABELS.get(label, label)
     try:
-        return codecs.lookup(label).name
+        codec = codecs.lookup(label).name
     except LookupError:
         return None  # an unknown label is no declaration
+    return codec if codec in _WHATWG_CODECS else None
+
+
+def read(stream: IO[bytes], name: str) -> bytes:
+    """The HTML in ``stream``, ``InputError`` naming ``name`` when it is larger than
+    ``MAX_HTML_BYTES`` (read no further than that: a page is parsed whole)."""
+    from wordfreq_service.counting.inputs import human_size
+
+    limit = limits.MAX_HTML_BYTES
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(
+            f"{name}: HTML document larger than {human_size(limit)} (the limit: it is "
+            "parsed whole; --format text counts its bytes as text)"
+        )
+    return data
 
 
 def blocks(data: bytes, encoding: str | None, name: str) -> Iterator[str]:
@@ -119,55 +166,6 @@ def blocks(data: bytes, encoding: str | None, name: str) -> Iterator[str]:
     if root is None:
         return
     yield from _walk(root)
-
-
-#: A comment, or a start or end tag (its name in group 2; group 1 "/" for an end tag).
-_TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][^\s/>]*)[^>]*>", re.DOTALL)
-#: Elements whose content is text, not tags, up to their end tag.
-_RAW_TEXT = frozenset("script style textarea title xmp iframe noembed noframes plaintext".split())
-#: Elements that never stay open, or that the parser closes by itself when the next of
-#: their kind (or a block) starts: they do not deepen the tree however many are unclosed.
-_NOT_NESTING = frozenset(
-    """area base br col embed hr img input link meta param source track wbr keygen
-    p li dt dd tr td th thead tbody tfoot colgroup caption option optgroup rb rt rp rtc
-    html head body a button form nobr h1 h2 h3 h4 h5 h6""".split()
-)
-
-
-def nesting(text: str, limit: int) -> int:
-    """How deep the elements of ``text`` nest, as counted from its tags (comments and
-    raw text skipped, elements that never nest left out), stopping once past ``limit``:
-    an estimate, made before the parser sees a hostile page."""
-    depth = deepest = 0
-    pos = 0
-    while True:
-        found = _TOKEN.search(text, pos)
-        if found is None:
-            return deepest
-        pos = found.end()
-        tag = found.group(2)
-        if tag is None:
-            continue  # a comment
-        tag = tag.lower()
-        if found.group(1):
-            if tag not in _NOT_NESTING and depth:
-                depth -= 1
-            continue
-        if tag in _RAW_TEXT:
-            end = _end_tag(tag).search(text, pos)
-            pos = end.end() if end is not None else len(text)
-            continue
-        if tag not in _NOT_NESTING:
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    return deepest
-
-
-@functools.cache
-def _end_tag(tag: str) -> re.Pattern[str]:
-    return re.compile(f"</{re.escape(tag)}", re.IGNORECASE)
 
 
 def _walk(root: LexborNode) -> Iterator[str]:

@@ -1,8 +1,10 @@
 """DOCX and ODT body text: the body's XML streamed through a safe parser.
 
 defusedxml's parser refuses entity declarations (billion laughs, external entities); the
-XML is parsed as it is decompressed, and each paragraph is dropped from the tree once its
-text is out, so memory holds one paragraph and its open ancestors, not the document.
+XML is parsed as it is decompressed, into no tree: the text of each paragraph goes out as
+the parser meets it, and a paragraph longer than about ``TEXT_CHUNK_BYTES`` goes out in
+parts of that size (cut at a space), each a block of its own. Memory holds about a chunk,
+never a paragraph or the document.
 
 A paragraph (DOCX ``w:p``; ODT ``text:p`` and ``text:h``) is a block; a table's cells
 hold paragraphs, so each cell is a block of its own, in document order. A paragraph inside
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import IO
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import ParseError
 
+from wordfreq_service.documents import limits
 from wordfreq_service.documents.zipped import CORRUPT_MEMBER, DOCX_BODY, Container
 from wordfreq_service.errors import InputError
 
@@ -113,81 +116,104 @@ def _forbidden() -> tuple[type[BaseException], ...]:
     return (DefusedXmlException,)
 
 
+#: How many bytes of the body are fed to the parser at a time.
+_FEED_BYTES = 64 << 10
+
+
 def _parse(stream: IO[bytes], dialect: Dialect) -> Iterator[str]:
-    from defusedxml.ElementTree import iterparse
+    from defusedxml.ElementTree import DefusedXMLParser
 
-    open_elements: list[Element] = []
-    in_paragraph = 0  # open paragraphs: only the outermost one is walked, at its end
-    skipped = 0  # open skipped elements (their paragraphs are not text)
-    for event, element in iterparse(stream, events=("start", "end")):
-        tag = element.tag
-        if event == "start":
-            open_elements.append(element)
-            if tag in dialect.skipped:
-                skipped += 1
-            elif tag in dialect.paragraphs:
-                in_paragraph += 1
-            continue
-        open_elements.pop()
+    body = _Body(dialect)
+    parser = DefusedXMLParser(target=body)
+    while data := stream.read(_FEED_BYTES):
+        parser.feed(data)
+        yield from body.drain()
+    parser.close()
+    yield from body.drain()
+
+
+class _Body:
+    """The parser's target: the text of the paragraphs as the parser reads it (in order:
+    each piece of character data comes between the tags it stands between), out as
+    blocks. It holds the current paragraph's text, and of a paragraph longer than
+    ``TEXT_CHUNK_BYTES`` only the part not yet out: memory holds no tree and no whole
+    paragraph, only about a chunk."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.open: list[str] = []
+        self.paragraphs = 0  # open paragraphs
+        self.skipped = 0  # open skipped elements: nothing in them is body text
+        self.parts: list[str] = []  # the current block's text
+        self.size = 0
+        self.ready: list[str] = []
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self.open.append(tag)
+        dialect = self.dialect
         if tag in dialect.skipped:
-            skipped -= 1
-        elif tag in dialect.paragraphs:
-            in_paragraph -= 1
-            if not in_paragraph and not skipped:
-                yield from _paragraph(element, dialect)
-        if not in_paragraph and open_elements:
-            # Done with: out of the tree, so memory holds only what is still open.
-            open_elements[-1].remove(element)
-
-
-def _paragraph(paragraph: Element, dialect: Dialect) -> Iterator[str]:
-    """The blocks of one outermost paragraph: its own text, and each paragraph nested in
-    it as a block of its own where it stands."""
-    parts: list[str] = []
-    # (element, or the text to append): an explicit stack, in document order.
-    stack: list[Element | str] = [paragraph]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            parts.append(item)
-            continue
-        tag = item.tag
-        if tag in dialect.skipped:
-            if dialect.mixed and item.tail:
-                parts.append(item.tail)
-            continue
-        nested = item is not paragraph and tag in dialect.paragraphs
-        if nested:
-            yield from _flush(parts)
+            self.skipped += 1
+        if self.skipped:
+            return
+        if tag in dialect.paragraphs:
+            # A paragraph inside another (a text box, a note) is a block where it stands.
+            self._end_block()
+            self.paragraphs += 1
+            return
         space = dialect.spaces.get(tag)
-        if space is not None:
-            count = item.get(_TEXT + "c") if tag == _TEXT + "s" else None
-            parts.append(space * _repeat(count))
-        elif item.text and (dialect.mixed or tag in dialect.text):
-            parts.append(item.text)
-        after: list[Element | str] = []
-        if nested:
-            # Ends the nested block: _flush splits on it (XML text cannot hold a NUL).
-            after.append("\0")
-        if dialect.mixed and item.tail and item is not paragraph:
-            after.append(item.tail)
-        stack.extend(reversed(after))
-        stack.extend(reversed(list(item)))
-    yield from _flush(parts)
+        if space is not None and self.paragraphs:
+            count = attrib.get(_TEXT + "c") if tag == _TEXT + "s" else None
+            self._add(space * _repeat(count))
+
+    def end(self, tag: str) -> None:
+        self.open.pop()
+        if self.skipped:
+            if tag in self.dialect.skipped:
+                self.skipped -= 1
+            return
+        if tag in self.dialect.paragraphs:
+            self.paragraphs -= 1
+            self._end_block()
+
+    def data(self, data: str) -> None:
+        if self.skipped or not self.paragraphs:
+            return
+        if self.dialect.mixed or self.open[-1] in self.dialect.text:
+            self._add(data)
+
+    def close(self) -> None:
+        self._end_block()
+
+    def drain(self) -> Iterator[str]:
+        ready, self.ready = self.ready, []
+        yield from ready
+
+    def _add(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size <= limits.TEXT_CHUNK_BYTES:
+            return
+        # A paragraph longer than a chunk: out up to its last space, so no word is cut
+        # (unless a word alone is longer than a chunk).
+        held = "".join(self.parts)
+        cut = max(held.rfind(" "), held.rfind("\n"), held.rfind("\t"))
+        if cut <= 0 or len(held) - cut > limits.TEXT_CHUNK_BYTES:
+            cut = len(held)
+        self._out(held[:cut])
+        self.parts = [held[cut:]]
+        self.size = len(held) - cut
+
+    def _end_block(self) -> None:
+        self._out("".join(self.parts))
+        self.parts.clear()
+        self.size = 0
+
+    def _out(self, text: str) -> None:
+        if text := text.strip():
+            self.ready.append(text)
 
 
 def _repeat(count: str | None) -> int:
     if count is None or not count.isdigit():
         return 1
     return min(int(count), 1000)
-
-
-def _flush(parts: list[str]) -> Iterator[str]:
-    if not parts:
-        return
-    text = "".join(parts)
-    parts.clear()
-    for piece in text.split("\0"):
-        piece = piece.strip()
-        if piece:
-            yield piece
