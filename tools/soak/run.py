@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from wordfreq_service.adapters.embedded import open_embedded
-from wordfreq_service.ports import MAX_BATCH
+from wordfreq_service.ports import DEFAULT_VISIBILITY_TIMEOUT_S, MAX_BATCH
 
 from tools.soak.clients import Ledger, LiveProcesses, Outcome, Uploader, Workspace, run_command
 from tools.soak.memory import SAMPLE_S, Sampler, Series
@@ -37,6 +37,11 @@ from tools.soak.storage import DataDirState, WalWatch, data_dir_state
 
 #: How long the killed worker process may take to be replaced by its parent.
 RESTART_TIMEOUT_S = 60
+#: After the last answer, how long past the killed worker's messages' visibility timeout
+#: the stack keeps running: a message it held after posting the result (answered, not yet
+#: deleted) comes back only then, and a worker must take it and end it as a repeat before
+#: the queues are judged empty.
+SETTLE_S = 3.0
 PROGRESS_S = 30.0
 
 
@@ -205,6 +210,8 @@ def run_soak(config: Config, workdir: Path, *, endpoint: str | None = None) -> R
                 for helper in helpers:
                     helper.join()
             seconds = _last_result(ledger) - started
+            if kill.at is not None:
+                _settle(kill.at, config.visibility_timeout)
         load_after = os.getloadavg()[0]
         aws = aws_leftovers(stack.aws) if stack.aws is not None else None
     kill.jobs_started_again = jobs_started_again(stack.logs)
@@ -303,6 +310,14 @@ def _guarded(ledger: Ledger, work: Callable[[], None]) -> Callable[[], None]:
             ledger.note(f"client crashed: {type(exc).__name__}: {exc}")
 
     return target
+
+
+def _settle(killed_at: float, visibility_timeout: int | None) -> None:
+    """Wait until the messages the killed worker held have come back and been taken."""
+    timeout = DEFAULT_VISIBILITY_TIMEOUT_S if visibility_timeout is None else visibility_timeout
+    remaining = killed_at + timeout + SETTLE_S - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def _kill_one_worker(
