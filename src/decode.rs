@@ -160,6 +160,81 @@ pub fn utf8_step(s: &[u8]) -> Utf8Step {
     }
 }
 
+/// A character cut at the end of one chunk of a byte decoding: its first bytes, carried
+/// to the next chunk (both tokenizers stream chunks cut anywhere).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CutChar {
+    bytes: [u8; 4],
+    len: usize,
+}
+
+impl CutChar {
+    /// Nothing carried.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Carry `rest`, the unfinished start of a character at the end of a chunk.
+    pub fn keep(&mut self, rest: &[u8]) {
+        let n = rest.len().min(self.bytes.len());
+        self.bytes[..n].copy_from_slice(&rest[..n]);
+        self.len = n;
+    }
+
+    /// Finish what is carried with the first bytes of `buf`, handing each character
+    /// decoded to `push`: where `buf`'s own characters start, or `None` when `buf` is too
+    /// short to finish it (then all of `buf` is carried too).
+    pub fn resume(
+        &mut self,
+        dec: ByteDecoding,
+        buf: &[u8],
+        mut push: impl FnMut(char),
+    ) -> Option<usize> {
+        let plen = std::mem::take(&mut self.len);
+        if plen == 0 {
+            return Some(0);
+        }
+        let take = buf.len().min(3);
+        let mut tmp = [0u8; 7];
+        tmp[..plen].copy_from_slice(&self.bytes[..plen]);
+        tmp[plen..plen + take].copy_from_slice(&buf[..take]);
+        let tmp = &tmp[..plen + take];
+        let mut pos = 0;
+        while pos < plen {
+            match decode_byte_char(dec, &tmp[pos..], false) {
+                Some((c, len)) => {
+                    push(c);
+                    pos += len;
+                }
+                None => {
+                    // Still unfinished: no sequence is longer than 4 bytes, so the whole
+                    // (short) chunk is in `tmp`.
+                    self.keep(&tmp[pos..]);
+                    return None;
+                }
+            }
+        }
+        Some(pos - plen)
+    }
+
+    /// End of input: decode what is carried (an unfinished sequence is invalid there).
+    pub fn finish(&mut self, dec: ByteDecoding, mut push: impl FnMut(char)) {
+        let plen = std::mem::take(&mut self.len);
+        let bytes = self.bytes;
+        let mut pos = 0;
+        while pos < plen {
+            match decode_byte_char(dec, &bytes[pos..plen], true) {
+                Some((c, len)) => {
+                    push(c);
+                    pos += len;
+                }
+                None => break,
+            }
+        }
+    }
+}
+
 /// Decode one character of a byte decoding at the start of `s` (not empty): the
 /// character and its length, or `None` if `s` ends inside a valid UTF-8 sequence and
 /// `at_end` is false. At the end of input an unfinished sequence is invalid.

@@ -25,7 +25,7 @@
 
 use std::collections::VecDeque;
 
-use crate::decode::{decode_byte_char, ByteDecoding};
+use crate::decode::{decode_byte_char, ByteDecoding, CutChar};
 use crate::tally::Tally;
 use crate::words::{WordSink, WordState};
 
@@ -236,8 +236,7 @@ pub struct NgramWords {
     breaks: Breaks,
     window: Window,
     /// An unfinished UTF-8 sequence at the end of the last chunk.
-    pending: [u8; 4],
-    pending_len: usize,
+    cut: CutChar,
 }
 
 impl NgramWords {
@@ -249,8 +248,7 @@ impl NgramWords {
             max: max_len,
             breaks: Breaks::default(),
             window: Window::new(n),
-            pending: [0; 4],
-            pending_len: 0,
+            cut: CutChar::default(),
         }
     }
 
@@ -261,7 +259,7 @@ impl NgramWords {
 
     /// Nothing carried: no word, no sequence, no unfinished character.
     pub fn is_clean(&self) -> bool {
-        self.state.is_clean() && self.window.is_empty() && self.pending_len == 0
+        self.state.is_clean() && self.window.is_empty() && self.cut.is_empty()
     }
 
     #[inline]
@@ -279,32 +277,13 @@ impl NgramWords {
 
     /// Count the n-grams of the next chunk of input.
     pub fn feed(&mut self, buf: &[u8], tally: &mut Tally) {
-        let mut i = 0;
-        if self.pending_len > 0 {
-            // Finish the sequence cut at the end of the last chunk.
-            let plen = self.pending_len;
-            let take = buf.len().min(3);
-            let mut tmp = [0u8; 7];
-            tmp[..plen].copy_from_slice(&self.pending[..plen]);
-            tmp[plen..plen + take].copy_from_slice(&buf[..take]);
-            let tmp = &tmp[..plen + take];
-            self.pending_len = 0;
-            let mut pos = 0;
-            while pos < plen {
-                match decode_byte_char(self.dec, &tmp[pos..], false) {
-                    Some((c, len)) => {
-                        self.push(c, tally);
-                        pos += len;
-                    }
-                    None => {
-                        self.stash(&tmp[pos..]);
-                        self.window.flush(tally);
-                        return;
-                    }
-                }
-            }
-            i = pos - plen;
-        }
+        let mut cut = std::mem::take(&mut self.cut);
+        let start = cut.resume(self.dec, buf, |c| self.push(c, tally));
+        self.cut = cut;
+        let Some(mut i) = start else {
+            self.window.flush(tally);
+            return;
+        };
         while i < buf.len() {
             let b = buf[i];
             if b < 0x80 {
@@ -318,7 +297,7 @@ impl NgramWords {
                     i += len;
                 }
                 None => {
-                    self.stash(&buf[i..]);
+                    self.cut.keep(&buf[i..]);
                     break;
                 }
             }
@@ -329,18 +308,8 @@ impl NgramWords {
 
     /// End of input: decode what is pending, count the last n-gram, end the sequence.
     pub fn finish(&mut self, tally: &mut Tally) {
-        let plen = std::mem::take(&mut self.pending_len);
-        let pending = self.pending;
-        let mut pos = 0;
-        while pos < plen {
-            match decode_byte_char(self.dec, &pending[pos..plen], true) {
-                Some((c, len)) => {
-                    self.push(c, tally);
-                    pos += len;
-                }
-                None => break,
-            }
-        }
+        let mut cut = std::mem::take(&mut self.cut);
+        cut.finish(self.dec, |c| self.push(c, tally));
         let mut sink = Sink {
             window: &mut self.window,
             tally,
@@ -349,12 +318,6 @@ impl NgramWords {
         self.window.flush(tally);
         self.window.clear();
         self.breaks = Breaks::default();
-    }
-
-    fn stash(&mut self, rest: &[u8]) {
-        let n = rest.len().min(self.pending.len());
-        self.pending[..n].copy_from_slice(&rest[..n]);
-        self.pending_len = n;
     }
 }
 

@@ -18,7 +18,7 @@
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::chars::{is_alpha, is_case_ignorable, is_cased, is_mark, push_lower_full};
-use crate::decode::{decode_byte_char, ByteDecoding};
+use crate::decode::{decode_byte_char, ByteDecoding, CutChar};
 use crate::segment::{is_unspaced, Piece, UnspacedRun};
 use crate::tally::{Batch, Tally};
 
@@ -425,8 +425,7 @@ pub struct ByteWords {
     state: WordState,
     batch: Batch,
     /// An unfinished UTF-8 sequence at the end of the last chunk.
-    pending: [u8; 4],
-    pending_len: usize,
+    cut: CutChar,
 }
 
 impl ByteWords {
@@ -436,8 +435,7 @@ impl ByteWords {
             dec,
             state: WordState::new(max_len),
             batch: Batch::default(),
-            pending: [0; 4],
-            pending_len: 0,
+            cut: CutChar::default(),
         }
     }
 
@@ -448,62 +446,27 @@ impl ByteWords {
 
     /// Nothing carried: no word in progress and no unfinished sequence.
     pub fn is_clean(&self) -> bool {
-        self.state.is_clean() && self.pending_len == 0
+        self.state.is_clean() && self.cut.is_empty()
     }
 
     /// Count the words of the next chunk of input.
     pub fn feed(&mut self, buf: &[u8], tally: &mut Tally) {
-        let mut start = 0;
-        if self.pending_len > 0 {
-            // Finish the sequence cut at the end of the last chunk.
-            let plen = self.pending_len;
-            let take = buf.len().min(3);
-            let mut tmp = [0u8; 7];
-            tmp[..plen].copy_from_slice(&self.pending[..plen]);
-            tmp[plen..plen + take].copy_from_slice(&buf[..take]);
-            let tmp = &tmp[..plen + take];
-            self.pending_len = 0;
-            let mut pos = 0;
-            while pos < plen {
-                match decode_byte_char(self.dec, &tmp[pos..], false) {
-                    Some((c, len)) => {
-                        self.state.push_char(c, tally);
-                        pos += len;
-                    }
-                    None => {
-                        // Still unfinished: the whole (short) chunk is in `tmp`.
-                        self.stash(&tmp[pos..]);
-                        return;
-                    }
-                }
-            }
-            start = pos - plen;
-        }
+        let state = &mut self.state;
+        let Some(start) = self
+            .cut
+            .resume(self.dec, buf, |c| state.push_char(c, tally))
+        else {
+            return;
+        };
         self.scan(buf, start, tally);
         self.batch.flush(tally);
     }
 
     /// End of input: decode what is pending and count the last word.
     pub fn finish(&mut self, tally: &mut Tally) {
-        let plen = std::mem::take(&mut self.pending_len);
-        let pending = self.pending;
-        let mut pos = 0;
-        while pos < plen {
-            match decode_byte_char(self.dec, &pending[pos..plen], true) {
-                Some((c, len)) => {
-                    self.state.push_char(c, tally);
-                    pos += len;
-                }
-                None => break,
-            }
-        }
+        let state = &mut self.state;
+        self.cut.finish(self.dec, |c| state.push_char(c, tally));
         self.state.end_word(tally);
-    }
-
-    fn stash(&mut self, rest: &[u8]) {
-        let n = rest.len().min(self.pending.len());
-        self.pending[..n].copy_from_slice(&rest[..n]);
-        self.pending_len = n;
     }
 
     fn scan(&mut self, buf: &[u8], mut i: usize, tally: &mut Tally) {
@@ -595,7 +558,7 @@ impl ByteWords {
                             i += len;
                         }
                         None => {
-                            self.stash(&buf[i..]);
+                            self.cut.keep(&buf[i..]);
                             return;
                         }
                     }
