@@ -412,6 +412,11 @@ def test_api_aggregates_detect_on_the_sum_of_one_corpus_or_several(api: ApiStack
             summed = ApiMerger(client, request, per_corpus=per_corpus).finish(tickets, 30)
             assert summed.language == expected.language == "fr", per_corpus
             assert (summed.total, summed.words) == (expected.total, expected.words)
+        # `submit --api` one file at a time: each job's result names its language too
+        # (`--json`'s "language", the note on standard error), as on the embedded path.
+        for ticket in tickets:
+            status = client.status(ticket, wait=5)
+            assert status.result is not None and status.result.language == "fr", status
 
 
 def test_submit_says_the_language_per_file_and_detects_aggregates_on_the_sum(

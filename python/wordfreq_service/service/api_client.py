@@ -248,6 +248,7 @@ def _result(job: JobTicket, view: Mapping[str, Any]) -> JobResult:
             unique=_opt_int(view.get("unique")),
             mode=_opt_str(view.get("mode")),
             skipped=_opt_int(view.get("skipped")),
+            language=_opt_str(view.get("language")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BackendError(f"job {job.job_id}: the job API's result is malformed") from exc
