@@ -18,9 +18,10 @@
 //! is cut the same way every time, though maybe not as ICU would cut it whole.
 //!
 //! Why the dictionary segmenter (`WordSegmenter::new_dictionary`) and not the LSTM models
-//! (`new_auto`, `new_lstm`): its Thai segmentation is ICU4C's (ICU4X's own test data
-//! says so), it is several times faster, and it needs no model data (the extension is
-//! smaller); see README "Every script".
+//! (`new_auto`, `new_lstm`): the models cut common Thai words apart (`สวัส`/`ดี`), it is
+//! several times faster, and it needs no model data (the extension is smaller); one rule
+//! of ICU4C's Thai engine, which ICU4X lacks, is applied after it ([`segments`]); see
+//! README "Every script".
 
 use std::sync::LazyLock;
 
@@ -75,16 +76,75 @@ pub fn is_unspaced(c: char) -> bool {
 static SEGMENTER: LazyLock<WordSegmenterBorrowed<'static>> =
     LazyLock::new(|| WordSegmenter::new_dictionary(WordBreakInvariantOptions::default()));
 
+/// Thai characters no word begins with: the vowels written after or over a consonant,
+/// LAKKHANGYAO and the tone and other marks (ICU4C's Thai engine begins a word only with
+/// a consonant or a leading vowel). PAIYANNOI `ฯ` and MAIYAMOK `ๆ` are left out: ICU
+/// cuts them off as signs of their own, which loses no letter.
+#[inline]
+fn cannot_begin_thai_word(c: char) -> bool {
+    matches!(c, '\u{0E30}'..='\u{0E3A}' | '\u{0E45}' | '\u{0E47}'..='\u{0E4E}')
+}
+
+#[inline]
+fn is_thai(c: char) -> bool {
+    ('\u{0E01}'..='\u{0E5B}').contains(&c)
+}
+
+/// Repairs of Thai cuts (below) at most in one call: each segments the rest of `text`
+/// again, so hostile text (a bounded part full of them) costs at most this many times.
+const MAX_THAI_REPAIRS: usize = 16;
+
 /// Call `f` with each segment of `text` (they cover it, in order) and whether ICU calls it
 /// word-like (letters, ideographs, kana; not spaces, punctuation or lone marks).
+///
+/// ICU4X's dictionary segmenter lacks the repair rules of ICU4C's Thai engine, and cuts
+/// common words before a vowel no word begins with (`ดีมาก` as `ดีม`/`า`/`ก`). One rule
+/// of that engine is applied here: at such a cut the consonant ending the segment before
+/// goes back to what follows, which is segmented anew (`ดี`/`มาก`); a one-character
+/// segment before the cut joins the segment after it instead.
 pub fn segments(text: &str, mut f: impl FnMut(&str, bool)) {
-    let mut it = SEGMENTER.segment_str(text);
-    let mut start = 0;
-    while let Some(end) = it.next() {
-        if end > start {
-            f(&text[start..end], it.is_word_like());
+    let mut from = 0;
+    let mut repairs = 0;
+    'text: while from < text.len() {
+        let rest = &text[from..];
+        let mut it = SEGMENTER.segment_str(rest);
+        let mut start = 0;
+        // The segment before, held until the next one shows its cut is sound.
+        let mut held: Option<(usize, usize, bool)> = None;
+        while let Some(end) = it.next() {
+            if end == start {
+                continue;
+            }
+            let word_like = it.is_word_like();
+            if let Some((at, to, held_word_like)) = held {
+                let before = &rest[at..to];
+                let unsound = repairs < MAX_THAI_REPAIRS
+                    && rest[start..end].starts_with(cannot_begin_thai_word)
+                    && before.ends_with(is_thai);
+                if unsound {
+                    match before.char_indices().last() {
+                        Some((last, _)) if last > 0 => {
+                            repairs += 1;
+                            f(&before[..last], held_word_like);
+                            from += at + last;
+                            continue 'text;
+                        }
+                        _ => {
+                            held = Some((at, end, held_word_like || word_like));
+                            start = end;
+                            continue;
+                        }
+                    }
+                }
+                f(before, held_word_like);
+            }
+            held = Some((start, end, word_like));
+            start = end;
         }
-        start = end;
+        if let Some((at, to, held_word_like)) = held {
+            f(&rest[at..to], held_word_like);
+        }
+        break;
     }
 }
 

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wordfreq_service import _core
 from wordfreq_service._core import Counter
 from wordfreq_service.counting import ranges, reference
@@ -24,7 +26,8 @@ from wordfreq_service.counting import ranges, reference
 # only), and the published segmentation where it differs (None: it agrees).
 #
 # Thai: ICU4X's test data components/segmenter/tests/testdata/WordBreakDictionary.txt,
-# "The following Thai segmentations match ICU4C (ICU 78)".
+# "The following Thai segmentations match ICU4C (ICU 78)", and phrases checked against
+# ICU4C 72.
 THAI = [
     ("สวัสดีครับ ผมชื่อสมชาย", ["สวัสดี", "ครับ", "ผม", "ชื่อ", "สมชาย"], None),
     ("เขาไปตลาดเมื่อวานนี้", ["เขา", "ไป", "ตลาด", "เมื่อ", "วาน", "นี้"], None),
@@ -41,6 +44,12 @@ THAI = [
     ("วิทยาศาสตร์และเทคโนโลยี", ["วิทยาศาสตร์", "และ", "เทคโนโลยี"], None),
     ("การพัฒนาซอฟต์แวร์", ["การ", "พัฒนา", "ซอฟต์แวร์"], None),
     ("ข้าวเหนียวมะม่วง", ["ข้าว", "เหนียว", "มะม่วง"], None),
+    # Everyday phrases ICU4X alone cuts before a vowel no word begins with (ดีม/า/ก,
+    # กแ/ละ); ICU4C 72's segmentation, which the repair of such cuts gives back.
+    ("ดีมาก", ["ดี", "มาก"], None),
+    ("สวยมาก", ["สวย", "มาก"], None),
+    ("เขาเป็นคนดีมากและใจดี", ["เขา", "เป็น", "คน", "ดี", "มาก", "และ", "ใจดี"], None),
+    ("วันนี้อากาศดีมาก", ["วัน", "นี้", "อากาศ", "ดี", "มาก"], None),
 ]
 # Chinese: the standard examples of jieba's README (github.com/fxsjy/jieba, accurate
 # mode) and of Chinese segmentation courses; 龟山岛 and 小熊貓 from ICU4X's tests.
@@ -363,3 +372,20 @@ def test_bench_segment_compares_with_a_core_without_segmentation() -> None:
     assert git("cat-file", "-e", f"{default}:src/words.rs").returncode == 0
     head = git("rev-parse", "HEAD").stdout.strip()
     assert before(f"SEGMENT_BASE={head}") == head != default
+
+
+@settings(max_examples=200, deadline=None, print_blob=True)
+@given(
+    st.lists(
+        st.sampled_from(["ก", "า", "ดี", "ม", "มาก", "และ", "ๆ", "ฯ", "่", "ะ", "เ", "ใจ"]),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_thai_repairs_keep_every_character_and_stay_bounded(pieces: list[str]) -> None:
+    # Repairing a cut before a vowel no word begins with moves characters between
+    # segments, never drops or repeats one, and is the reference's segmentation too.
+    text = "".join(pieces)
+    segments = [s for s, _ in _core.segment(text)]
+    assert "".join(segments) == text
+    assert native_counts(text.encode()) == reference_counts(text.encode())
