@@ -216,3 +216,61 @@ def test_every_encoding_of_the_core_reads_a_forced_html_page(encoding: str, tmp_
         ("hello", 1),
         ("world", 1),
     ]
+
+
+def test_html_hidden_by_an_inline_style_or_as_fallback_content_is_not_counted(
+    tmp_path: Path,
+) -> None:
+    # What a browser does not show: text hidden by an inline style (the common way pages
+    # hide menus and screen-reader text) and the fallback inside canvas, video, audio.
+    page = tmp_path / "hidden.html"
+    page.write_text(
+        "<html><body><p>shown</p><p style='display:none'>cssnone</p>"
+        "<p style='color: red; visibility : hidden !important'>vishidden</p>"
+        "<p style='display: block'>block</p>"
+        "<canvas>canvasfallback</canvas><video>videofallback</video>"
+        "<audio>audiofallback</audio></body></html>"
+    )
+    assert words_of(page) == {"shown": 1, "block": 1}
+
+
+def test_html_boxes_side_by_side_never_make_one_word(tmp_path: Path) -> None:
+    page = tmp_path / "boxes.html"
+    page.write_text(
+        "<html><body><p><button>one</button><button>two</button> "
+        "left<img src=x alt=z>right aa<input>bb <span>in</span>line</p></body></html>"
+    )
+    assert words_of(page) == {
+        "one": 1,
+        "two": 1,
+        "left": 1,
+        "right": 1,
+        "aa": 1,
+        "bb": 1,
+        "inline": 1,
+    }
+
+
+def test_docx_hidden_runs_are_not_counted_and_soft_hyphens_separate(tmp_path: Path) -> None:
+    import docx  # python-docx, of the dev extra: Word's own markup for both
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("visible ")
+    paragraph.add_run("vanishword").font.hidden = True
+    paragraph.add_run(" after ")
+    shown = paragraph.add_run("shownagain")
+    shown.font.hidden = False  # w:vanish w:val="0": not hidden
+    hyphenated = document.add_paragraph("Silben")
+    run = hyphenated.add_run()
+    run._r.append(run._r.makeelement(qn("w:softHyphen"), {}))
+    hyphenated.add_run("trennung")
+    path = tmp_path / "hidden.docx"
+    document.save(str(path))
+    assert words_of(path) == {
+        "visible": 1,
+        "after": 1,
+        "shownagain": 1,
+        "silben": 1,
+        "trennung": 1,
+    }

@@ -5,8 +5,11 @@ entities decoded by the parser. Not counted: ``<head>`` (the title included: a t
 label, and in an EPUB repeated by every chapter), ``script``, ``style``, ``template``,
 ``noscript`` (not shown where scripts run), ``iframe`` (its text is fallback markup),
 ruby annotations (``rt``, ``rtc``: a reading gloss over the base text, as furigana over
-kanji; ``rp``: the parentheses only browsers without ruby show), comments, and elements
-with the ``hidden`` attribute. Each block-level element (paragraph,
+kanji; ``rp``: the parentheses only browsers without ruby show), the fallback content of
+``canvas``, ``video``, ``audio`` and ``object``, comments, and elements with the
+``hidden`` attribute or an inline style hiding them (``display: none``, ``visibility:
+hidden``; style sheets are not applied). Replaced elements and form controls (``img``,
+``input``, ``button``, ...) separate words. Each block-level element (paragraph,
 heading, list item, table cell, ...) is a block of its own: blocks are separated by a
 blank line, so a sentence never runs from one into the next; ``<br>`` is a line break.
 Whitespace runs outside ``<pre>`` collapse to one space, as rendering does, so the
@@ -42,6 +45,21 @@ _BLOCKS = frozenset(
 )
 _SKIPPED = frozenset(
     {"head", "script", "style", "template", "noscript", "iframe", "rt", "rp", "rtc", "-comment"}
+    # Fallback content: shown only where the element itself is not supported.
+    | {"canvas", "video", "audio", "object"}
+)
+#: Elements drawn as boxes of their own (replaced elements, form controls): the text on
+#: either side of one, or in two side by side, is never one word (`left<img>right`).
+_SEPARATE = frozenset(
+    """img input button select textarea canvas video audio iframe object embed svg math
+    meter progress""".split()
+)
+#: An inline style that hides the element: ``display: none`` or ``visibility: hidden``
+#: (or ``collapse``), the common ways pages hide text; style sheets are not applied.
+_HIDING_STYLE = re.compile(
+    r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse))\s*"
+    r"(?:!\s*important\s*)?(?:;|$)",
+    re.IGNORECASE,
 )
 _TEXT = "-text"
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
@@ -180,6 +198,8 @@ def _walk(root: LexborNode) -> Iterator[str]:
         if leaving:
             if tag == "pre":
                 pre -= 1
+            if tag in _SEPARATE:
+                parts.append(" ")
             if tag in _BLOCKS:
                 yield from _flush(parts)
             continue
@@ -187,12 +207,15 @@ def _walk(root: LexborNode) -> Iterator[str]:
             text = node.text_content or ""
             parts.append(text if pre else _HTML_SPACE.sub(" ", text))
             continue
+        if tag in _SEPARATE:
+            parts.append(" ")
         if tag in _SKIPPED or tag is None:
             continue
         if tag == "br":
             parts.append("\n")
             continue
-        if "hidden" in node.attributes:
+        attributes = node.attributes
+        if "hidden" in attributes or _HIDING_STYLE.search(attributes.get("style") or ""):
             continue
         if tag in _BLOCKS:
             yield from _flush(parts)

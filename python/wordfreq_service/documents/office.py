@@ -9,9 +9,11 @@ never a paragraph or the document.
 A paragraph (DOCX ``w:p``; ODT ``text:p`` and ``text:h``) is a block; a table's cells
 hold paragraphs, so each cell is a block of its own, in document order. A paragraph inside
 another (a text box, a note) is a block of its own where it stands. Tabs are spaces, line
-breaks are line breaks. Body only: headers, footers, comments and deleted tracked changes
-are not counted, nor the fallback copy of a drawing (``mc:Fallback``, a second copy of a
-text box's text).
+breaks are line breaks; DOCX's optional hyphen is U+00AD, which separates words as in
+text. Body only: headers, footers, comments and deleted tracked changes are not counted,
+nor the fallback copy of a drawing (``mc:Fallback``, a second copy of a text box's text),
+nor a DOCX run formatted hidden (``w:vanish`` set on the run itself; hidden styles are
+not followed).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Dialect:
         spaces: dict[str, str],
         skipped: frozenset[str],
         mixed: bool,
+        hidden: tuple[str, str, str] | None = None,
     ) -> None:
         self.paragraphs = paragraphs
         #: Elements whose own text is text (DOCX keeps text only in ``w:t``).
@@ -52,6 +55,9 @@ class Dialect:
         self.skipped = skipped
         #: Text anywhere in a paragraph counts (ODT), not only in ``text`` elements.
         self.mixed = mixed
+        #: (run, its properties, the property that hides it): a run formatted hidden
+        #: (DOCX ``w:vanish``, Word's "Hidden" font effect) is not shown, so not counted.
+        self.hidden = hidden
 
 
 DOCX = Dialect(
@@ -62,11 +68,16 @@ DOCX = Dialect(
         _W + "br": "\n",
         _W + "cr": "\n",
         _W + "noBreakHyphen": "-",
+        # An optional hyphen is U+00AD, which separates words in every format.
+        _W + "softHyphen": "\u00ad",
         _W + "ptab": " ",
     },
     skipped=frozenset({_MC + "Fallback", _W + "delText", _W + "instrText"}),
     mixed=False,
+    hidden=(_W + "r", _W + "rPr", _W + "vanish"),
 )
+#: ``w:val`` values that turn a DOCX on/off property off.
+_OFF = frozenset({"0", "false", "off"})
 ODT = Dialect(
     paragraphs=frozenset({_TEXT + "p", _TEXT + "h"}),
     text=frozenset(),
@@ -144,6 +155,7 @@ class _Body:
         self.open: list[str] = []
         self.paragraphs = 0  # open paragraphs
         self.skipped = 0  # open skipped elements: nothing in them is body text
+        self.hidden_run = False  # inside a run formatted hidden
         self.parts: list[str] = []  # the current block's text
         self.size = 0
         self.ready: list[str] = []
@@ -160,8 +172,16 @@ class _Body:
             self._end_block()
             self.paragraphs += 1
             return
+        hidden = dialect.hidden
+        if (
+            hidden is not None
+            and tag == hidden[2]
+            and self.open[-3:-1] == [hidden[0], hidden[1]]
+            and attrib.get(_W + "val", "").lower() not in _OFF
+        ):
+            self.hidden_run = True
         space = dialect.spaces.get(tag)
-        if space is not None and self.paragraphs:
+        if space is not None and self.paragraphs and not self.hidden_run:
             count = attrib.get(_TEXT + "c") if tag == _TEXT + "s" else None
             self._add(space * _repeat(count))
 
@@ -174,9 +194,11 @@ class _Body:
         if tag in self.dialect.paragraphs:
             self.paragraphs -= 1
             self._end_block()
+        elif self.dialect.hidden is not None and tag == self.dialect.hidden[0]:
+            self.hidden_run = False
 
     def data(self, data: str) -> None:
-        if self.skipped or not self.paragraphs:
+        if self.skipped or not self.paragraphs or self.hidden_run:
             return
         if self.dialect.mixed or self.open[-1] in self.dialect.text:
             self._add(data)
