@@ -6,8 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -79,3 +80,18 @@ def build_go_program(source: Path, tmp: pytest.TempPathFactory, what: str) -> Pa
     )
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+class Feedable(Protocol):
+    def feed(self, data: bytes, /) -> None: ...
+
+
+def feed_at_cuts(counter: Feedable, data: bytes, cut_at: Iterable[int]) -> None:
+    """Feed ``data`` to ``counter`` in chunks cut at ``cut_at`` (any order, past the end
+    allowed), then the rest: how the property tests vary the chunking."""
+    start = 0
+    for cut in sorted(cut_at):
+        cut = min(cut, len(data))
+        counter.feed(data[start:cut])
+        start = max(start, cut)
+    counter.feed(data[start:])

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from wordfreq_service._core import Counter, normalize_word
 from wordfreq_service.counting import reference
 
+from tests.helpers import feed_at_cuts
+
 # The native counter splits chunks of at least this many bytes across the cores.
 PARALLEL_MIN_BYTES = 1 << 20
 
@@ -83,12 +85,7 @@ def feed_native(
     max_word_length: int | None = None,
 ) -> Counter:
     counter = Counter(mode, encoding, max_word_length)
-    start = 0
-    for cut in sorted(cut_at):
-        cut = min(cut, len(data))
-        counter.feed(data[start:cut])
-        start = max(start, cut)
-    counter.feed(data[start:])
+    feed_at_cuts(counter, data, cut_at)
     return counter
 
 

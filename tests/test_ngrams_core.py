@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from wordfreq_service._core import MAX_NGRAMS, Counter
 from wordfreq_service.counting import reference
 
+from tests.helpers import feed_at_cuts
+
 # Pieces that stress the n-gram rules: sentence ends of several scripts (and look-alikes
 # that are not: the ellipsis, the semicolon), every spelling of a line break with white
 # space between two, U+2029, apostrophes that join or not, quotes and commas (no break),
@@ -60,12 +62,7 @@ def native(
     threads: int | None = None,
 ) -> Counter:
     counter = Counter("words", encoding, limit, ngrams=n, threads=threads)
-    start = 0
-    for cut in sorted(cut_at):
-        cut = min(cut, len(data))
-        counter.feed(data[start:cut])
-        start = max(start, cut)
-    counter.feed(data[start:])
+    feed_at_cuts(counter, data, cut_at)
     return counter
 
 
